@@ -1,0 +1,40 @@
+//! `cargo xtask` — the single entry point for Kvits' developer tasks.
+
+mod bench;
+mod compress;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  compress IN OUT [--color] [--long]   run the receipt photo pipeline on one file
+  bench imaging                        pipeline figures vs ImageMagick, vips, libjpeg-turbo
+  test                                 every check CI runs (fmt, clippy, wasm build, tests)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("compress") => compress::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("test") => test::run(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
