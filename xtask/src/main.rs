@@ -6,6 +6,10 @@ mod test;
 
 use std::process::ExitCode;
 
+/// Counts heap bytes, so `bench imaging` can report the pipeline's peak memory.
+#[global_allocator]
+static ALLOC: kvits_testkit::alloc::PeakAlloc = kvits_testkit::alloc::PeakAlloc::new();
+
 const USAGE: &str = "\
 usage: cargo xtask <command>
 

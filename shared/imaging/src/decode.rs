@@ -9,11 +9,17 @@ use zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 use zune_jpeg::errors::DecodeErrors;
 
-/// The stored width and height from the file header, without decoding pixels.
-pub(crate) fn header_dimensions(
-    format: SourceFormat,
-    input: &[u8],
-) -> Result<(u32, u32), ImagingError> {
+/// What the file header says: stored size and, when the file declares one, its resolution on
+/// paper in dots per inch (scanners do; phone cameras write no or meaningless values).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Header {
+    pub width: u32,
+    pub height: u32,
+    pub dpi: Option<u32>,
+}
+
+/// Reads the header without decoding pixels.
+pub(crate) fn header(format: SourceFormat, input: &[u8]) -> Result<Header, ImagingError> {
     match format {
         SourceFormat::Jpeg => {
             let mut decoder = jpeg_decoder(input, ColorSpace::RGB);
@@ -21,17 +27,50 @@ pub(crate) fn header_dimensions(
             let info = decoder
                 .info()
                 .ok_or_else(|| corrupt("JPEG header without a frame"))?;
-            Ok((u32::from(info.width), u32::from(info.height)))
+            Ok(Header {
+                width: u32::from(info.width),
+                height: u32::from(info.height),
+                dpi: jfif_dpi(input),
+            })
         }
         SourceFormat::Png => {
             let mut decoder = png_decoder(input);
             let info = decoder.read_header_info().map_err(png_error)?;
-            Ok((info.width, info.height))
+            let dpi = info.pixel_dims.and_then(|d| match d.unit {
+                // Pixels per metre to per inch.
+                png::Unit::Meter => Some((f64::from(d.xppu.min(d.yppu)) * 0.0254).round() as u32),
+                png::Unit::Unspecified => None,
+            });
+            Ok(Header {
+                width: info.width,
+                height: info.height,
+                dpi,
+            })
         }
         SourceFormat::Webp => {
             let decoder = image_webp::WebPDecoder::new(Cursor::new(input)).map_err(webp_error)?;
-            Ok(decoder.dimensions())
+            let (width, height) = decoder.dimensions();
+            Ok(Header {
+                width,
+                height,
+                dpi: None,
+            })
         }
+    }
+}
+
+/// The density of a JFIF APP0 segment right after the start marker, in dots per inch.
+fn jfif_dpi(input: &[u8]) -> Option<u32> {
+    let app0 = input.get(2..18)?;
+    if app0[0..2] != [0xFF, 0xE0] || &app0[4..9] != b"JFIF\0" {
+        return None;
+    }
+    let density = u32::from(u16::from_be_bytes([app0[12], app0[13]]))
+        .min(u32::from(u16::from_be_bytes([app0[14], app0[15]])));
+    match app0[11] {
+        1 => Some(density),
+        2 => Some((f64::from(density) * 2.54).round() as u32),
+        _ => None,
     }
 }
 
@@ -47,6 +86,27 @@ pub(crate) fn decode(
         SourceFormat::Webp => decode_webp(input)?,
     };
     Ok(pixels.into_channels(channels))
+}
+
+/// Decodes to at least `min_width`×`min_height` (stored orientation), smaller than the full
+/// size where the decoder can do that cheaply: with the `turbo` feature, libjpeg-turbo decodes
+/// JPEGs with DCT scaling. The caller has checked the size limits.
+pub(crate) fn decode_for_size(
+    format: SourceFormat,
+    input: &[u8],
+    channels: Channels,
+    min_width: u32,
+    min_height: u32,
+) -> Result<Pixels, ImagingError> {
+    #[cfg(feature = "turbo")]
+    if format == SourceFormat::Jpeg {
+        match crate::turbo::decode_jpeg_scaled(input, channels, min_width, min_height) {
+            Err(e) if crate::turbo::needs_pure_path(&e) => {}
+            other => return other,
+        }
+    }
+    let _ = (min_width, min_height);
+    decode(format, input, channels)
 }
 
 fn jpeg_decoder(input: &[u8], out: ColorSpace) -> JpegDecoder<ZCursor<&[u8]>> {

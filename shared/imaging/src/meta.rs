@@ -58,6 +58,8 @@ impl Serialize for CapturedAt {
 pub(crate) struct Meta {
     pub orientation: Orientation,
     pub captured_at: Option<CapturedAt>,
+    /// XResolution/YResolution with an inch or centimetre unit, in dots per inch.
+    pub dpi: Option<u32>,
 }
 
 /// Reads the metadata the pipeline uses. Missing or damaged metadata is not an error: the photo
@@ -84,7 +86,26 @@ pub(crate) fn read(input: &[u8]) -> Meta {
     Meta {
         orientation,
         captured_at,
+        dpi: resolution(&exif),
     }
+}
+
+fn resolution(exif: &exif::Exif) -> Option<u32> {
+    let per_unit = |tag| match &exif.get_field(tag, In::PRIMARY)?.value {
+        Value::Rational(v) => v.first().filter(|r| r.denom != 0).map(|r| r.to_f64()),
+        _ => None,
+    };
+    let per_unit = per_unit(Tag::XResolution)?.min(per_unit(Tag::YResolution)?);
+    let unit = exif
+        .get_field(Tag::ResolutionUnit, In::PRIMARY)
+        .and_then(|f| f.value.get_uint(0))
+        .unwrap_or(2);
+    let dpi = match unit {
+        2 => per_unit,
+        3 => per_unit * 2.54,
+        _ => return None,
+    };
+    (1.0..=100_000.0).contains(&dpi).then(|| dpi.round() as u32)
 }
 
 fn ascii(exif: &exif::Exif, tag: Tag) -> Option<&[u8]> {
@@ -119,7 +140,9 @@ fn parse_datetime(raw: &[u8], offset: Option<&[u8]>) -> Option<CapturedAt> {
 
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

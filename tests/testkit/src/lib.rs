@@ -6,6 +6,7 @@ pub mod alloc;
 pub mod fixtures;
 pub mod ocr;
 pub mod photo;
+pub mod quality;
 pub mod rng;
 
 pub use fixtures::{Receipt, receipts};

@@ -4,9 +4,16 @@
 use std::collections::HashMap;
 use std::process::Command;
 
-/// The words tesseract reads in an 8-bit gray image, in reading order. Words are runs of letters
-/// and digits (with `,` `.` `-` `/` `:` inside numbers and dates) of two or more characters.
-pub fn words(width: u32, height: u32, gray: &[u8]) -> Result<Vec<String>, String> {
+/// One word tesseract read, with its confidence (0–100).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub text: String,
+    pub confidence: f32,
+}
+
+/// The words tesseract reads in an 8-bit gray image, in reading order, normalised by
+/// [`normalize`]; fragments shorter than two characters are left out.
+pub fn read(width: u32, height: u32, gray: &[u8]) -> Result<Vec<Word>, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let path = dir.path().join("page.png");
     image::save_buffer(&path, gray, width, height, image::ExtendedColorType::L8)
@@ -14,7 +21,7 @@ pub fn words(width: u32, height: u32, gray: &[u8]) -> Result<Vec<String>, String
     let out = Command::new("tesseract")
         .arg(&path)
         .arg("stdout")
-        .args(["-l", "deu", "--psm", "4"])
+        .args(["-l", "deu", "--psm", "4", "tsv"])
         .env("OMP_THREAD_LIMIT", "1")
         .output()
         .map_err(|e| {
@@ -26,17 +33,28 @@ pub fn words(width: u32, height: u32, gray: &[u8]) -> Result<Vec<String>, String
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(tokenize(&String::from_utf8_lossy(&out.stdout)))
+    Ok(parse_tsv(&String::from_utf8_lossy(&out.stdout)))
 }
 
-pub fn tokenize(text: &str) -> Vec<String> {
-    text.split(|c: char| c.is_whitespace())
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
+/// Parses tesseract's TSV: the 11th column is the confidence, the 12th the text.
+fn parse_tsv(tsv: &str) -> Vec<Word> {
+    tsv.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let confidence: f32 = cols.get(10)?.parse().ok()?;
+            let text = normalize(cols.get(11)?)?;
+            Some(Word { text, confidence })
         })
-        .filter(|w| w.chars().count() >= 2 && w.chars().any(char::is_alphanumeric))
         .collect()
+}
+
+/// Lower case, without the punctuation around it; `None` for fragments under two characters.
+pub fn normalize(raw: &str) -> Option<String> {
+    let w = raw
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    (w.chars().count() >= 2).then_some(w)
 }
 
 /// How many of the `reference` words (as a multiset) appear in `candidate`.
@@ -62,17 +80,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokenizes_receipt_lines() {
+    fn parses_tesseract_tsv() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   1\t1\t0\t0\t0\t0\t0\t0\t872\t2748\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t10\t10\t50\t20\t96.06\tGLÜCKLICH?\n\
+                   5\t1\t1\t1\t1\t2\t70\t10\t50\t20\t7.9\tR\n\
+                   5\t1\t1\t1\t1\t3\t70\t10\t50\t20\t88.5\t24,23\n";
+        let words = parse_tsv(tsv);
         assert_eq!(
-            tokenize("SUMME  EUR 24,23\n*Milch 1,5% x  ."),
-            vec!["summe", "eur", "24,23", "milch", "1,5"]
+            words,
+            vec![
+                Word {
+                    text: "glücklich".into(),
+                    confidence: 96.06
+                },
+                Word {
+                    text: "24,23".into(),
+                    confidence: 88.5
+                },
+            ]
         );
     }
 
     #[test]
     fn counts_words_as_a_multiset() {
-        let r = tokenize("eur eur milch brot");
-        let c = tokenize("eur milch milch");
-        assert_eq!(kept(&r, &c), 2);
+        let s = |v: &[&str]| v.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            kept(
+                &s(&["eur", "eur", "milch", "brot"]),
+                &s(&["eur", "milch", "milch"])
+            ),
+            2
+        );
     }
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what Kvits' build, tests and benchmarks need on a Debian machine, and only what is
+# missing. Safe to run again and again; `./dev` runs it before every command.
+set -euo pipefail
+
+need_apt=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+# A real ImageMagick `convert` (not a stand-in script of the same name).
+have_imagemagick() { [ -x /usr/bin/convert ] && /usr/bin/convert -version 2>/dev/null | grep -q ImageMagick; }
+
+have_cmd tesseract || need_apt+=(tesseract-ocr)
+ls /usr/share/tesseract-ocr/*/tessdata/deu.traineddata >/dev/null 2>&1 || need_apt+=(tesseract-ocr-deu)
+have_imagemagick || need_apt+=(imagemagick)
+have_cmd vipsthumbnail || need_apt+=(libvips-tools)
+{ have_cmd djpeg && have_cmd cjpeg; } || need_apt+=(libjpeg-turbo-progs)
+have_cmd pkg-config || need_apt+=(pkg-config)
+pkg-config --exists libturbojpeg 2>/dev/null || need_apt+=(libturbojpeg0-dev)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${need_apt[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    echo "setup: adding the wasm32-unknown-unknown Rust target" >&2
+    rustup target add wasm32-unknown-unknown
+fi
