@@ -1,5 +1,7 @@
 //! Reads the words on a receipt image with Debian's `tesseract` (German model), to check that
-//! a compressed receipt stays readable.
+//! a compressed receipt stays readable. Page segmentation mode 6 ("a single uniform block of
+//! text") fits a receipt; with mode 4 tesseract's column detection now and then drops the
+//! whole price column of a tilted photo, which says nothing about legibility.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -21,7 +23,7 @@ pub fn read(width: u32, height: u32, gray: &[u8]) -> Result<Vec<Word>, String> {
     let out = Command::new("tesseract")
         .arg(&path)
         .arg("stdout")
-        .args(["-l", "deu", "--psm", "4", "tsv"])
+        .args(["-l", "deu", "--psm", "6", "tsv"])
         .env("OMP_THREAD_LIMIT", "1")
         .output()
         .map_err(|e| {
