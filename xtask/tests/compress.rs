@@ -1,10 +1,16 @@
 //! `cargo xtask compress`: one JSON line for a good photo; for bad input a non-zero exit, the
 //! error on stderr, and no output file.
 
-use std::process::Command;
+use std::ffi::OsStr;
+use std::process::{Command, Output};
 
-fn xtask() -> Command {
+/// Runs `xtask compress` with these arguments.
+fn compress<I: AsRef<OsStr>>(args: impl IntoIterator<Item = I>) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("compress")
+        .args(args)
+        .output()
+        .expect("runs xtask")
 }
 
 fn fixture() -> std::path::PathBuf {
@@ -15,12 +21,7 @@ fn fixture() -> std::path::PathBuf {
 fn prints_one_json_line_and_writes_the_receipt() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("receipt.jpg");
-    let run = xtask()
-        .arg("compress")
-        .arg(fixture())
-        .arg(&out)
-        .output()
-        .expect("runs xtask");
+    let run = compress([fixture().as_os_str(), out.as_os_str()]);
     assert!(
         run.status.success(),
         "{}",
@@ -43,25 +44,14 @@ fn prints_one_json_line_and_writes_the_receipt() {
 fn colour_and_long_modes_are_flags() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("receipt.jpg");
-    let run = xtask()
-        .arg("compress")
-        .arg(fixture())
-        .arg(&out)
-        .args(["--color", "--long"])
-        .output()
-        .expect("runs xtask");
+    let (input, out) = (fixture().into_os_string(), out.into_os_string());
+    let run = compress([&input, &out, OsStr::new("--color"), OsStr::new("--long")]);
     assert!(
         run.status.success(),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let bad = xtask()
-        .arg("compress")
-        .arg(fixture())
-        .arg(&out)
-        .arg("--sepia")
-        .output()
-        .expect("runs xtask");
+    let bad = compress([&input, &out, OsStr::new("--sepia")]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--sepia"));
 }
@@ -78,12 +68,7 @@ fn bad_input_exits_non_zero_and_writes_nothing() {
         let input = dir.path().join(name);
         std::fs::write(&input, bytes).expect("writes input");
         let out = dir.path().join(format!("{name}.out.jpg"));
-        let run = xtask()
-            .arg("compress")
-            .arg(&input)
-            .arg(&out)
-            .output()
-            .expect("runs xtask");
+        let run = compress([&input, &out]);
         assert!(!run.status.success(), "{name} was accepted");
         assert!(run.stdout.is_empty(), "{name}: printed a result");
         let stderr = String::from_utf8_lossy(&run.stderr);
