@@ -2,18 +2,9 @@ use crate::{Channels, ImagingError, Pixels};
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 use sha2::{Digest, Sha256};
 
-/// Baseline JPEG with nothing but the image: no EXIF, no ICC, no comments (JFIF only).
-/// libjpeg-turbo's SIMD encoder with the `turbo` feature, the pure-Rust one otherwise.
+/// Baseline JPEG with optimized Huffman tables and nothing but the image: no EXIF, no ICC, no
+/// comments (JFIF only).
 pub(crate) fn jpeg(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, ImagingError> {
-    #[cfg(feature = "turbo")]
-    return crate::turbo::encode_jpeg(pixels, quality);
-    #[cfg(not(feature = "turbo"))]
-    jpeg_pure(pixels, quality)
-}
-
-/// The pure-Rust encoder (jpeg-encoder), with optimized Huffman tables.
-#[cfg_attr(feature = "turbo", allow(dead_code))]
-pub(crate) fn jpeg_pure(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, ImagingError> {
     let (Ok(width), Ok(height)) = (u16::try_from(pixels.width), u16::try_from(pixels.height))
     else {
         return Err(ImagingError::Encode(format!(
