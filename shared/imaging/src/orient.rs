@@ -40,8 +40,7 @@ impl From<Orientation> for u8 {
 /// 2 mirrors left-right, 3 turns 180°, 4 mirrors top-bottom, 5 transposes, 6 needs a
 /// clockwise quarter turn, 7 transverses, 8 needs an anticlockwise quarter turn.
 pub(crate) fn apply(src: Pixels, orientation: Orientation) -> Pixels {
-    let o = orientation.value();
-    if o == 1 {
+    if orientation.value() == 1 {
         return src;
     }
     let (sw, sh) = (src.width as usize, src.height as usize);
@@ -50,35 +49,67 @@ pub(crate) fn apply(src: Pixels, orientation: Orientation) -> Pixels {
     } else {
         (sw, sh)
     };
-    let n = src.channels.count();
     let mut out = vec![0u8; src.data.len()];
-    // Walk the output in square tiles so that the strided side of a quarter turn stays in cache.
-    const TILE: usize = 64;
-    for ty in (0..dh).step_by(TILE) {
-        for tx in (0..dw).step_by(TILE) {
-            for y in ty..(ty + TILE).min(dh) {
-                for x in tx..(tx + TILE).min(dw) {
-                    let (sx, sy) = match o {
-                        2 => (sw - 1 - x, y),
-                        3 => (sw - 1 - x, sh - 1 - y),
-                        4 => (x, sh - 1 - y),
-                        5 => (y, x),
-                        6 => (y, sh - 1 - x),
-                        7 => (sw - 1 - y, sh - 1 - x),
-                        _ => (sw - 1 - y, x), // 8
-                    };
-                    let s = (sy * sw + sx) * n;
-                    let d = (y * dw + x) * n;
-                    out[d..d + n].copy_from_slice(&src.data[s..s + n]);
-                }
-            }
-        }
+    let step = Step::new(orientation, sw, sh);
+    match src.channels.count() {
+        1 => remap::<1>(&src.data, &mut out, dw, dh, step),
+        _ => remap::<3>(&src.data, &mut out, dw, dh, step),
     }
     Pixels {
         width: dw as u32,
         height: dh as u32,
         channels: src.channels,
         data: out,
+    }
+}
+
+/// Where upright pixel (x, y) is stored, as a pixel index: `base + x·dx + y·dy`. Every EXIF
+/// orientation is such an affine map.
+#[derive(Clone, Copy)]
+struct Step {
+    base: isize,
+    dx: isize,
+    dy: isize,
+}
+
+impl Step {
+    fn new(orientation: Orientation, sw: usize, sh: usize) -> Step {
+        let (w, last_col, last_row) = (
+            sw as isize,
+            sw as isize - 1,
+            (sh as isize - 1) * sw as isize,
+        );
+        let (base, dx, dy) = match orientation.value() {
+            2 => (last_col, -1, w),
+            3 => (last_row + last_col, -1, -w),
+            4 => (last_row, 1, -w),
+            5 => (0, w, 1),
+            6 => (last_row, -w, 1),
+            7 => (last_row + last_col, -w, -1),
+            8 => (last_col, w, -1),
+            _ => (0, 1, w),
+        };
+        Step { base, dx, dy }
+    }
+}
+
+/// Copies every upright pixel from its stored place, walking the output in square tiles so the
+/// strided side of a quarter turn stays in cache.
+fn remap<const N: usize>(src: &[u8], out: &mut [u8], dw: usize, dh: usize, step: Step) {
+    const TILE: usize = 64;
+    for ty in (0..dh).step_by(TILE) {
+        for tx in (0..dw).step_by(TILE) {
+            let tile_w = TILE.min(dw - tx);
+            for y in ty..(ty + TILE).min(dh) {
+                let mut s = step.base + tx as isize * step.dx + y as isize * step.dy;
+                let row = &mut out[(y * dw + tx) * N..(y * dw + tx + tile_w) * N];
+                for px in row.chunks_exact_mut(N) {
+                    let at = s as usize * N;
+                    px.copy_from_slice(&src[at..at + N]);
+                    s += step.dx;
+                }
+            }
+        }
     }
 }
 
