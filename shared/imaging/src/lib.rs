@@ -12,7 +12,8 @@
 //! 5. downscale (never upscale) to the size in [`Options`], then turn the *small* image upright;
 //! 6. encode a JPEG with no metadata at all, hash it, and make a thumbnail from it.
 //!
-//! Everything here is pure Rust and builds for `wasm32-unknown-unknown`.
+//! By default everything here is pure Rust and builds for `wasm32-unknown-unknown`; the
+//! `turbo` feature (native builds) decodes JPEGs with libjpeg-turbo's DCT scaling instead.
 
 mod decode;
 mod encode;
