@@ -3,9 +3,15 @@ use serde::Serialize;
 
 /// The EXIF orientation of the stored pixels: how to turn them to see the scene upright.
 /// Values outside 1–8 are read as 1, as the EXIF specification's readers do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(into = "u8")]
 pub struct Orientation(u8);
+
+impl Default for Orientation {
+    fn default() -> Orientation {
+        Orientation::UPRIGHT
+    }
+}
 
 impl Orientation {
     pub const UPRIGHT: Orientation = Orientation(1);
@@ -20,7 +26,7 @@ impl Orientation {
 
     /// The EXIF value, 1–8.
     pub fn value(self) -> u8 {
-        if self.0 == 0 { 1 } else { self.0 }
+        self.0
     }
 
     /// True for the orientations whose upright image is the stored one transposed (5–8).
