@@ -43,6 +43,12 @@ fn gray_halves(jpeg: &[u8]) -> (f64, f64) {
     )
 }
 
+/// The gray halves of the pipeline's default output for `file`.
+fn processed_halves(file: &[u8], what: &str) -> (f64, f64) {
+    let out = process(file, &Options::default()).unwrap_or_else(|e| panic!("{what}: {e}"));
+    gray_halves(&out.image.jpeg)
+}
+
 #[test]
 fn png_8_bit_rgb_and_gray() {
     let rgb = png(
@@ -64,12 +70,7 @@ fn png_8_bit_rgb_and_gray() {
         png::BitDepth::Eight,
         &halves(64, 32, 1, &[10], &[250]),
     );
-    let (dark, light) = gray_halves(
-        &process(&gray, &Options::default())
-            .expect("gray png")
-            .image
-            .jpeg,
-    );
+    let (dark, light) = processed_halves(&gray, "gray png");
     assert!(dark < 25.0 && light > 235.0, "{dark} {light}");
 }
 
@@ -84,12 +85,7 @@ fn png_16_bit_is_reduced_to_8() {
         &[0xFA, 0, 0xFA, 0, 0xFA, 0],
     );
     let file = png(64, 32, png::ColorType::Rgb, png::BitDepth::Sixteen, &data);
-    let (dark, light) = gray_halves(
-        &process(&file, &Options::default())
-            .expect("16-bit png")
-            .image
-            .jpeg,
-    );
+    let (dark, light) = processed_halves(&file, "16-bit png");
     assert!(dark < 25.0 && light > 235.0, "{dark} {light}");
 }
 
@@ -98,12 +94,7 @@ fn png_alpha_is_flattened_onto_white() {
     // Left: opaque black. Right: fully transparent black, which must become white paper.
     let data = halves(64, 32, 4, &[0, 0, 0, 255], &[0, 0, 0, 0]);
     let file = png(64, 32, png::ColorType::Rgba, png::BitDepth::Eight, &data);
-    let (dark, light) = gray_halves(
-        &process(&file, &Options::default())
-            .expect("rgba png")
-            .image
-            .jpeg,
-    );
+    let (dark, light) = processed_halves(&file, "rgba png");
     assert!(dark < 15.0 && light > 245.0, "{dark} {light}");
 
     // Half-transparent black over white is mid gray; gray+alpha, 16 bits.
@@ -115,12 +106,7 @@ fn png_alpha_is_flattened_onto_white() {
         png::BitDepth::Sixteen,
         &data,
     );
-    let (half, light) = gray_halves(
-        &process(&file, &Options::default())
-            .expect("la16 png")
-            .image
-            .jpeg,
-    );
+    let (half, light) = processed_halves(&file, "la16 png");
     assert!(
         (115.0..140.0).contains(&half) && light > 245.0,
         "{half} {light}"
@@ -139,12 +125,7 @@ fn png_palette_is_expanded() {
         .write_image_data(&halves(64, 32, 1, &[0], &[1]))
         .expect("png data");
     writer.finish().expect("png end");
-    let (dark, light) = gray_halves(
-        &process(&out, &Options::default())
-            .expect("palette png")
-            .image
-            .jpeg,
-    );
+    let (dark, light) = processed_halves(&out, "palette png");
     assert!(dark < 25.0 && light > 235.0, "{dark} {light}");
 }
 
