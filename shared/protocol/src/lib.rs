@@ -1,0 +1,43 @@
+//! Kvits' sync protocol: the JSON every shell and the sync server exchange.
+//!
+//! Serde types only — no I/O — so the pure core (also on wasm32), the native runtime and the
+//! server all share one definition. The shape follows DESIGN §3: intents (named, versioned
+//! [`Mutation`]s) go up with a per-client contiguous `seq`; state ([`Change`]s of [`Entity`]s)
+//! comes down behind a per-tenant change-counter cursor.
+//!
+//! Compatibility rules: a mutation's wire name carries its version (`submit_expense.v1`); a
+//! changed meaning gets a new name, never a silently changed one. Unknown fields are ignored
+//! on read, so the server may add fields; enums a client may meet from a newer server have an
+//! `Unknown` fallback.
+
+mod auth;
+mod entity;
+mod error;
+mod ids;
+mod mutation;
+mod sync;
+mod upload;
+
+pub use auth::*;
+pub use entity::*;
+pub use error::*;
+pub use ids::*;
+pub use mutation::*;
+pub use sync::*;
+pub use upload::*;
+
+/// The protocol revision this crate speaks, sent by clients in [`PROTOCOL_HEADER`]. A server
+/// that no longer supports a client's revision answers `426 Upgrade Required`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Request header carrying [`PROTOCOL_VERSION`].
+pub const PROTOCOL_HEADER: &str = "kvits-protocol";
+
+/// Timestamps on the wire: RFC 3339 in UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// Calendar dates on the wire: `YYYY-MM-DD`.
+pub type Date = chrono::NaiveDate;
+
+#[cfg(any(test, feature = "proptest"))]
+pub mod arbitrary;
