@@ -486,9 +486,10 @@ fn pull_response_from_a_newer_server() {
     assert!(page.results.is_empty());
     assert_eq!(page.changes.len(), 2);
     match &page.changes[0].op {
-        ChangeOp::Upsert {
-            entity: Entity::ExpenseType(t),
-        } => {
+        ChangeOp::Upsert { entity } if matches!(**entity, Entity::ExpenseType(_)) => {
+            let Entity::ExpenseType(t) = &**entity else {
+                unreachable!()
+            };
             assert_eq!(t.code, "6110");
             assert_eq!(t.name, "Degviela");
         }
@@ -559,21 +560,11 @@ fn strategies_reach_every_variant() {
         .collect();
     assert_eq!(names.len(), 12, "{names:?}");
 
-    let kinds: BTreeSet<EntityKind> = sample(arb::entity_any_kind(), 2000)
-        .iter()
-        .map(Entity::kind)
-        .collect();
-    assert_eq!(kinds.len(), EntityKind::ALL.len(), "{kinds:?}");
-
     let kinds: BTreeSet<EntityKind> = sample(arb::entity(), 2000)
         .iter()
         .map(Entity::kind)
         .collect();
-    assert_eq!(
-        kinds.len(),
-        EntityKind::ALL.len() - 1,
-        "all but payment_method: {kinds:?}"
-    );
+    assert_eq!(kinds.len(), EntityKind::ALL.len(), "{kinds:?}");
 
     let statuses: BTreeSet<String> = sample(arb::outcome(), 500)
         .iter()
@@ -605,17 +596,4 @@ fn timestamps_survive_rfc3339() {
         assert_eq!(back, t);
         assert!((2000..2100).contains(&chrono::Datelike::year(&t)), "{text}");
     }
-}
-
-/// Known bug, see the crate's `arbitrary::entity`: `Entity` is tagged `kind` and
-/// `PaymentMethod` has a field `kind`, so the JSON holds the key twice.
-#[test]
-#[ignore = "protocol bug: a payment-method entity writes the key `kind` twice"]
-fn payment_method_entity_round_trips() {
-    let mut runner = TestRunner::default();
-    runner
-        .run(&arb::payment_method(), |pm| {
-            round_trips(&Entity::PaymentMethod(pm))
-        })
-        .unwrap();
 }

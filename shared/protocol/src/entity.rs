@@ -1,0 +1,383 @@
+//! The state that comes down: every kind of row a client mirrors locally.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ApprovalRuleId, CompanyId, Date, ExpenseId, ExpenseTypeId, FirmId, MessageId, PaymentMethodId,
+    Role, ThreadId, Timestamp, UserId,
+};
+
+/// One row of synced state, tagged with its kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entity {
+    Company(Company),
+    ExpenseType(ExpenseType),
+    PaymentMethod(PaymentMethod),
+    ApprovalRule(ApprovalRule),
+    Expense(Expense),
+    Thread(Thread),
+    Message(Message),
+    MessageRead(MessageRead),
+}
+
+/// The kinds of [`Entity`], for deletions and storage keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Company,
+    ExpenseType,
+    PaymentMethod,
+    ApprovalRule,
+    Expense,
+    Thread,
+    Message,
+    MessageRead,
+}
+
+impl EntityKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [EntityKind; 8] = [
+        EntityKind::Company,
+        EntityKind::ExpenseType,
+        EntityKind::PaymentMethod,
+        EntityKind::ApprovalRule,
+        EntityKind::Expense,
+        EntityKind::Thread,
+        EntityKind::Message,
+        EntityKind::MessageRead,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Company => "company",
+            EntityKind::ExpenseType => "expense_type",
+            EntityKind::PaymentMethod => "payment_method",
+            EntityKind::ApprovalRule => "approval_rule",
+            EntityKind::Expense => "expense",
+            EntityKind::Thread => "thread",
+            EntityKind::Message => "message",
+            EntityKind::MessageRead => "message_read",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<EntityKind> {
+        EntityKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl Entity {
+    /// The kind tag.
+    pub fn kind(&self) -> EntityKind {
+        match self {
+            Entity::Company(_) => EntityKind::Company,
+            Entity::ExpenseType(_) => EntityKind::ExpenseType,
+            Entity::PaymentMethod(_) => EntityKind::PaymentMethod,
+            Entity::ApprovalRule(_) => EntityKind::ApprovalRule,
+            Entity::Expense(_) => EntityKind::Expense,
+            Entity::Thread(_) => EntityKind::Thread,
+            Entity::Message(_) => EntityKind::Message,
+            Entity::MessageRead(_) => EntityKind::MessageRead,
+        }
+    }
+
+    /// The row's id (unique within its kind).
+    pub fn id(&self) -> uuid::Uuid {
+        match self {
+            Entity::Company(e) => e.id.0,
+            Entity::ExpenseType(e) => e.id.0,
+            Entity::PaymentMethod(e) => e.id.0,
+            Entity::ApprovalRule(e) => e.id.0,
+            Entity::Expense(e) => e.id.0,
+            Entity::Thread(e) => e.id.0,
+            Entity::Message(e) => e.id.0,
+            Entity::MessageRead(e) => e.id(),
+        }
+    }
+
+    /// The company the row belongs to.
+    pub fn company_id(&self) -> CompanyId {
+        match self {
+            Entity::Company(e) => e.id,
+            Entity::ExpenseType(e) => e.company_id,
+            Entity::PaymentMethod(e) => e.company_id,
+            Entity::ApprovalRule(e) => e.company_id,
+            Entity::Expense(e) => e.company_id,
+            Entity::Thread(e) => e.company_id,
+            Entity::Message(e) => e.company_id,
+            Entity::MessageRead(e) => e.company_id,
+        }
+    }
+}
+
+/// A client company and the people in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Company {
+    pub id: CompanyId,
+    pub firm_id: FirmId,
+    pub name: String,
+    /// Members with their roles (accountants of the firm are not listed; they see every company).
+    pub members: Vec<Member>,
+}
+
+/// A person's roles in a company, with their display name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: UserId,
+    pub name: String,
+    pub email: String,
+    pub roles: Vec<Role>,
+}
+
+/// A category an expense is booked under (Fuel, Meals, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpenseType {
+    pub id: ExpenseTypeId,
+    pub company_id: CompanyId,
+    /// The accountant's booking code, e.g. `6110`.
+    pub code: String,
+    pub name: String,
+    /// Inactive types stay on old expenses but are not offered for new ones.
+    pub active: bool,
+}
+
+/// How an expense was paid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentKind {
+    /// A company card.
+    CompanyCard,
+    /// The employee's own money or cash: to be reimbursed.
+    OwnMoney,
+}
+
+/// A company card, or "own money / cash".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethod {
+    pub id: PaymentMethodId,
+    pub company_id: CompanyId,
+    /// Named `payment_kind` because an entity's `kind` is its row type.
+    pub payment_kind: PaymentKind,
+    /// "Visa Business", "Own money / cash".
+    pub label: String,
+    /// Last four digits of a card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_four: Option<String>,
+    /// The person who holds the card (their cards are offered first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_id: Option<UserId>,
+    pub active: bool,
+}
+
+/// What kind of document an expense is; approval rules may route by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentType {
+    Receipt,
+    Invoice,
+}
+
+/// An amount in minor units (cents) of an ISO 4217 currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub amount_minor: i64,
+    /// ISO 4217 code, upper case (`EUR`).
+    pub currency: String,
+}
+
+/// When approval is needed. Rules are tried in `position` order; the first active rule that
+/// matches routes the expense; an expense no rule matches needs no approval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRule {
+    pub id: ApprovalRuleId,
+    pub company_id: CompanyId,
+    pub name: String,
+    pub position: i32,
+    pub active: bool,
+    /// Only expenses of this document type (any when `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_type: Option<DocumentType>,
+    /// Only expenses of these types (any when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expense_type_ids: Vec<ExpenseTypeId>,
+    /// Only amounts at or above this, in minor units (any when `None`; an expense without an
+    /// amount matches no rule with a threshold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_amount_minor: Option<i64>,
+    /// Only amounts below this, in minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_amount_minor: Option<i64>,
+    /// One or more steps, decided in order.
+    pub steps: Vec<ApprovalStep>,
+}
+
+/// One step of approval: any one of its approvers decides it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalStep {
+    pub approver_ids: Vec<UserId>,
+}
+
+/// Where an expense is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpenseStatus {
+    /// Being filled in; editable.
+    Draft,
+    /// Sent; waiting for approval (or accepted straight away when no rule applies).
+    Submitted,
+    /// Approved by every step, or needed no approval. Final.
+    Approved,
+    /// Refused by an approver, with a reason. Final.
+    Rejected,
+    /// Sent back to the employee to fix and submit again; editable.
+    Returned,
+}
+
+/// The fields the expense form edits. All optional while a draft; submission needs an
+/// expense type, a payment method and at least one receipt page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpenseFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expense_type_id: Option<ExpenseTypeId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method_id: Option<PaymentMethodId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One page of a receipt: a content-addressed, uploaded image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptPage {
+    /// Lower-case hex SHA-256 of the compressed image bytes.
+    pub sha256: String,
+    pub size: u64,
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// An approver's decision on one step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Approve,
+    Reject,
+    /// Send back to the employee for correction.
+    Return,
+}
+
+/// A decision as recorded by the server (and named in conflict results).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub kind: DecisionKind,
+    /// The step decided (0-based).
+    pub step: u32,
+    /// The expense revision the decider saw.
+    pub revision: u32,
+    pub by: UserId,
+    pub by_name: String,
+    /// Server time of the decision.
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The route a submitted expense takes, fixed at submission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub rule_id: ApprovalRuleId,
+    pub rule_name: String,
+    pub steps: Vec<ApprovalStep>,
+    /// The step now waiting for a decision (== `steps.len()` once all approved).
+    pub current_step: u32,
+}
+
+/// A receipt (or invoice) and everything about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expense {
+    pub id: ExpenseId,
+    pub company_id: CompanyId,
+    pub created_by: UserId,
+    pub created_by_name: String,
+    pub document_type: DocumentType,
+    pub fields: ExpenseFields,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<ReceiptPage>,
+    pub status: ExpenseStatus,
+    /// Bumped by every change; decisions name the revision they saw.
+    pub revision: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+    /// Every decision ever made, oldest first (returns included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<Decision>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<Timestamp>,
+}
+
+/// A conversation between the accounting firm and one client company.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thread {
+    pub id: ThreadId,
+    pub company_id: CompanyId,
+    pub subject: String,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    /// Set when the thread was opened by a message sent to several companies at once: the id
+    /// of that message as the sender made it, shared by all its threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast_id: Option<MessageId>,
+    /// Time of the newest message.
+    pub last_message_at: Timestamp,
+}
+
+/// A file attached to a message (uploaded like a receipt page).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub sha256: String,
+    pub size: u64,
+    pub content_type: String,
+    pub file_name: String,
+}
+
+/// One message in a thread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub thread_id: ThreadId,
+    pub company_id: CompanyId,
+    pub author_id: UserId,
+    pub author_name: String,
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+    /// Server time the message was accepted; orders the thread.
+    pub created_at: Timestamp,
+}
+
+/// When a recipient first read a message. Set once, never moved or removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRead {
+    pub message_id: MessageId,
+    pub thread_id: ThreadId,
+    pub company_id: CompanyId,
+    pub user_id: UserId,
+    pub read_at: Timestamp,
+}
+
+impl MessageRead {
+    /// The row id, derived from message and reader.
+    pub fn id(&self) -> uuid::Uuid {
+        crate::message_read_id(self.message_id, self.user_id)
+    }
+}

@@ -1,0 +1,184 @@
+//! Intents: what a user did, queued on the device and replayed once by the server.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ApprovalRule, Attachment, CompanyId, Decision, DecisionKind, DocumentType, ExpenseFields,
+    ExpenseId, ExpenseType, MessageId, PaymentMethod, ReceiptPage, ThreadId, Timestamp,
+};
+
+/// A named, versioned mutation. The wire name (`"name"`) carries the version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "name", content = "args")]
+pub enum Mutation {
+    /// Start a draft expense (idempotent: the id is made on the device).
+    #[serde(rename = "create_expense.v1")]
+    CreateExpense {
+        expense_id: ExpenseId,
+        company_id: CompanyId,
+        document_type: DocumentType,
+        fields: ExpenseFields,
+    },
+    /// Replace the form fields of a draft or returned expense.
+    #[serde(rename = "set_expense_fields.v1")]
+    SetExpenseFields {
+        expense_id: ExpenseId,
+        fields: ExpenseFields,
+    },
+    /// Replace the receipt pages of a draft or returned expense.
+    #[serde(rename = "attach_receipt.v1")]
+    AttachReceipt {
+        expense_id: ExpenseId,
+        pages: Vec<ReceiptPage>,
+    },
+    /// Send a draft or returned expense for approval. Every page must have been uploaded.
+    #[serde(rename = "submit_expense.v1")]
+    SubmitExpense { expense_id: ExpenseId },
+    /// Delete a draft that was never submitted.
+    #[serde(rename = "delete_expense.v1")]
+    DeleteExpense { expense_id: ExpenseId },
+    /// Decide the current approval step of a submitted expense, as seen at `seen_revision`.
+    #[serde(rename = "decide_expense.v1")]
+    DecideExpense {
+        expense_id: ExpenseId,
+        seen_revision: u32,
+        decision: DecisionKind,
+        /// Required for reject and return.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Write to one or many client companies at once (accountants): opens one thread per
+    /// company, with ids derived by [`ThreadId::for_recipient`] and [`MessageId::for_recipient`].
+    #[serde(rename = "send_message.v1")]
+    SendMessage {
+        message_id: MessageId,
+        company_ids: Vec<CompanyId>,
+        subject: String,
+        body: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<Attachment>,
+    },
+    /// Answer in an existing thread.
+    #[serde(rename = "reply_message.v1")]
+    ReplyMessage {
+        message_id: MessageId,
+        thread_id: ThreadId,
+        body: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<Attachment>,
+    },
+    /// Mark a thread read up to and including `up_to`. Read markers only move forward.
+    #[serde(rename = "mark_read.v1")]
+    MarkRead {
+        thread_id: ThreadId,
+        up_to: MessageId,
+    },
+    /// Create or change an expense type (company admins, accountants).
+    #[serde(rename = "put_expense_type.v1")]
+    PutExpenseType(ExpenseType),
+    /// Create or change a payment method (company admins, accountants).
+    #[serde(rename = "put_payment_method.v1")]
+    PutPaymentMethod(PaymentMethod),
+    /// Create or change an approval rule (company admins, accountants).
+    #[serde(rename = "put_approval_rule.v1")]
+    PutApprovalRule(ApprovalRule),
+}
+
+impl Mutation {
+    /// The versioned wire name, e.g. `submit_expense.v1`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mutation::CreateExpense { .. } => "create_expense.v1",
+            Mutation::SetExpenseFields { .. } => "set_expense_fields.v1",
+            Mutation::AttachReceipt { .. } => "attach_receipt.v1",
+            Mutation::SubmitExpense { .. } => "submit_expense.v1",
+            Mutation::DeleteExpense { .. } => "delete_expense.v1",
+            Mutation::DecideExpense { .. } => "decide_expense.v1",
+            Mutation::SendMessage { .. } => "send_message.v1",
+            Mutation::ReplyMessage { .. } => "reply_message.v1",
+            Mutation::MarkRead { .. } => "mark_read.v1",
+            Mutation::PutExpenseType(_) => "put_expense_type.v1",
+            Mutation::PutPaymentMethod(_) => "put_payment_method.v1",
+            Mutation::PutApprovalRule(_) => "put_approval_rule.v1",
+        }
+    }
+}
+
+/// A mutation as queued in a device's outbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMutation {
+    /// 1, 2, 3, … per client, without gaps.
+    pub seq: u64,
+    /// Device time of the user's action: shown back to the user ("your approval made offline
+    /// at 14:05"), never used to decide anything.
+    pub created_at: Timestamp,
+    #[serde(flatten)]
+    pub mutation: Mutation,
+}
+
+/// What became of one mutation. Stored by the server and answered again for a duplicate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MutationResult {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The outcome of a mutation. `rejected` and `conflict` are permanent: the queue moves on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Applied now.
+    Applied,
+    /// Its effect was already there (same create, same decision): nothing changed.
+    AlreadyApplied,
+    /// Refused: the user is told why; nothing changed.
+    Rejected { code: RejectCode, message: String },
+    /// Lost to a change that arrived first (e.g. another approver's decision, named in
+    /// `winner`); nothing changed.
+    Conflict {
+        code: ConflictCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        winner: Option<Decision>,
+    },
+}
+
+impl Outcome {
+    /// Applied or already applied.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Applied | Outcome::AlreadyApplied)
+    }
+}
+
+/// Why a mutation was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// No such row, or not one this user may see.
+    NotFound,
+    /// The user's role does not allow it.
+    Forbidden,
+    /// A field is missing or wrong; the message says which.
+    Invalid,
+    /// Not possible in the row's current state (e.g. editing a submitted expense).
+    WrongState,
+    /// The id is already used by a different row.
+    IdTaken,
+    /// A code from a newer server.
+    #[serde(other)]
+    Unknown,
+}
+
+/// Why a mutation lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictCode {
+    /// Someone else decided this step first, differently (see `winner`).
+    AlreadyDecided,
+    /// The expense changed since the approver saw it.
+    StaleRevision,
+    /// A code from a newer server.
+    #[serde(other)]
+    Unknown,
+}
