@@ -1,0 +1,86 @@
+//! Field checks shared by the rules. Messages are for people: they name the field.
+
+use kvits_protocol::{Money, ReceiptPage, is_sha256_hex};
+
+use crate::DomainError;
+
+/// Most pages of one receipt.
+pub const MAX_PAGES: usize = 20;
+/// Longest free texts, in characters.
+pub const MAX_SHORT_TEXT: usize = 200;
+pub const MAX_NOTE: usize = 2000;
+pub const MAX_MESSAGE: usize = 10_000;
+/// Most companies one message goes to.
+pub const MAX_RECIPIENT_COMPANIES: usize = 500;
+/// Most steps of an approval rule.
+pub const MAX_STEPS: usize = 10;
+
+pub fn text(field: &str, value: &str, max: usize, required: bool) -> Result<(), DomainError> {
+    let trimmed = value.trim();
+    if required && trimmed.is_empty() {
+        return Err(DomainError::invalid(format!("{field} is required")));
+    }
+    if value.chars().count() > max {
+        return Err(DomainError::invalid(format!(
+            "{field} is longer than {max} characters"
+        )));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(DomainError::invalid(format!(
+            "{field} contains control characters"
+        )));
+    }
+    Ok(())
+}
+
+pub fn money(m: &Money) -> Result<(), DomainError> {
+    if m.currency.len() != 3 || !m.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(DomainError::invalid(
+            "currency must be a three-letter ISO 4217 code such as EUR",
+        ));
+    }
+    if m.amount_minor < 0 {
+        return Err(DomainError::invalid("amount must not be negative"));
+    }
+    // 10^13 minor units: more than any receipt; keeps sums far from overflow.
+    if m.amount_minor > 10_000_000_000_000 {
+        return Err(DomainError::invalid("amount is too large"));
+    }
+    Ok(())
+}
+
+pub fn blob_ref(field: &str, sha256: &str, size: u64) -> Result<(), DomainError> {
+    if !is_sha256_hex(sha256) {
+        return Err(DomainError::invalid(format!(
+            "{field} must name a blob by its lower-case hex SHA-256"
+        )));
+    }
+    if size == 0 || size > kvits_protocol::MAX_BLOB_BYTES {
+        return Err(DomainError::invalid(format!(
+            "{field} has an impossible size"
+        )));
+    }
+    Ok(())
+}
+
+pub fn pages(pages: &[ReceiptPage]) -> Result<(), DomainError> {
+    if pages.len() > MAX_PAGES {
+        return Err(DomainError::invalid(format!(
+            "a receipt has at most {MAX_PAGES} pages"
+        )));
+    }
+    for (i, p) in pages.iter().enumerate() {
+        blob_ref(&format!("page {}", i + 1), &p.sha256, p.size)?;
+        text("content type", &p.content_type, 100, true)?;
+        if p.width == 0 || p.height == 0 {
+            return Err(DomainError::invalid(format!(
+                "page {} has no dimensions",
+                i + 1
+            )));
+        }
+    }
+    Ok(())
+}
