@@ -1,0 +1,329 @@
+//! Managing tenants: client companies, users and their roles, invitations. Catalog rows
+//! (expense types, cards, approval rules) are changed with sync mutations instead, so they
+//! follow the same rules and reach every device the same way.
+//!
+//! The functions here are used by the HTTP handlers and by the CLI's `admin` commands.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{post, put};
+use kvits_protocol::{
+    Company, CompanyId, CreateCompanyRequest, Entity, FirmId, Invitation, InviteUserRequest,
+    PaymentKind, PaymentMethod, PaymentMethodId, Role, SetRolesRequest, UserId,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::auth::{AuthUser, hash_token, random_token};
+use crate::error::{ApiError, ApiResult, Json, Path};
+use crate::{AppState, store};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/companies", post(create_company_handler))
+        .route("/v1/companies/{company_id}/users", post(invite_handler))
+        .route(
+            "/v1/companies/{company_id}/users/{user_id}/roles",
+            put(set_roles_handler),
+        )
+}
+
+/// Creates a firm (CLI only: firms are our customers).
+pub fn create_firm(c: &Connection, name: &str) -> ApiResult<FirmId> {
+    check_name("firm name", name)?;
+    let id = FirmId(crate::new_id());
+    c.execute(
+        "INSERT INTO firms (id, name, created_at) VALUES (?1, ?2, ?3)",
+        params![id.to_string(), name.trim(), crate::now().to_rfc3339()],
+    )?;
+    Ok(id)
+}
+
+fn check_name(what: &str, name: &str) -> ApiResult<()> {
+    let n = name.trim().chars().count();
+    if n == 0 || n > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "{what} must be 1 to 200 characters without control characters"
+        )));
+    }
+    Ok(())
+}
+
+fn check_email(email: &str) -> ApiResult<String> {
+    let e = email.trim().to_lowercase();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !e.chars().any(|ch| ch.is_whitespace() || ch.is_control());
+    if ok {
+        Ok(e)
+    } else {
+        Err(ApiError::bad_request("enter a valid e-mail address"))
+    }
+}
+
+/// Creates a client company of `firm`, with an "Own money / cash" payment method.
+pub fn create_company(c: &Connection, firm: FirmId, name: &str) -> ApiResult<CompanyId> {
+    check_name("company name", name)?;
+    let id = CompanyId(crate::new_id());
+    store::put(
+        c,
+        firm,
+        &Entity::Company(Company {
+            id,
+            firm_id: firm,
+            name: name.trim().to_owned(),
+            members: Vec::new(),
+        }),
+    )?;
+    store::put(
+        c,
+        firm,
+        &Entity::PaymentMethod(PaymentMethod {
+            id: PaymentMethodId(crate::new_id()),
+            company_id: id,
+            payment_kind: PaymentKind::OwnMoney,
+            label: "Own money / cash".into(),
+            last_four: None,
+            holder_id: None,
+            active: true,
+        }),
+    )?;
+    Ok(id)
+}
+
+/// Creates a user of `firm` with a password already set (CLI and demo) or none (invited).
+pub fn create_user(
+    c: &Connection,
+    firm: FirmId,
+    email: &str,
+    name: &str,
+    password_hash: Option<&str>,
+    accountant: bool,
+) -> ApiResult<UserId> {
+    let email = check_email(email)?;
+    check_name("name", name)?;
+    let taken: bool = c
+        .prepare_cached("SELECT 1 FROM users WHERE email = ?1")?
+        .exists([&email])?;
+    if taken {
+        return Err(ApiError::conflict(
+            kvits_protocol::ErrorCode::AlreadyExists,
+            "a user with this e-mail already exists",
+        ));
+    }
+    let id = UserId(crate::new_id());
+    c.execute(
+        "INSERT INTO users (id, firm_id, email, name, password_hash, accountant, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            id.to_string(),
+            firm.to_string(),
+            email,
+            name.trim(),
+            password_hash,
+            accountant,
+            crate::now().to_rfc3339()
+        ],
+    )?;
+    Ok(id)
+}
+
+/// Replaces `user`'s roles in `company` and makes their devices start their mirror over.
+pub fn set_roles(
+    c: &Connection,
+    company: CompanyId,
+    user: UserId,
+    roles: &[Role],
+) -> ApiResult<()> {
+    if roles.contains(&Role::Accountant) {
+        return Err(ApiError::bad_request(
+            "accountants belong to the firm, not to a company: create them with the accountant flag",
+        ));
+    }
+    c.execute(
+        "DELETE FROM memberships WHERE user_id = ?1 AND company_id = ?2",
+        params![user.to_string(), company.to_string()],
+    )?;
+    for role in roles {
+        c.execute(
+            "INSERT OR IGNORE INTO memberships (user_id, company_id, role) VALUES (?1, ?2, ?3)",
+            params![user.to_string(), company.to_string(), role.as_str()],
+        )?;
+    }
+    store::refresh_company(c, company)?;
+    let firm = store::user_firm(c, user)?;
+    let version = store::current_version(c, firm)?;
+    c.execute(
+        "UPDATE users SET access_version = ?2 WHERE id = ?1",
+        params![user.to_string(), version as i64],
+    )?;
+    c.execute(
+        "UPDATE clients SET reset_before = ?2 WHERE user_id = ?1",
+        params![user.to_string(), version as i64 + 1],
+    )?;
+    Ok(())
+}
+
+/// A one-time invitation for `user` to set their password.
+pub fn invite(c: &Connection, user: UserId, by: UserId) -> ApiResult<Invitation> {
+    let token = random_token("kvi_")?;
+    let expires_at = crate::now() + chrono::TimeDelta::days(crate::auth::INVITATION_DAYS);
+    c.execute(
+        "INSERT INTO invitations (token_hash, user_id, created_by, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![hash_token(&token), user.to_string(), by.to_string(), expires_at.to_rfc3339()],
+    )?;
+    Ok(Invitation {
+        user_id: user,
+        link: Some(format!("/invite/{token}")),
+        token: Some(token),
+        expires_at: Some(expires_at),
+    })
+}
+
+/// The company, if `user` may manage it (company admin there, or accountant of its firm).
+fn managed_company(c: &Connection, user: &AuthUser, company: CompanyId) -> ApiResult<()> {
+    let actor = store::actor(c, user.user_id)?;
+    let roles = actor.roles_in(company);
+    if roles.is_empty() {
+        return Err(ApiError::not_found("company"));
+    }
+    if !roles
+        .iter()
+        .any(|r| matches!(r, Role::CompanyAdmin | Role::Accountant))
+    {
+        return Err(ApiError::forbidden(
+            "only the company's admins and the firm's accountants manage its users",
+        ));
+    }
+    Ok(())
+}
+
+async fn create_company_handler(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(req): Json<CreateCompanyRequest>,
+) -> ApiResult<(StatusCode, Json<Company>)> {
+    if !user.accountant {
+        return Err(ApiError::forbidden(
+            "only the firm's accountants add client companies",
+        ));
+    }
+    let company = state
+        .db
+        .write(move |c| {
+            let tx = c.transaction()?;
+            let id = create_company(&tx, user.firm_id, &req.name)?;
+            let company =
+                store::company(&tx, id)?.ok_or_else(|| ApiError::internal("lost company"))?;
+            tx.commit()?;
+            Ok(company)
+        })
+        .await?;
+    notify(&state, company.firm_id).await?;
+    Ok((StatusCode::CREATED, Json(company)))
+}
+
+async fn notify(state: &AppState, firm: FirmId) -> ApiResult<()> {
+    let version = state
+        .db
+        .read(move |c| store::current_version(c, firm))
+        .await?;
+    state.changes.notify(firm, version);
+    Ok(())
+}
+
+fn check_roles(roles: &[Role]) -> ApiResult<Vec<Role>> {
+    let mut roles = roles.to_vec();
+    roles.sort();
+    roles.dedup();
+    Ok(roles)
+}
+
+async fn invite_handler(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(company): Path<CompanyId>,
+    Json(req): Json<InviteUserRequest>,
+) -> ApiResult<(StatusCode, Json<Invitation>)> {
+    let roles = check_roles(&req.roles)?;
+    if roles.is_empty() {
+        return Err(ApiError::bad_request("give the person at least one role"));
+    }
+    let firm = user.firm_id;
+    let invitation = state
+        .db
+        .write(move |c| {
+            let tx = c.transaction()?;
+            managed_company(&tx, &user, company)?;
+            let email = check_email(&req.email)?;
+            let existing: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT id, firm_id FROM users WHERE email = ?1",
+                    [&email],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let invitation = match existing {
+                Some((_, other_firm)) if other_firm != user.firm_id.to_string() => {
+                    return Err(ApiError::conflict(
+                        kvits_protocol::ErrorCode::AlreadyExists,
+                        "this e-mail belongs to a user of another firm",
+                    ));
+                }
+                Some((id, _)) => {
+                    let id: UserId = id.parse().map_err(ApiError::internal)?;
+                    let mut all: Vec<Role> = store::actor(&tx, id)?.roles_in(company).to_vec();
+                    all.retain(|r| *r != Role::Accountant);
+                    all.extend(roles.iter().copied());
+                    set_roles(&tx, company, id, &check_roles(&all)?)?;
+                    Invitation {
+                        user_id: id,
+                        token: None,
+                        link: None,
+                        expires_at: None,
+                    }
+                }
+                None => {
+                    let id = create_user(&tx, user.firm_id, &email, &req.name, None, false)?;
+                    set_roles(&tx, company, id, &roles)?;
+                    invite(&tx, id, user.user_id)?
+                }
+            };
+            tx.commit()?;
+            Ok(invitation)
+        })
+        .await?;
+    notify(&state, firm).await?;
+    Ok((StatusCode::CREATED, Json(invitation)))
+}
+
+async fn set_roles_handler(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((company, member)): Path<(CompanyId, UserId)>,
+    Json(req): Json<SetRolesRequest>,
+) -> ApiResult<StatusCode> {
+    let roles = check_roles(&req.roles)?;
+    let firm = user.firm_id;
+    state
+        .db
+        .write(move |c| {
+            let tx = c.transaction()?;
+            managed_company(&tx, &user, company)?;
+            let same_firm = store::user_firm(&tx, member).ok() == Some(user.firm_id);
+            if !same_firm {
+                return Err(ApiError::not_found("user"));
+            }
+            set_roles(&tx, company, member, &roles)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    notify(&state, firm).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

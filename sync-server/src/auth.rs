@@ -1,0 +1,397 @@
+//! Sign-in with e-mail and password (argon2id), opaque bearer tokens stored hashed, devices
+//! bound to users, invitations.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::routing::{get, post};
+use base64::Engine;
+use kvits_protocol::{
+    AcceptInvitationRequest, ClientId, ErrorCode, FirmId, FirmSummary, LoginRequest, LoginResponse,
+    Membership, PROTOCOL_HEADER, PROTOCOL_VERSION, Session, UserId, UserSummary,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult, Json};
+use crate::{AppState, store};
+
+/// Shortest password a person may choose.
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longest password accepted (argon2 input bound).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+/// How long an invitation link works.
+pub const INVITATION_DAYS: i64 = 7;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/auth/revoke-all", post(revoke_all))
+        .route("/v1/auth/accept-invitation", post(accept_invitation))
+        .route("/v1/me", get(me))
+}
+
+/// A fresh random secret: `prefix` + 32 random bytes, base64url.
+pub fn random_token(prefix: &str) -> ApiResult<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    Ok(format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
+}
+
+/// What is stored for a token: its SHA-256 (a token has 256 bits of entropy, so a fast hash
+/// is enough; a stolen database yields no usable token).
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// An argon2id PHC string for `password`.
+pub fn hash_password(password: &str) -> ApiResult<String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(ApiError::internal)?;
+    let salt = SaltString::encode_b64(&salt).map_err(ApiError::internal)?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(ApiError::internal)
+}
+
+/// Whether `password` matches the stored hash. A `None` hash (no password set yet) still
+/// spends the same time, so probing e-mails learns nothing from timing.
+pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("not a password").ok());
+    let Some(hash) = stored.or(dummy.as_deref()) else {
+        return false;
+    };
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    ok && stored.is_some()
+}
+
+/// The signed-in user of a request.
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub user_id: UserId,
+    pub firm_id: FirmId,
+    pub name: String,
+    pub email: String,
+    pub accountant: bool,
+    pub token_hash: String,
+    pub client_id: Option<ClientId>,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        check_protocol(parts)?;
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 200)
+            .ok_or_else(ApiError::unauthenticated)?;
+        let token_hash = hash_token(token);
+        state
+            .db
+            .read(move |c| user_by_token(c, &token_hash))
+            .await?
+            .ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+/// Refuses clients that speak a protocol revision this server does not.
+fn check_protocol(parts: &Parts) -> ApiResult<()> {
+    let Some(value) = parts.headers.get(PROTOCOL_HEADER) else {
+        return Ok(());
+    };
+    match value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+    {
+        Some(PROTOCOL_VERSION) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            ErrorCode::UpgradeRequired,
+            format!(
+                "this app speaks a protocol version the server no longer serves (server: \
+                 {PROTOCOL_VERSION}); update the app — your unsent work is kept"
+            ),
+        )),
+    }
+}
+
+fn user_by_token(c: &Connection, token_hash: &str) -> ApiResult<Option<AuthUser>> {
+    Ok(c.query_row(
+        "SELECT u.id, u.firm_id, u.name, u.email, u.accountant, t.client_id
+         FROM tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = ?1 AND t.revoked_at IS NULL",
+        [token_hash],
+        |r| {
+            Ok(AuthUser {
+                user_id: store::uuid_col(r, 0)?,
+                firm_id: store::uuid_col(r, 1)?,
+                name: r.get(2)?,
+                email: r.get(3)?,
+                accountant: r.get(4)?,
+                token_hash: token_hash.to_owned(),
+                client_id: store::opt_uuid_col(r, 5)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+/// The session of a user: who, which firm, which companies with which roles.
+pub fn session(c: &Connection, user: UserId) -> ApiResult<Session> {
+    let (name, email, firm_id, firm_name): (String, String, String, String) = c.query_row(
+        "SELECT u.name, u.email, f.id, f.name FROM users u JOIN firms f ON f.id = u.firm_id
+         WHERE u.id = ?1",
+        [user.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let firm_id: FirmId = firm_id.parse().map_err(ApiError::internal)?;
+    let actor = store::actor(c, user)?;
+    let mut memberships = Vec::new();
+    for (company_id, roles) in &actor.roles {
+        let Some(company) = store::company(c, *company_id)? else {
+            continue;
+        };
+        memberships.push(Membership {
+            company_id: *company_id,
+            company_name: company.name,
+            roles: roles.clone(),
+        });
+    }
+    memberships.sort_by(|a, b| a.company_name.cmp(&b.company_name));
+    Ok(Session {
+        user: UserSummary {
+            id: user,
+            name,
+            email,
+        },
+        firm: FirmSummary {
+            id: firm_id,
+            name: firm_name,
+        },
+        memberships,
+    })
+}
+
+/// Binds `client` to `user` (first use) or checks it is theirs.
+pub fn bind_client(
+    c: &Connection,
+    client: ClientId,
+    user: UserId,
+    device_name: Option<&str>,
+) -> ApiResult<()> {
+    let owner: Option<String> = c
+        .query_row(
+            "SELECT user_id FROM clients WHERE client_id = ?1",
+            [client.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match owner {
+        Some(owner) if owner == user.to_string() => Ok(()),
+        Some(_) => Err(ApiError::forbidden(
+            "this app install belongs to another user; sign in with a new client id",
+        )),
+        None => {
+            c.execute(
+                "INSERT INTO clients (client_id, user_id, device_name, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    client.to_string(),
+                    user.to_string(),
+                    device_name,
+                    crate::now().to_rfc3339()
+                ],
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// Issues a token for `user` on `client`.
+fn issue_token(
+    c: &Connection,
+    user: UserId,
+    client: Option<ClientId>,
+    device_name: Option<&str>,
+) -> ApiResult<LoginResponse> {
+    if let Some(client) = client {
+        bind_client(c, client, user, device_name)?;
+    }
+    let token = random_token("kvt_")?;
+    c.execute(
+        "INSERT INTO tokens (token_hash, user_id, client_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            hash_token(&token),
+            user.to_string(),
+            client.map(|c| c.to_string()),
+            crate::now().to_rfc3339()
+        ],
+    )?;
+    Ok(LoginResponse {
+        token,
+        session: session(c, user)?,
+    })
+}
+
+fn check_device_name(name: Option<&str>) -> ApiResult<()> {
+    if name.is_some_and(|n| n.chars().count() > 100) {
+        return Err(ApiError::bad_request(
+            "device_name is longer than 100 characters",
+        ));
+    }
+    Ok(())
+}
+
+async fn login(
+    State(state): State<AppState>,
+    parts: Parts,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    check_protocol(&parts)?;
+    if req.password.len() > MAX_PASSWORD_LEN || req.email.len() > 320 {
+        return Err(bad_credentials());
+    }
+    check_device_name(req.device_name.as_deref())?;
+    let email = req.email.trim().to_owned();
+    let found: Option<(String, Option<String>)> = state
+        .db
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT id, password_hash FROM users WHERE email = ?1",
+                [email],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
+        .await?;
+    let password = req.password.clone();
+    let stored = found.as_ref().and_then(|(_, h)| h.clone());
+    let ok =
+        tokio::task::spawn_blocking(move || verify_password(&password, stored.as_deref())).await?;
+    let Some((user_id, _)) = found.filter(|_| ok) else {
+        return Err(bad_credentials());
+    };
+    let user: UserId = user_id.parse().map_err(ApiError::internal)?;
+    let response = state
+        .db
+        .write(move |c| issue_token(c, user, req.client_id, req.device_name.as_deref()))
+        .await?;
+    tracing::info!(user = %user, "signed in");
+    Ok(Json(response))
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::BadCredentials,
+        "wrong e-mail or password",
+    )
+}
+
+async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
+    state
+        .db
+        .write(move |c| {
+            c.execute(
+                "UPDATE tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+                params![user.token_hash, crate::now().to_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_all(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
+    state
+        .db
+        .write(move |c| {
+            c.execute(
+                "UPDATE tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+                params![user.user_id.to_string(), crate::now().to_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Session>> {
+    let session = state.db.read(move |c| session(c, user.user_id)).await?;
+    Ok(Json(session))
+}
+
+async fn accept_invitation(
+    State(state): State<AppState>,
+    Json(req): Json<AcceptInvitationRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let chars = req.password.chars().count();
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&chars) {
+        return Err(ApiError::bad_request(format!(
+            "choose a password of at least {MIN_PASSWORD_LEN} characters"
+        )));
+    }
+    check_device_name(req.device_name.as_deref())?;
+    let password = req.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
+    let token_hash = hash_token(req.token.trim());
+    let response = state
+        .db
+        .write(move |c| {
+            let tx = c.transaction()?;
+            let row: Option<(String, String, Option<String>)> = tx
+                .query_row(
+                    "SELECT user_id, expires_at, used_at FROM invitations WHERE token_hash = ?1",
+                    [&token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((user_id, expires_at, used_at)) = row else {
+                return Err(ApiError::not_found("invitation"));
+            };
+            let expired = chrono::DateTime::parse_from_rfc3339(&expires_at)
+                .map(|t| t < crate::now())
+                .unwrap_or(true);
+            if used_at.is_some() || expired {
+                return Err(ApiError::new(
+                    StatusCode::GONE,
+                    ErrorCode::Gone,
+                    "this invitation was already used or has expired; ask for a new one",
+                ));
+            }
+            tx.execute(
+                "UPDATE invitations SET used_at = ?2 WHERE token_hash = ?1",
+                params![token_hash, crate::now().to_rfc3339()],
+            )?;
+            tx.execute(
+                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                params![user_id, hash],
+            )?;
+            let user: UserId = user_id.parse().map_err(ApiError::internal)?;
+            let response = issue_token(&tx, user, req.client_id, req.device_name.as_deref())?;
+            tx.commit()?;
+            Ok(response)
+        })
+        .await?;
+    Ok(Json(response))
+}

@@ -1,0 +1,163 @@
+//! Kvits' sync server: the source of truth for every client company's expenses, approvals and
+//! messages.
+//!
+//! [`Server::open`] opens the data directory (SQLite database, blob files, migrations);
+//! [`Server::router`] is the whole HTTP API; [`Server::serve`] runs it on a listener until a
+//! shutdown future resolves. Tests run it in-process on `127.0.0.1:0`; `main.rs` is the CLI.
+
+pub mod admin;
+pub mod auth;
+pub mod blobs;
+pub mod db;
+pub mod demo;
+pub mod error;
+mod openapi;
+pub mod store;
+pub mod sync;
+pub mod uploads;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use db::Db;
+
+/// Largest JSON body accepted by any endpoint (a push of many mutations fits easily).
+pub const MAX_JSON_BODY: usize = 2 * 1024 * 1024;
+
+/// How the server runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Holds `kvits.sqlite3`, `blobs/` and `uploads/`.
+    pub data_dir: PathBuf,
+    /// Partial uploads untouched this long are deleted.
+    pub upload_ttl: Duration,
+    /// A built web shell to serve at `/` (its `index.html` and assets), if any.
+    pub web_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            upload_ttl: Duration::from_secs(24 * 3600),
+            web_dir: None,
+        }
+    }
+}
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub blobs: blobs::BlobStore,
+    pub config: Arc<Config>,
+    pub changes: sync::ChangeFeed,
+}
+
+/// An opened server: database migrated, blob store ready.
+#[derive(Clone, Debug)]
+pub struct Server {
+    state: AppState,
+}
+
+impl Server {
+    /// Opens (creating if needed) the data directory and migrates the database.
+    pub fn open(config: Config) -> anyhow::Result<Server> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let db = Db::open(&config.data_dir.join("kvits.sqlite3"))?;
+        let blobs = blobs::BlobStore::open(&config.data_dir)?;
+        Ok(Server {
+            state: AppState {
+                db,
+                blobs,
+                config: Arc::new(config),
+                changes: sync::ChangeFeed::default(),
+            },
+        })
+    }
+
+    /// The shared state (for seeding and admin commands).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The whole HTTP API.
+    pub fn router(&self) -> Router {
+        let api = Router::new()
+            .route("/healthz", get(healthz))
+            .route("/v1/openapi.json", get(openapi::document))
+            .merge(auth::routes())
+            .merge(admin::routes())
+            .merge(sync::routes())
+            .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+            .merge(uploads::routes());
+        let app = match &self.state.config.web_dir {
+            Some(dir) => api.fallback_service(
+                tower_http::services::ServeDir::new(dir)
+                    .fallback(tower_http::services::ServeFile::new(dir.join("index.html"))),
+            ),
+            None => api.fallback(not_found),
+        };
+        app.layer(CatchPanicLayer::custom(panic_response))
+            .layer(TraceLayer::new_for_http())
+            .with_state(self.state.clone())
+    }
+
+    /// Serves the API on `listener` until `shutdown` resolves, then finishes open requests.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let sweeper = tokio::spawn(uploads::sweep_forever(self.state.clone()));
+        let result = axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        sweeper.abort();
+        result
+    }
+}
+
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> error::ApiResult<error::Json<serde_json::Value>> {
+    state
+        .db
+        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await?;
+    Ok(error::Json(serde_json::json!({
+        "status": "ok",
+        "schema_version": db::schema_version(),
+    })))
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::not_found("endpoint")
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    error::ApiError::internal("a request handler panicked").into_response()
+}
+
+/// Now, as the server decides it (never a device's clock).
+pub fn now() -> kvits_protocol::Timestamp {
+    // Whole microseconds: what RFC 3339 text and the device round-trip exactly.
+    let now = chrono::Utc::now();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
+/// A new UUIDv7.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

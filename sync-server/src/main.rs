@@ -1,0 +1,430 @@
+//! `kvits-server`: run the sync server, the demo, or administer tenants.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kvits_protocol::{
+    ApprovalRule, ApprovalRuleId, ApprovalStep, CompanyId, DocumentType, ExpenseType,
+    ExpenseTypeId, FirmId, MessageId, Mutation, PaymentKind, PaymentMethod, PaymentMethodId, Role,
+    UserId,
+};
+use kvits_sync_server::error::ApiError;
+use kvits_sync_server::{Config, Server, admin, auth, demo, store, sync};
+use rusqlite::Connection;
+
+#[derive(Debug, Parser)]
+#[command(name = "kvits-server", about = "Kvits sync server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "KVITS_ADDR")]
+    addr: SocketAddr,
+    /// Database, blobs and partial uploads live here.
+    #[arg(long, default_value = "kvits-data", env = "KVITS_DATA_DIR")]
+    data_dir: PathBuf,
+    /// A built web shell to serve at `/`.
+    #[arg(long, env = "KVITS_WEB_DIR")]
+    web_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+    /// Seed the demo firm (once) and serve it.
+    Demo(ServeArgs),
+    /// Administer tenants in a data directory (the server may be running).
+    Admin {
+        #[arg(long, default_value = "kvits-data", env = "KVITS_DATA_DIR")]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an accounting firm; prints its id.
+    CreateFirm {
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a client company of a firm; prints its id.
+    CreateCompany {
+        #[arg(long)]
+        firm: FirmId,
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a user. Without --password an invitation token is printed.
+    CreateUser {
+        #[arg(long)]
+        firm: FirmId,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        password: Option<String>,
+        /// Staff of the firm: sees every client company.
+        #[arg(long)]
+        accountant: bool,
+        /// Company to add the user to (with --roles).
+        #[arg(long)]
+        company: Option<CompanyId>,
+        /// Comma-separated: employee, approver, company_admin, client.
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+    },
+    /// Add an expense type to a company.
+    AddExpenseType {
+        #[arg(long)]
+        company: CompanyId,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Add a company card.
+    AddCard {
+        #[arg(long)]
+        company: CompanyId,
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        last_four: String,
+        /// E-mail of the card holder.
+        #[arg(long)]
+        holder: Option<String>,
+    },
+    /// Add an approval rule; each --step is a comma-separated list of approver e-mails.
+    AddApprovalRule {
+        #[arg(long)]
+        company: CompanyId,
+        #[arg(long)]
+        name: String,
+        #[arg(long, required = true)]
+        step: Vec<String>,
+        /// receipt or invoice.
+        #[arg(long)]
+        document_type: Option<String>,
+        /// Expense type codes the rule is for (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        expense_types: Vec<String>,
+        /// From this amount (in minor units, e.g. cents).
+        #[arg(long)]
+        min_amount_minor: Option<i64>,
+        /// Below this amount (minor units).
+        #[arg(long)]
+        max_amount_minor: Option<i64>,
+        #[arg(long, default_value_t = 100)]
+        position: i32,
+    },
+    /// Send a message from an accountant to one or more companies.
+    SendMessage {
+        /// E-mail of the accountant writing.
+        #[arg(long)]
+        from: String,
+        #[arg(long, value_delimiter = ',', required = true)]
+        companies: Vec<CompanyId>,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        body: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args, false),
+        Command::Demo(args) => serve(args, true),
+        Command::Admin { data_dir, command } => admin_command(data_dir, command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs, seed_demo: bool) -> anyhow::Result<()> {
+    let mut config = Config::new(&args.data_dir);
+    config.web_dir = args.web_dir;
+    let server = Server::open(config)?;
+    if seed_demo {
+        server
+            .state()
+            .db
+            .write_blocking(|c| demo::seed(c).map(|_| ()))
+            .map_err(api)?;
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.addr).await?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, data_dir = %args.data_dir.display(), "serving");
+        if seed_demo {
+            eprintln!(
+                "Kvits demo on http://{addr} — sign in as anna@demo.kvits, emma@demo.kvits, \
+                 mark@demo.kvits, clara@demo.kvits or otto@demo.kvits, password \"demo\""
+            );
+        }
+        server.serve(listener, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down");
+}
+
+fn api(e: ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.message)
+}
+
+fn user_by_email(c: &Connection, email: &str) -> anyhow::Result<UserId> {
+    c.query_row(
+        "SELECT id FROM users WHERE email = ?1",
+        [email.trim()],
+        |r| store::uuid_col(r, 0),
+    )
+    .map_err(|_| anyhow::anyhow!("no user with e-mail {email}"))
+}
+
+/// An actor with the accountant role in every company of the company's firm, for catalog
+/// changes made by the operator.
+fn operator(c: &Connection, company: CompanyId) -> anyhow::Result<kvits_domain::Actor> {
+    let c_row = store::company(c, company)
+        .map_err(api)?
+        .ok_or_else(|| anyhow::anyhow!("no company {company}"))?;
+    Ok(kvits_domain::Actor {
+        user_id: UserId(uuid::Uuid::nil()),
+        name: "Kvits operator".into(),
+        firm_id: c_row.firm_id,
+        roles: [(company, vec![Role::Accountant])].into_iter().collect(),
+    })
+}
+
+fn apply(c: &mut Connection, actor: &kvits_domain::Actor, m: Mutation) -> anyhow::Result<()> {
+    match sync::apply_direct(c, actor, &m).map_err(api)? {
+        kvits_protocol::Outcome::Applied | kvits_protocol::Outcome::AlreadyApplied => Ok(()),
+        kvits_protocol::Outcome::Rejected { message, .. }
+        | kvits_protocol::Outcome::Conflict { message, .. } => anyhow::bail!("{message}"),
+    }
+}
+
+fn admin_command(data_dir: PathBuf, command: AdminCommand) -> anyhow::Result<()> {
+    let server = Server::open(Config::new(&data_dir))?;
+    let db = &server.state().db;
+    let id = db
+        .write_blocking(|c| Ok(run_admin(c, command)))
+        .map_err(api)??;
+    println!("{id}");
+    Ok(())
+}
+
+fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String> {
+    match command {
+        AdminCommand::CreateFirm { name } => {
+            Ok(admin::create_firm(c, &name).map_err(api)?.to_string())
+        }
+        AdminCommand::CreateCompany { firm, name } => Ok(admin::create_company(c, firm, &name)
+            .map_err(api)?
+            .to_string()),
+        AdminCommand::CreateUser {
+            firm,
+            email,
+            name,
+            password,
+            accountant,
+            company,
+            roles,
+        } => {
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r.trim()).ok_or_else(|| anyhow::anyhow!("unknown role {r}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let hash = password
+                .as_deref()
+                .map(auth::hash_password)
+                .transpose()
+                .map_err(api)?;
+            let tx = c.transaction()?;
+            let id = admin::create_user(&tx, firm, &email, &name, hash.as_deref(), accountant)
+                .map_err(api)?;
+            if let Some(company) = company {
+                admin::set_roles(&tx, company, id, &roles).map_err(api)?;
+            } else if !roles.is_empty() {
+                anyhow::bail!("--roles needs --company");
+            }
+            let out = if password.is_none() {
+                let inv = admin::invite(&tx, id, id).map_err(api)?;
+                format!("{id} invitation {}", inv.token.unwrap_or_default())
+            } else {
+                id.to_string()
+            };
+            tx.commit()?;
+            Ok(out)
+        }
+        AdminCommand::AddExpenseType {
+            company,
+            code,
+            name,
+        } => {
+            let actor = operator(c, company)?;
+            let id = ExpenseTypeId(kvits_sync_server::new_id());
+            apply(
+                c,
+                &actor,
+                Mutation::PutExpenseType(ExpenseType {
+                    id,
+                    company_id: company,
+                    code,
+                    name,
+                    active: true,
+                }),
+            )?;
+            Ok(id.to_string())
+        }
+        AdminCommand::AddCard {
+            company,
+            label,
+            last_four,
+            holder,
+        } => {
+            let actor = operator(c, company)?;
+            let holder_id = holder.map(|h| user_by_email(c, &h)).transpose()?;
+            let id = PaymentMethodId(kvits_sync_server::new_id());
+            apply(
+                c,
+                &actor,
+                Mutation::PutPaymentMethod(PaymentMethod {
+                    id,
+                    company_id: company,
+                    payment_kind: PaymentKind::CompanyCard,
+                    label,
+                    last_four: Some(last_four),
+                    holder_id,
+                    active: true,
+                }),
+            )?;
+            Ok(id.to_string())
+        }
+        AdminCommand::AddApprovalRule {
+            company,
+            name,
+            step,
+            document_type,
+            expense_types,
+            min_amount_minor,
+            max_amount_minor,
+            position,
+        } => {
+            let actor = operator(c, company)?;
+            let steps = step
+                .iter()
+                .map(|s| {
+                    let approver_ids = s
+                        .split(',')
+                        .map(|e| user_by_email(c, e))
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    Ok(ApprovalStep { approver_ids })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let document_type = match document_type.as_deref() {
+                None => None,
+                Some("receipt") => Some(DocumentType::Receipt),
+                Some("invoice") => Some(DocumentType::Invoice),
+                Some(other) => anyhow::bail!("unknown document type {other}"),
+            };
+            let types = kvits_domain::State::expense_types(&store::DbState::new(c), company);
+            let expense_type_ids = expense_types
+                .iter()
+                .map(|code| {
+                    types
+                        .iter()
+                        .find(|t| t.code == *code)
+                        .map(|t| t.id)
+                        .ok_or_else(|| anyhow::anyhow!("no expense type with code {code}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let id = ApprovalRuleId(kvits_sync_server::new_id());
+            apply(
+                c,
+                &actor,
+                Mutation::PutApprovalRule(ApprovalRule {
+                    id,
+                    company_id: company,
+                    name,
+                    position,
+                    active: true,
+                    document_type,
+                    expense_type_ids,
+                    min_amount_minor,
+                    max_amount_minor,
+                    steps,
+                }),
+            )?;
+            Ok(id.to_string())
+        }
+        AdminCommand::SendMessage {
+            from,
+            companies,
+            subject,
+            body,
+        } => {
+            let user = user_by_email(c, &from)?;
+            let actor = store::actor(c, user).map_err(api)?;
+            let id = MessageId(kvits_sync_server::new_id());
+            apply(
+                c,
+                &actor,
+                Mutation::SendMessage {
+                    message_id: id,
+                    company_ids: companies,
+                    subject,
+                    body,
+                    attachment: None,
+                },
+            )?;
+            Ok(id.to_string())
+        }
+    }
+}

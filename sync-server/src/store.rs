@@ -1,0 +1,391 @@
+//! The synced rows: every protocol [`Entity`] stored as JSON with its tenant's change
+//! counter, and the domain's [`State`] read over a transaction.
+
+use std::collections::BTreeMap;
+
+use kvits_domain::{Actor, State, Write};
+use kvits_protocol::{
+    ApprovalRule, ApprovalRuleId, Company, CompanyId, Entity, EntityKind, Expense, ExpenseId,
+    ExpenseType, ExpenseTypeId, FirmId, Member, Message, MessageId, MessageRead, PaymentMethod,
+    PaymentMethodId, Role, Thread, ThreadId, UserId,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::error::{ApiError, ApiResult};
+
+/// Reads a UUID text column.
+pub fn uuid_col<T: From<uuid::Uuid>>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    uuid::Uuid::parse_str(&s).map(T::from).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Reads a nullable UUID text column.
+pub fn opt_uuid_col<T: From<uuid::Uuid>>(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<T>> {
+    let s: Option<String> = r.get(i)?;
+    s.map(|s| {
+        uuid::Uuid::parse_str(&s).map(T::from).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
+}
+
+/// The firm of a user.
+pub fn user_firm(c: &Connection, user: UserId) -> ApiResult<FirmId> {
+    Ok(c.query_row(
+        "SELECT firm_id FROM users WHERE id = ?1",
+        [user.to_string()],
+        |r| uuid_col(r, 0),
+    )?)
+}
+
+/// The acting user with their roles in every company they may open. Accountants get the
+/// `accountant` role in every client company of their firm.
+pub fn actor(c: &Connection, user: UserId) -> ApiResult<Actor> {
+    let (name, firm_id, accountant): (String, FirmId, bool) = c.query_row(
+        "SELECT name, firm_id, accountant FROM users WHERE id = ?1",
+        [user.to_string()],
+        |r| Ok((r.get(0)?, uuid_col(r, 1)?, r.get(2)?)),
+    )?;
+    let mut roles: BTreeMap<CompanyId, Vec<Role>> = BTreeMap::new();
+    let mut stmt = c.prepare_cached(
+        "SELECT m.company_id, m.role FROM memberships m
+         JOIN entities e ON e.kind = 'company' AND e.id = m.company_id AND e.deleted = 0
+         WHERE m.user_id = ?1 AND e.firm_id = ?2",
+    )?;
+    let rows = stmt.query_map(params![user.to_string(), firm_id.to_string()], |r| {
+        Ok((uuid_col::<CompanyId>(r, 0)?, r.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (company, role) = row?;
+        if let Some(role) = Role::parse(&role) {
+            roles.entry(company).or_default().push(role);
+        }
+    }
+    if accountant {
+        let mut stmt = c.prepare_cached(
+            "SELECT id FROM entities WHERE firm_id = ?1 AND kind = 'company' AND deleted = 0",
+        )?;
+        let ids = stmt.query_map([firm_id.to_string()], |r| uuid_col::<CompanyId>(r, 0))?;
+        for id in ids {
+            roles.entry(id?).or_default().push(Role::Accountant);
+        }
+    }
+    for r in roles.values_mut() {
+        r.sort();
+        r.dedup();
+    }
+    Ok(Actor {
+        user_id: user,
+        name,
+        firm_id,
+        roles,
+    })
+}
+
+/// Loads a live row.
+pub fn load(c: &Connection, kind: EntityKind, id: uuid::Uuid) -> ApiResult<Option<Entity>> {
+    let body: Option<String> = c
+        .prepare_cached("SELECT body FROM entities WHERE kind = ?1 AND id = ?2 AND deleted = 0")?
+        .query_row(params![kind.as_str(), id.to_string()], |r| r.get(0))
+        .optional()?;
+    body.map(|b| serde_json::from_str(&b).map_err(ApiError::from))
+        .transpose()
+}
+
+/// Loads the live rows of a kind in a company (or under a parent).
+fn load_many(c: &Connection, sql: &str, args: &[&str]) -> ApiResult<Vec<Entity>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for body in rows {
+        out.push(serde_json::from_str(&body?)?);
+    }
+    Ok(out)
+}
+
+fn company_rows(c: &Connection, kind: EntityKind, company: CompanyId) -> ApiResult<Vec<Entity>> {
+    load_many(
+        c,
+        "SELECT body FROM entities WHERE company_id = ?1 AND kind = ?2 AND deleted = 0",
+        &[&company.to_string(), kind.as_str()],
+    )
+}
+
+pub fn company(c: &Connection, id: CompanyId) -> ApiResult<Option<Company>> {
+    Ok(match load(c, EntityKind::Company, id.0)? {
+        Some(Entity::Company(x)) => Some(x),
+        _ => None,
+    })
+}
+
+/// Takes the next value of the firm's change counter.
+fn next_version(c: &Connection, firm: FirmId) -> ApiResult<u64> {
+    Ok(c.query_row(
+        "UPDATE firms SET change_counter = change_counter + 1 WHERE id = ?1
+         RETURNING change_counter",
+        [firm.to_string()],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
+
+/// The firm's change counter now.
+pub fn current_version(c: &Connection, firm: FirmId) -> ApiResult<u64> {
+    Ok(c.query_row(
+        "SELECT change_counter FROM firms WHERE id = ?1",
+        [firm.to_string()],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
+
+fn parent_of(e: &Entity) -> Option<String> {
+    match e {
+        Entity::Message(m) => Some(m.thread_id.to_string()),
+        _ => None,
+    }
+}
+
+/// The blobs a row names.
+fn blob_names(e: &Entity) -> Vec<String> {
+    match e {
+        Entity::Expense(x) => x.pages.iter().map(|p| p.sha256.clone()).collect(),
+        Entity::Message(m) => m.attachment.iter().map(|a| a.sha256.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Writes one row (upsert), taking a new version. Returns the version.
+pub fn put(c: &Connection, firm: FirmId, e: &Entity) -> ApiResult<u64> {
+    let version = next_version(c, firm)?;
+    let kind = e.kind().as_str();
+    let id = e.id().to_string();
+    c.prepare_cached(
+        "INSERT INTO entities (kind, id, firm_id, company_id, parent_id, version, deleted, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)
+         ON CONFLICT (kind, id) DO UPDATE SET company_id = excluded.company_id,
+             parent_id = excluded.parent_id, version = excluded.version, deleted = 0,
+             body = excluded.body",
+    )?
+    .execute(params![
+        kind,
+        id,
+        firm.to_string(),
+        e.company_id().to_string(),
+        parent_of(e),
+        version as i64,
+        serde_json::to_string(e)?
+    ])?;
+    c.prepare_cached("DELETE FROM blob_refs WHERE kind = ?1 AND entity_id = ?2")?
+        .execute(params![kind, id])?;
+    for sha in blob_names(e) {
+        c.prepare_cached(
+            "INSERT OR IGNORE INTO blob_refs (firm_id, sha256, kind, entity_id)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![firm.to_string(), sha, kind, id])?;
+    }
+    Ok(version)
+}
+
+/// Replaces a row by a tombstone, taking a new version.
+pub fn delete(c: &Connection, firm: FirmId, kind: EntityKind, id: uuid::Uuid) -> ApiResult<()> {
+    let version = next_version(c, firm)?;
+    c.prepare_cached(
+        "UPDATE entities SET deleted = 1, body = NULL, version = ?3
+         WHERE kind = ?1 AND id = ?2 AND firm_id = ?4",
+    )?
+    .execute(params![
+        kind.as_str(),
+        id.to_string(),
+        version as i64,
+        firm.to_string()
+    ])?;
+    c.prepare_cached("DELETE FROM blob_refs WHERE kind = ?1 AND entity_id = ?2")?
+        .execute(params![kind.as_str(), id.to_string()])?;
+    Ok(())
+}
+
+/// Applies the domain's writes.
+pub fn write_all(c: &Connection, firm: FirmId, writes: &[Write]) -> ApiResult<()> {
+    for w in writes {
+        match w {
+            Write::Put(e) => {
+                put(c, firm, e)?;
+            }
+            Write::Delete { kind, id, .. } => delete(c, firm, *kind, *id)?,
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds a company's row (its member list) after memberships changed.
+pub fn refresh_company(c: &Connection, company: CompanyId) -> ApiResult<()> {
+    let Some(mut row) = self::company(c, company)? else {
+        return Err(ApiError::not_found("company"));
+    };
+    let mut stmt = c.prepare_cached(
+        "SELECT u.id, u.name, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.company_id = ?1 ORDER BY u.name, u.id",
+    )?;
+    let rows = stmt.query_map([company.to_string()], |r| {
+        Ok((
+            uuid_col::<UserId>(r, 0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut members: Vec<Member> = Vec::new();
+    for row in rows {
+        let (user_id, name, email, role) = row?;
+        let Some(role) = Role::parse(&role) else {
+            continue;
+        };
+        match members.last_mut() {
+            Some(m) if m.user_id == user_id => m.roles.push(role),
+            _ => members.push(Member {
+                user_id,
+                name,
+                email,
+                roles: vec![role],
+            }),
+        }
+    }
+    for m in &mut members {
+        m.roles.sort();
+    }
+    if row.members != members {
+        row.members = members;
+        put(c, row.firm_id, &Entity::Company(row))?;
+    }
+    Ok(())
+}
+
+/// The domain's view of the database, inside the mutation's transaction. Lookups that fail
+/// (a corrupt row, an I/O error) are remembered and fail the mutation as transient.
+pub struct DbState<'c> {
+    pub conn: &'c Connection,
+    pub error: std::cell::RefCell<Option<ApiError>>,
+}
+
+impl<'c> DbState<'c> {
+    pub fn new(conn: &'c Connection) -> Self {
+        DbState {
+            conn,
+            error: std::cell::RefCell::new(None),
+        }
+    }
+
+    fn keep<T: Default>(&self, r: ApiResult<T>) -> T {
+        match r {
+            Ok(v) => v,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                T::default()
+            }
+        }
+    }
+
+    fn one(&self, kind: EntityKind, id: uuid::Uuid) -> Option<Entity> {
+        self.keep(load(self.conn, kind, id))
+    }
+
+    /// The first lookup error, if any.
+    pub fn take_error(&self) -> Option<ApiError> {
+        self.error.borrow_mut().take()
+    }
+}
+
+impl std::fmt::Debug for DbState<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbState")
+    }
+}
+
+macro_rules! pick {
+    ($e:expr, $variant:ident) => {
+        match $e {
+            Some(Entity::$variant(x)) => Some(x),
+            _ => None,
+        }
+    };
+}
+
+macro_rules! pick_all {
+    ($v:expr, $variant:ident) => {
+        $v.into_iter()
+            .filter_map(|e| match e {
+                Entity::$variant(x) => Some(x),
+                _ => None,
+            })
+            .collect()
+    };
+}
+
+impl State for DbState<'_> {
+    fn company(&self, id: CompanyId) -> Option<Company> {
+        pick!(self.one(EntityKind::Company, id.0), Company)
+    }
+    fn expense(&self, id: ExpenseId) -> Option<Expense> {
+        pick!(self.one(EntityKind::Expense, id.0), Expense)
+    }
+    fn expense_type(&self, id: ExpenseTypeId) -> Option<ExpenseType> {
+        pick!(self.one(EntityKind::ExpenseType, id.0), ExpenseType)
+    }
+    fn expense_types(&self, company: CompanyId) -> Vec<ExpenseType> {
+        pick_all!(
+            self.keep(company_rows(self.conn, EntityKind::ExpenseType, company)),
+            ExpenseType
+        )
+    }
+    fn payment_method(&self, id: PaymentMethodId) -> Option<PaymentMethod> {
+        pick!(self.one(EntityKind::PaymentMethod, id.0), PaymentMethod)
+    }
+    fn approval_rule(&self, id: ApprovalRuleId) -> Option<ApprovalRule> {
+        pick!(self.one(EntityKind::ApprovalRule, id.0), ApprovalRule)
+    }
+    fn approval_rules(&self, company: CompanyId) -> Vec<ApprovalRule> {
+        pick_all!(
+            self.keep(company_rows(self.conn, EntityKind::ApprovalRule, company)),
+            ApprovalRule
+        )
+    }
+    fn thread(&self, id: ThreadId) -> Option<Thread> {
+        pick!(self.one(EntityKind::Thread, id.0), Thread)
+    }
+    fn message(&self, id: MessageId) -> Option<Message> {
+        pick!(self.one(EntityKind::Message, id.0), Message)
+    }
+    fn thread_messages(&self, thread: ThreadId) -> Vec<Message> {
+        let rows = self.keep(load_many(
+            self.conn,
+            "SELECT body FROM entities WHERE parent_id = ?1 AND kind = 'message' AND deleted = 0",
+            &[&thread.to_string()],
+        ));
+        let mut messages: Vec<Message> = pick_all!(rows, Message);
+        messages.sort_by_key(|m| (m.created_at, m.id));
+        messages
+    }
+    fn message_read(&self, message: MessageId, user: UserId) -> Option<MessageRead> {
+        pick!(
+            self.one(
+                EntityKind::MessageRead,
+                kvits_protocol::message_read_id(message, user)
+            ),
+            MessageRead
+        )
+    }
+    fn has_blob(&self, company: CompanyId, sha256: &str) -> bool {
+        let r = self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM blobs b JOIN entities e ON e.kind = 'company' AND e.id = ?1
+                 WHERE b.firm_id = e.firm_id AND b.sha256 = ?2",
+            )
+            .and_then(|mut s| s.exists(params![company.to_string(), sha256]))
+            .map_err(ApiError::from);
+        self.keep(r)
+    }
+}

@@ -1,0 +1,435 @@
+//! `POST /v1/sync/push` and `GET /v1/sync/pull` (DESIGN §3), and the approver's task list.
+//!
+//! Push: each mutation runs in its own transaction that applies its effects, stores its
+//! result and advances the client's `last_seq` — so it happens exactly once, however often
+//! the client resends. Permanent failures are stored and advance too; a mutation that cannot
+//! be decided yet (its photo is not uploaded) halts the batch without being consumed.
+//!
+//! Pull: rows whose version (the tenant's change counter) is above the cursor, filtered by
+//! what the user may see, in version order; an empty answer can long-poll.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use kvits_domain::{Applied, DomainError};
+use kvits_protocol::{
+    Change, ChangeOp, ClientId, CompanyId, Entity, EntityKind, ErrorCode, Expense, FirmId, Halt,
+    MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, MAX_PUSH_MUTATIONS, MutationResult, Outcome, PullQuery,
+    PullResponse, PushRequest, PushResponse,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use crate::AppState;
+use crate::auth::{AuthUser, bind_client};
+use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::store::{self, DbState};
+
+/// Default pull page size.
+pub const DEFAULT_PULL_LIMIT: u32 = 500;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/sync/push", post(push))
+        .route("/v1/sync/pull", get(pull))
+        .route("/v1/approvals", get(approvals))
+}
+
+/// Wakes long-polling pulls when a tenant's counter moves.
+#[derive(Clone, Debug, Default)]
+pub struct ChangeFeed {
+    firms: Arc<Mutex<HashMap<FirmId, watch::Sender<u64>>>>,
+}
+
+impl ChangeFeed {
+    fn sender(&self, firm: FirmId) -> watch::Sender<u64> {
+        let mut firms = match self.firms.lock() {
+            Ok(f) => f,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        firms
+            .entry(firm)
+            .or_insert_with(|| watch::channel(0).0)
+            .clone()
+    }
+
+    /// A receiver that sees the next change of `firm`.
+    pub fn subscribe(&self, firm: FirmId) -> watch::Receiver<u64> {
+        self.sender(firm).subscribe()
+    }
+
+    /// Tells waiting pulls that `firm` changed.
+    pub fn notify(&self, firm: FirmId, version: u64) {
+        self.sender(firm).send_replace(version);
+    }
+}
+
+async fn push(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(req): Json<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
+    if req.mutations.len() > MAX_PUSH_MUTATIONS {
+        return Err(ApiError::too_large(format!(
+            "push at most {MAX_PUSH_MUTATIONS} mutations at a time"
+        )));
+    }
+    if let Some(first) = req.mutations.first() {
+        let contiguous = first.seq >= 1
+            && req
+                .mutations
+                .windows(2)
+                .all(|w| w[1].seq == w[0].seq.wrapping_add(1));
+        if !contiguous {
+            return Err(ApiError::bad_request(
+                "mutations must be in seq order, starting at 1 or later, without gaps",
+            ));
+        }
+    }
+    let firm = user.firm_id;
+    let response = state
+        .db
+        .write(move |c| process_push(c, &user, &req))
+        .await?;
+    let version = state
+        .db
+        .read(move |c| store::current_version(c, firm))
+        .await?;
+    state.changes.notify(firm, version);
+    Ok(Json(response))
+}
+
+fn last_seq(c: &Connection, client: ClientId) -> ApiResult<u64> {
+    let seq: i64 = c.query_row(
+        "SELECT last_seq FROM clients WHERE client_id = ?1",
+        [client.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(seq as u64)
+}
+
+fn stored_result(c: &Connection, client: ClientId, seq: u64) -> ApiResult<MutationResult> {
+    let json: Option<String> = c
+        .prepare_cached("SELECT result FROM mutation_results WHERE client_id = ?1 AND seq = ?2")?
+        .query_row(params![client.to_string(), seq as i64], |r| r.get(0))
+        .optional()?;
+    Ok(match json {
+        Some(j) => serde_json::from_str(&j)?,
+        None => MutationResult {
+            seq,
+            outcome: Outcome::AlreadyApplied,
+        },
+    })
+}
+
+/// Runs a push on the writer connection.
+pub fn process_push(
+    c: &mut Connection,
+    user: &AuthUser,
+    req: &PushRequest,
+) -> ApiResult<PushResponse> {
+    bind_client(c, req.client_id, user.user_id, None)?;
+    let mut last = last_seq(c, req.client_id)?;
+    let mut response = PushResponse {
+        last_seq: last,
+        results: Vec::with_capacity(req.mutations.len()),
+        halted: None,
+    };
+    let Some(first) = req.mutations.first() else {
+        return Ok(response);
+    };
+    if first.seq > last + 1 {
+        return Err(ApiError::conflict(
+            ErrorCode::SeqGap,
+            format!(
+                "mutation {} arrived but {} is the next one expected; send from there",
+                first.seq,
+                last + 1
+            ),
+        )
+        .with_details(serde_json::json!({ "expected": last + 1 })));
+    }
+    let actor = store::actor(c, user.user_id)?;
+    for m in &req.mutations {
+        if m.seq <= last {
+            response
+                .results
+                .push(stored_result(c, req.client_id, m.seq)?);
+            continue;
+        }
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = crate::now();
+        let db_state = DbState::new(&tx);
+        let decided = kvits_domain::apply(&db_state, &actor, now, &m.mutation);
+        if let Some(e) = db_state.take_error() {
+            return Err(e);
+        }
+        let outcome = match &decided {
+            Err(DomainError::NotYet {
+                code,
+                message,
+                missing_blobs,
+            }) => {
+                response.halted = Some(Halt {
+                    seq: m.seq,
+                    code: *code,
+                    message: message.clone(),
+                    missing_blobs: missing_blobs.clone(),
+                    retry_after_ms: None,
+                });
+                break;
+            }
+            Ok(Applied::Changes(writes)) => {
+                store::write_all(&tx, user.firm_id, writes)?;
+                Outcome::Applied
+            }
+            Ok(Applied::AlreadyApplied) => Outcome::AlreadyApplied,
+            Err(e) => e
+                .outcome()
+                .ok_or_else(|| ApiError::internal("a waiting error has no outcome"))?,
+        };
+        let result = MutationResult {
+            seq: m.seq,
+            outcome,
+        };
+        tx.prepare_cached(
+            "INSERT INTO mutation_results (client_id, seq, name, result, decided_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            req.client_id.to_string(),
+            m.seq as i64,
+            m.mutation.name(),
+            serde_json::to_string(&result)?,
+            now.to_rfc3339()
+        ])?;
+        tx.prepare_cached("UPDATE clients SET last_seq = ?2 WHERE client_id = ?1")?
+            .execute(params![req.client_id.to_string(), m.seq as i64])?;
+        tx.commit()?;
+        if !matches!(result.outcome, Outcome::Applied | Outcome::AlreadyApplied) {
+            tracing::info!(seq = m.seq, name = m.mutation.name(), outcome = ?result.outcome, "mutation not applied");
+        }
+        last = m.seq;
+        response.results.push(result);
+    }
+    response.last_seq = last;
+    Ok(response)
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(mut q): Query<PullQuery>,
+) -> ApiResult<Json<PullResponse>> {
+    let limit = q
+        .limit
+        .unwrap_or(DEFAULT_PULL_LIMIT)
+        .clamp(1, MAX_PULL_LIMIT);
+    let wait = Duration::from_secs(u64::from(q.wait.unwrap_or(0).min(MAX_PULL_WAIT_SECS)));
+    let deadline = tokio::time::Instant::now() + wait;
+    {
+        // Bind the install (first contact) and start over after an access change.
+        let (client, uid, cursor) = (q.client_id, user.user_id, q.cursor);
+        state
+            .db
+            .write(move |c| {
+                bind_client(c, client, uid, None)?;
+                if cursor == 0 {
+                    c.execute(
+                        "UPDATE clients SET reset_before = 0 WHERE client_id = ?1 AND reset_before > 0",
+                        [client.to_string()],
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    loop {
+        let mut changed = state.changes.subscribe(user.firm_id);
+        changed.mark_unchanged();
+        let (query, who) = (q.clone(), user.clone());
+        let page = state
+            .db
+            .read(move |c| pull_page(c, &who, &query, limit))
+            .await?;
+        let quiet =
+            page.changes.is_empty() && page.results.is_empty() && !page.reset && !page.has_more;
+        if !quiet || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(page));
+        }
+        // Nothing this user may see yet: wait for the tenant to change, then look again from
+        // where this page ended.
+        q.cursor = page.cursor;
+        if tokio::time::timeout_at(deadline, changed.changed())
+            .await
+            .is_err()
+        {
+            return Ok(Json(page));
+        }
+    }
+}
+
+/// One page of a pull, read in one snapshot.
+pub fn pull_page(
+    c: &mut Connection,
+    user: &AuthUser,
+    q: &PullQuery,
+    limit: u32,
+) -> ApiResult<PullResponse> {
+    let tx = c.transaction()?;
+    let actor = store::actor(&tx, user.user_id)?;
+    let counter = store::current_version(&tx, user.firm_id)?;
+    let (last_seq, reset_before): (i64, i64) = tx.query_row(
+        "SELECT last_seq, reset_before FROM clients WHERE client_id = ?1",
+        [q.client_id.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut response = PullResponse {
+        cursor: q.cursor,
+        has_more: false,
+        reset: false,
+        changes: Vec::new(),
+        results: Vec::new(),
+        last_seq: last_seq as u64,
+        server_time: crate::now(),
+    };
+    if q.cursor > counter || (q.cursor > 0 && q.cursor < reset_before as u64) {
+        // From another life of the server, or from before an access change: start over.
+        response.reset = true;
+        response.cursor = 0;
+        response.has_more = true;
+        return Ok(response);
+    }
+    let mut stmt = tx.prepare_cached(
+        "SELECT version, kind, id, company_id, deleted, body FROM entities
+         WHERE firm_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
+    )?;
+    let mut rows = stmt.query(params![
+        user.firm_id.to_string(),
+        q.cursor as i64,
+        i64::from(limit)
+    ])?;
+    let mut seen = 0u32;
+    let mut last_version = q.cursor;
+    while let Some(r) = rows.next()? {
+        seen += 1;
+        let version = r.get::<_, i64>(0)? as u64;
+        last_version = version;
+        let company: CompanyId = store::uuid_col(r, 3)?;
+        if r.get::<_, bool>(4)? {
+            let kind: String = r.get(1)?;
+            let id: uuid::Uuid = store::uuid_col(r, 2)?;
+            if let Some(kind) = EntityKind::parse(&kind)
+                && actor.is_member(company)
+            {
+                response.changes.push(Change {
+                    version,
+                    op: ChangeOp::Delete { kind, id },
+                });
+            }
+            continue;
+        }
+        let body: String = r.get(5)?;
+        let entity: Entity = serde_json::from_str(&body)?;
+        if kvits_domain::can_see(&actor, &entity) {
+            response.changes.push(Change {
+                version,
+                op: ChangeOp::Upsert {
+                    entity: Box::new(entity),
+                },
+            });
+        }
+    }
+    response.has_more = seen == limit;
+    response.cursor = if response.has_more {
+        last_version
+    } else {
+        counter
+    };
+    if let Some(after) = q.results_after {
+        let mut stmt = tx.prepare_cached(
+            "SELECT result FROM mutation_results WHERE client_id = ?1 AND seq > ?2
+             ORDER BY seq LIMIT 1000",
+        )?;
+        let rows = stmt.query_map(params![q.client_id.to_string(), after as i64], |r| {
+            r.get::<_, String>(0)
+        })?;
+        for row in rows {
+            response.results.push(serde_json::from_str(&row?)?);
+        }
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+struct ApprovalsQuery {
+    company_id: Option<CompanyId>,
+}
+
+/// `GET /v1/approvals`: the expenses waiting for this user's decision, oldest first.
+async fn approvals(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<ApprovalsQuery>,
+) -> ApiResult<Json<Vec<Expense>>> {
+    let tasks = state
+        .db
+        .read(move |c| {
+            let actor = store::actor(c, user.user_id)?;
+            let mut out = Vec::new();
+            for company in actor.roles.keys() {
+                if q.company_id.is_some_and(|only| only != *company) {
+                    continue;
+                }
+                let mut stmt = c.prepare_cached(
+                    "SELECT body FROM entities WHERE company_id = ?1 AND kind = 'expense'
+                     AND deleted = 0 AND json_extract(body, '$.status') = 'submitted'",
+                )?;
+                let rows = stmt.query_map([company.to_string()], |r| r.get::<_, String>(0))?;
+                for row in rows {
+                    if let Entity::Expense(e) = serde_json::from_str(&row?)?
+                        && kvits_domain::is_task_for(&e, user.user_id)
+                    {
+                        out.push(e);
+                    }
+                }
+            }
+            out.sort_by_key(|e| (e.submitted_at, e.id));
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(tasks))
+}
+
+/// Applies `m` for `actor` outside any client's queue (seeding, the CLI's admin commands):
+/// the same rules and writes as a pushed mutation, in one transaction.
+pub fn apply_direct(
+    c: &mut Connection,
+    actor: &kvits_domain::Actor,
+    m: &kvits_protocol::Mutation,
+) -> ApiResult<Outcome> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let db_state = DbState::new(&tx);
+    let decided = kvits_domain::apply(&db_state, actor, crate::now(), m);
+    if let Some(e) = db_state.take_error() {
+        return Err(e);
+    }
+    let outcome = match decided {
+        Ok(Applied::Changes(writes)) => {
+            store::write_all(&tx, actor.firm_id, &writes)?;
+            Outcome::Applied
+        }
+        Ok(Applied::AlreadyApplied) => Outcome::AlreadyApplied,
+        Err(DomainError::NotYet { message, .. }) => return Err(ApiError::bad_request(message)),
+        Err(e) => e
+            .outcome()
+            .ok_or_else(|| ApiError::internal("a waiting error has no outcome"))?,
+    };
+    tx.commit()?;
+    Ok(outcome)
+}

@@ -1,0 +1,248 @@
+//! An in-process sync server on 127.0.0.1:0 with the demo firm, and a small HTTP client.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use kvits_protocol::{
+    ClientId, LoginRequest, LoginResponse, Mutation, PendingMutation, PullQuery, PullResponse,
+    PushRequest, PushResponse,
+};
+use kvits_sync_server::demo::Demo;
+use kvits_sync_server::{Config, Server};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running server. Dropping it stops it (without a graceful shutdown).
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dir: PathBuf,
+    pub demo: Demo,
+    pub server: Server,
+    /// Keeps the temp dir alive (None after `restart` hands it on).
+    tmp: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// A fresh data dir with the demo firm.
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`start`], adjusting the config first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_owned();
+        let mut server = Self::launch(dir, adjust).await;
+        server.tmp = Some(tmp);
+        server
+    }
+
+    async fn launch(dir: PathBuf, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::new(&dir);
+        adjust(&mut config);
+        let server = Server::open(config).expect("open server");
+        let db = server.state().db.clone();
+        let demo = db
+            .write(|c| kvits_sync_server::demo::seed(c))
+            .await
+            .expect("seed demo");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let s = server.clone();
+        let task = tokio::spawn(async move {
+            s.serve(listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        TestServer {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            dir,
+            demo,
+            server,
+            tmp: None,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server abruptly and starts a new one on the same data dir.
+    pub async fn restart(mut self) -> TestServer {
+        let tmp = self.tmp.take();
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+        let dir = self.dir.clone();
+        drop(self);
+        let mut next = Self::launch(dir, |_| {}).await;
+        next.tmp = tmp;
+        next
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Signs a demo user in (password `demo`) on a new install; answers the token.
+    pub async fn login(&self, email: &str) -> String {
+        self.login_as(email, None).await.token
+    }
+
+    pub async fn login_as(&self, email: &str, client: Option<ClientId>) -> LoginResponse {
+        let r = self
+            .http
+            .post(self.url("/v1/auth/login"))
+            .json(&LoginRequest {
+                email: email.into(),
+                password: "demo".into(),
+                client_id: client,
+                device_name: None,
+            })
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(r.status(), 200, "login {email}");
+        r.json().await.expect("login body")
+    }
+
+    /// A signed-in device: a token and its own client id.
+    pub async fn device(&self, email: &str) -> Device {
+        let client = ClientId(uuid::Uuid::now_v7());
+        let login = self.login_as(email, Some(client)).await;
+        Device {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            token: login.token,
+            client,
+            next_seq: 1,
+            cursor: 0,
+            user: login.session.user.id,
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A simulated app install: token, client id, its outbox counter and pull cursor.
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: String,
+    pub client: ClientId,
+    pub next_seq: u64,
+    pub cursor: u64,
+    pub user: kvits_protocol::UserId,
+}
+
+impl Device {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Queues `m` as the next mutation (without sending).
+    pub fn queue(&mut self, m: Mutation) -> PendingMutation {
+        let p = PendingMutation {
+            seq: self.next_seq,
+            created_at: chrono::Utc::now(),
+            mutation: m,
+        };
+        self.next_seq += 1;
+        p
+    }
+
+    /// Sends a raw push; answers status and body text.
+    pub async fn push_raw(&self, mutations: &[PendingMutation]) -> (u16, String) {
+        let r = self
+            .http
+            .post(self.url("/v1/sync/push"))
+            .bearer_auth(&self.token)
+            .json(&PushRequest {
+                client_id: self.client,
+                mutations: mutations.to_vec(),
+            })
+            .send()
+            .await
+            .expect("push request");
+        (r.status().as_u16(), r.text().await.expect("push body"))
+    }
+
+    /// Pushes, expecting 200.
+    pub async fn push(&self, mutations: &[PendingMutation]) -> PushResponse {
+        let (status, body) = self.push_raw(mutations).await;
+        assert_eq!(status, 200, "push: {body}");
+        serde_json::from_str(&body).expect("push response")
+    }
+
+    /// Queues and pushes one mutation; answers its result.
+    pub async fn run(&mut self, m: Mutation) -> kvits_protocol::MutationResult {
+        let p = self.queue(m);
+        let mut r = self.push(&[p]).await;
+        assert_eq!(r.results.len(), 1, "{r:?}");
+        r.results.remove(0)
+    }
+
+    /// One pull page from `cursor`.
+    pub async fn pull_from(&self, cursor: u64, limit: Option<u32>) -> PullResponse {
+        let q = PullQuery {
+            client_id: self.client,
+            cursor,
+            results_after: Some(0),
+            wait: None,
+            limit,
+        };
+        let r = self
+            .http
+            .get(self.url("/v1/sync/pull"))
+            .bearer_auth(&self.token)
+            .query(&q)
+            .send()
+            .await
+            .expect("pull request");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("pull body")
+    }
+
+    /// Pulls every page from the device's cursor; answers all changes.
+    pub async fn pull_all(&mut self) -> Vec<kvits_protocol::Change> {
+        let mut all = Vec::new();
+        loop {
+            let page = self.pull_from(self.cursor, None).await;
+            if page.reset {
+                all.clear();
+            }
+            self.cursor = page.cursor;
+            all.extend(page.changes);
+            if !page.has_more {
+                return all;
+            }
+        }
+    }
+
+    /// GET with this device's token.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("get")
+    }
+}

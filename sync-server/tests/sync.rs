@@ -1,0 +1,769 @@
+//! Protocol conformance of push and pull (DESIGN §3), over real HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Device, TestServer};
+use kvits_protocol::{
+    ChangeOp, ConflictCode, DecisionKind, DocumentType, Entity, ErrorBody, ErrorCode,
+    ExpenseFields, ExpenseId, ExpenseStatus, Money, Mutation, Outcome, ReceiptPage, RejectCode,
+};
+
+fn new_expense_id() -> ExpenseId {
+    ExpenseId(uuid::Uuid::now_v7())
+}
+
+fn page(sha_seed: u8) -> ReceiptPage {
+    ReceiptPage {
+        sha256: format!("{:02x}", sha_seed).repeat(32),
+        size: 180_000,
+        content_type: "image/jpeg".into(),
+        width: 1512,
+        height: 2016,
+    }
+}
+
+/// Pretends the blob was uploaded (the upload protocol has its own tests).
+async fn store_blob(server: &TestServer, sha: &str) {
+    let (firm, user, sha) = (
+        server.demo.firm.to_string(),
+        server.demo.user("emma@demo.kvits").to_string(),
+        sha.to_owned(),
+    );
+    server
+        .server
+        .state()
+        .db
+        .write(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO blobs (firm_id, sha256, size, content_type, width, height,
+                 uploaded_by, created_at) VALUES (?1, ?2, 180000, 'image/jpeg', 1512, 2016, ?3, '')",
+                rusqlite::params![firm, sha, user],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+/// Emma's fields for a Birch receipt.
+fn fields(server: &TestServer, cents: i64) -> ExpenseFields {
+    ExpenseFields {
+        expense_type_id: Some(server.demo.expense_types[&("Birch Bakery", "Meals")]),
+        payment_method_id: Some(
+            server.demo.payment_methods[&("Birch Bakery", "Visa Business".to_string())],
+        ),
+        amount: Some(Money {
+            amount_minor: cents,
+            currency: "EUR".into(),
+        }),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
+        merchant: Some("Rimi".into()),
+        note: None,
+    }
+}
+
+/// The mutations of one captured, submitted receipt.
+fn capture(server: &TestServer, id: ExpenseId, seed: u8) -> Vec<Mutation> {
+    vec![
+        Mutation::CreateExpense {
+            expense_id: id,
+            company_id: server.demo.company("Birch Bakery"),
+            document_type: DocumentType::Receipt,
+            fields: fields(server, 1240),
+        },
+        Mutation::AttachReceipt {
+            expense_id: id,
+            pages: vec![page(seed)],
+        },
+        Mutation::SubmitExpense { expense_id: id },
+    ]
+}
+
+/// Every live row a device sees, by (kind, id), after applying `changes` in order.
+fn mirror(changes: &[kvits_protocol::Change]) -> BTreeMap<(String, uuid::Uuid), Entity> {
+    let mut rows = BTreeMap::new();
+    for c in changes {
+        match &c.op {
+            ChangeOp::Upsert { entity } => {
+                rows.insert(
+                    (entity.kind().as_str().to_owned(), entity.id()),
+                    (**entity).clone(),
+                );
+            }
+            ChangeOp::Delete { kind, id } => {
+                rows.remove(&(kind.as_str().to_owned(), *id));
+            }
+        }
+    }
+    rows
+}
+
+async fn expense(device: &mut Device, id: ExpenseId) -> kvits_protocol::Expense {
+    device.cursor = 0;
+    let rows = mirror(&device.pull_all().await);
+    match rows.get(&("expense".to_owned(), id.0)) {
+        Some(Entity::Expense(e)) => e.clone(),
+        other => panic!("expense {id} not visible: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn submitted_receipt_is_routed_and_decided() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let mut mark = server.device("mark@demo.kvits").await;
+    let id = new_expense_id();
+    store_blob(&server, &page(1).sha256).await;
+    let batch: Vec<_> = capture(&server, id, 1)
+        .into_iter()
+        .map(|m| emma.queue(m))
+        .collect();
+    let r = emma.push(&batch).await;
+    assert_eq!(r.last_seq, 3);
+    assert!(
+        r.results.iter().all(|r| r.outcome == Outcome::Applied),
+        "{r:?}"
+    );
+    assert_eq!(
+        expense(&mut emma, id).await.status,
+        ExpenseStatus::Submitted
+    );
+
+    // Mark's task list holds it; he approves what he saw.
+    let tasks: Vec<kvits_protocol::Expense> = mark.get("/v1/approvals").await.json().await.unwrap();
+    assert_eq!(tasks.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
+    let seen = tasks[0].revision;
+    let r = mark
+        .run(Mutation::DecideExpense {
+            expense_id: id,
+            seen_revision: seen,
+            decision: DecisionKind::Approve,
+            reason: None,
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::Applied);
+    assert_eq!(expense(&mut emma, id).await.status, ExpenseStatus::Approved);
+    let tasks: Vec<kvits_protocol::Expense> = mark.get("/v1/approvals").await.json().await.unwrap();
+    assert!(tasks.is_empty());
+}
+
+#[tokio::test]
+async fn a_duplicate_push_answers_the_stored_result_and_applies_nothing() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let id = new_expense_id();
+    let create = emma.queue(capture(&server, id, 1).remove(0));
+    let first = emma.push(std::slice::from_ref(&create)).await;
+    let version_after_first = emma.pull_from(0, None).await.cursor;
+    // The same mutation again (a retry), and again inside a longer batch.
+    let again = emma.push(std::slice::from_ref(&create)).await;
+    assert_eq!(first, again);
+    let next = emma.queue(Mutation::SetExpenseFields {
+        expense_id: id,
+        fields: fields(&server, 999),
+    });
+    let batch = emma.push(&[create.clone(), next]).await;
+    assert_eq!(batch.results[0], first.results[0]);
+    assert_eq!(batch.results[1].outcome, Outcome::Applied);
+    // Exactly two changes to the expense: the create and the edit, not the retries.
+    let e = expense(&mut emma, id).await;
+    assert_eq!(e.revision, 2);
+    assert_eq!(
+        emma.pull_from(version_after_first, None)
+            .await
+            .changes
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_gap_is_refused_with_the_expected_seq() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let id = new_expense_id();
+    let first = emma.queue(capture(&server, id, 1).remove(0));
+    let _skipped = emma.queue(Mutation::DeleteExpense { expense_id: id });
+    let third = emma.queue(Mutation::DeleteExpense { expense_id: id });
+    emma.push(&[first]).await;
+    let (status, body) = emma.push_raw(&[third]).await;
+    assert_eq!(status, 409);
+    let err: ErrorBody = serde_json::from_str(&body).unwrap();
+    assert_eq!(err.code, ErrorCode::SeqGap);
+    assert_eq!(err.details.unwrap()["expected"], 2);
+    // Nothing was applied: the expense is still there.
+    expense(&mut emma, id).await;
+    // Out-of-order batches are a client bug: 400.
+    let a = emma.queue(Mutation::DeleteExpense { expense_id: id });
+    let mut b = a.clone();
+    b.seq += 2;
+    let (status, _) = emma.push_raw(&[a, b]).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_permanent_error_is_stored_and_advances_the_queue() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let unknown = new_expense_id();
+    let bad = emma.queue(Mutation::SubmitExpense {
+        expense_id: unknown,
+    });
+    let id = new_expense_id();
+    let good = emma.queue(capture(&server, id, 1).remove(0));
+    let r = emma.push(&[bad.clone(), good]).await;
+    assert_eq!(r.last_seq, 2);
+    assert!(
+        matches!(
+            r.results[0].outcome,
+            Outcome::Rejected {
+                code: RejectCode::NotFound,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    assert_eq!(r.results[1].outcome, Outcome::Applied);
+    // Asked again, the same stored answer.
+    let again = emma.push(&[bad]).await;
+    assert_eq!(again.results[0], r.results[0]);
+    // And the results come down with a pull too.
+    let pulled = emma.pull_from(0, None).await;
+    assert_eq!(pulled.last_seq, 2);
+    assert_eq!(pulled.results, r.results);
+}
+
+#[tokio::test]
+async fn a_submit_before_its_photo_is_uploaded_halts_without_consuming() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let id = new_expense_id();
+    let batch: Vec<_> = capture(&server, id, 7)
+        .into_iter()
+        .map(|m| emma.queue(m))
+        .collect();
+    let r = emma.push(&batch).await;
+    assert_eq!(r.last_seq, 2, "{r:?}");
+    let halt = r.halted.expect("halted");
+    assert_eq!(halt.seq, 3);
+    assert_eq!(halt.code, ErrorCode::BlobMissing);
+    assert_eq!(halt.missing_blobs, vec![page(7).sha256]);
+    assert_eq!(expense(&mut emma, id).await.status, ExpenseStatus::Draft);
+    // Once the photo is there, the same submit goes through.
+    store_blob(&server, &page(7).sha256).await;
+    let r = emma.push(&batch[2..]).await;
+    assert_eq!(r.results[0].outcome, Outcome::Applied);
+    assert_eq!(r.last_seq, 3);
+}
+
+#[tokio::test]
+async fn a_response_lost_after_commit_then_a_retry_applies_once() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    store_blob(&server, &page(3).sha256).await;
+    let id = new_expense_id();
+    let batch: Vec<_> = capture(&server, id, 3)
+        .into_iter()
+        .map(|m| emma.queue(m))
+        .collect();
+    // The first answer is "lost": the phone never reads it and sends everything again.
+    let _lost = emma.push_raw(&batch).await;
+    let retry = emma.push(&batch).await;
+    assert_eq!(retry.results.len(), 3);
+    assert!(
+        retry.results.iter().all(|r| r.outcome == Outcome::Applied),
+        "{retry:?}"
+    );
+    let e = expense(&mut emma, id).await;
+    assert_eq!((e.revision, e.status), (3, ExpenseStatus::Submitted));
+    let expenses = mirror(&emma.pull_from(0, None).await.changes)
+        .keys()
+        .filter(|(k, _)| k == "expense")
+        .count();
+    assert_eq!(expenses, 1);
+}
+
+#[tokio::test]
+async fn two_approvers_deciding_the_same_step_one_wins_the_other_hears_who() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let mut mark = server.device("mark@demo.kvits").await;
+    let mut alice = server.device("alice@demo.kvits").await;
+    store_blob(&server, &page(4).sha256).await;
+    let id = new_expense_id();
+    let batch: Vec<_> = capture(&server, id, 4)
+        .into_iter()
+        .map(|m| emma.queue(m))
+        .collect();
+    emma.push(&batch).await;
+    let seen = expense(&mut mark, id).await.revision;
+    // Mark approves offline (queued); Alice rejects online first.
+    let marks = mark.queue(Mutation::DecideExpense {
+        expense_id: id,
+        seen_revision: seen,
+        decision: DecisionKind::Approve,
+        reason: None,
+    });
+    let r = alice
+        .run(Mutation::DecideExpense {
+            expense_id: id,
+            seen_revision: seen,
+            decision: DecisionKind::Reject,
+            reason: Some("Not a business expense".into()),
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::Applied);
+    let r = mark.push(&[marks]).await;
+    match &r.results[0].outcome {
+        Outcome::Conflict { code, winner, .. } => {
+            assert_eq!(*code, ConflictCode::AlreadyDecided);
+            let w = winner.as_ref().expect("winner");
+            assert_eq!(w.by, server.demo.user("alice@demo.kvits"));
+            assert_eq!(w.by_name, "Alice Approver");
+            assert_eq!(w.kind, DecisionKind::Reject);
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let e = expense(&mut emma, id).await;
+    assert_eq!(e.status, ExpenseStatus::Rejected);
+    assert_eq!(e.decisions.len(), 1);
+    // The same decision as the winner's is simply already applied.
+    let r = mark
+        .run(Mutation::DecideExpense {
+            expense_id: id,
+            seen_revision: seen,
+            decision: DecisionKind::Reject,
+            reason: Some("agree".into()),
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::AlreadyApplied);
+}
+
+#[tokio::test]
+async fn pull_from_zero_equals_any_cursor_plus_the_rest() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let anna = server.device("anna@demo.kvits").await;
+    for seed in 10..16u8 {
+        store_blob(&server, &page(seed).sha256).await;
+        let id = new_expense_id();
+        let batch: Vec<_> = capture(&server, id, seed)
+            .into_iter()
+            .map(|m| emma.queue(m))
+            .collect();
+        emma.push(&batch).await;
+        if seed % 3 == 0 {
+            let id = new_expense_id();
+            let b: Vec<_> = vec![
+                emma.queue(capture(&server, id, seed).remove(0)),
+                emma.queue(Mutation::DeleteExpense { expense_id: id }),
+            ];
+            emma.push(&b).await;
+        }
+    }
+    let whole = mirror(&anna.pull_from(0, Some(1000)).await.changes);
+    assert!(whole.len() > 20, "{}", whole.len());
+    // Page through with every page size from 1 to 7: the same rows in the end.
+    for limit in 1..=7u32 {
+        let mut changes = Vec::new();
+        let mut cursor = 0;
+        let mut pages = 0;
+        loop {
+            let p = anna.pull_from(cursor, Some(limit)).await;
+            assert!(p.changes.len() <= limit as usize);
+            assert!(p.changes.windows(2).all(|w| w[0].version < w[1].version));
+            assert!(p.changes.iter().all(|c| c.version > cursor));
+            changes.extend(p.changes);
+            cursor = p.cursor;
+            pages += 1;
+            if !p.has_more {
+                break;
+            }
+        }
+        assert!(pages > 1);
+        assert_eq!(mirror(&changes), whole, "limit {limit}");
+    }
+    // Nothing new: an empty page with the same cursor.
+    let p = anna.pull_from(server_cursor(&anna).await, None).await;
+    assert!(p.changes.is_empty() && !p.has_more);
+}
+
+async fn server_cursor(d: &Device) -> u64 {
+    d.pull_from(0, Some(1000)).await.cursor
+}
+
+#[tokio::test]
+async fn nobody_pulls_another_tenants_or_another_roles_rows() {
+    let server = TestServer::start().await;
+    // A second firm with its own company and user.
+    let (other_user, other_company) = server
+        .server
+        .state()
+        .db
+        .write(|c| {
+            let hash = kvits_sync_server::auth::hash_password("demo")?;
+            let firm = kvits_sync_server::admin::create_firm(c, "Other Books")?;
+            let company = kvits_sync_server::admin::create_company(c, firm, "Oak Outfitters")?;
+            let user = kvits_sync_server::admin::create_user(
+                c,
+                firm,
+                "olga@other.kvits",
+                "Olga",
+                Some(&hash),
+                true,
+            )?;
+            Ok((user, company))
+        })
+        .await
+        .unwrap();
+    let _ = other_user;
+    let mut olga = server.device("olga@other.kvits").await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let mut otto = server.device("otto@demo.kvits").await;
+    let mut clara = server.device("clara@demo.kvits").await;
+    let mut alice = server.device("alice@demo.kvits").await;
+    store_blob(&server, &page(5).sha256).await;
+    let id = new_expense_id();
+    let batch: Vec<_> = capture(&server, id, 5)
+        .into_iter()
+        .map(|m| emma.queue(m))
+        .collect();
+    emma.push(&batch).await;
+    let emma_draft = new_expense_id();
+    emma.run(capture(&server, emma_draft, 6).remove(0)).await;
+
+    let birch = server.demo.company("Birch Bakery");
+    let cedar = server.demo.company("Cedar Logistics");
+    let rows = |d: &mut Device| {
+        let d = d.clone();
+        async move {
+            let mut d = d;
+            mirror(&d.pull_all().await)
+        }
+    };
+    let olga_rows = rows(&mut olga).await;
+    assert!(
+        olga_rows.values().all(|e| e.company_id() == other_company),
+        "{olga_rows:?}"
+    );
+    assert!(!olga_rows.is_empty());
+    let otto_rows = rows(&mut otto).await;
+    assert!(otto_rows.values().all(|e| e.company_id() == cedar));
+    assert!(
+        !otto_rows
+            .values()
+            .any(|e| matches!(e, Entity::Thread(_) | Entity::Message(_)))
+    );
+    let emma_rows = rows(&mut emma).await;
+    assert!(emma_rows.values().all(|e| e.company_id() == birch));
+    assert!(
+        !emma_rows
+            .values()
+            .any(|e| matches!(e, Entity::Thread(_) | Entity::Message(_)))
+    );
+    let clara_rows = rows(&mut clara).await;
+    assert!(clara_rows.values().any(|e| matches!(e, Entity::Message(_))));
+    assert!(clara_rows.contains_key(&("expense".into(), id.0)));
+    // Alice sees the expense routed to her, not Emma's draft.
+    let alice_rows = rows(&mut alice).await;
+    assert!(alice_rows.contains_key(&("expense".into(), id.0)));
+    assert!(!alice_rows.contains_key(&("expense".into(), emma_draft.0)));
+    // Foreign ids in mutations: not found, nothing written.
+    let r = olga.run(Mutation::SubmitExpense { expense_id: id }).await;
+    assert!(
+        matches!(
+            r.outcome,
+            Outcome::Rejected {
+                code: RejectCode::NotFound,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    let r = olga
+        .run(Mutation::CreateExpense {
+            expense_id: new_expense_id(),
+            company_id: birch,
+            document_type: DocumentType::Receipt,
+            fields: ExpenseFields::default(),
+        })
+        .await;
+    assert!(
+        matches!(
+            r.outcome,
+            Outcome::Rejected {
+                code: RejectCode::NotFound,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    let _ = olga_rows;
+}
+
+#[tokio::test]
+async fn long_poll_wakes_on_a_change() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let mark = server.device("mark@demo.kvits").await;
+    let cursor = mark.pull_from(0, Some(1000)).await.cursor;
+    let url = format!(
+        "{}/v1/sync/pull?client_id={}&cursor={cursor}&wait=20",
+        server.base, mark.client
+    );
+    let waiting = tokio::spawn({
+        let http = mark.http.clone();
+        let token = mark.token.clone();
+        async move {
+            let started = std::time::Instant::now();
+            let page: kvits_protocol::PullResponse = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (page, started.elapsed())
+        }
+    });
+    // Emma's change for Mark (a submitted receipt routed to him).
+    store_blob(&server, &page(9).sha256).await;
+    let id = new_expense_id();
+    let batch: Vec<_> = capture(&server, id, 9)
+        .into_iter()
+        .map(|m| emma.queue(m))
+        .collect();
+    emma.push(&batch).await;
+    let (page, elapsed) = tokio::time::timeout(std::time::Duration::from_secs(30), waiting)
+        .await
+        .expect("long poll answered")
+        .unwrap();
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+    assert!(
+        page.changes
+            .iter()
+            .any(|c| matches!(&c.op, ChangeOp::Upsert { entity } if entity.id() == id.0))
+    );
+}
+
+#[tokio::test]
+async fn stale_cursors_and_access_changes_reset() {
+    let server = TestServer::start().await;
+    let mut otto = server.device("otto@demo.kvits").await;
+    let rows = mirror(&otto.pull_all().await);
+    assert!(
+        rows.values()
+            .all(|e| e.company_id() == server.demo.company("Cedar Logistics"))
+    );
+    // A cursor from the future (another server life): reset.
+    let p = otto.pull_from(otto.cursor + 1000, None).await;
+    assert!(p.reset && p.has_more && p.changes.is_empty() && p.cursor == 0);
+    // Otto joins Birch: his next pull starts over and brings Birch's catalog.
+    let (birch, otto_id) = (
+        server.demo.company("Birch Bakery"),
+        server.demo.user("otto@demo.kvits"),
+    );
+    server
+        .server
+        .state()
+        .db
+        .write(move |c| {
+            kvits_sync_server::admin::set_roles(
+                c,
+                birch,
+                otto_id,
+                &[kvits_protocol::Role::Employee],
+            )
+        })
+        .await
+        .unwrap();
+    let p = otto.pull_from(otto.cursor, None).await;
+    assert!(p.reset, "{p:?}");
+    otto.cursor = 0;
+    let rows = mirror(&otto.pull_all().await);
+    assert!(rows.values().any(|e| e.company_id() == birch));
+    // And it does not reset again.
+    let p = otto.pull_from(otto.cursor, None).await;
+    assert!(!p.reset);
+}
+
+#[tokio::test]
+async fn auth_and_protocol_errors_are_clear() {
+    let server = TestServer::start().await;
+    let emma = server.device("emma@demo.kvits").await;
+    // No token, a wrong token.
+    let r = server.http.get(server.url("/v1/me")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = server
+        .http
+        .get(server.url("/v1/me"))
+        .bearer_auth("kvt_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<ErrorBody>().await.unwrap().code,
+        ErrorCode::Unauthenticated
+    );
+    // A protocol version from the future: 426, so the app asks to update and keeps its queue.
+    let r = server
+        .http
+        .get(server.url("/v1/me"))
+        .bearer_auth(&emma.token)
+        .header(kvits_protocol::PROTOCOL_HEADER, "999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 426);
+    // Wrong password.
+    let r = server
+        .http
+        .post(server.url("/v1/auth/login"))
+        .json(&serde_json::json!({"email": "emma@demo.kvits", "password": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<ErrorBody>().await.unwrap().code,
+        ErrorCode::BadCredentials
+    );
+    // Emma's install cannot be used by Mark.
+    let mark = server.device("mark@demo.kvits").await;
+    let hijack = Device {
+        client: emma.client,
+        ..mark.clone()
+    };
+    let (status, _) = hijack.push_raw(&[]).await;
+    assert_eq!(status, 403);
+    // Logout revokes the token.
+    let r = server
+        .http
+        .post(server.url("/v1/auth/logout"))
+        .bearer_auth(&emma.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(emma.get("/v1/me").await.status(), 401);
+}
+
+#[tokio::test]
+async fn invitations_let_a_new_person_in_once() {
+    let server = TestServer::start().await;
+    let clara = server.device("clara@demo.kvits").await; // Birch admin
+    let birch = server.demo.company("Birch Bakery");
+    let r = server
+        .http
+        .post(server.url(&format!("/v1/companies/{birch}/users")))
+        .bearer_auth(&clara.token)
+        .json(&serde_json::json!({"email": "nina@demo.kvits", "name": "Nina New", "roles": ["employee"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let inv: kvits_protocol::Invitation = r.json().await.unwrap();
+    let token = inv.token.expect("token");
+    let accept = |password: &str| {
+        server
+            .http
+            .post(server.url("/v1/auth/accept-invitation"))
+            .json(&serde_json::json!({"token": token, "password": password}))
+            .send()
+    };
+    assert_eq!(accept("short").await.unwrap().status(), 400);
+    let r = accept("a long enough password").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let login: kvits_protocol::LoginResponse = r.json().await.unwrap();
+    assert_eq!(login.session.memberships.len(), 1);
+    assert_eq!(
+        login.session.memberships[0].roles,
+        vec![kvits_protocol::Role::Employee]
+    );
+    assert_eq!(accept("another long password").await.unwrap().status(), 410);
+    // An employee cannot invite.
+    let emma = server.device("emma@demo.kvits").await;
+    let r = server
+        .http
+        .post(server.url(&format!("/v1/companies/{birch}/users")))
+        .bearer_auth(&emma.token)
+        .json(&serde_json::json!({"email": "x@demo.kvits", "name": "X", "roles": ["employee"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn messages_record_each_readers_time_for_the_accountant() {
+    let server = TestServer::start().await;
+    let mut anna = server.device("anna@demo.kvits").await;
+    let mut clara = server.device("clara@demo.kvits").await;
+    let birch = server.demo.company("Birch Bakery");
+    let cedar = server.demo.company("Cedar Logistics");
+    let message_id = kvits_protocol::MessageId(uuid::Uuid::now_v7());
+    let r = anna
+        .run(Mutation::SendMessage {
+            message_id,
+            company_ids: vec![birch, cedar],
+            subject: "Year-end documents".into(),
+            body: "Please send all December receipts by January 5.".into(),
+            attachment: None,
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::Applied);
+    let thread = kvits_protocol::ThreadId::for_recipient(message_id, birch);
+    let copy = kvits_protocol::MessageId::for_recipient(message_id, birch);
+    let rows = mirror(&clara.pull_all().await);
+    assert!(rows.contains_key(&("message".into(), copy.0)));
+    let r = clara
+        .run(Mutation::MarkRead {
+            thread_id: thread,
+            up_to: copy,
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::Applied);
+    let reply = kvits_protocol::MessageId(uuid::Uuid::now_v7());
+    let r = clara
+        .run(Mutation::ReplyMessage {
+            message_id: reply,
+            thread_id: thread,
+            body: "Will do!".into(),
+            attachment: None,
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::Applied);
+    let rows = mirror(&anna.pull_all().await);
+    let read = rows
+        .values()
+        .find_map(|e| match e {
+            Entity::MessageRead(r) if r.message_id == copy => Some(r.clone()),
+            _ => None,
+        })
+        .expect("Anna sees Clara's read time");
+    assert_eq!(read.user_id, server.demo.user("clara@demo.kvits"));
+    assert!(rows.contains_key(&("message".into(), reply.0)));
+    // Marking again never moves the time.
+    let r = clara
+        .run(Mutation::MarkRead {
+            thread_id: thread,
+            up_to: copy,
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::AlreadyApplied);
+    let again = mirror(&anna.pull_from(0, Some(1000)).await.changes);
+    assert_eq!(
+        again.get(&("message_read".into(), read_id(&read))),
+        Some(&Entity::MessageRead(read.clone()))
+    );
+}
+
+fn read_id(r: &kvits_protocol::MessageRead) -> uuid::Uuid {
+    r.id()
+}
