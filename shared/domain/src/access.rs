@@ -14,8 +14,8 @@ const ALL_EXPENSES_ROLES: [Role; 3] = [Role::CompanyAdmin, Role::Accountant, Rol
 ///
 /// - The company, its expense types, payment methods and approval rules: every member (the
 ///   expense form needs the catalog, and the core predicts routing from the rules).
-/// - An expense: its author; approvers named in its route; company admins, accountants and
-///   the company's client contacts (who see that documents arrived).
+/// - An expense: its author; once submitted, also approvers named in its route, company
+///   admins, accountants and the company's client contacts (who see that documents arrived).
 /// - Threads and messages: the company's clients and admins, and accountants.
 /// - Read records: accountants (they see who read what, and when) and the reader.
 pub fn can_see(actor: &Actor, entity: &Entity) -> bool {
@@ -37,8 +37,14 @@ pub fn can_see(actor: &Actor, entity: &Entity) -> bool {
 }
 
 fn can_see_expense(actor: &Actor, e: &Expense) -> bool {
-    e.created_by == actor.user_id
-        || actor.has_any(e.company_id, &ALL_EXPENSES_ROLES)
+    if e.created_by == actor.user_id {
+        return true;
+    }
+    // A draft is its author's business until it is submitted.
+    if e.submitted_at.is_none() {
+        return false;
+    }
+    actor.has_any(e.company_id, &ALL_EXPENSES_ROLES)
         || e.approval.as_ref().is_some_and(|a| {
             a.steps
                 .iter()

@@ -229,8 +229,9 @@ fn matches(r: &ApprovalRule, e: &Expense) -> bool {
         return false;
     }
     if r.min_amount_minor.is_some() || r.max_amount_minor.is_some() {
+        // An unknown amount could be anything: it must not dodge approval.
         let Some(amount) = e.fields.amount.as_ref().map(|m| m.amount_minor) else {
-            return false;
+            return true;
         };
         if r.min_amount_minor.is_some_and(|min| amount < min) {
             return false;
@@ -280,10 +281,11 @@ pub(crate) fn submit(cx: &Cx<'_>, id: ExpenseId) -> Result<Applied, DomainError>
         });
     }
     let rules = cx.state.approval_rules(e.company_id);
+    let author = e.created_by;
     e.approval = route(&rules, &e).map(|r| Approval {
         rule_id: r.id,
         rule_name: r.name.clone(),
-        steps: r.steps.clone(),
+        steps: r.steps.iter().map(|s| without_author(s, author)).collect(),
         current_step: 0,
     });
     e.status = if e.approval.is_some() {
@@ -382,6 +384,26 @@ pub(crate) fn decide(
         DecisionKind::Return => e.status = ExpenseStatus::Returned,
     }
     put(e, cx)
+}
+
+/// The step's approvers without the expense's author — unless nobody else is named.
+fn without_author(
+    step: &kvits_protocol::ApprovalStep,
+    author: kvits_protocol::UserId,
+) -> kvits_protocol::ApprovalStep {
+    let others: Vec<_> = step
+        .approver_ids
+        .iter()
+        .copied()
+        .filter(|id| *id != author)
+        .collect();
+    if others.is_empty() {
+        step.clone()
+    } else {
+        kvits_protocol::ApprovalStep {
+            approver_ids: others,
+        }
+    }
 }
 
 fn is_step_approver(a: &Approval, step: u32, cx: &Cx<'_>) -> bool {

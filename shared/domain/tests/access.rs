@@ -219,10 +219,11 @@ fn employees_see_their_own_expenses_only() {
     assert!(!see(&w, &emma, ottos));
     assert!(see(&w, &otto, ottos));
     assert!(!see(&w, &otto, own_draft));
-    // The accountant sees both companies' expenses, drafts included.
+    // The accountant sees both companies' submitted expenses; drafts stay their author's.
     let anna = w.anna.clone();
-    for e in [own_draft, own_submitted, marks, ottos] {
-        assert!(see(&w, &anna, e));
+    assert!(see(&w, &anna, own_submitted));
+    for e in [own_draft, marks, ottos] {
+        assert!(!see(&w, &anna, e));
     }
     // Fred (another firm) sees none.
     let fred = w.fred.clone();
@@ -269,26 +270,120 @@ fn approvers_see_expenses_routed_to_them_at_any_step() {
 }
 
 #[test]
-fn clients_see_every_expense_and_message_of_their_company() {
+fn clients_see_every_submitted_expense_and_message_of_their_company() {
     let mut w = World::new();
     let clara = w.clara.clone();
     let emma = w.emma.clone();
     let draft = w.draft(&emma, w.birch, DocumentType::Receipt, Default::default());
     let e = w.fuel_expense();
-    assert!(can_see(&clara, &Entity::Expense(w.expense(draft))));
+    // A draft is still its author's only.
+    assert!(!can_see(&clara, &Entity::Expense(w.expense(draft))));
     assert!(can_see(&clara, &Entity::Expense(w.expense(e))));
     let anna = w.anna.clone();
     let mid = MessageId(w.fresh());
     w.ok(&anna, at(1), &send(mid, &[w.birch, w.cedar], "hello"));
     for entity in w.state.entities() {
         let own = entity.company_id() == w.birch;
-        match entity {
-            Entity::Thread(_) | Entity::Message(_) | Entity::Expense(_) => {
+        match &entity {
+            Entity::Thread(_) | Entity::Message(_) => {
                 assert_eq!(can_see(&clara, &entity), own, "{entity:?}");
+            }
+            Entity::Expense(x) => {
+                let submitted = x.submitted_at.is_some();
+                assert_eq!(can_see(&clara, &entity), own && submitted, "{entity:?}");
             }
             _ => {}
         }
     }
+}
+
+#[test]
+fn a_draft_is_its_authors_alone_until_submitted() {
+    let mut w = World::new();
+    let (emma, mark) = (w.emma.clone(), w.mark.clone());
+    // Fuel of 42.50: "Fuel and travel" (mark or alice) once submitted.
+    let f = fields(w.birch_types.fuel, w.birch_master, Some(4_250));
+    let e = w.draft(&emma, w.birch, DocumentType::Receipt, f);
+    let sees = |w: &World, name: &str| {
+        let (_, a) = w.actors().into_iter().find(|(n, _)| *n == name).unwrap();
+        can_see(a, &Entity::Expense(w.expense(e)))
+    };
+    let names = |w: &World| -> Vec<&'static str> {
+        w.actors()
+            .into_iter()
+            .filter(|(n, _)| sees(w, n))
+            .map(|(n, _)| n)
+            .collect()
+    };
+    // Every other role of Birch — accountant, approvers, admin, client — and everybody else.
+    assert_eq!(names(&w), vec!["emma"]);
+    // Holding every role at once opens no draft either.
+    let mut all_roles = w.adam.clone();
+    all_roles.roles.insert(w.birch, Role::ALL.to_vec());
+    assert!(!can_see(&all_roles, &Entity::Expense(w.expense(e))));
+    // Editing keeps it private.
+    let mut f2 = w.expense(e).fields;
+    f2.note = Some("on the way to the mill".into());
+    w.ok(
+        &emma,
+        at(2),
+        &kvits_protocol::Mutation::SetExpenseFields {
+            expense_id: e,
+            fields: f2,
+        },
+    );
+    assert_eq!(names(&w), vec!["emma"]);
+
+    // Submitted: the accountant, the routed approvers, the admin and the client see it.
+    w.ok(
+        &emma,
+        at(3),
+        &kvits_protocol::Mutation::SubmitExpense { expense_id: e },
+    );
+    let x = w.expense(e);
+    assert_eq!(x.status, ExpenseStatus::Submitted);
+    let visible = vec!["anna", "emma", "mark", "alice", "adam", "clara"];
+    assert_eq!(names(&w), visible);
+    assert!(can_see(&all_roles, &Entity::Expense(x.clone())));
+
+    // Returned to the author for a fix, it stays visible: it was submitted once.
+    w.ok(
+        &mark,
+        at(4),
+        &decide(
+            e,
+            x.revision,
+            kvits_protocol::DecisionKind::Return,
+            Some("which car?"),
+        ),
+    );
+    assert_eq!(w.expense(e).status, ExpenseStatus::Returned);
+    assert_eq!(names(&w), visible);
+}
+
+#[test]
+fn a_draft_needing_no_approval_opens_to_admins_clients_and_accountants_on_submit() {
+    let mut w = World::new();
+    let emma = w.emma.clone();
+    // Meals of 20.00 match no rule: approved on submit, routed to nobody.
+    let f = fields(w.birch_types.meals, w.birch_own, Some(2_000));
+    let e = w.draft(&emma, w.birch, DocumentType::Receipt, f);
+    let seen_by = |w: &World| -> Vec<&'static str> {
+        w.actors()
+            .into_iter()
+            .filter(|(_, a)| can_see(a, &Entity::Expense(w.expense(e))))
+            .map(|(n, _)| n)
+            .collect()
+    };
+    assert_eq!(seen_by(&w), vec!["emma"]);
+    w.ok(
+        &emma,
+        at(3),
+        &kvits_protocol::Mutation::SubmitExpense { expense_id: e },
+    );
+    assert_eq!(w.expense(e).status, ExpenseStatus::Approved);
+    // The approvers are in no route: still not theirs.
+    assert_eq!(seen_by(&w), vec!["anna", "emma", "adam", "clara"]);
 }
 
 #[test]

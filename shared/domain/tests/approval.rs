@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kvits_domain::{DomainError, is_task_for};
+use kvits_domain::{DomainError, State, is_task_for};
 use kvits_protocol::{
     ConflictCode, Decision, DecisionKind, DocumentType, ExpenseStatus, Mutation, Outcome,
     RejectCode,
@@ -298,17 +298,20 @@ fn no_decision_on_an_expense_that_needs_no_approval_or_is_a_draft() {
     let emma = w.emma.clone();
     let mark = w.mark.clone();
     let adam = w.adam.clone();
-    // A draft: nothing to decide (adam sees it, mark does not).
+    // A draft: nothing to decide. Only its author sees it (and has nothing to decide);
+    // for anyone else, the admin included, it is not there at all.
     let d = w.draft(&emma, w.birch, DocumentType::Receipt, Default::default());
     let rev = w.expense(d).revision;
     assert_rejected(
-        w.run(&adam, at(3), &decide(d, rev, Approve, None)),
+        w.run(&emma, at(3), &decide(d, rev, Approve, None)),
         RejectCode::WrongState,
     );
-    assert_rejected(
-        w.run(&mark, at(3), &decide(d, rev, Approve, None)),
-        RejectCode::NotFound,
-    );
+    for other in [&adam, &mark] {
+        assert_rejected(
+            w.run(other, at(3), &decide(d, rev, Approve, None)),
+            RejectCode::NotFound,
+        );
+    }
     // Approved at once (meals).
     let e = w.submitted(&emma, fields(w.birch_types.meals, w.birch_own, Some(500)));
     let rev = w.expense(e).revision;
@@ -319,28 +322,134 @@ fn no_decision_on_an_expense_that_needs_no_approval_or_is_a_draft() {
 }
 
 #[test]
-fn the_author_cannot_approve_their_own_expense_unless_named_in_the_step() {
+fn the_author_is_left_out_of_a_step_that_names_others_too() {
     let mut w = World::new();
     let mark = w.mark.clone();
     let alice = w.alice.clone();
-    // Mark (an approver, who may capture) buys fuel: routed to mark or alice.
+    // Mark (an approver, who may capture) buys fuel: "Fuel and travel" names mark or alice.
     let f = fields(w.birch_types.fuel, w.birch_visa, Some(6_000));
     let e = w.submitted(&mark, f);
     let rev = w.expense(e).revision;
     let x = w.expense(e);
-    assert_eq!(
-        x.approval.as_ref().unwrap().steps[0].approver_ids,
-        vec![mark.user_id, alice.user_id]
+    let a = x.approval.clone().unwrap();
+    assert_eq!(a.rule_id, w.birch_rules.fuel_travel);
+    // Nobody decides their own expense while someone else can: the step names alice only.
+    assert_eq!(a.steps.len(), 1);
+    assert_eq!(a.steps[0].approver_ids, vec![alice.user_id]);
+    // The rule itself is untouched: mark still decides the others' fuel.
+    let r = w.state.approval_rule(w.birch_rules.fuel_travel).unwrap();
+    assert_eq!(r.steps[0].approver_ids, vec![mark.user_id, alice.user_id]);
+    // Not his task; alice's.
+    assert!(!is_task_for(&x, mark.user_id));
+    assert!(is_task_for(&x, alice.user_id));
+    // He sees it (his own) but no decision of his is taken, at this revision or another.
+    let before = w.state.clone();
+    for seen in [rev, rev - 1, rev + 1] {
+        assert_rejected(
+            w.run(&mark, at(10), &decide(e, seen, Approve, None)),
+            RejectCode::Forbidden,
+        );
+    }
+    assert_rejected(
+        w.run(&mark, at(10), &decide(e, rev, Reject, Some("no"))),
+        RejectCode::Forbidden,
     );
-    // CURRENT BEHAVIOUR (reported as a semantic question): nothing stops an author who is
-    // named in the step from approving their own expense; it is even their task.
-    assert!(is_task_for(&x, mark.user_id));
-    w.ok(&mark, at(10), &decide(e, rev, Approve, None));
-    assert_status(&w, e, ExpenseStatus::Approved);
-    assert_eq!(w.expense(e).decisions[0].by, mark.user_id);
+    assert_rejected(
+        w.run(&mark, at(10), &decide(e, rev, Return, Some("hm"))),
+        RejectCode::Forbidden,
+    );
+    assert_eq!(w.state, before);
+    // Alice's approval is applied.
+    w.ok(&alice, at(11), &decide(e, rev, Approve, None));
+    let y = w.expense(e);
+    assert_eq!(y.status, ExpenseStatus::Approved);
+    assert_eq!(
+        y.decisions.iter().map(|d| d.by).collect::<Vec<_>>(),
+        vec![alice.user_id]
+    );
+    // After alice's decision, mark repeating "his" approval of that revision: still not his.
+    assert_rejected(
+        w.run(&mark, at(12), &decide(e, rev, Approve, None)),
+        RejectCode::Forbidden,
+    );
+}
 
-    // An author not named in the step (adam, an admin, buying office supplies over 500:
-    // mark or alice, then adam) cannot decide the first step.
+#[test]
+fn the_author_stays_left_out_when_a_returned_expense_is_resubmitted() {
+    let mut w = World::new();
+    let (mark, alice) = (w.mark.clone(), w.alice.clone());
+    let f = fields(w.birch_types.travel, w.birch_visa, Some(12_000));
+    let e = w.submitted(&mark, f);
+    let rev = w.expense(e).revision;
+    w.ok(&alice, at(10), &decide(e, rev, Return, Some("which trip?")));
+    w.ok(&mark, at(11), &Mutation::SubmitExpense { expense_id: e });
+    let x = w.expense(e);
+    assert_eq!(x.status, ExpenseStatus::Submitted);
+    assert_eq!(
+        x.approval.unwrap().steps[0].approver_ids,
+        vec![alice.user_id]
+    );
+    assert_rejected(
+        w.run(&mark, at(12), &decide(e, rev + 2, Approve, None)),
+        RejectCode::Forbidden,
+    );
+}
+
+#[test]
+fn the_author_who_is_a_steps_only_approver_stays_in_it() {
+    let mut w = World::new();
+    let (mark, alice) = (w.mark.clone(), w.alice.clone());
+    let (m, a) = (mark.user_id, alice.user_id);
+    // Mark is the step's only approver: leaving him out would leave the expense stuck.
+    w.replace_rules(
+        w.birch,
+        vec![rule(w.birch_rules.large, w.birch, "Mark alone", 1, &[&[m]])],
+    );
+    let f = fields(w.birch_types.fuel, w.birch_visa, Some(6_000));
+    let e = w.submitted(&mark, f.clone());
+    let x = w.expense(e);
+    assert_eq!(x.approval.as_ref().unwrap().steps[0].approver_ids, vec![m]);
+    assert!(is_task_for(&x, m));
+    w.ok(&mark, at(10), &decide(e, x.revision, Approve, None));
+    assert_status(&w, e, ExpenseStatus::Approved);
+    assert_eq!(w.expense(e).decisions[0].by, m);
+
+    // Step by step: left out where alice is named too, kept where he is alone.
+    w.replace_rules(
+        w.birch,
+        vec![rule(
+            w.birch_rules.large,
+            w.birch,
+            "Two steps",
+            1,
+            &[&[m, a], &[m]],
+        )],
+    );
+    let e = w.submitted(&mark, f);
+    let x = w.expense(e);
+    let steps: Vec<_> = x
+        .approval
+        .as_ref()
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.approver_ids.clone())
+        .collect();
+    assert_eq!(steps, vec![vec![a], vec![m]]);
+    let rev = x.revision;
+    assert_rejected(
+        w.run(&mark, at(10), &decide(e, rev, Approve, None)),
+        RejectCode::Forbidden,
+    );
+    w.ok(&alice, at(11), &decide(e, rev, Approve, None));
+    assert!(is_task_for(&w.expense(e), m));
+    w.ok(&mark, at(12), &decide(e, rev + 1, Approve, None));
+    assert_status(&w, e, ExpenseStatus::Approved);
+
+    // The standard world: adam (an admin) buys office supplies over 500.00, "Large
+    // expenses": mark or alice, then adam alone. Adam cannot decide step 1, and decides his
+    // own step 2 as its only approver.
+    let mut w = World::new();
     let adam = w.adam.clone();
     let big = fields(w.birch_types.office, w.birch_visa, Some(70_000));
     let e = w.submitted(&adam, big);
@@ -349,7 +458,6 @@ fn the_author_cannot_approve_their_own_expense_unless_named_in_the_step() {
         w.run(&adam, at(10), &decide(e, rev, Approve, None)),
         RejectCode::Forbidden,
     );
-    // ... but once alice approved, adam is named in step 2 and approves his own expense.
     w.ok(&alice, at(11), &decide(e, rev, Approve, None));
     w.ok(&adam, at(12), &decide(e, rev + 1, Approve, None));
     assert_status(&w, e, ExpenseStatus::Approved);

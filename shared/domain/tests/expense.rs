@@ -202,21 +202,21 @@ fn only_the_author_edits_and_only_while_draft_or_returned() {
         (rev + 1, at(4), f2.clone())
     );
 
-    // Another person who can see it (the accountant, the admin) still cannot change it.
-    for other in [w.anna.clone(), w.adam.clone()] {
+    // A draft is its author's alone: for anyone else, the accountant and the admin
+    // included, it is not found.
+    for other in [
+        w.anna.clone(),
+        w.adam.clone(),
+        w.mark.clone(),
+        w.otto.clone(),
+        w.fred.clone(),
+    ] {
         assert_rejected(
             w.run(&other, at(5), &set(e, f.clone())),
-            RejectCode::Forbidden,
+            RejectCode::NotFound,
         );
         assert_rejected(
             w.run(&other, at(5), &attach(e, vec![page(900)])),
-            RejectCode::Forbidden,
-        );
-    }
-    // Someone who cannot see it: not found.
-    for other in [w.mark.clone(), w.otto.clone(), w.fred.clone()] {
-        assert_rejected(
-            w.run(&other, at(5), &set(e, f.clone())),
             RejectCode::NotFound,
         );
     }
@@ -241,6 +241,17 @@ fn only_the_author_edits_and_only_while_draft_or_returned() {
         at(8),
         &decide(e, rev, kvits_protocol::DecisionKind::Return, Some("date?")),
     );
+    // Others who see it now (the accountant, the admin) still cannot change it.
+    for other in [w.anna.clone(), w.adam.clone()] {
+        assert_rejected(
+            w.run(&other, at(9), &set(e, f.clone())),
+            RejectCode::Forbidden,
+        );
+        assert_rejected(
+            w.run(&other, at(9), &attach(e, vec![page(900)])),
+            RejectCode::Forbidden,
+        );
+    }
     w.ok(&emma, at(9), &set(e, f));
     let p = page(902);
     w.ok(&emma, at(9), &attach(e, vec![p.clone()]));
@@ -355,14 +366,17 @@ fn submit_needs_a_page_an_expense_type_and_a_payment_method() {
     assert_rejected(w.run(&emma, at(4), &submit(e)), RejectCode::Invalid);
     assert_status(&w, e, ExpenseStatus::Draft);
 
-    // Type and own money, no amount, no date: enough. Meals match no rule.
+    // Type and own money, no amount, no date: enough to submit. Meals match no rule by
+    // type, but an unknown amount does not dodge approval: "Large expenses" (500.00 and
+    // more) takes it.
     let both = ExpenseFields {
         payment_method_id: Some(w.birch_own),
         ..only_type
     };
     w.ok(&emma, at(4), &set(e, both));
     w.ok(&emma, at(5), &submit(e));
-    assert_status(&w, e, ExpenseStatus::Approved);
+    assert_status(&w, e, ExpenseStatus::Submitted);
+    assert_eq!(w.expense(e).approval.unwrap().rule_id, w.birch_rules.large);
 }
 
 #[test]
@@ -543,15 +557,18 @@ fn delete_removes_only_never_submitted_drafts_of_the_author() {
         ExpenseFields::default(),
     );
 
-    // Others: the accountant sees it but may not delete it; mark cannot see it: nothing
-    // happens and nothing is revealed.
-    let anna = w.anna.clone();
-    assert_rejected(w.run(&anna, at(3), &delete(e)), RejectCode::Forbidden);
-    let mark = w.mark.clone();
-    assert_already(w.run(&mark, at(3), &delete(e)));
-    let fred = w.fred.clone();
-    assert_already(w.run(&fred, at(3), &delete(e)));
-    assert!(w.state.expense(e).is_some());
+    // Others, the accountant and the admin included, do not see a draft: nothing happens
+    // and nothing is revealed.
+    let before = w.state.clone();
+    for other in [
+        w.anna.clone(),
+        w.adam.clone(),
+        w.mark.clone(),
+        w.fred.clone(),
+    ] {
+        assert_already(w.run(&other, at(3), &delete(e)));
+    }
+    assert_eq!(w.state, before);
 
     let writes = w.ok(&emma, at(4), &delete(e));
     assert_eq!(
@@ -575,6 +592,9 @@ fn delete_refuses_anything_ever_submitted() {
     let mark = w.mark.clone();
     let e = w.fuel_expense();
     assert_rejected(w.run(&emma, at(3), &delete(e)), RejectCode::WrongState);
+    // The accountant sees it now, and may not delete someone else's expense.
+    let anna = w.anna.clone();
+    assert_rejected(w.run(&anna, at(3), &delete(e)), RejectCode::Forbidden);
     let rev = w.expense(e).revision;
     w.ok(
         &mark,
@@ -660,8 +680,8 @@ fn amount_limits_min_inclusive_max_exclusive() {
     assert_eq!(r(Some(10_000)).as_deref(), Some("Band"));
     assert_eq!(r(Some(19_999)).as_deref(), Some("Band"));
     assert_eq!(r(Some(20_000)), None);
-    // No amount: a rule with a threshold never matches.
-    assert_eq!(r(None), None);
+    // No amount: it could be anything, so a rule with limits matches.
+    assert_eq!(r(None).as_deref(), Some("Band"));
 
     // In the standard world: 500.00 is "large", 499.99 fuel is "fuel and travel".
     let w = routing_world();
@@ -670,8 +690,70 @@ fn amount_limits_min_inclusive_max_exclusive() {
     assert_eq!(r(t.fuel, Some(49_999)).as_deref(), Some("Fuel and travel"));
     assert_eq!(r(t.meals, Some(50_000)).as_deref(), Some("Large expenses"));
     assert_eq!(r(t.meals, Some(49_999)), None);
-    // Fuel without an amount escapes both threshold rules (see the protocol's doc).
-    assert_eq!(r(t.fuel, None), None);
+    // Without an amount, nothing escapes: the first rule with limits, in position order,
+    // takes it ("Large expenses" comes before "Fuel and travel").
+    assert_eq!(r(t.fuel, None).as_deref(), Some("Large expenses"));
+    assert_eq!(r(t.meals, None).as_deref(), Some("Large expenses"));
+}
+
+#[test]
+fn a_rule_with_a_minimum_routes_an_expense_without_an_amount() {
+    let mut w = World::new();
+    let emma = w.emma.clone();
+    let mut over = rule(
+        ApprovalRuleId(id(0x0006, 51)),
+        w.birch,
+        "From 100.00",
+        1,
+        &[&[w.mark.user_id]],
+    );
+    over.min_amount_minor = Some(10_000);
+    w.replace_rules(w.birch, vec![over.clone()]);
+    let t = w.birch_types.clone();
+    let f = |a| fields(t.meals, w.birch_own, a);
+    let (below, at_min, unknown) = (f(Some(9_999)), f(Some(10_000)), f(None));
+
+    // Routing: below the minimum no rule, at it the rule, and an unknown amount the rule.
+    let x = |f: ExpenseFields| {
+        let mut x = kvits_protocol::Expense {
+            id: ExpenseId(id(0x0999, 2)),
+            company_id: w.birch,
+            created_by: emma.user_id,
+            created_by_name: emma.name.clone(),
+            document_type: DocumentType::Receipt,
+            fields: ExpenseFields::default(),
+            pages: vec![page(1)],
+            status: ExpenseStatus::Draft,
+            revision: 1,
+            approval: None,
+            decisions: vec![],
+            created_at: at(0),
+            updated_at: at(0),
+            submitted_at: None,
+        };
+        x.fields = f;
+        x
+    };
+    let rules = [over];
+    assert!(route(&rules, &x(below.clone())).is_none());
+    assert_eq!(
+        route(&rules, &x(at_min)).map(|r| r.name.as_str()),
+        Some("From 100.00")
+    );
+    assert_eq!(
+        route(&rules, &x(unknown.clone())).map(|r| r.name.as_str()),
+        Some("From 100.00")
+    );
+
+    // Submitted without an amount: it waits for mark instead of being approved at once.
+    let e = w.submitted(&emma, unknown);
+    let y = w.expense(e);
+    assert_eq!(y.status, ExpenseStatus::Submitted);
+    assert_eq!(y.approval.as_ref().unwrap().rule_name, "From 100.00");
+    assert!(kvits_domain::is_task_for(&y, w.mark.user_id));
+    // With a known amount below the minimum: approved at once.
+    let e = w.submitted(&emma, below);
+    assert_status(&w, e, ExpenseStatus::Approved);
 }
 
 #[test]

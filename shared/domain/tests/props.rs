@@ -713,6 +713,16 @@ fn check_state(s: &MemoryState) -> Result<(), TestCaseError> {
                 .all(|d| d[0].revision < d[1].revision)
         );
         prop_assert!(x.decisions.iter().all(|d| d.revision < x.revision));
+        // Nobody decides their own expense while someone else in the step can.
+        if let Some(a) = a {
+            for step in &a.steps {
+                prop_assert!(
+                    !step.approver_ids.contains(&x.created_by)
+                        || step.approver_ids.iter().all(|u| *u == x.created_by),
+                    "the author is routed alongside others: {x:?}"
+                );
+            }
+        }
         prop_assert!(
             x.decisions
                 .iter()
@@ -730,6 +740,26 @@ fn check_state(s: &MemoryState) -> Result<(), TestCaseError> {
             );
             prop_assert!(r.read_at >= m.created_at);
             prop_assert_eq!((r.thread_id, r.company_id), (m.thread_id, m.company_id));
+        }
+    }
+    Ok(())
+}
+
+/// A never-submitted draft is seen by its author and nobody else.
+fn check_drafts_private(s: &MemoryState, actors: &[Actor]) -> Result<(), TestCaseError> {
+    for x in expenses(s) {
+        if x.submitted_at.is_some() {
+            continue;
+        }
+        let e = Entity::Expense(x.clone());
+        for a in actors {
+            prop_assert_eq!(
+                can_see(a, &e),
+                a.user_id == x.created_by,
+                "{} and the draft {:?}",
+                a.name,
+                x
+            );
         }
     }
     Ok(())
@@ -778,6 +808,7 @@ fn run(steps: &[Step]) -> Result<Stats, TestCaseError> {
             stats.count(&m, &result);
             check_step(&before, &s.w.state, &actor, &m, &result)?;
             check_state(&s.w.state)?;
+            check_drafts_private(&s.w.state, &s.actors)?;
 
             // The same mutation again by the same person (a retry after a lost response, a
             // double tap), a second later: its effect is there, nothing more happens.

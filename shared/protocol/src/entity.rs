@@ -202,8 +202,8 @@ pub struct ApprovalRule {
     /// Only expenses of these types (any when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expense_type_ids: Vec<ExpenseTypeId>,
-    /// Only amounts at or above this, in minor units (any when `None`; an expense without an
-    /// amount matches no rule with a threshold).
+    /// Only amounts at or above this, in minor units (any when `None`). An expense without an
+    /// amount matches whatever the limits: an unknown amount must not dodge approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_amount_minor: Option<i64>,
     /// Only amounts below this, in minor units.
@@ -213,7 +213,9 @@ pub struct ApprovalRule {
     pub steps: Vec<ApprovalStep>,
 }
 
-/// One step of approval: any one of its approvers decides it.
+/// One step of approval: any one of its approvers decides it. Nobody decides their own
+/// expense while someone else in the step can: at submission the author is left out of each
+/// step that names others too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalStep {
     pub approver_ids: Vec<UserId>,
