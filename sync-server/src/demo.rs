@@ -290,7 +290,7 @@ fn seed_catalog(c: &mut Connection) -> ApiResult<()> {
             active: true,
             document_type: None,
             expense_type_ids: Vec::new(),
-            min_amount_minor: Some(100_00),
+            min_amount_minor: Some(10_000),
             max_amount_minor: None,
             steps: vec![ApprovalStep {
                 approver_ids: vec![demo.user("vera@demo.kvits")],

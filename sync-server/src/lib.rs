@@ -119,12 +119,20 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(uploads::sweep_forever(self.state.clone()));
-        let result = axum::serve(listener, self.router())
+        // Stops the sweeper however serving ends, even when this future is dropped.
+        let _sweeper = AbortOnDrop(tokio::spawn(uploads::sweep_forever(self.state.clone())));
+        axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
-            .await;
-        sweeper.abort();
-        result
+            .await
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

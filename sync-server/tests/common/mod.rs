@@ -46,7 +46,7 @@ impl TestServer {
         let server = Server::open(config).expect("open server");
         let db = server.state().db.clone();
         let demo = db
-            .write(|c| kvits_sync_server::demo::seed(c))
+            .write(kvits_sync_server::demo::seed)
             .await
             .expect("seed demo");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
