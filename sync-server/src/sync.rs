@@ -18,8 +18,8 @@ use axum::routing::{get, post};
 use kvits_domain::{Applied, DomainError};
 use kvits_protocol::{
     Change, ChangeOp, ClientId, CompanyId, Entity, EntityKind, ErrorCode, Expense, FirmId, Halt,
-    MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, MAX_PUSH_MUTATIONS, MutationResult, Outcome, PullQuery,
-    PullResponse, PushRequest, PushResponse,
+    MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, MAX_PUSH_MUTATIONS, MutationResult, Outcome,
+    PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse, RejectCode,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Deserialize;
@@ -69,22 +69,40 @@ impl ChangeFeed {
     }
 }
 
+/// A push as it arrives: each mutation is read on its own, so one this server cannot
+/// understand (from a newer app, or a buggy one) is refused by itself — stored as `rejected`,
+/// advancing the queue — instead of blocking every later mutation behind it.
+#[derive(Debug, Deserialize)]
+struct RawPush {
+    client_id: ClientId,
+    mutations: Vec<serde_json::Value>,
+}
+
+/// One mutation of a push: its `seq`, and the mutation or why it could not be read.
+type Item = (u64, Result<PendingMutation, String>);
+
 async fn push(
     State(state): State<AppState>,
     user: AuthUser,
-    Json(req): Json<PushRequest>,
+    Json(req): Json<RawPush>,
 ) -> ApiResult<Json<PushResponse>> {
     if req.mutations.len() > MAX_PUSH_MUTATIONS {
         return Err(ApiError::too_large(format!(
             "push at most {MAX_PUSH_MUTATIONS} mutations at a time"
         )));
     }
-    if let Some(first) = req.mutations.first() {
-        let contiguous = first.seq >= 1
-            && req
-                .mutations
-                .windows(2)
-                .all(|w| w[1].seq == w[0].seq.wrapping_add(1));
+    let mut items: Vec<Item> = Vec::with_capacity(req.mutations.len());
+    for value in req.mutations {
+        let Some(seq) = value.get("seq").and_then(serde_json::Value::as_u64) else {
+            return Err(ApiError::bad_request(
+                "every mutation needs a whole-number \"seq\"",
+            ));
+        };
+        let parsed = serde_json::from_value::<PendingMutation>(value).map_err(|e| e.to_string());
+        items.push((seq, parsed));
+    }
+    if let Some((first, _)) = items.first() {
+        let contiguous = *first >= 1 && items.windows(2).all(|w| w[1].0 == w[0].0.wrapping_add(1));
         if !contiguous {
             return Err(ApiError::bad_request(
                 "mutations must be in seq order, starting at 1 or later, without gaps",
@@ -92,9 +110,10 @@ async fn push(
         }
     }
     let firm = user.firm_id;
+    let client = req.client_id;
     let response = state
         .db
-        .write(move |c| process_push(c, &user, &req))
+        .write(move |c| process_items(c, &user, client, &items))
         .await?;
     let version = state
         .db
@@ -133,88 +152,109 @@ pub fn process_push(
     user: &AuthUser,
     req: &PushRequest,
 ) -> ApiResult<PushResponse> {
-    bind_client(c, req.client_id, user.user_id, None)?;
-    let mut last = last_seq(c, req.client_id)?;
+    let items: Vec<Item> = req
+        .mutations
+        .iter()
+        .map(|m| (m.seq, Ok(m.clone())))
+        .collect();
+    process_items(c, user, req.client_id, &items)
+}
+
+fn process_items(
+    c: &mut Connection,
+    user: &AuthUser,
+    client: ClientId,
+    items: &[Item],
+) -> ApiResult<PushResponse> {
+    bind_client(c, client, user.user_id, None)?;
+    let mut last = last_seq(c, client)?;
     let mut response = PushResponse {
         last_seq: last,
-        results: Vec::with_capacity(req.mutations.len()),
+        results: Vec::with_capacity(items.len()),
         halted: None,
     };
-    let Some(first) = req.mutations.first() else {
+    let Some((first, _)) = items.first() else {
         return Ok(response);
     };
-    if first.seq > last + 1 {
+    if *first > last + 1 {
         return Err(ApiError::conflict(
             ErrorCode::SeqGap,
             format!(
-                "mutation {} arrived but {} is the next one expected; send from there",
-                first.seq,
+                "mutation {first} arrived but {} is the next one expected; send from there",
                 last + 1
             ),
         )
         .with_details(serde_json::json!({ "expected": last + 1 })));
     }
     let actor = store::actor(c, user.user_id)?;
-    for m in &req.mutations {
-        if m.seq <= last {
-            response
-                .results
-                .push(stored_result(c, req.client_id, m.seq)?);
+    for (seq, item) in items {
+        let seq = *seq;
+        if seq <= last {
+            response.results.push(stored_result(c, client, seq)?);
             continue;
         }
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = crate::now();
-        let db_state = DbState::new(&tx);
-        let decided = kvits_domain::apply(&db_state, &actor, now, &m.mutation);
-        if let Some(e) = db_state.take_error() {
-            return Err(e);
-        }
-        let outcome = match &decided {
-            Err(DomainError::NotYet {
-                code,
-                message,
-                missing_blobs,
-            }) => {
-                response.halted = Some(Halt {
-                    seq: m.seq,
-                    code: *code,
-                    message: message.clone(),
-                    missing_blobs: missing_blobs.clone(),
-                    retry_after_ms: None,
-                });
-                break;
+        let (name, outcome) = match item {
+            Err(why) => (
+                "unreadable",
+                Outcome::Rejected {
+                    code: RejectCode::Invalid,
+                    message: format!("the server cannot read this change: {why}"),
+                },
+            ),
+            Ok(m) => {
+                let db_state = DbState::new(&tx);
+                let decided = kvits_domain::apply(&db_state, &actor, now, &m.mutation);
+                if let Some(e) = db_state.take_error() {
+                    return Err(e);
+                }
+                let outcome = match &decided {
+                    Err(DomainError::NotYet {
+                        code,
+                        message,
+                        missing_blobs,
+                    }) => {
+                        response.halted = Some(Halt {
+                            seq,
+                            code: *code,
+                            message: message.clone(),
+                            missing_blobs: missing_blobs.clone(),
+                            retry_after_ms: None,
+                        });
+                        break;
+                    }
+                    Ok(Applied::Changes(writes)) => {
+                        store::write_all(&tx, user.firm_id, writes)?;
+                        Outcome::Applied
+                    }
+                    Ok(Applied::AlreadyApplied) => Outcome::AlreadyApplied,
+                    Err(e) => e
+                        .outcome()
+                        .ok_or_else(|| ApiError::internal("a waiting error has no outcome"))?,
+                };
+                (m.mutation.name(), outcome)
             }
-            Ok(Applied::Changes(writes)) => {
-                store::write_all(&tx, user.firm_id, writes)?;
-                Outcome::Applied
-            }
-            Ok(Applied::AlreadyApplied) => Outcome::AlreadyApplied,
-            Err(e) => e
-                .outcome()
-                .ok_or_else(|| ApiError::internal("a waiting error has no outcome"))?,
         };
-        let result = MutationResult {
-            seq: m.seq,
-            outcome,
-        };
+        let result = MutationResult { seq, outcome };
         tx.prepare_cached(
             "INSERT INTO mutation_results (client_id, seq, name, result, decided_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
         .execute(params![
-            req.client_id.to_string(),
-            m.seq as i64,
-            m.mutation.name(),
+            client.to_string(),
+            seq as i64,
+            name,
             serde_json::to_string(&result)?,
             now.to_rfc3339()
         ])?;
         tx.prepare_cached("UPDATE clients SET last_seq = ?2 WHERE client_id = ?1")?
-            .execute(params![req.client_id.to_string(), m.seq as i64])?;
+            .execute(params![client.to_string(), seq as i64])?;
         tx.commit()?;
-        if !matches!(result.outcome, Outcome::Applied | Outcome::AlreadyApplied) {
-            tracing::info!(seq = m.seq, name = m.mutation.name(), outcome = ?result.outcome, "mutation not applied");
+        if !result.outcome.is_success() {
+            tracing::info!(seq, name, outcome = ?result.outcome, "mutation not applied");
         }
-        last = m.seq;
+        last = seq;
         response.results.push(result);
     }
     response.last_seq = last;

@@ -767,3 +767,53 @@ async fn messages_record_each_readers_time_for_the_accountant() {
 fn read_id(r: &kvits_protocol::MessageRead) -> uuid::Uuid {
     r.id()
 }
+
+#[tokio::test]
+async fn a_mutation_the_server_cannot_read_is_refused_alone_and_the_queue_moves_on() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let id = new_expense_id();
+    let good = emma.queue(capture(&server, id, 1).remove(0));
+    // seq 2: a mutation from a newer app; seq 3: a normal one after it.
+    let unknown = serde_json::json!({
+        "seq": 2, "created_at": "2026-11-23T10:00:00Z",
+        "name": "split_expense.v1", "args": {"expense_id": id}
+    });
+    emma.next_seq = 3;
+    let after = emma.queue(Mutation::SetExpenseFields {
+        expense_id: id,
+        fields: fields(&server, 500),
+    });
+    let body = serde_json::json!({
+        "client_id": emma.client,
+        "mutations": [good, unknown, after],
+    });
+    let r = server
+        .http
+        .post(server.url("/v1/sync/push"))
+        .bearer_auth(&emma.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r: kvits_protocol::PushResponse = r.json().await.unwrap();
+    assert_eq!(r.last_seq, 3);
+    assert_eq!(r.results[0].outcome, Outcome::Applied);
+    assert!(
+        matches!(&r.results[1].outcome, Outcome::Rejected { code: RejectCode::Invalid, message } if message.contains("split_expense.v1")),
+        "{r:?}"
+    );
+    assert_eq!(r.results[2].outcome, Outcome::Applied);
+    // A mutation without a seq cannot be placed in the queue at all: the batch is refused.
+    let body = serde_json::json!({"client_id": emma.client, "mutations": [{"name": "x"}]});
+    let r = server
+        .http
+        .post(server.url("/v1/sync/push"))
+        .bearer_auth(&emma.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
