@@ -140,3 +140,68 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
 pub fn schema_version() -> usize {
     MIGRATIONS.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(c: &Connection) -> i64 {
+        c.pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("user_version")
+    }
+
+    #[test]
+    fn every_earlier_schema_upgrades_and_keeps_its_rows() {
+        for start in 0..MIGRATIONS.len() {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("db.sqlite3");
+            {
+                let mut c = open_connection(&path).expect("open");
+                for (i, (_, sql)) in MIGRATIONS.iter().enumerate().take(start) {
+                    c.execute_batch(sql).expect("old migration");
+                    c.pragma_update(None, "user_version", i as i64 + 1)
+                        .expect("set version");
+                }
+                if start >= 1 {
+                    c.execute(
+                        "INSERT INTO firms (id, name, created_at) VALUES ('f', 'Old Firm', 'then')",
+                        [],
+                    )
+                    .expect("row in the old schema");
+                }
+                migrate(&mut c).expect("upgrade");
+                assert_eq!(version(&c) as usize, MIGRATIONS.len());
+            }
+            // Opening again changes nothing, and old rows survived.
+            let db = Db::open(&path).expect("reopen");
+            let names: i64 = db
+                .write_blocking(
+                    |c| Ok(c.query_row("SELECT count(*) FROM firms", [], |r| r.get(0))?),
+                )
+                .expect("count");
+            assert_eq!(names, i64::from(start >= 1), "from schema {start}");
+        }
+    }
+
+    #[test]
+    fn a_database_from_a_newer_server_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("db.sqlite3");
+        let c = open_connection(&path).expect("open");
+        c.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1)
+            .expect("set version");
+        drop(c);
+        let err = Db::open(&path).expect_err("refused");
+        assert!(err.to_string().contains("newer than this server"), "{err}");
+    }
+
+    #[test]
+    fn the_database_runs_in_wal_mode() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(&dir.path().join("db.sqlite3")).expect("open");
+        let mode: String = db
+            .write_blocking(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+            .expect("mode");
+        assert_eq!(mode, "wal");
+    }
+}
