@@ -6,6 +6,7 @@ use crate::{ClientId, CompanyId, FirmId, Timestamp, UserId};
 
 /// What a person may do in a company. A membership may hold several roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Captures and submits receipts.
@@ -49,6 +50,7 @@ impl Role {
 
 /// `POST /v1/auth/login`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -62,6 +64,7 @@ pub struct LoginRequest {
 
 /// Answer to a successful sign-in or accepted invitation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoginResponse {
     /// Opaque bearer token for `Authorization: Bearer …`. The server keeps only its hash.
     pub token: String,
@@ -71,6 +74,7 @@ pub struct LoginResponse {
 
 /// `GET /v1/me`: who the token belongs to and where they work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Session {
     pub user: UserSummary,
     pub firm: FirmSummary,
@@ -81,6 +85,7 @@ pub struct Session {
 
 /// A person, as others see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserSummary {
     pub id: UserId,
     pub name: String,
@@ -89,6 +94,7 @@ pub struct UserSummary {
 
 /// The accounting firm.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FirmSummary {
     pub id: FirmId,
     pub name: String,
@@ -96,6 +102,7 @@ pub struct FirmSummary {
 
 /// A user's roles in one company.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Membership {
     pub company_id: CompanyId,
     pub company_name: String,
@@ -104,6 +111,7 @@ pub struct Membership {
 
 /// `POST /v1/companies` (accountants): a new client company of the firm.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateCompanyRequest {
     pub name: String,
 }
@@ -111,6 +119,7 @@ pub struct CreateCompanyRequest {
 /// `POST /v1/companies/{company_id}/users` (company admins and accountants): invite a person
 /// into a company with roles. An existing user of the firm (same e-mail) just gets the roles.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InviteUserRequest {
     pub email: String,
     pub name: String,
@@ -119,6 +128,7 @@ pub struct InviteUserRequest {
 
 /// An invitation: a one-time token that lets the invited person set their password.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Invitation {
     pub user_id: UserId,
     /// `None` when the person already had an account and only got new roles.
@@ -133,6 +143,7 @@ pub struct Invitation {
 
 /// `POST /v1/auth/accept-invitation`: set the password and sign in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AcceptInvitationRequest {
     pub token: String,
     pub password: String,
@@ -145,6 +156,7 @@ pub struct AcceptInvitationRequest {
 /// `PUT /v1/companies/{company_id}/users/{user_id}/roles`: replace a member's roles (an empty
 /// list removes the member from the company).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SetRolesRequest {
     pub roles: Vec<Role>,
 }

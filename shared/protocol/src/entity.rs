@@ -9,6 +9,7 @@ use crate::{
 
 /// One row of synced state, tagged with its kind.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Entity {
     Company(Company),
@@ -23,6 +24,7 @@ pub enum Entity {
 
 /// The kinds of [`Entity`], for deletions and storage keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     Company,
@@ -114,6 +116,7 @@ impl Entity {
 
 /// A client company and the people in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Company {
     pub id: CompanyId,
     pub firm_id: FirmId,
@@ -124,6 +127,7 @@ pub struct Company {
 
 /// A person's roles in a company, with their display name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Member {
     pub user_id: UserId,
     pub name: String,
@@ -133,6 +137,7 @@ pub struct Member {
 
 /// A category an expense is booked under (Fuel, Meals, …).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ExpenseType {
     pub id: ExpenseTypeId,
     pub company_id: CompanyId,
@@ -145,6 +150,7 @@ pub struct ExpenseType {
 
 /// How an expense was paid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentKind {
     /// A company card.
@@ -155,6 +161,7 @@ pub enum PaymentKind {
 
 /// A company card, or "own money / cash".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PaymentMethod {
     pub id: PaymentMethodId,
     pub company_id: CompanyId,
@@ -173,6 +180,7 @@ pub struct PaymentMethod {
 
 /// What kind of document an expense is; approval rules may route by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentType {
     Receipt,
@@ -181,6 +189,7 @@ pub enum DocumentType {
 
 /// An amount in minor units (cents) of an ISO 4217 currency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Money {
     pub amount_minor: i64,
     /// ISO 4217 code, upper case (`EUR`).
@@ -190,6 +199,7 @@ pub struct Money {
 /// When approval is needed. Rules are tried in `position` order; the first active rule that
 /// matches routes the expense; an expense no rule matches needs no approval.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApprovalRule {
     pub id: ApprovalRuleId,
     pub company_id: CompanyId,
@@ -217,12 +227,14 @@ pub struct ApprovalRule {
 /// expense while someone else in the step can: at submission the author is left out of each
 /// step that names others too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApprovalStep {
     pub approver_ids: Vec<UserId>,
 }
 
 /// Where an expense is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExpenseStatus {
     /// Being filled in; editable.
@@ -240,6 +252,7 @@ pub enum ExpenseStatus {
 /// The fields the expense form edits. All optional while a draft; submission needs an
 /// expense type, a payment method and at least one receipt page.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ExpenseFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expense_type_id: Option<ExpenseTypeId>,
@@ -257,6 +270,7 @@ pub struct ExpenseFields {
 
 /// One page of a receipt: a content-addressed, uploaded image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReceiptPage {
     /// Lower-case hex SHA-256 of the compressed image bytes.
     pub sha256: String,
@@ -268,6 +282,7 @@ pub struct ReceiptPage {
 
 /// An approver's decision on one step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionKind {
     Approve,
@@ -278,6 +293,7 @@ pub enum DecisionKind {
 
 /// A decision as recorded by the server (and named in conflict results).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Decision {
     pub kind: DecisionKind,
     /// The step decided (0-based).
@@ -294,6 +310,7 @@ pub struct Decision {
 
 /// The route a submitted expense takes, fixed at submission.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Approval {
     pub rule_id: ApprovalRuleId,
     pub rule_name: String,
@@ -304,6 +321,7 @@ pub struct Approval {
 
 /// A receipt (or invoice) and everything about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Expense {
     pub id: ExpenseId,
     pub company_id: CompanyId,
@@ -329,6 +347,7 @@ pub struct Expense {
 
 /// A conversation between the accounting firm and one client company.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Thread {
     pub id: ThreadId,
     pub company_id: CompanyId,
@@ -345,6 +364,7 @@ pub struct Thread {
 
 /// A file attached to a message (uploaded like a receipt page).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Attachment {
     pub sha256: String,
     pub size: u64,
@@ -354,6 +374,7 @@ pub struct Attachment {
 
 /// One message in a thread.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Message {
     pub id: MessageId,
     pub thread_id: ThreadId,
@@ -369,6 +390,7 @@ pub struct Message {
 
 /// When a recipient first read a message. Set once, never moved or removed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MessageRead {
     pub message_id: MessageId,
     pub thread_id: ThreadId,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The body of every error answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     /// For people; may change wording at any time. Match on `code`.
@@ -14,6 +15,7 @@ pub struct ErrorBody {
 
 /// Machine-readable error codes of HTTP answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 400: the body or query is not what the endpoint takes.

@@ -9,6 +9,7 @@ use crate::{
 
 /// A named, versioned mutation. The wire name (`"name"`) carries the version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "name", content = "args")]
 pub enum Mutation {
     /// Start a draft expense (idempotent: the id is made on the device).
@@ -106,6 +107,7 @@ impl Mutation {
 
 /// A mutation as queued in a device's outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PendingMutation {
     /// 1, 2, 3, … per client, without gaps.
     pub seq: u64,
@@ -118,6 +120,7 @@ pub struct PendingMutation {
 
 /// What became of one mutation. Stored by the server and answered again for a duplicate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MutationResult {
     pub seq: u64,
     #[serde(flatten)]
@@ -126,6 +129,7 @@ pub struct MutationResult {
 
 /// The outcome of a mutation. `rejected` and `conflict` are permanent: the queue moves on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     /// Applied now.
@@ -153,6 +157,7 @@ impl Outcome {
 
 /// Why a mutation was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectCode {
     /// No such row, or not one this user may see.
@@ -172,6 +177,7 @@ pub enum RejectCode {
 
 /// Why a mutation lost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictCode {
     /// Someone else decided this step first, differently (see `winner`).

@@ -14,6 +14,7 @@ pub const MAX_PULL_WAIT_SECS: u32 = 30;
 /// `POST /v1/sync/push`: the next mutations of the client's outbox, in `seq` order, contiguous,
 /// starting at most at the server's `last_seq + 1` (earlier ones are answered from storage).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PushRequest {
     pub client_id: ClientId,
     pub mutations: Vec<PendingMutation>,
@@ -21,6 +22,7 @@ pub struct PushRequest {
 
 /// Answer to a push: one result per mutation processed, in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PushResponse {
     /// The highest `seq` the server has finished with for this client.
     pub last_seq: u64,
@@ -34,6 +36,7 @@ pub struct PushResponse {
 
 /// Why a push stopped early without consuming the mutation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Halt {
     pub seq: u64,
     pub code: ErrorCode,
@@ -47,6 +50,7 @@ pub struct Halt {
 
 /// Query of `GET /v1/sync/pull`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PullQuery {
     pub client_id: ClientId,
     /// The `cursor` of the last applied page; 0 for everything.
@@ -66,6 +70,7 @@ pub struct PullQuery {
 
 /// One page of changes. Apply `changes`, `results` and `cursor` in one local transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PullResponse {
     /// Pass this back as `cursor` next time.
     pub cursor: u64,
@@ -87,6 +92,7 @@ pub struct PullResponse {
 
 /// One changed row: its current state, or its deletion.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Change {
     /// The tenant's change counter when this row last changed.
     pub version: u64,
@@ -96,6 +102,7 @@ pub struct Change {
 
 /// Upsert or delete.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ChangeOp {
     Upsert { entity: Box<Entity> },

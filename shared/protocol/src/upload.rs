@@ -37,6 +37,7 @@ pub const MAX_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
 /// Body of the answers to `POST /v1/uploads` and `HEAD`/`PATCH /v1/uploads/{id}` (the same
 /// facts are in the headers).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UploadStatus {
     pub upload_id: UploadId,
     pub sha256: String,
