@@ -101,11 +101,24 @@ impl Server {
             .merge(sync::routes())
             .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
             .merge(uploads::routes());
-        let app = match &self.state.config.web_dir {
-            Some(dir) => api.fallback_service(
-                tower_http::services::ServeDir::new(dir)
-                    .fallback(tower_http::services::ServeFile::new(dir.join("index.html"))),
-            ),
+        let app = match self.state.config.web_dir.clone() {
+            // The web app at `/`; unknown API paths still answer our JSON 404.
+            Some(dir) => api.fallback(move |req: axum::extract::Request| {
+                let dir = dir.clone();
+                async move {
+                    use axum::response::IntoResponse;
+                    if req.uri().path().starts_with("/v1/") {
+                        return not_found().await.into_response();
+                    }
+                    let index = dir.join("index.html");
+                    let web = tower_http::services::ServeDir::new(&dir)
+                        .fallback(tower_http::services::ServeFile::new(index));
+                    match tower::ServiceExt::oneshot(web, req).await {
+                        Ok(response) => response.into_response(),
+                        Err(e) => error::ApiError::internal(e).into_response(),
+                    }
+                }
+            }),
             None => api.fallback(not_found),
         };
         app.layer(CatchPanicLayer::custom(panic_response))

@@ -1047,7 +1047,7 @@ async fn download(
         }
         Some(RangeRequest::Unsatisfiable) => Err(ApiError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
-            ErrorCode::BadRequest,
+            ErrorCode::RangeNotSatisfiable,
             format!("the range is outside the blob's {size} bytes"),
         )
         .with_header("content-range", format!("bytes */{size}"))),

@@ -817,3 +817,34 @@ async fn a_mutation_the_server_cannot_read_is_refused_alone_and_the_queue_moves_
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn a_served_web_app_never_hides_an_unknown_api_path() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(
+        web.path().join("index.html"),
+        "<!doctype html><title>Kvits</title>",
+    )
+    .unwrap();
+    let dir = web.path().to_owned();
+    let server = TestServer::start_with(move |c| c.web_dir = Some(dir)).await;
+    let page = server
+        .http
+        .get(server.url("/receipts/123"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<title>Kvits</title>"));
+    let api = server
+        .http
+        .get(server.url("/v1/no-such-thing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
+    assert_eq!(
+        api.json::<ErrorBody>().await.unwrap().code,
+        ErrorCode::NotFound
+    );
+}

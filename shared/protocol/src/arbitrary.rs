@@ -913,7 +913,7 @@ pub fn upload_status() -> impl Strategy<Value = UploadStatus> {
 }
 
 /// Every [`ErrorCode`], [`ErrorCode::Unknown`] last.
-pub const ALL_ERROR_CODES: [ErrorCode; 19] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 20] = [
     ErrorCode::BadRequest,
     ErrorCode::Unauthenticated,
     ErrorCode::BadCredentials,
@@ -927,6 +927,7 @@ pub const ALL_ERROR_CODES: [ErrorCode; 19] = [
     ErrorCode::UnsupportedMediaType,
     ErrorCode::InvalidImage,
     ErrorCode::HashMismatch,
+    ErrorCode::RangeNotSatisfiable,
     ErrorCode::UpgradeRequired,
     ErrorCode::ChecksumMismatch,
     ErrorCode::BlobMissing,
@@ -950,6 +951,7 @@ const _: fn(ErrorCode) = |code| match code {
     | ErrorCode::UnsupportedMediaType
     | ErrorCode::InvalidImage
     | ErrorCode::HashMismatch
+    | ErrorCode::RangeNotSatisfiable
     | ErrorCode::UpgradeRequired
     | ErrorCode::ChecksumMismatch
     | ErrorCode::BlobMissing

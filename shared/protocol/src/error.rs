@@ -44,6 +44,8 @@ pub enum ErrorCode {
     InvalidImage,
     /// 422: the uploaded bytes do not hash to the declared SHA-256.
     HashMismatch,
+    /// 416: a `Range` outside the blob; `Content-Range` gives its size.
+    RangeNotSatisfiable,
     /// 426: the client's protocol version is no longer served; update the app.
     UpgradeRequired,
     /// 460: a chunk's checksum does not match its bytes.
@@ -76,6 +78,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::InvalidImage => "invalid_image",
             ErrorCode::HashMismatch => "hash_mismatch",
+            ErrorCode::RangeNotSatisfiable => "range_not_satisfiable",
             ErrorCode::UpgradeRequired => "upgrade_required",
             ErrorCode::ChecksumMismatch => "checksum_mismatch",
             ErrorCode::BlobMissing => "blob_missing",

@@ -7,8 +7,10 @@
 //!
 //! Compatibility rules: a mutation's wire name carries its version (`submit_expense.v1`); a
 //! changed meaning gets a new name, never a silently changed one. Unknown fields are ignored
-//! on read, so the server may add fields; enums a client may meet from a newer server have an
-//! `Unknown` fallback.
+//! on read, so the server may add fields. The code enums ([`ErrorCode`], [`RejectCode`],
+//! [`ConflictCode`]) have an `Unknown` fallback; a newer server's new entity kind would not read
+//! as an [`Entity`], so clients read a pull page's changes one by one and skip (and report) a
+//! change they cannot read instead of failing the page.
 
 mod auth;
 mod entity;

@@ -34,8 +34,9 @@ pub const MAX_BLOB_BYTES: u64 = 25 * 1024 * 1024;
 /// Largest PATCH body accepted, bytes.
 pub const MAX_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Body of the answers to `POST /v1/uploads` and `HEAD`/`PATCH /v1/uploads/{id}` (the same
-/// facts are in the headers).
+/// Body of the answers to `POST /v1/uploads` (`HEAD` and `PATCH /v1/uploads/{id}` answer with
+/// the same facts in headers only). When the tenant already has the blob, `complete` is true
+/// and `upload_id` is the nil UUID: there is nothing to upload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UploadStatus {
