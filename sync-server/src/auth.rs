@@ -343,8 +343,10 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Ses
 
 async fn accept_invitation(
     State(state): State<AppState>,
+    parts: Parts,
     Json(req): Json<AcceptInvitationRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    check_protocol(&parts)?;
     let chars = req.password.chars().count();
     if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&chars) {
         return Err(ApiError::bad_request(format!(

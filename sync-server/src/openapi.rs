@@ -401,8 +401,9 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
         )
         .describe(
             "Sets the invited person's password with the one-time invitation token and signs \
-             them in. (This endpoint does not check the protocol header.)",
+             them in.",
         )
+        .protocol_checked()
         .json_body(schema::<p::AcceptInvitationRequest>(g))
         .db()
         .json(
