@@ -16,6 +16,10 @@ use crate::error::{ApiError, ApiResult};
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("migrations/0001_init.sql")),
     ("0002_uploads", include_str!("migrations/0002_uploads.sql")),
+    (
+        "0003_rows_by_kind",
+        include_str!("migrations/0003_rows_by_kind.sql"),
+    ),
 ];
 
 /// The database handle shared by all requests.

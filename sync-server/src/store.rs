@@ -51,8 +51,10 @@ pub fn actor(c: &Connection, user: UserId) -> ApiResult<Actor> {
     )?;
     let mut roles: BTreeMap<CompanyId, Vec<Role>> = BTreeMap::new();
     let mut stmt = c.prepare_cached(
+        // CROSS JOIN keeps SQLite from starting at `entities` (a scan of the whole tenant):
+        // the user's few memberships first, then each company by primary key.
         "SELECT m.company_id, m.role FROM memberships m
-         JOIN entities e ON e.kind = 'company' AND e.id = m.company_id AND e.deleted = 0
+         CROSS JOIN entities e ON e.kind = 'company' AND e.id = m.company_id AND e.deleted = 0
          WHERE m.user_id = ?1 AND e.firm_id = ?2",
     )?;
     let rows = stmt.query_map(params![user.to_string(), firm_id.to_string()], |r| {

@@ -52,8 +52,9 @@ const MEASURE_CHILD: &str = "--measure-child";
 pub fn run(args: &[String]) -> Result<()> {
     match args {
         [what] if what == "imaging" => imaging(),
+        [what, rest @ ..] if what == "sync" => crate::bench_sync::run(rest),
         [flag, program, rest @ ..] if flag == MEASURE_CHILD => measure_child(program, rest),
-        _ => bail!("usage: cargo xtask bench imaging"),
+        _ => bail!("usage: cargo xtask bench imaging|sync"),
     }
 }
 

@@ -1,7 +1,9 @@
 //! `cargo xtask` — the single entry point for Kvits' developer tasks.
 
 mod bench;
+mod bench_sync;
 mod compress;
+mod demo;
 mod test;
 
 use std::process::ExitCode;
@@ -15,7 +17,11 @@ usage: cargo xtask <command>
 
 commands:
   compress IN OUT [--color] [--long]   run the receipt photo pipeline on one file
+  demo [--addr HOST:PORT] [--data-dir DIR]
+                                       serve the demo firm (default 127.0.0.1:8080,
+                                       data in .artifacts/demo-data)
   bench imaging                        pipeline figures vs ImageMagick, vips, libjpeg-turbo
+  bench sync [--quick]                 push mutations/s; pull latency at 10^3/10^5/10^6 rows
   test                                 every check CI runs (fmt, clippy, wasm build, tests)
 ";
 
@@ -24,6 +30,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("compress") => compress::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

@@ -41,6 +41,18 @@ const STEPS: &[(&str, &[&str])] = &[
             "wasm32-unknown-unknown",
         ],
     ),
+    (
+        "protocol and domain build for wasm32",
+        &[
+            "build",
+            "-p",
+            "kvits-protocol",
+            "-p",
+            "kvits-domain",
+            "--target",
+            "wasm32-unknown-unknown",
+        ],
+    ),
     // With xtask in the set, kvits-imaging is built with libjpeg-turbo ("turbo").
     (
         "tests (native, libjpeg-turbo path)",
