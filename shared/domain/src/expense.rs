@@ -103,6 +103,9 @@ fn check_fields(
     if let Some(m) = &f.amount {
         validate::money(m)?;
     }
+    if let Some(d) = f.date {
+        validate::date(d, cx.now)?;
+    }
     if let Some(m) = &f.merchant {
         validate::text("merchant", m, validate::MAX_SHORT_TEXT, false)?;
     }

@@ -52,6 +52,23 @@ pub fn money(m: &Money) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Oldest expense date accepted: older papers are not receipts anyone books now.
+pub const MIN_DATE: (i32, u32, u32) = (2000, 1, 1);
+/// How far ahead of `now` an expense date may be (an invoice may be dated ahead).
+pub const MAX_DAYS_AHEAD: i64 = 366;
+
+pub fn date(d: kvits_protocol::Date, now: kvits_protocol::Timestamp) -> Result<(), DomainError> {
+    let (y, m, day) = MIN_DATE;
+    let oldest = chrono::NaiveDate::from_ymd_opt(y, m, day);
+    let latest = now.date_naive() + chrono::TimeDelta::days(MAX_DAYS_AHEAD);
+    if oldest.is_some_and(|o| d < o) || d > latest {
+        return Err(DomainError::invalid(format!(
+            "the date {d} is not a plausible expense date"
+        )));
+    }
+    Ok(())
+}
+
 pub fn blob_ref(field: &str, sha256: &str, size: u64) -> Result<(), DomainError> {
     if !is_sha256_hex(sha256) {
         return Err(DomainError::invalid(format!(
