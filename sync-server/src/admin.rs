@@ -315,9 +315,12 @@ async fn set_roles_handler(
         .write(move |c| {
             let tx = c.transaction()?;
             managed_company(&tx, &user, company)?;
-            let same_firm = store::user_firm(&tx, member).ok() == Some(user.firm_id);
-            if !same_firm {
-                return Err(ApiError::not_found("user"));
+            // Only members of the company: people join it by invitation.
+            let is_member = tx
+                .prepare_cached("SELECT 1 FROM memberships WHERE user_id = ?1 AND company_id = ?2")?
+                .exists(params![member.to_string(), company.to_string()])?;
+            if !is_member {
+                return Err(ApiError::not_found("member"));
             }
             set_roles(&tx, company, member, &roles)?;
             tx.commit()?;

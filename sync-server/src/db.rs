@@ -20,6 +20,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_rows_by_kind",
         include_str!("migrations/0003_rows_by_kind.sql"),
     ),
+    (
+        "0004_blob_owners",
+        include_str!("migrations/0004_blob_owners.sql"),
+    ),
 ];
 
 /// The database handle shared by all requests.

@@ -149,6 +149,15 @@ fn parent_of(e: &Entity) -> Option<String> {
     }
 }
 
+/// The person whose row this is (an expense's author, a message's writer).
+pub fn author(e: &Entity) -> Option<UserId> {
+    match e {
+        Entity::Expense(x) => Some(x.created_by),
+        Entity::Message(m) => Some(m.author_id),
+        _ => None,
+    }
+}
+
 /// The blobs a row names.
 fn blob_names(e: &Entity) -> Vec<String> {
     match e {
@@ -191,11 +200,13 @@ pub fn put(c: &Connection, firm: FirmId, e: &Entity) -> ApiResult<u64> {
     Ok(version)
 }
 
-/// Replaces a row by a tombstone, taking a new version.
+/// Turns a row into a tombstone, taking a new version. The row's last state stays in `body`
+/// so a pull can tell who may hear of the deletion; nothing reads a tombstone's body
+/// otherwise (every lookup asks for `deleted = 0`).
 pub fn delete(c: &Connection, firm: FirmId, kind: EntityKind, id: uuid::Uuid) -> ApiResult<()> {
     let version = next_version(c, firm)?;
     c.prepare_cached(
-        "UPDATE entities SET deleted = 1, body = NULL, version = ?3
+        "UPDATE entities SET deleted = 1, version = ?3
          WHERE kind = ?1 AND id = ?2 AND firm_id = ?4",
     )?
     .execute(params![
@@ -269,14 +280,26 @@ pub fn refresh_company(c: &Connection, company: CompanyId) -> ApiResult<()> {
 /// (a corrupt row, an I/O error) are remembered and fail the mutation as transient.
 pub struct DbState<'c> {
     pub conn: &'c Connection,
+    /// The user the rules decide for: a blob is usable in their rows only if they uploaded it.
+    pub user: Option<UserId>,
     pub error: std::cell::RefCell<Option<ApiError>>,
 }
 
 impl<'c> DbState<'c> {
+    /// Reads for no particular user (no blob counts as theirs).
     pub fn new(conn: &'c Connection) -> Self {
         DbState {
             conn,
+            user: None,
             error: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// Reads for `user`.
+    pub fn for_user(conn: &'c Connection, user: UserId) -> Self {
+        DbState {
+            user: Some(user),
+            ..DbState::new(conn)
         }
     }
 
@@ -379,14 +402,21 @@ impl State for DbState<'_> {
             MessageRead
         )
     }
+    /// Stored in the company's firm and uploaded by this user themselves: knowing a hash
+    /// does not make someone else's photo usable.
     fn has_blob(&self, company: CompanyId, sha256: &str) -> bool {
+        let Some(user) = self.user else {
+            return false;
+        };
         let r = self
             .conn
             .prepare_cached(
-                "SELECT 1 FROM blobs b JOIN entities e ON e.kind = 'company' AND e.id = ?1
-                 WHERE b.firm_id = e.firm_id AND b.sha256 = ?2",
+                "SELECT 1 FROM blobs b
+                 JOIN entities e ON e.kind = 'company' AND e.id = ?1
+                 JOIN blob_owners o ON o.firm_id = b.firm_id AND o.sha256 = b.sha256
+                 WHERE b.firm_id = e.firm_id AND b.sha256 = ?2 AND o.user_id = ?3",
             )
-            .and_then(|mut s| s.exists(params![company.to_string(), sha256]))
+            .and_then(|mut s| s.exists(params![company.to_string(), sha256, user.to_string()]))
             .map_err(ApiError::from);
         self.keep(r)
     }

@@ -204,7 +204,7 @@ fn process_items(
                 },
             ),
             Ok(m) => {
-                let db_state = DbState::new(&tx);
+                let db_state = DbState::for_user(&tx, user.user_id);
                 let decided = kvits_domain::apply(&db_state, &actor, now, &m.mutation);
                 if let Some(e) = db_state.take_error() {
                     return Err(e);
@@ -362,10 +362,17 @@ pub fn pull_page(
         last_version = version;
         let company: CompanyId = store::uuid_col(r, 3)?;
         if r.get::<_, bool>(4)? {
+            // A deletion goes to those who could see the row as it last was (its last state
+            // stays with the tombstone), so a private draft's end is its author's business.
             let kind: String = r.get(1)?;
             let id: uuid::Uuid = store::uuid_col(r, 2)?;
+            let last: Option<String> = r.get(5)?;
+            let visible = match last.as_deref().map(serde_json::from_str::<Entity>) {
+                Some(Ok(e)) => kvits_domain::can_see(&actor, &e),
+                _ => actor.is_member(company),
+            };
             if let Some(kind) = EntityKind::parse(&kind)
-                && actor.is_member(company)
+                && visible
             {
                 response.changes.push(Change {
                     version,
@@ -396,7 +403,8 @@ pub fn pull_page(
             "SELECT result FROM mutation_results WHERE client_id = ?1 AND seq > ?2
              ORDER BY seq LIMIT 1000",
         )?;
-        let rows = stmt.query_map(params![q.client_id.to_string(), after as i64], |r| {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![q.client_id.to_string(), after], |r| {
             r.get::<_, String>(0)
         })?;
         for row in rows {
@@ -454,7 +462,7 @@ pub fn apply_direct(
     m: &kvits_protocol::Mutation,
 ) -> ApiResult<Outcome> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let db_state = DbState::new(&tx);
+    let db_state = DbState::for_user(&tx, actor.user_id);
     let decided = kvits_domain::apply(&db_state, actor, crate::now(), m);
     if let Some(e) = db_state.take_error() {
         return Err(e);

@@ -122,19 +122,33 @@ fn upload_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRow> {
 }
 
 /// An upload of `firm` (another firm's id is simply not found).
-fn upload_by_id(c: &Connection, firm: FirmId, id: Uuid) -> ApiResult<Option<UploadRow>> {
+/// Who an upload belongs to: each person uploads their own copy of a blob, so nobody can
+/// join (or spoil) another's upload, and finishing one proves the uploader holds the bytes.
+type Scope = (FirmId, UserId);
+
+fn upload_by_id(c: &Connection, (firm, user): Scope, id: Uuid) -> ApiResult<Option<UploadRow>> {
     Ok(c.prepare_cached(&format!(
-        "SELECT {UPLOAD_COLUMNS} WHERE id = ?1 AND firm_id = ?2"
+        "SELECT {UPLOAD_COLUMNS} WHERE id = ?1 AND firm_id = ?2 AND user_id = ?3"
     ))?
-    .query_row(params![id.to_string(), firm.to_string()], upload_from_row)
+    .query_row(
+        params![id.to_string(), firm.to_string(), user.to_string()],
+        upload_from_row,
+    )
     .optional()?)
 }
 
-fn upload_by_sha(c: &Connection, firm: FirmId, sha256: &str) -> ApiResult<Option<UploadRow>> {
+fn upload_by_sha(
+    c: &Connection,
+    (firm, user): Scope,
+    sha256: &str,
+) -> ApiResult<Option<UploadRow>> {
     Ok(c.prepare_cached(&format!(
-        "SELECT {UPLOAD_COLUMNS} WHERE firm_id = ?1 AND sha256 = ?2"
+        "SELECT {UPLOAD_COLUMNS} WHERE firm_id = ?1 AND sha256 = ?2 AND user_id = ?3"
     ))?
-    .query_row(params![firm.to_string(), sha256], upload_from_row)
+    .query_row(
+        params![firm.to_string(), sha256, user.to_string()],
+        upload_from_row,
+    )
     .optional()?)
 }
 
@@ -143,29 +157,30 @@ fn upload_by_sha(c: &Connection, firm: FirmId, sha256: &str) -> ApiResult<Option
 struct BlobRow {
     size: u64,
     content_type: String,
-    uploaded_by: UserId,
 }
 
 fn blob_row(c: &Connection, firm: FirmId, sha256: &str) -> ApiResult<Option<BlobRow>> {
-    Ok(c.prepare_cached(
-        "SELECT size, content_type, uploaded_by FROM blobs WHERE firm_id = ?1 AND sha256 = ?2",
-    )?
-    .query_row(params![firm.to_string(), sha256], |r| {
-        Ok(BlobRow {
-            size: r.get::<_, i64>(0)? as u64,
-            content_type: r.get(1)?,
-            uploaded_by: store::uuid_col(r, 2)?,
+    Ok(
+        c.prepare_cached(
+            "SELECT size, content_type FROM blobs WHERE firm_id = ?1 AND sha256 = ?2",
+        )?
+        .query_row(params![firm.to_string(), sha256], |r| {
+            Ok(BlobRow {
+                size: r.get::<_, i64>(0)? as u64,
+                content_type: r.get(1)?,
+            })
         })
-    })
-    .optional()?)
+        .optional()?,
+    )
 }
 
-/// The blob, if `user` may download it: they uploaded it, or they may see a row naming it.
+/// The blob, if `user` may download it: they uploaded it, or they may see a row naming it
+/// whose author uploaded it.
 fn readable_blob(c: &Connection, user: &AuthUser, sha256: &str) -> ApiResult<Option<BlobRow>> {
     let Some(blob) = blob_row(c, user.firm_id, sha256)? else {
         return Ok(None);
     };
-    if blob.uploaded_by == user.user_id {
+    if owns_blob(c, (user.firm_id, user.user_id), sha256)? {
         return Ok(Some(blob));
     }
     let refs: Vec<(String, String)> = {
@@ -185,13 +200,27 @@ fn readable_blob(c: &Connection, user: &AuthUser, sha256: &str) -> ApiResult<Opt
         let (Some(kind), Ok(id)) = (EntityKind::parse(&kind), Uuid::parse_str(&id)) else {
             continue;
         };
+        // A row lends its blobs to those who see it only when its author holds them: naming
+        // someone else's hash in one's own row reveals nothing.
         if let Some(entity) = store::load(c, kind, id)?
             && kvits_domain::can_see(&actor, &entity)
+            && store::author(&entity)
+                .map(|author| owns_blob(c, (user.firm_id, author), sha256))
+                .transpose()?
+                .unwrap_or(false)
         {
             return Ok(Some(blob));
         }
     }
     Ok(None)
+}
+
+/// Whether `user` uploaded these bytes themselves.
+pub(crate) fn owns_blob(c: &Connection, (firm, user): Scope, sha256: &str) -> ApiResult<bool> {
+    Ok(c.prepare_cached(
+        "SELECT 1 FROM blob_owners WHERE firm_id = ?1 AND sha256 = ?2 AND user_id = ?3",
+    )?
+    .exists(params![firm.to_string(), sha256, user.to_string()])?)
 }
 
 /// Fixed-width RFC 3339 (microseconds, `Z`): text order is time order.
@@ -494,10 +523,14 @@ async fn create_upload(
         let start = state
             .db
             .write(move |c| {
-                if let Some(blob) = blob_row(c, firm, &sha)? {
+                // Done already only for someone who holds the bytes; anyone else proves it
+                // by uploading them (the copy is then not stored twice).
+                if let Some(blob) = blob_row(c, firm, &sha)?
+                    && owns_blob(c, (firm, uploader), &sha)?
+                {
                     return Ok(Start::Stored(blob.size));
                 }
-                if let Some(row) = upload_by_sha(c, firm, &sha)? {
+                if let Some(row) = upload_by_sha(c, (firm, uploader), &sha)? {
                     return Ok(Start::Existing(row));
                 }
                 let now = stamp(crate::now());
@@ -543,7 +576,7 @@ async fn create_upload(
                 return upload_response(&state, StatusCode::CREATED, &row);
             }
             Start::Existing(row) => {
-                let (st, firm, id) = (state.clone(), user.firm_id, row.id);
+                let (st, firm, id) = (state.clone(), (user.firm_id, user.user_id), row.id);
                 let resumed =
                     locked(id, async move { resume(&st, firm, id, length).await }).await?;
                 if let Some(row) = resumed {
@@ -561,7 +594,7 @@ async fn create_upload(
 /// `None` if it is gone (finished, swept, or discarded for a different length).
 async fn resume(
     state: &AppState,
-    firm: FirmId,
+    firm: Scope,
     id: Uuid,
     length: u64,
 ) -> ApiResult<Option<UploadRow>> {
@@ -601,7 +634,7 @@ async fn head_upload(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Response> {
-    let (st, firm) = (state.clone(), user.firm_id);
+    let (st, firm) = (state.clone(), (user.firm_id, user.user_id));
     let row = locked(id, async move {
         let row = st
             .db
@@ -647,7 +680,7 @@ async fn patch_upload(
 
     // A first look, before the body is read: a wrong offset fails fast (and a client that
     // sent `Expect: 100-continue` never sends the chunk).
-    let firm = user.firm_id;
+    let firm = (user.firm_id, user.user_id);
     let row = state
         .db
         .read(move |c| upload_by_id(c, firm, id))
@@ -688,7 +721,7 @@ async fn patch_upload(
 /// the last one.
 async fn append(
     state: &AppState,
-    firm: FirmId,
+    firm: Scope,
     id: Uuid,
     offset: u64,
     chunk: Vec<u8>,
@@ -912,6 +945,10 @@ async fn finish(state: &AppState, row: UploadRow) -> ApiResult<Response> {
                     stamp(crate::now())
                 ],
             )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO blob_owners (firm_id, sha256, user_id) VALUES (?1, ?2, ?3)",
+                params![r.firm_id.to_string(), r.sha256, r.user_id.to_string()],
+            )?;
             tx.execute("DELETE FROM uploads WHERE id = ?1", [r.id.to_string()])?;
             tx.commit()?;
             Ok(())
@@ -936,10 +973,10 @@ async fn head_blob(
     if !is_sha256_hex(&sha256) {
         return Err(blob_not_found());
     }
-    let (firm, sha) = (user.firm_id, sha256.clone());
+    let (reader, sha) = (user.clone(), sha256.clone());
     let blob = state
         .db
-        .read(move |c| blob_row(c, firm, &sha))
+        .read(move |c| readable_blob(c, &reader, &sha))
         .await?
         .ok_or_else(blob_not_found)?;
     let mut response = Response::new(Body::empty());
@@ -947,7 +984,7 @@ async fn head_blob(
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
     h.insert(header::CONTENT_TYPE, text(&blob.content_type)?);
     h.insert(header::ETAG, text(&format!("\"{sha256}\""))?);
-    // Whether the firm has a blob is not what a GET of it answers: never cached.
+    // Whether the user may read it can change (a row naming it may go): never cached.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }

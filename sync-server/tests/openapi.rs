@@ -625,6 +625,10 @@ async fn real_answers_fit_the_documented_schemas() {
                      uploaded_by, created_at) VALUES (?1, ?2, 1000, 'image/jpeg', 10, 20, ?3, '')",
                     rusqlite::params![firm, sha, user],
                 )?;
+                db.execute(
+                    "INSERT INTO blob_owners (firm_id, sha256, user_id) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![firm, sha, user],
+                )?;
                 Ok(())
             })
             .await
@@ -777,35 +781,39 @@ async fn real_answers_fit_the_documented_schemas() {
     let (thread_id, up_to): (ThreadId, _) = message;
     clara.run(Mutation::MarkRead { thread_id, up_to }).await;
 
-    // -- a pull that meets every kind of row and both ops
+    // -- pulls that meet every kind of row (Anna's) and both ops (Emma hears of her deleted
+    // draft; nobody else does)
     let anna = srv.device("anna@demo.kvits").await;
-    let (mut cursor, mut kinds, mut ops) = (0u64, BTreeSet::new(), BTreeSet::new());
-    loop {
-        let (status, _, page) = c
-            .send(
-                "GET",
-                "/v1/sync/pull",
-                srv.http
-                    .get(url("/v1/sync/pull"))
-                    .bearer_auth(&anna.token)
-                    .query(&[
-                        ("client_id", anna.client.to_string()),
-                        ("cursor", cursor.to_string()),
-                        ("results_after", "0".into()),
-                        ("limit", "7".into()),
-                    ]),
-            )
-            .await;
-        assert_eq!(status, 200);
-        for change in page["changes"].as_array().unwrap() {
-            ops.insert(change["op"].as_str().unwrap().to_owned());
-            if let Some(kind) = change["entity"]["kind"].as_str() {
-                kinds.insert(kind.to_owned());
+    let (mut kinds, mut ops) = (BTreeSet::new(), BTreeSet::new());
+    for puller in [&anna, &emma] {
+        let mut cursor = 0u64;
+        loop {
+            let (status, _, page) = c
+                .send(
+                    "GET",
+                    "/v1/sync/pull",
+                    srv.http
+                        .get(url("/v1/sync/pull"))
+                        .bearer_auth(&puller.token)
+                        .query(&[
+                            ("client_id", puller.client.to_string()),
+                            ("cursor", cursor.to_string()),
+                            ("results_after", "0".into()),
+                            ("limit", "7".into()),
+                        ]),
+                )
+                .await;
+            assert_eq!(status, 200);
+            for change in page["changes"].as_array().unwrap() {
+                ops.insert(change["op"].as_str().unwrap().to_owned());
+                if let Some(kind) = change["entity"]["kind"].as_str() {
+                    kinds.insert(kind.to_owned());
+                }
             }
-        }
-        cursor = page["cursor"].as_u64().unwrap();
-        if page["has_more"] == false {
-            break;
+            cursor = page["cursor"].as_u64().unwrap();
+            if page["has_more"] == false {
+                break;
+            }
         }
     }
     assert_eq!(

@@ -42,6 +42,10 @@ async fn store_blob(server: &TestServer, sha: &str) {
                  uploaded_by, created_at) VALUES (?1, ?2, 180000, 'image/jpeg', 1512, 2016, ?3, '')",
                 rusqlite::params![firm, sha, user],
             )?;
+            c.execute(
+                "INSERT OR IGNORE INTO blob_owners (firm_id, sha256, user_id) VALUES (?1, ?2, ?3)",
+                rusqlite::params![firm, sha, user],
+            )?;
             Ok(())
         })
         .await
