@@ -35,6 +35,67 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/me", get(me))
 }
 
+/// Failed sign-ins allowed per e-mail within [`THROTTLE_WINDOW`] before sign-in is refused.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// How long failures count.
+pub const THROTTLE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// E-mails tracked at most (the oldest are forgotten first).
+const THROTTLE_CAPACITY: usize = 10_000;
+
+/// Slows password guessing: after [`MAX_FAILED_LOGINS`] wrong passwords for one e-mail, sign-in
+/// for it answers 429 until the window passes — without spending argon2 time on the guess.
+/// In memory: a restart forgets, which is fine for a guard against online guessing.
+#[derive(Clone, Debug, Default)]
+pub struct LoginThrottle {
+    failures: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+    >,
+}
+
+impl LoginThrottle {
+    fn key(email: &str) -> String {
+        email.trim().to_lowercase()
+    }
+
+    /// Seconds to wait before `email` may try again, if it is blocked now.
+    pub fn blocked_for(&self, email: &str) -> Option<u64> {
+        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (count, since) = map.get(&Self::key(email))?;
+        let elapsed = since.elapsed();
+        (*count >= MAX_FAILED_LOGINS && elapsed < THROTTLE_WINDOW)
+            .then(|| (THROTTLE_WINDOW - elapsed).as_secs().max(1))
+    }
+
+    /// Counts a wrong password for `email`.
+    pub fn failed(&self, email: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= THROTTLE_CAPACITY {
+            map.retain(|_, (_, since)| since.elapsed() < THROTTLE_WINDOW);
+            if map.len() >= THROTTLE_CAPACITY
+                && let Some(oldest) = map
+                    .iter()
+                    .min_by_key(|(_, (_, t))| *t)
+                    .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        let entry = map
+            .entry(Self::key(email))
+            .or_insert((0, std::time::Instant::now()));
+        if entry.1.elapsed() >= THROTTLE_WINDOW {
+            *entry = (0, std::time::Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    /// Forgets `email`'s failures after a successful sign-in.
+    pub fn succeeded(&self, email: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&Self::key(email));
+    }
+}
+
 /// A fresh random secret: `prefix` + 32 random bytes, base64url.
 pub fn random_token(prefix: &str) -> ApiResult<String> {
     let mut bytes = [0u8; 32];
@@ -272,6 +333,14 @@ async fn login(
         return Err(bad_credentials());
     }
     check_device_name(req.device_name.as_deref())?;
+    if let Some(wait) = state.logins.blocked_for(&req.email) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "too many wrong passwords for this e-mail; wait a few minutes and try again",
+        )
+        .with_header("retry-after", wait.to_string()));
+    }
     let email = req.email.trim().to_owned();
     let found: Option<(String, Option<String>)> = state
         .db
@@ -289,8 +358,10 @@ async fn login(
     let ok =
         tokio::task::spawn_blocking(move || verify_password(&password, stored.as_deref())).await?;
     let Some((user_id, _)) = found.filter(|_| ok) else {
+        state.logins.failed(&req.email);
         return Err(bad_credentials());
     };
+    state.logins.succeeded(&req.email);
     let user: UserId = user_id.parse().map_err(ApiError::internal)?;
     let response = state
         .db

@@ -62,6 +62,7 @@ pub struct AppState {
     pub blobs: blobs::BlobStore,
     pub config: Arc<Config>,
     pub changes: sync::ChangeFeed,
+    pub logins: auth::LoginThrottle,
 }
 
 /// An opened server: database migrated, blob store ready.
@@ -82,6 +83,7 @@ impl Server {
                 blobs,
                 config: Arc::new(config),
                 changes: sync::ChangeFeed::default(),
+                logins: auth::LoginThrottle::default(),
             },
         })
     }

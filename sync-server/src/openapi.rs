@@ -366,6 +366,11 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
                 "`bad_request`: `device_name` is longer than 100 characters.",
             )
             .error(401, "`bad_credentials`: wrong e-mail or password.")
+            .error(
+                429,
+                "`rate_limited`: five wrong passwords for this e-mail within 15 minutes; \
+                 `Retry-After` says how many seconds to wait.",
+            )
             .error_header(
                 401,
                 "WWW-Authenticate",

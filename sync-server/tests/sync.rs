@@ -852,3 +852,39 @@ async fn a_served_web_app_never_hides_an_unknown_api_path() {
         ErrorCode::NotFound
     );
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_pause_sign_in_for_that_email_only() {
+    let server = TestServer::start().await;
+    let login = |email: &'static str, password: &'static str| {
+        server
+            .http
+            .post(server.url("/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+    };
+    for _ in 0..kvits_sync_server::auth::MAX_FAILED_LOGINS {
+        assert_eq!(
+            login("emma@demo.kvits", "guess").await.unwrap().status(),
+            401
+        );
+    }
+    // Now even the right password waits, with a clear answer and a Retry-After.
+    let r = login("EMMA@demo.kvits", "demo").await.unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0 && wait <= 15 * 60);
+    assert_eq!(
+        r.json::<ErrorBody>().await.unwrap().code,
+        ErrorCode::RateLimited
+    );
+    // Others sign in as usual.
+    assert_eq!(
+        login("mark@demo.kvits", "demo").await.unwrap().status(),
+        200
+    );
+}

@@ -913,7 +913,7 @@ pub fn upload_status() -> impl Strategy<Value = UploadStatus> {
 }
 
 /// Every [`ErrorCode`], [`ErrorCode::Unknown`] last.
-pub const ALL_ERROR_CODES: [ErrorCode; 20] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 21] = [
     ErrorCode::BadRequest,
     ErrorCode::Unauthenticated,
     ErrorCode::BadCredentials,
@@ -928,6 +928,7 @@ pub const ALL_ERROR_CODES: [ErrorCode; 20] = [
     ErrorCode::InvalidImage,
     ErrorCode::HashMismatch,
     ErrorCode::RangeNotSatisfiable,
+    ErrorCode::RateLimited,
     ErrorCode::UpgradeRequired,
     ErrorCode::ChecksumMismatch,
     ErrorCode::BlobMissing,
@@ -952,6 +953,7 @@ const _: fn(ErrorCode) = |code| match code {
     | ErrorCode::InvalidImage
     | ErrorCode::HashMismatch
     | ErrorCode::RangeNotSatisfiable
+    | ErrorCode::RateLimited
     | ErrorCode::UpgradeRequired
     | ErrorCode::ChecksumMismatch
     | ErrorCode::BlobMissing

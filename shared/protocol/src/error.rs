@@ -46,6 +46,8 @@ pub enum ErrorCode {
     HashMismatch,
     /// 416: a `Range` outside the blob; `Content-Range` gives its size.
     RangeNotSatisfiable,
+    /// 429: too many failed sign-ins for this e-mail; wait `Retry-After` seconds.
+    RateLimited,
     /// 426: the client's protocol version is no longer served; update the app.
     UpgradeRequired,
     /// 460: a chunk's checksum does not match its bytes.
@@ -79,6 +81,7 @@ impl ErrorCode {
             ErrorCode::InvalidImage => "invalid_image",
             ErrorCode::HashMismatch => "hash_mismatch",
             ErrorCode::RangeNotSatisfiable => "range_not_satisfiable",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::UpgradeRequired => "upgrade_required",
             ErrorCode::ChecksumMismatch => "checksum_mismatch",
             ErrorCode::BlobMissing => "blob_missing",
