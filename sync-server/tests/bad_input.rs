@@ -24,6 +24,7 @@ use kvits_protocol::{
     PaymentMethod, PaymentMethodId, PullResponse, PushResponse, ReceiptPage, RejectCode,
     UPLOAD_CHECKSUM, UPLOAD_LENGTH, UPLOAD_OFFSET, UPLOAD_SHA256, UploadStatus, UserId,
 };
+use kvits_testkit::bombs::{jpeg_claiming, png_claiming};
 use reqwest::Method;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -1691,62 +1692,6 @@ async fn dates_out_of_range_are_rejected_invalid() {
 
 // ---------------------------------------------------------------------------------------------
 // Uploads
-
-/// A PNG whose IHDR claims `w`×`h` pixels (with a valid CRC), a tiny IDAT and IEND, built by
-/// hand: a few dozen bytes that would decode to gigabytes.
-fn png_claiming(w: u32, h: u32) -> Vec<u8> {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&u32::try_from(data.len()).expect("len").to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend_from_slice(data);
-        out.extend_from_slice(&body);
-        out.extend_from_slice(&crc32(&body).to_be_bytes());
-    }
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
-    chunk(&mut png, b"IHDR", &ihdr);
-    chunk(
-        &mut png,
-        b"IDAT",
-        &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    );
-    chunk(&mut png, b"IEND", &[]);
-    png
-}
-
-/// A real (tiny) JPEG whose frame header is rewritten to claim `w`×`h` pixels.
-fn jpeg_claiming(w: u16, h: u16) -> Vec<u8> {
-    let small = kvits_testkit::photo::Rgb {
-        width: 16,
-        height: 16,
-        data: vec![200; 16 * 16 * 3],
-    };
-    let mut file = kvits_testkit::photo::encode(&small, 80, None);
-    let sof = file
-        .windows(2)
-        .position(|w| w == [0xFF, 0xC0])
-        .expect("baseline frame");
-    file[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
-    file[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
-    file
-}
 
 /// Pseudo-random bytes (a hash chain).
 fn noise(n: usize) -> Vec<u8> {

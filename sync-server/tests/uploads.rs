@@ -14,6 +14,7 @@ use kvits_protocol::{
     MAX_BLOB_BYTES, Money, Mutation, OFFSET_CONTENT_TYPE, Outcome, ReceiptPage, UPLOAD_CHECKSUM,
     UPLOAD_EXPIRES, UPLOAD_LENGTH, UPLOAD_OFFSET, UPLOAD_SHA256, UploadStatus,
 };
+use kvits_testkit::bombs::png_claiming;
 use reqwest::{Response, StatusCode};
 use sha2::{Digest, Sha256};
 
@@ -233,44 +234,6 @@ async fn assert_nothing_left(srv: &TestServer) {
     assert_eq!(count(srv, "SELECT count(*) FROM uploads").await, 0);
     assert_eq!(files_under(&srv.dir.join("blobs")), Vec::<PathBuf>::new());
     assert_eq!(files_under(&srv.dir.join("uploads")), Vec::<PathBuf>::new());
-}
-
-/// A PNG header claiming `w`×`h` pixels (with a valid CRC), a tiny IDAT and IEND.
-fn png_claiming(w: u32, h: u32) -> Vec<u8> {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend_from_slice(data);
-        out.extend_from_slice(&body);
-        out.extend_from_slice(&crc32(&body).to_be_bytes());
-    }
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit gray
-    chunk(&mut png, b"IHDR", &ihdr);
-    chunk(
-        &mut png,
-        b"IDAT",
-        &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    );
-    chunk(&mut png, b"IEND", &[]);
-    png
 }
 
 // ---------------------------------------------------------------------------------------------

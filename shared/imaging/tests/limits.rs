@@ -3,46 +3,10 @@
 
 use kvits_imaging::{ImagingError, Options, probe, process};
 use kvits_testkit::alloc::PeakAlloc;
+use kvits_testkit::bombs::{jpeg_claiming, png_claiming, small};
 
 #[global_allocator]
 static ALLOC: PeakAlloc = PeakAlloc::new();
-
-/// A real JPEG whose frame header is rewritten to claim `width`×`height`.
-fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
-    let mut file = kvits_testkit::photo::encode(&small(), 80, None);
-    let sof = file
-        .windows(2)
-        .position(|w| w == [0xFF, 0xC0])
-        .expect("baseline frame");
-    file[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
-    file[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
-    file
-}
-
-fn small() -> kvits_testkit::photo::Rgb {
-    kvits_testkit::photo::Rgb {
-        width: 16,
-        height: 16,
-        data: vec![200; 16 * 16 * 3],
-    }
-}
-
-/// A real PNG whose IHDR is rewritten (with a fresh CRC) to claim `width`×`height`.
-fn png_claiming(width: u32, height: u32) -> Vec<u8> {
-    let mut file = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut file, 16, 16);
-        encoder.set_color(png::ColorType::Rgb);
-        let mut writer = encoder.write_header().expect("png header");
-        writer.write_image_data(&small().data).expect("png data");
-    }
-    // Signature (8), length (4), "IHDR" (4), then width and height.
-    file[16..20].copy_from_slice(&width.to_be_bytes());
-    file[20..24].copy_from_slice(&height.to_be_bytes());
-    let crc = crc32(&file[12..29]);
-    file[29..33].copy_from_slice(&crc.to_be_bytes());
-    file
-}
 
 /// A lossless WebP whose VP8L header is rewritten to claim 16000×16000 (256 MP).
 /// (16384 a side reads as 0 in image-webp 0.2.4, which the pipeline refuses as having no pixels.)
@@ -56,21 +20,6 @@ fn webp_claiming_max() -> Vec<u8> {
     bits = (bits & !0x0FFF_FFFF) | 15_999 | (15_999 << 14);
     file[21..25].copy_from_slice(&bits.to_le_bytes());
     file
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! helper around Debian's `tesseract`.
 
 pub mod alloc;
+pub mod bombs;
 pub mod fixtures;
 pub mod ocr;
 pub mod photo;
