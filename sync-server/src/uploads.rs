@@ -659,14 +659,14 @@ async fn head_upload(
 // ---------------------------------------------------------------------------------------------
 // PATCH /v1/uploads/{id}
 
-async fn patch_upload(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path(id): Path<Uuid>,
-    headers: HeaderMap,
-    body: Body,
-) -> ApiResult<Response> {
-    let content_type = header_str(&headers, header::CONTENT_TYPE.as_str())?.unwrap_or_default();
+/// The checks a PATCH passes before its body is read: a wrong offset fails fast.
+async fn patch_checks(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+    headers: &HeaderMap,
+) -> ApiResult<(u64, [u8; 32], UploadRow)> {
+    let content_type = header_str(headers, header::CONTENT_TYPE.as_str())?.unwrap_or_default();
     let media_type = content_type.split(';').next().unwrap_or_default().trim();
     if !media_type.eq_ignore_ascii_case(OFFSET_CONTENT_TYPE) {
         return Err(ApiError::new(
@@ -675,8 +675,8 @@ async fn patch_upload(
             format!("send chunks with Content-Type: {OFFSET_CONTENT_TYPE}"),
         ));
     }
-    let offset = required_u64(&headers, UPLOAD_OFFSET)?;
-    let checksum = required_checksum(&headers)?;
+    let offset = required_u64(headers, UPLOAD_OFFSET)?;
+    let checksum = required_checksum(headers)?;
 
     // A first look, before the body is read: a wrong offset fails fast (and a client that
     // sent `Expect: 100-continue` never sends the chunk).
@@ -689,6 +689,36 @@ async fn patch_upload(
     if offset != row.offset {
         return Err(offset_mismatch(row.offset));
     }
+    Ok((offset, checksum, row))
+}
+
+/// Reads and drops (up to a chunk's size of) a refused request's body, so the client, which
+/// is still sending it, reliably reads the answer instead of a reset connection. A client that
+/// sent `Expect: 100-continue` has sent nothing yet and is not asked for it.
+async fn drain_unless_expecting(body: Body, headers: &HeaderMap) {
+    let expecting = headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if !expecting {
+        let _ = axum::body::to_bytes(body, MAX_CHUNK_BYTES as usize).await;
+    }
+}
+
+async fn patch_upload(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let (offset, checksum, row) = match patch_checks(&state, &user, id, &headers).await {
+        Ok(checked) => checked,
+        Err(e) => {
+            drain_unless_expecting(body, &headers).await;
+            return Err(e);
+        }
+    };
     let remaining = row.length - row.offset;
     let limit = remaining.min(MAX_CHUNK_BYTES);
     let declared =
@@ -710,10 +740,9 @@ async fn patch_upload(
     }
 
     let st = state.clone();
-    locked(
-        id,
-        async move { append(&st, firm, id, offset, chunk).await },
-    )
+    locked(id, async move {
+        append(&st, (user.firm_id, user.user_id), id, offset, chunk).await
+    })
     .await
 }
 
