@@ -224,17 +224,8 @@ async fn create_company_handler(
             Ok(company)
         })
         .await?;
-    notify(&state, company.firm_id).await?;
+    crate::sync::announce(&state, company.firm_id).await?;
     Ok((StatusCode::CREATED, Json(company)))
-}
-
-async fn notify(state: &AppState, firm: FirmId) -> ApiResult<()> {
-    let version = state
-        .db
-        .read(move |c| store::current_version(c, firm))
-        .await?;
-    state.changes.notify(firm, version);
-    Ok(())
 }
 
 fn check_roles(roles: &[Role]) -> ApiResult<Vec<Role>> {
@@ -298,7 +289,7 @@ async fn invite_handler(
             Ok(invitation)
         })
         .await?;
-    notify(&state, firm).await?;
+    crate::sync::announce(&state, firm).await?;
     Ok((StatusCode::CREATED, Json(invitation)))
 }
 
@@ -327,6 +318,6 @@ async fn set_roles_handler(
             Ok(())
         })
         .await?;
-    notify(&state, firm).await?;
+    crate::sync::announce(&state, firm).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -40,6 +40,16 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/approvals", get(approvals))
 }
 
+/// Wakes the firm's waiting pulls after a commit.
+pub async fn announce(state: &AppState, firm: FirmId) -> ApiResult<()> {
+    let version = state
+        .db
+        .read(move |c| store::current_version(c, firm))
+        .await?;
+    state.changes.notify(firm, version);
+    Ok(())
+}
+
 /// Wakes long-polling pulls when a tenant's counter moves.
 #[derive(Clone, Debug, Default)]
 pub struct ChangeFeed {
@@ -115,11 +125,7 @@ async fn push(
         .db
         .write(move |c| process_items(c, &user, client, &items))
         .await?;
-    let version = state
-        .db
-        .read(move |c| store::current_version(c, firm))
-        .await?;
-    state.changes.notify(firm, version);
+    announce(&state, firm).await?;
     Ok(Json(response))
 }
 

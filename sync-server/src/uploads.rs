@@ -994,20 +994,25 @@ async fn finish(state: &AppState, row: UploadRow) -> ApiResult<Response> {
 // ---------------------------------------------------------------------------------------------
 // Blobs
 
+/// The blob named in a path, if well-formed and readable by `user`; else 404.
+async fn readable(state: &AppState, user: &AuthUser, sha256: &str) -> ApiResult<BlobRow> {
+    if !is_sha256_hex(sha256) {
+        return Err(blob_not_found());
+    }
+    let (reader, sha) = (user.clone(), sha256.to_owned());
+    state
+        .db
+        .read(move |c| readable_blob(c, &reader, &sha))
+        .await?
+        .ok_or_else(blob_not_found)
+}
+
 async fn head_blob(
     State(state): State<AppState>,
     user: AuthUser,
     Path(sha256): Path<String>,
 ) -> ApiResult<Response> {
-    if !is_sha256_hex(&sha256) {
-        return Err(blob_not_found());
-    }
-    let (reader, sha) = (user.clone(), sha256.clone());
-    let blob = state
-        .db
-        .read(move |c| readable_blob(c, &reader, &sha))
-        .await?
-        .ok_or_else(blob_not_found)?;
+    let blob = readable(&state, &user, &sha256).await?;
     let mut response = Response::new(Body::empty());
     let h = response.headers_mut();
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
@@ -1043,15 +1048,7 @@ async fn download(
     variant: Variant,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
-    if !is_sha256_hex(&sha256) {
-        return Err(blob_not_found());
-    }
-    let (reader, sha) = (user.clone(), sha256.clone());
-    let blob = state
-        .db
-        .read(move |c| readable_blob(c, &reader, &sha))
-        .await?
-        .ok_or_else(blob_not_found)?;
+    let blob = readable(state, user, &sha256).await?;
     let firm = user.firm_id;
     let (etag, size, content_type) = match variant {
         Variant::Original => (format!("\"{sha256}\""), blob.size, blob.content_type),
