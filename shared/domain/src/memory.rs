@@ -208,6 +208,40 @@ impl MemoryState {
             .chain(reads)
     }
 
+    /// Every company, by id.
+    pub fn companies(&self) -> impl DoubleEndedIterator<Item = &Company> + '_ {
+        self.companies.values()
+    }
+
+    /// Every payment method of every company, by id.
+    pub fn payment_methods(&self) -> impl DoubleEndedIterator<Item = &PaymentMethod> + '_ {
+        self.payment_methods.values()
+    }
+
+    /// Every expense, by id (UUIDv7 ids: roughly by creation time).
+    pub fn expenses(&self) -> impl DoubleEndedIterator<Item = &Expense> + '_ {
+        self.expenses.values()
+    }
+
+    /// Every thread, by id.
+    pub fn threads(&self) -> impl DoubleEndedIterator<Item = &Thread> + '_ {
+        self.threads.values()
+    }
+
+    /// The messages of `thread` in thread order, borrowed.
+    pub fn thread_messages_iter(&self, thread: ThreadId) -> impl Iterator<Item = &Message> + '_ {
+        self.thread_index
+            .get(&thread)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, id)| self.messages.get(id))
+    }
+
+    /// Whether `company` has the blob with this SHA-256 recorded.
+    pub fn blob_known(&self, company: CompanyId, sha256: &str) -> bool {
+        self.blobs.get(&company).is_some_and(|b| b.contains(sha256))
+    }
+
     /// How many rows there are, of every kind (blobs not counted).
     pub fn len(&self) -> usize {
         self.companies.len()

@@ -1,0 +1,931 @@
+//! Test harness: the core driven like a phone drives it, with an in-memory local store and a
+//! fake sync server that decides with the same domain rules as the real one.
+//!
+//! The fake is small on purpose — push (exactly once per `(client, seq)`, gaps refused, a
+//! missing photo halts), pull (changes after a cursor, results after a seq, visibility by the
+//! domain's `can_see`), login, `/v1/me` and uploads — so that the engine's behaviour under lost
+//! answers, failures and restarts can be explored by many generated cases in little time.
+//! The real server is exercised end to end by the native runtime's scenarios.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+use crux_core::{App as _, Command};
+use crux_http::protocol::{HttpRequest, HttpResponse, HttpResult};
+use crux_time::{Instant, TimeRequest, TimeResponse};
+use kvits_domain::{Actor, Applied, DomainError, MemoryState, State as _, Write};
+use kvits_protocol::{
+    ApprovalRule, ApprovalRuleId, ApprovalStep, Change, ChangeOp, ClientId, Company, CompanyId,
+    Entity, ExpenseType, ExpenseTypeId, FirmId, FirmSummary, Halt, LoginRequest, LoginResponse,
+    Member, Membership, MutationResult, PaymentKind, PaymentMethod, PaymentMethodId, PullResponse,
+    PushRequest, PushResponse, Role, Session, UserId, UserSummary,
+};
+
+use crate::effects::{
+    Collection, Effect, ProcessPhotoResponse, ProcessedPhoto, StoreError, StoreErrorKind, StoreOp,
+    StoreRequest, StoreResponse, StoredRow, UploadUpdate,
+};
+use crate::{Event, Kvits, Model, ViewModel};
+
+pub const SERVER: &str = "http://kvits.test";
+
+pub fn t0() -> DateTime<Utc> {
+    "2026-11-23T09:00:00Z".parse().unwrap()
+}
+
+fn uuid(n: u128) -> uuid::Uuid {
+    uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n)
+}
+
+/// A demo tenant like the server's: Birch (Emma employee, Mark approver+employee, Alice
+/// approver, Clara client) and Cedar (Otto employee); Anna is the firm's accountant.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub firm: FirmId,
+    pub birch: CompanyId,
+    pub cedar: CompanyId,
+    pub users: BTreeMap<&'static str, (UserId, &'static str)>,
+    pub fuel: ExpenseTypeId,
+    pub meals: ExpenseTypeId,
+    pub old_type: ExpenseTypeId,
+    pub emma_card: PaymentMethodId,
+    pub mark_card: PaymentMethodId,
+    pub own_money: PaymentMethodId,
+}
+
+impl Tenant {
+    pub fn user(&self, name: &str) -> UserId {
+        self.users[name].0
+    }
+}
+
+/// The fake server.
+#[derive(Debug)]
+pub struct FakeServer {
+    pub tenant: Tenant,
+    pub state: MemoryState,
+    passwords: BTreeMap<String, (&'static str, String)>,
+    tokens: BTreeMap<String, UserId>,
+    clients: BTreeMap<ClientId, UserId>,
+    last_seq: BTreeMap<ClientId, u64>,
+    results: BTreeMap<(ClientId, u64), MutationResult>,
+    /// How many times each `(client, seq)` was applied (must never exceed 1).
+    pub applied: BTreeMap<(ClientId, u64), u32>,
+    log: Vec<(u64, Change)>,
+    counter: u64,
+    pub blobs: BTreeSet<(CompanyId, String)>,
+    pub now: DateTime<Utc>,
+    /// Protocol version the server speaks (426 when the client's differs).
+    pub protocol: u32,
+    next_token: u32,
+}
+
+fn actor_of(tenant: &Tenant, state: &MemoryState, user: UserId) -> Actor {
+    let mut roles = BTreeMap::new();
+    let mut name = String::new();
+    for c in [tenant.birch, tenant.cedar] {
+        if let Some(company) = state.company(c) {
+            for m in &company.members {
+                if m.user_id == user {
+                    roles.insert(c, m.roles.clone());
+                    name = m.name.clone();
+                }
+            }
+        }
+    }
+    Actor {
+        user_id: user,
+        name,
+        firm_id: tenant.firm,
+        roles,
+    }
+}
+
+impl FakeServer {
+    pub fn new() -> FakeServer {
+        let firm = FirmId(uuid(1));
+        let birch = CompanyId(uuid(2));
+        let cedar = CompanyId(uuid(3));
+        let mut users = BTreeMap::new();
+        for (i, (key, name)) in [
+            ("anna", "Anna Accountant"),
+            ("emma", "Emma Employee"),
+            ("mark", "Mark Manager"),
+            ("alice", "Alice Approver"),
+            ("clara", "Clara Client"),
+            ("otto", "Otto Employee"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            users.insert(key, (UserId(uuid(10 + i as u128)), name));
+        }
+        let tenant = Tenant {
+            firm,
+            birch,
+            cedar,
+            users,
+            fuel: ExpenseTypeId(uuid(20)),
+            meals: ExpenseTypeId(uuid(21)),
+            old_type: ExpenseTypeId(uuid(22)),
+            emma_card: PaymentMethodId(uuid(30)),
+            mark_card: PaymentMethodId(uuid(31)),
+            own_money: PaymentMethodId(uuid(32)),
+        };
+        let member = |key: &str, roles: Vec<Role>| {
+            let (id, name) = tenant.users[key];
+            Member {
+                user_id: id,
+                name: name.into(),
+                email: format!("{key}@kvits.test"),
+                roles,
+            }
+        };
+        let mut server = FakeServer {
+            passwords: users_passwords(&tenant),
+            tenant: tenant.clone(),
+            state: MemoryState::new(),
+            tokens: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            last_seq: BTreeMap::new(),
+            results: BTreeMap::new(),
+            applied: BTreeMap::new(),
+            log: Vec::new(),
+            counter: 0,
+            blobs: BTreeSet::new(),
+            now: t0(),
+            protocol: kvits_protocol::PROTOCOL_VERSION,
+            next_token: 0,
+        };
+        let seed = vec![
+            Entity::Company(Company {
+                id: birch,
+                firm_id: firm,
+                name: "Birch Bakery".into(),
+                members: vec![
+                    member("anna", vec![Role::Accountant]),
+                    member("emma", vec![Role::Employee]),
+                    member("mark", vec![Role::Employee, Role::Approver]),
+                    member("alice", vec![Role::Approver]),
+                    member("clara", vec![Role::Client]),
+                ],
+            }),
+            Entity::Company(Company {
+                id: cedar,
+                firm_id: firm,
+                name: "Cedar Cafe".into(),
+                members: vec![
+                    member("anna", vec![Role::Accountant]),
+                    member("otto", vec![Role::Employee]),
+                ],
+            }),
+            Entity::ExpenseType(ExpenseType {
+                id: tenant.fuel,
+                company_id: birch,
+                code: "FUEL".into(),
+                name: "Fuel".into(),
+                active: true,
+            }),
+            Entity::ExpenseType(ExpenseType {
+                id: tenant.meals,
+                company_id: birch,
+                code: "MEAL".into(),
+                name: "Meals".into(),
+                active: true,
+            }),
+            Entity::ExpenseType(ExpenseType {
+                id: tenant.old_type,
+                company_id: birch,
+                code: "OLD".into(),
+                name: "Retired type".into(),
+                active: false,
+            }),
+            Entity::PaymentMethod(PaymentMethod {
+                id: tenant.emma_card,
+                company_id: birch,
+                payment_kind: PaymentKind::CompanyCard,
+                label: "Visa".into(),
+                last_four: Some("4821".into()),
+                holder_id: Some(tenant.user("emma")),
+                active: true,
+            }),
+            Entity::PaymentMethod(PaymentMethod {
+                id: tenant.mark_card,
+                company_id: birch,
+                payment_kind: PaymentKind::CompanyCard,
+                label: "Mastercard".into(),
+                last_four: Some("1177".into()),
+                holder_id: Some(tenant.user("mark")),
+                active: true,
+            }),
+            Entity::PaymentMethod(PaymentMethod {
+                id: tenant.own_money,
+                company_id: birch,
+                payment_kind: PaymentKind::OwnMoney,
+                label: "Own money / cash".into(),
+                last_four: None,
+                holder_id: None,
+                active: true,
+            }),
+            Entity::ApprovalRule(ApprovalRule {
+                id: ApprovalRuleId(uuid(40)),
+                company_id: birch,
+                name: "Every receipt".into(),
+                position: 0,
+                active: true,
+                document_type: None,
+                expense_type_ids: vec![],
+                min_amount_minor: None,
+                max_amount_minor: None,
+                steps: vec![ApprovalStep {
+                    approver_ids: vec![tenant.user("mark"), tenant.user("alice")],
+                }],
+            }),
+        ];
+        for e in seed {
+            server.write(Write::Put(e));
+        }
+        server
+    }
+
+    fn write(&mut self, w: Write) {
+        self.counter += 1;
+        let change = match &w {
+            Write::Put(e) => ChangeOp::Upsert {
+                entity: Box::new(e.clone()),
+            },
+            Write::Delete { kind, id, .. } => ChangeOp::Delete {
+                kind: *kind,
+                id: *id,
+            },
+        };
+        self.state.apply_writes(&[w]);
+        self.log.push((
+            self.counter,
+            Change {
+                version: self.counter,
+                op: change,
+            },
+        ));
+    }
+
+    pub fn actor(&self, user: UserId) -> Actor {
+        actor_of(&self.tenant, &self.state, user)
+    }
+
+    /// Applies a mutation for `user` directly (another device, online).
+    pub fn apply_as(
+        &mut self,
+        user: UserId,
+        m: &kvits_protocol::Mutation,
+    ) -> Result<Applied, DomainError> {
+        let actor = self.actor(user);
+        let mut st = self.state.clone();
+        for (c, sha) in &self.blobs {
+            st.add_blob(*c, sha.clone());
+        }
+        let r = kvits_domain::apply(&st, &actor, self.now, m);
+        if let Ok(Applied::Changes(writes)) = &r {
+            for w in writes.clone() {
+                self.write(w);
+            }
+        }
+        r
+    }
+
+    fn session(&self, user: UserId) -> Session {
+        let actor = self.actor(user);
+        let (_, name) = self
+            .tenant
+            .users
+            .values()
+            .find(|(id, _)| *id == user)
+            .copied()
+            .unwrap();
+        let email = self
+            .tenant
+            .users
+            .iter()
+            .find(|(_, (id, _))| *id == user)
+            .map(|(k, _)| format!("{k}@kvits.test"))
+            .unwrap();
+        Session {
+            user: UserSummary {
+                id: user,
+                name: name.into(),
+                email,
+            },
+            firm: FirmSummary {
+                id: self.tenant.firm,
+                name: "Kvits Demo Accounting".into(),
+            },
+            memberships: actor
+                .roles
+                .iter()
+                .map(|(c, roles)| Membership {
+                    company_id: *c,
+                    company_name: self.state.company(*c).map(|c| c.name).unwrap_or_default(),
+                    roles: roles.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn user_of(&self, req: &HttpRequest) -> Option<UserId> {
+        let auth = header(req, "authorization")?;
+        let token = auth.strip_prefix("Bearer ")?;
+        self.tokens.get(token).copied()
+    }
+
+    pub fn revoke_all(&mut self) {
+        self.tokens.clear();
+    }
+
+    /// Answers one request like the server would.
+    pub fn handle(&mut self, req: &HttpRequest) -> HttpResponse {
+        if header(req, kvits_protocol::PROTOCOL_HEADER).and_then(|v| v.parse::<u32>().ok())
+            != Some(self.protocol)
+        {
+            return error(426, "upgrade_required", "update the app");
+        }
+        let path = req.url.strip_prefix(SERVER).unwrap_or(&req.url).to_string();
+        let (path, query) = path.split_once('?').unwrap_or((&path, ""));
+        let query: BTreeMap<&str, &str> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        match (req.method.as_str(), path) {
+            ("POST", "/v1/auth/login") => {
+                let Ok(login) = serde_json::from_slice::<LoginRequest>(&req.body) else {
+                    return error(400, "invalid", "bad body");
+                };
+                let Some((_, password)) = self.passwords.get(&login.email) else {
+                    return error(401, "unauthorized", "wrong e-mail or password");
+                };
+                if *password != login.password {
+                    return error(401, "unauthorized", "wrong e-mail or password");
+                }
+                let user = self.tenant.users[self.passwords[&login.email].0].0;
+                if let Some(c) = login.client_id {
+                    match self.clients.get(&c) {
+                        Some(u) if *u != user => {
+                            return error(
+                                403,
+                                "forbidden",
+                                "this app install belongs to another user",
+                            );
+                        }
+                        _ => {
+                            self.clients.insert(c, user);
+                        }
+                    }
+                }
+                self.next_token += 1;
+                let token = format!("token-{}", self.next_token);
+                self.tokens.insert(token.clone(), user);
+                json(
+                    200,
+                    &LoginResponse {
+                        token,
+                        session: self.session(user),
+                    },
+                )
+            }
+            (_, _) if self.user_of(req).is_none() => error(401, "unauthorized", "sign in"),
+            ("POST", "/v1/auth/logout") => {
+                if let Some(t) =
+                    header(req, "authorization").and_then(|a| a.strip_prefix("Bearer "))
+                {
+                    self.tokens.remove(t);
+                }
+                HttpResponse::status(204).build()
+            }
+            ("GET", "/v1/me") => {
+                let user = self.user_of(req).unwrap();
+                json(200, &self.session(user))
+            }
+            ("POST", "/v1/sync/push") => {
+                let user = self.user_of(req).unwrap();
+                let Ok(push) = serde_json::from_slice::<PushRequest>(&req.body) else {
+                    return error(400, "invalid", "bad body");
+                };
+                if self.clients.get(&push.client_id) != Some(&user) {
+                    return error(403, "forbidden", "not your client");
+                }
+                let actor = self.actor(user);
+                let mut last = self.last_seq.get(&push.client_id).copied().unwrap_or(0);
+                let mut results = Vec::new();
+                let mut halted = None;
+                for m in push.mutations {
+                    if m.seq <= last {
+                        if let Some(r) = self.results.get(&(push.client_id, m.seq)) {
+                            results.push(r.clone());
+                        }
+                        continue;
+                    }
+                    if m.seq != last + 1 {
+                        return error(
+                            409,
+                            "seq_gap",
+                            "mutations must be in seq order without gaps",
+                        );
+                    }
+                    let mut st = self.state.clone();
+                    for (c, sha) in &self.blobs {
+                        st.add_blob(*c, sha.clone());
+                    }
+                    let r = kvits_domain::apply(&st, &actor, self.now, &m.mutation);
+                    if let Err(DomainError::NotYet {
+                        code,
+                        message,
+                        missing_blobs,
+                    }) = &r
+                    {
+                        halted = Some(Halt {
+                            seq: m.seq,
+                            code: *code,
+                            message: message.clone(),
+                            missing_blobs: missing_blobs.clone(),
+                            retry_after_ms: None,
+                        });
+                        break;
+                    }
+                    if let Ok(Applied::Changes(writes)) = &r {
+                        for w in writes.clone() {
+                            self.write(w);
+                        }
+                    }
+                    let outcome = kvits_domain::outcome(&r).unwrap();
+                    let result = MutationResult {
+                        seq: m.seq,
+                        outcome,
+                    };
+                    *self.applied.entry((push.client_id, m.seq)).or_default() += 1;
+                    self.results.insert((push.client_id, m.seq), result.clone());
+                    results.push(result);
+                    last = m.seq;
+                    self.last_seq.insert(push.client_id, last);
+                }
+                json(
+                    200,
+                    &PushResponse {
+                        last_seq: last,
+                        results,
+                        halted,
+                    },
+                )
+            }
+            ("GET", "/v1/sync/pull") => {
+                let user = self.user_of(req).unwrap();
+                let actor = self.actor(user);
+                let client: ClientId = query
+                    .get("client_id")
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(ClientId(uuid::Uuid::nil()));
+                let cursor: u64 = query
+                    .get("cursor")
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0);
+                let after: u64 = query
+                    .get("results_after")
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0);
+                let changes: Vec<Change> = self
+                    .log
+                    .iter()
+                    .filter(|(v, _)| *v > cursor)
+                    .filter(|(_, c)| match &c.op {
+                        ChangeOp::Upsert { entity } => kvits_domain::can_see(&actor, entity),
+                        ChangeOp::Delete { .. } => true,
+                    })
+                    .map(|(_, c)| c.clone())
+                    .collect();
+                let results = self
+                    .results
+                    .range((client, after + 1)..=(client, u64::MAX))
+                    .map(|(_, r)| r.clone())
+                    .collect();
+                json(
+                    200,
+                    &PullResponse {
+                        cursor: self.counter,
+                        has_more: false,
+                        reset: false,
+                        changes,
+                        results,
+                        last_seq: self.last_seq.get(&client).copied().unwrap_or(0),
+                        server_time: self.now,
+                    },
+                )
+            }
+            _ => error(404, "not_found", "no such route"),
+        }
+    }
+
+    /// Whether a long-poll from this cursor would return at once.
+    pub fn has_changes_after(&self, cursor: u64) -> bool {
+        self.counter > cursor
+    }
+
+    pub fn last_seq(&self, client: ClientId) -> u64 {
+        self.last_seq.get(&client).copied().unwrap_or(0)
+    }
+}
+
+impl Default for FakeServer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn users_passwords(t: &Tenant) -> BTreeMap<String, (&'static str, String)> {
+    t.users
+        .keys()
+        .map(|k| (format!("{k}@kvits.test"), (*k, "demo".to_string())))
+        .collect()
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str())
+}
+
+fn json<T: serde::Serialize>(status: u16, body: &T) -> HttpResponse {
+    HttpResponse::status(status)
+        .header("content-type", "application/json")
+        .json(body)
+        .build()
+}
+
+fn error(status: u16, code: &str, message: &str) -> HttpResponse {
+    json(
+        status,
+        &serde_json::json!({ "code": code, "message": message }),
+    )
+}
+
+/// A fake photo pipeline result for a file ref: a stable hash per ref.
+pub fn processed(file_ref: &str) -> ProcessedPhoto {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in file_ref.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    ProcessedPhoto {
+        file_ref: format!("{file_ref}.jpg"),
+        sha256: format!("{h:016x}").repeat(4),
+        size: 150_000 + h % 50_000,
+        width: 1500,
+        height: 2016,
+        content_type: "image/jpeg".into(),
+        thumbnail_ref: format!("{file_ref}.thumb.jpg"),
+        taken_on: Some("2026-11-20".into()),
+    }
+}
+
+/// What the simulated shell does with the next effect of a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Do it.
+    None,
+    /// The network fails before the server sees the request.
+    Drop,
+    /// The server applies the request; its answer is lost.
+    LoseAnswer,
+    /// The server answers 503.
+    Unavailable,
+}
+
+/// A phone: the core, a local store, and a link to the fake server.
+pub struct Phone {
+    app: Kvits,
+    pub model: Model,
+    cmds: Vec<Command<Effect, Event>>,
+    pub effects: VecDeque<Effect>,
+    /// The local store's rows.
+    pub store: BTreeMap<(Collection, String), String>,
+    pub clock: DateTime<Utc>,
+    pub online: bool,
+    /// The next commit fails with this.
+    pub store_fault: Option<StoreErrorKind>,
+    /// Faults for the next HTTP requests, in order.
+    pub http_faults: VecDeque<Fault>,
+    /// Long-polls the server had nothing for, parked as the real server parks them.
+    pub parked: Vec<Effect>,
+    pub renders: usize,
+    /// Processing fails for these file refs.
+    pub bad_photos: BTreeSet<String>,
+    pub log: Vec<String>,
+}
+
+impl std::fmt::Debug for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Phone").finish_non_exhaustive()
+    }
+}
+
+impl Phone {
+    /// A phone with an empty store, started.
+    pub fn new(server: &mut FakeServer) -> Phone {
+        Phone::with_store(server, BTreeMap::new())
+    }
+
+    /// A phone whose store holds `store` (a restart), started.
+    pub fn with_store(
+        server: &mut FakeServer,
+        store: BTreeMap<(Collection, String), String>,
+    ) -> Phone {
+        let mut p = Phone {
+            app: Kvits,
+            model: Model::default(),
+            cmds: Vec::new(),
+            effects: VecDeque::new(),
+            store,
+            clock: server.now,
+            online: true,
+            store_fault: None,
+            http_faults: VecDeque::new(),
+            parked: Vec::new(),
+            renders: 0,
+            bad_photos: BTreeSet::new(),
+            log: Vec::new(),
+        };
+        p.send(Event::Start {
+            server_url: SERVER.into(),
+            entropy: vec![42; 32],
+            device_name: "Test phone".into(),
+            utc_offset_minutes: 120,
+        });
+        p.settle(server);
+        p
+    }
+
+    /// Sends an event and collects what it asks for (without resolving anything).
+    pub fn send(&mut self, event: Event) {
+        let cmd = self.app.update(event, &mut self.model);
+        self.cmds.push(cmd);
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        loop {
+            let mut events = Vec::new();
+            for cmd in &mut self.cmds {
+                self.effects.extend(cmd.effects());
+                events.extend(cmd.events());
+            }
+            self.cmds.retain_mut(|c| !c.is_done());
+            if events.is_empty() {
+                break;
+            }
+            for e in events {
+                let cmd = self.app.update(e, &mut self.model);
+                self.cmds.push(cmd);
+            }
+        }
+    }
+
+    pub fn view(&self) -> ViewModel {
+        self.app.view(&self.model)
+    }
+
+    /// Resolves effects until only parked long-polls (and pending timers) remain.
+    pub fn settle(&mut self, server: &mut FakeServer) {
+        for _ in 0..10_000 {
+            // Wake a parked long-poll when the server has something.
+            let cursor = self.model.local.sync.cursor;
+            if !self.parked.is_empty() && server.has_changes_after(cursor) {
+                let parked = std::mem::take(&mut self.parked);
+                self.effects.extend(parked);
+            }
+            let Some(effect) = self.effects.pop_front() else {
+                return;
+            };
+            self.resolve(effect, server);
+            self.drain();
+        }
+        panic!(
+            "the phone never settled: {:?}",
+            self.log.iter().rev().take(20).collect::<Vec<_>>()
+        );
+    }
+
+    /// Fires pending back-off timers (the time passes) and settles.
+    pub fn fire_timers(&mut self, server: &mut FakeServer) {
+        let timers: Vec<Effect> = self
+            .parked
+            .extract_if(.., |e| matches!(e, Effect::Time(_)))
+            .collect();
+        self.clock += Duration::minutes(5);
+        for t in timers {
+            self.resolve_timer(t);
+            self.drain();
+        }
+        self.settle(server);
+    }
+
+    fn resolve_timer(&mut self, effect: Effect) {
+        if let Effect::Time(mut req) = effect {
+            let response = match req.operation {
+                TimeRequest::NotifyAfter { id, .. } => TimeResponse::DurationElapsed { id },
+                TimeRequest::NotifyAt { id, .. } => TimeResponse::InstantArrived { id },
+                TimeRequest::Clear { id } => TimeResponse::Cleared { id },
+                TimeRequest::Now => now(self.clock),
+            };
+            let _ = req.resolve(response);
+        }
+    }
+
+    fn resolve(&mut self, effect: Effect, server: &mut FakeServer) {
+        match effect {
+            Effect::Render(_) => self.renders += 1,
+            Effect::Time(mut req) => match req.operation {
+                TimeRequest::Now => {
+                    self.clock += Duration::seconds(1);
+                    req.resolve(now(self.clock)).unwrap();
+                }
+                _ => {
+                    self.log.push("timer parked".into());
+                    self.parked.push(Effect::Time(req));
+                }
+            },
+            Effect::Store(mut req) => {
+                let response = self.store_op(&req.operation);
+                req.resolve(response).unwrap();
+            }
+            Effect::ProcessPhoto(mut req) => {
+                let source = req.operation.source.clone();
+                let response = if self.bad_photos.contains(&source) {
+                    ProcessPhotoResponse::Failed(crate::effects::PhotoError {
+                        code: "unsupported_format".into(),
+                        message: "this is not an image (PDF, text or HEIC?)".into(),
+                    })
+                } else {
+                    ProcessPhotoResponse::Processed(processed(&source))
+                };
+                req.resolve(response).unwrap();
+            }
+            Effect::Upload(mut req) => {
+                let op = req.operation.clone();
+                if !self.online {
+                    req.resolve(UploadUpdate::Failed(crate::effects::UploadError {
+                        kind: crate::effects::UploadErrorKind::Transient,
+                        message: "offline".into(),
+                    }))
+                    .unwrap();
+                    return;
+                }
+                let user = server.tokens.get(&op.token).copied();
+                let Some(user) = user else {
+                    req.resolve(UploadUpdate::Failed(crate::effects::UploadError {
+                        kind: crate::effects::UploadErrorKind::Unauthorized,
+                        message: "sign in".into(),
+                    }))
+                    .unwrap();
+                    return;
+                };
+                let company = server
+                    .actor(user)
+                    .roles
+                    .keys()
+                    .next()
+                    .copied()
+                    .unwrap_or(CompanyId(uuid::Uuid::nil()));
+                req.resolve(UploadUpdate::Progress {
+                    sent: op.size / 2,
+                    total: op.size,
+                })
+                .unwrap();
+                self.drain();
+                // Uploaded blobs serve every company of the uploader (possession).
+                for c in server.actor(user).roles.keys() {
+                    server.blobs.insert((*c, op.sha256.clone()));
+                }
+                let _ = company;
+                req.resolve(UploadUpdate::Done).unwrap();
+            }
+            Effect::Http(mut req) => {
+                let op = req.operation.clone();
+                let long_poll = op.url.contains("wait=");
+                let fault = if self.online {
+                    self.http_faults.pop_front().unwrap_or(Fault::None)
+                } else {
+                    Fault::Drop
+                };
+                self.log.push(format!("{} {} {fault:?}", op.method, op.url));
+                if long_poll && fault == Fault::None {
+                    let cursor = cursor_of(&op.url);
+                    if !server.has_changes_after(cursor) {
+                        self.parked.push(Effect::Http(req));
+                        return;
+                    }
+                }
+                let result = match fault {
+                    Fault::Drop => HttpResult::Err(crux_http::HttpError::Io("offline".into())),
+                    Fault::Unavailable => HttpResult::Ok(error(503, "unavailable", "try later")),
+                    Fault::LoseAnswer => {
+                        server.handle(&op);
+                        HttpResult::Err(crux_http::HttpError::Timeout)
+                    }
+                    Fault::None => HttpResult::Ok(server.handle(&op)),
+                };
+                req.resolve(result).unwrap();
+            }
+        }
+    }
+
+    fn store_op(&mut self, op: &StoreRequest) -> StoreResponse {
+        match op {
+            StoreRequest::Load => StoreResponse::Loaded {
+                rows: self
+                    .store
+                    .iter()
+                    .map(|((c, k), v)| StoredRow {
+                        collection: *c,
+                        key: k.clone(),
+                        value: v.clone(),
+                    })
+                    .collect(),
+            },
+            StoreRequest::Commit { ops } => {
+                if let Some(kind) = self.store_fault.take() {
+                    return StoreResponse::Failed(StoreError {
+                        kind,
+                        message: "disk full".into(),
+                    });
+                }
+                for op in ops {
+                    match op {
+                        StoreOp::Put {
+                            collection,
+                            key,
+                            value,
+                        } => {
+                            self.store.insert((*collection, key.clone()), value.clone());
+                        }
+                        StoreOp::Delete { collection, key } => {
+                            self.store.remove(&(*collection, key.clone()));
+                        }
+                        StoreOp::Clear { collection } => {
+                            self.store.retain(|(c, _), _| c != collection);
+                        }
+                    }
+                }
+                StoreResponse::Committed
+            }
+        }
+    }
+
+    /// Signs in and settles.
+    pub fn sign_in(&mut self, server: &mut FakeServer, who: &str) {
+        self.send(Event::SignIn {
+            email: format!("{who}@kvits.test"),
+            password: "demo".into(),
+        });
+        self.settle(server);
+    }
+
+    pub fn go_offline(&mut self) {
+        self.online = false;
+        self.send(Event::NetworkChanged { online: false });
+    }
+
+    pub fn go_online(&mut self, server: &mut FakeServer) {
+        self.online = true;
+        self.send(Event::NetworkChanged { online: true });
+        self.settle(server);
+    }
+
+    /// Captures a photo and settles.
+    pub fn capture(&mut self, server: &mut FakeServer, file_ref: &str) {
+        self.send(Event::PhotoCaptured {
+            file_ref: file_ref.into(),
+        });
+        self.settle(server);
+    }
+
+    /// The rows of the local store, as a restart would load them.
+    pub fn stored(&self) -> BTreeMap<(Collection, String), String> {
+        self.store.clone()
+    }
+
+    pub fn client_id(&self) -> ClientId {
+        self.model.local.device.as_ref().unwrap().client_id
+    }
+}
+
+fn now(t: DateTime<Utc>) -> TimeResponse {
+    TimeResponse::Now {
+        instant: Instant::try_from(t).unwrap(),
+    }
+}
+
+fn cursor_of(url: &str) -> u64 {
+    url.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("cursor="))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}

@@ -1,0 +1,993 @@
+//! The view model: exactly what a shell renders, one variant per screen, plus the status bar,
+//! notices and navigation every screen shows. Texts are final (formatted times, amounts,
+//! reasons); shells add no logic. Ids are strings, images are refs (a local file or a server
+//! path), never bytes.
+
+use facet::Facet;
+use kvits_domain::{State as _, is_task_for, message_recipients};
+use kvits_protocol::{Company, DecisionKind, Expense, ExpenseStatus, PaymentKind, Role, Thread};
+use serde::{Deserialize, Serialize};
+
+use crate::format;
+use crate::model::{Blocked, Model, Phase, Screen, Step};
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ViewModel {
+    pub screen: ScreenView,
+    pub status: StatusView,
+    /// The signed-in user, with the company switcher.
+    pub user: Option<UserView>,
+    /// The main navigation for the user's roles.
+    pub tabs: Vec<TabView>,
+    /// Things the user must know (refused changes, lost approval races), newest first.
+    pub notices: Vec<NoticeView>,
+    /// A message about the user's last action.
+    pub alert: Option<String>,
+    /// A change is being saved on the device.
+    pub saving: bool,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[repr(C)]
+pub enum ScreenView {
+    Loading,
+    /// The device's data could not be opened.
+    Broken {
+        message: String,
+    },
+    SignIn(SignInView),
+    Receipts(ReceiptsView),
+    Receipt(ReceiptView),
+    Approvals(ApprovalsView),
+    Approval(ApprovalView),
+    Inbox(InboxView),
+    Thread(ThreadView),
+    Compose(ComposeView),
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct StatusView {
+    pub online: bool,
+    /// Talking to the server right now (not counting the idle wait for changes).
+    pub syncing: bool,
+    /// Changes saved on this device and not yet accepted by the server.
+    pub pending: u32,
+    /// When the device last heard from the server, local time.
+    pub last_synced: Option<String>,
+    /// Why syncing does not work right now.
+    pub problem: Option<String>,
+    pub needs_sign_in: bool,
+    pub needs_update: bool,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct UserView {
+    pub name: String,
+    pub email: String,
+    pub firm: String,
+    pub company_id: Option<String>,
+    pub company_name: Option<String>,
+    /// The user's roles in the current company.
+    pub roles: Vec<String>,
+    /// Every company the user belongs to (shown as a switcher when there are several).
+    pub companies: Vec<Choice>,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub enum Tab {
+    Receipts,
+    Approvals,
+    Messages,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TabView {
+    pub tab: Tab,
+    pub label: String,
+    /// Pending tasks or unread messages.
+    pub badge: u32,
+    pub selected: bool,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct NoticeView {
+    pub id: String,
+    pub text: String,
+    pub at: String,
+    pub expense_id: Option<String>,
+}
+
+/// An option in a picker.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Choice {
+    pub id: String,
+    pub label: String,
+    /// A second line or group name ("Your cards", "Company cards", ...).
+    pub detail: Option<String>,
+    pub selected: bool,
+}
+
+/// An image: a file on this device, or a path on the server (fetched with the token).
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ImageRef {
+    pub file_ref: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SignInView {
+    pub email: String,
+    pub error: Option<String>,
+    pub busy: bool,
+}
+
+/// Where a receipt stands, as its owner sees it.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[repr(C)]
+pub enum ReceiptStatus {
+    Draft,
+    /// Saved on the device, waiting for the network.
+    Queued,
+    Uploading {
+        percent: u8,
+    },
+    /// The server has it.
+    Sent,
+    Approved,
+    Rejected {
+        reason: Option<String>,
+    },
+    Returned {
+        reason: Option<String>,
+    },
+    /// The server refused a change to it.
+    NotAccepted {
+        reason: String,
+    },
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReceiptRow {
+    pub id: String,
+    pub title: String,
+    pub amount: Option<String>,
+    pub date: Option<String>,
+    pub thumbnail: Option<ImageRef>,
+    pub pages: u32,
+    pub status: ReceiptStatus,
+    pub status_text: String,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReceiptsView {
+    pub can_capture: bool,
+    /// Photos being processed right now.
+    pub processing: u32,
+    pub receipts: Vec<ReceiptRow>,
+    /// Rows not shown yet ("show more").
+    pub more: u32,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PageView {
+    pub sha256: String,
+    pub image: ImageRef,
+    pub thumbnail: ImageRef,
+    pub size: String,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct DecisionView {
+    pub text: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReceiptView {
+    pub id: String,
+    pub editable: bool,
+    pub status: ReceiptStatus,
+    pub status_text: String,
+    pub pages: Vec<PageView>,
+    pub processing: u32,
+    pub expense_types: Vec<Choice>,
+    pub payment_methods: Vec<Choice>,
+    pub amount: String,
+    pub currency: String,
+    pub date: String,
+    pub merchant: String,
+    pub note: String,
+    pub errors: Vec<FieldError>,
+    pub can_delete: bool,
+    pub decisions: Vec<DecisionView>,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TaskRow {
+    pub id: String,
+    pub submitter: String,
+    pub expense_type: Option<String>,
+    pub payment_method: Option<String>,
+    pub amount: Option<String>,
+    pub date: Option<String>,
+    pub merchant: Option<String>,
+    pub thumbnail: Option<ImageRef>,
+    pub submitted_at: Option<String>,
+    /// Waiting for this user's decision.
+    pub pending: bool,
+    pub status_text: String,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ApprovalsView {
+    pub pending: Vec<TaskRow>,
+    /// Decided by this user, newest first.
+    pub decided: Vec<TaskRow>,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ApprovalView {
+    pub task: TaskRow,
+    pub pages: Vec<PageView>,
+    pub note: Option<String>,
+    pub can_decide: bool,
+    pub reject_error: Option<String>,
+    pub decisions: Vec<DecisionView>,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ThreadRow {
+    pub id: String,
+    pub company: String,
+    pub subject: String,
+    pub preview: String,
+    pub last_at: String,
+    pub unread: u32,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct InboxView {
+    pub threads: Vec<ThreadRow>,
+    pub unread: u32,
+    pub can_compose: bool,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReadView {
+    pub name: String,
+    /// Local date and time, or `None` while unread.
+    pub read_at: Option<String>,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MessageView {
+    pub id: String,
+    pub author: String,
+    pub mine: bool,
+    pub body: String,
+    pub at: String,
+    /// Sent, not yet accepted by the server.
+    pub queued: bool,
+    /// Who of the company read it and when (shown to the accounting firm).
+    pub reads: Vec<ReadView>,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ThreadView {
+    pub id: String,
+    pub subject: String,
+    pub company: String,
+    pub messages: Vec<MessageView>,
+    pub can_reply: bool,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ComposeView {
+    pub companies: Vec<Choice>,
+    pub subject: String,
+    pub body: String,
+    pub error: Option<String>,
+}
+
+impl Model {
+    pub fn view(&self) -> ViewModel {
+        let screen = match &self.phase {
+            Phase::NotStarted | Phase::Loading => ScreenView::Loading,
+            Phase::Broken(message) => ScreenView::Broken {
+                message: message.clone(),
+            },
+            Phase::Ready => self.screen_view(),
+        };
+        ViewModel {
+            screen,
+            status: self.status_view(),
+            user: self.user_view(),
+            tabs: self.tabs(),
+            notices: self
+                .local
+                .notices
+                .values()
+                .rev()
+                .map(|n| NoticeView {
+                    id: n.id.clone(),
+                    text: n.text.clone(),
+                    at: format::date_time(n.at, self.offset()),
+                    expense_id: n.expense_id.map(|e| e.to_string()),
+                })
+                .collect(),
+            alert: self.alert.clone(),
+            saving: self.store.busy(),
+        }
+    }
+
+    fn offset(&self) -> i32 {
+        self.config.utc_offset_minutes
+    }
+
+    fn screen_view(&self) -> ScreenView {
+        match &self.screen {
+            Screen::Loading => ScreenView::Loading,
+            Screen::SignIn => ScreenView::SignIn(SignInView {
+                email: self.sign_in.email.clone(),
+                error: self.sign_in.error.clone(),
+                busy: self.sign_in.op.is_some(),
+            }),
+            Screen::Receipts => ScreenView::Receipts(self.receipts_view()),
+            Screen::Receipt(id) => match self.receipt_view(*id) {
+                Some(v) => ScreenView::Receipt(v),
+                None => ScreenView::Receipts(self.receipts_view()),
+            },
+            Screen::Approvals => ScreenView::Approvals(self.approvals_view()),
+            Screen::Approval(id) => match self.predicted.expense(*id) {
+                Some(e) => ScreenView::Approval(self.approval_view(&e)),
+                None => ScreenView::Approvals(self.approvals_view()),
+            },
+            Screen::Inbox => ScreenView::Inbox(self.inbox_view()),
+            Screen::Thread(id) => match self.predicted.thread(*id) {
+                Some(t) => ScreenView::Thread(self.thread_view(&t)),
+                None => ScreenView::Inbox(self.inbox_view()),
+            },
+            Screen::Compose => ScreenView::Compose(self.compose_view()),
+        }
+    }
+
+    fn status_view(&self) -> StatusView {
+        let syncing = matches!(
+            self.sync.step,
+            Step::Me { .. } | Step::Push { .. } | Step::Upload { .. } | Step::Applying
+        ) || matches!(self.sync.step, Step::Pull { long: false, .. });
+        StatusView {
+            online: self.sync.online,
+            syncing,
+            pending: u32::try_from(self.local.unsent_count()).unwrap_or(u32::MAX),
+            last_synced: self
+                .local
+                .sync
+                .last_synced_at
+                .map(|t| format::date_time(t, self.offset())),
+            problem: self.sync.last_error.clone(),
+            needs_sign_in: self.sync.blocked == Some(Blocked::SignIn),
+            needs_update: self.sync.blocked == Some(Blocked::Upgrade),
+        }
+    }
+
+    fn user_view(&self) -> Option<UserView> {
+        let s = self.local.session.as_ref()?;
+        let company = s
+            .company_id
+            .and_then(|c| s.session.memberships.iter().find(|m| m.company_id == c));
+        Some(UserView {
+            name: s.session.user.name.clone(),
+            email: s.session.user.email.clone(),
+            firm: s.session.firm.name.clone(),
+            company_id: company.map(|m| m.company_id.to_string()),
+            company_name: company.map(|m| m.company_name.clone()),
+            roles: company
+                .map(|m| m.roles.iter().map(|r| r.as_str().to_string()).collect())
+                .unwrap_or_default(),
+            companies: s
+                .session
+                .memberships
+                .iter()
+                .map(|m| Choice {
+                    id: m.company_id.to_string(),
+                    label: m.company_name.clone(),
+                    detail: None,
+                    selected: Some(m.company_id) == s.company_id,
+                })
+                .collect(),
+        })
+    }
+
+    fn tabs(&self) -> Vec<TabView> {
+        if self.phase != Phase::Ready || self.local.session.is_none() {
+            return Vec::new();
+        }
+        let selected = match self.screen {
+            Screen::Receipts | Screen::Receipt(_) => Some(Tab::Receipts),
+            Screen::Approvals | Screen::Approval(_) => Some(Tab::Approvals),
+            Screen::Inbox | Screen::Thread(_) | Screen::Compose => Some(Tab::Messages),
+            Screen::Loading | Screen::SignIn => None,
+        };
+        let mut tabs = Vec::new();
+        let mut push = |tab: Tab, label: &str, badge: u32| {
+            tabs.push(TabView {
+                tab,
+                label: label.into(),
+                badge,
+                selected: selected == Some(tab),
+            });
+        };
+        let roles = self.roles();
+        if roles.iter().any(|r| {
+            matches!(
+                r,
+                Role::Employee | Role::Approver | Role::CompanyAdmin | Role::Accountant
+            )
+        }) {
+            push(Tab::Receipts, "Receipts", 0);
+        }
+        if roles
+            .iter()
+            .any(|r| matches!(r, Role::Approver | Role::CompanyAdmin))
+        {
+            push(
+                Tab::Approvals,
+                "Approvals",
+                self.pending_tasks().count() as u32,
+            );
+        }
+        if roles
+            .iter()
+            .any(|r| matches!(r, Role::Client | Role::CompanyAdmin | Role::Accountant))
+        {
+            push(Tab::Messages, "Messages", self.unread_total());
+        }
+        tabs
+    }
+
+    /// The receipts the list shows: the user's own in the current company (everyone's for an
+    /// accountant or admin), newest first.
+    fn listed_receipts(&self) -> impl Iterator<Item = &Expense> + '_ {
+        let me = self.actor.as_ref().map(|a| a.user_id);
+        let company = self.company();
+        let all = self.has_role(Role::Accountant) || self.has_role(Role::CompanyAdmin);
+        self.predicted
+            .expenses()
+            .rev()
+            .filter(move |e| Some(e.company_id) == company && (all || Some(e.created_by) == me))
+    }
+
+    fn receipts_view(&self) -> ReceiptsView {
+        let mut receipts = Vec::new();
+        let mut total = 0usize;
+        for e in self.listed_receipts() {
+            total += 1;
+            if receipts.len() < self.list_limit {
+                receipts.push(self.receipt_row(e));
+            }
+        }
+        ReceiptsView {
+            can_capture: self.can_capture(),
+            processing: self.captures.len() as u32,
+            more: (total - receipts.len()) as u32,
+            receipts,
+        }
+    }
+
+    fn can_capture(&self) -> bool {
+        self.roles().iter().any(|r| {
+            matches!(
+                r,
+                Role::Employee | Role::Approver | Role::CompanyAdmin | Role::Accountant
+            )
+        })
+    }
+
+    fn receipt_row(&self, e: &Expense) -> ReceiptRow {
+        let (status, status_text) = self.receipt_status(e);
+        ReceiptRow {
+            id: e.id.to_string(),
+            title: self.title(e),
+            amount: e
+                .fields
+                .amount
+                .as_ref()
+                .map(|m| format::money(m.amount_minor, &m.currency)),
+            date: e.fields.date.map(|d| d.to_string()),
+            thumbnail: e.pages.first().map(|p| self.thumbnail(&p.sha256)),
+            pages: e.pages.len() as u32,
+            status,
+            status_text,
+        }
+    }
+
+    fn title(&self, e: &Expense) -> String {
+        if let Some(m) = e.fields.merchant.as_ref().filter(|m| !m.is_empty()) {
+            return m.clone();
+        }
+        e.fields
+            .expense_type_id
+            .and_then(|t| self.predicted.expense_type(t))
+            .map_or_else(|| "Receipt".to_string(), |t| t.name)
+    }
+
+    fn thumbnail(&self, sha: &str) -> ImageRef {
+        match self.local.photos.get(sha) {
+            Some(p) => ImageRef {
+                file_ref: Some(p.thumbnail_ref.clone()),
+                url: None,
+            },
+            None => ImageRef {
+                file_ref: None,
+                url: Some(format!("/v1/blobs/{sha}/thumbnail")),
+            },
+        }
+    }
+
+    fn image(&self, sha: &str) -> ImageRef {
+        match self.local.photos.get(sha) {
+            Some(p) => ImageRef {
+                file_ref: Some(p.file_ref.clone()),
+                url: None,
+            },
+            None => ImageRef {
+                file_ref: None,
+                url: Some(format!("/v1/blobs/{sha}")),
+            },
+        }
+    }
+
+    /// Where the receipt stands, for its owner. A receipt shows as sent only once the server
+    /// accepted every change to it.
+    fn receipt_status(&self, e: &Expense) -> (ReceiptStatus, String) {
+        let unsent: Vec<_> = self
+            .local
+            .unsent()
+            .filter(|o| crate::model::expense_of(o.mutation()) == Some(e.id))
+            .collect();
+        if !unsent.is_empty() {
+            if let Some(up) = &self.sync.upload
+                && e.pages.iter().any(|p| p.sha256 == up.sha256)
+            {
+                let percent = (up.sent.saturating_mul(100) / up.total.max(1)).min(100) as u8;
+                return (
+                    ReceiptStatus::Uploading { percent },
+                    format!("Uploading {percent} %"),
+                );
+            }
+            return (
+                ReceiptStatus::Queued,
+                "Saved on this device, waiting to be sent".into(),
+            );
+        }
+        if let Some(outcome) = self.refused(e.id) {
+            let reason = match outcome {
+                kvits_protocol::Outcome::Rejected { message, .. }
+                | kvits_protocol::Outcome::Conflict { message, .. } => message.clone(),
+                _ => String::new(),
+            };
+            return (
+                ReceiptStatus::NotAccepted {
+                    reason: reason.clone(),
+                },
+                format!("Not accepted: {reason}"),
+            );
+        }
+        let last_reason = || e.decisions.last().and_then(|d| d.reason.clone());
+        match e.status {
+            ExpenseStatus::Draft => (ReceiptStatus::Draft, "Draft".into()),
+            ExpenseStatus::Submitted => (ReceiptStatus::Sent, "Sent, waiting for approval".into()),
+            ExpenseStatus::Approved => (
+                ReceiptStatus::Approved,
+                if e.approval.is_some() {
+                    "Approved"
+                } else {
+                    "Sent"
+                }
+                .into(),
+            ),
+            ExpenseStatus::Rejected => {
+                let reason = last_reason();
+                let text = match &reason {
+                    Some(r) => format!("Rejected: {r}"),
+                    None => "Rejected".into(),
+                };
+                (ReceiptStatus::Rejected { reason }, text)
+            }
+            ExpenseStatus::Returned => {
+                let reason = last_reason();
+                let text = match &reason {
+                    Some(r) => format!("Returned for changes: {r}"),
+                    None => "Returned for changes".into(),
+                };
+                (ReceiptStatus::Returned { reason }, text)
+            }
+        }
+    }
+
+    fn pages(&self, e: &Expense) -> Vec<PageView> {
+        e.pages
+            .iter()
+            .map(|p| PageView {
+                sha256: p.sha256.clone(),
+                image: self.image(&p.sha256),
+                thumbnail: self.thumbnail(&p.sha256),
+                size: format!("{} KB", p.size.div_ceil(1024)),
+            })
+            .collect()
+    }
+
+    fn decisions(&self, e: &Expense) -> Vec<DecisionView> {
+        e.decisions
+            .iter()
+            .map(|d| DecisionView {
+                text: format!(
+                    "{} {} at {}",
+                    d.by_name,
+                    match d.kind {
+                        DecisionKind::Approve => "approved",
+                        DecisionKind::Reject => "rejected",
+                        DecisionKind::Return => "returned it",
+                    },
+                    format::date_time(d.at, self.offset())
+                ),
+                reason: d.reason.clone(),
+            })
+            .collect()
+    }
+
+    fn receipt_view(&self, id: kvits_protocol::ExpenseId) -> Option<ReceiptView> {
+        let e = self.predicted.expense(id)?;
+        let form = self.form.as_ref().filter(|f| f.expense_id == id);
+        let (status, status_text) = self.receipt_status(&e);
+        let editable = self.editable(id);
+        let type_id = form.map_or(e.fields.expense_type_id, |f| f.expense_type_id);
+        let method_id = form.map_or(e.fields.payment_method_id, |f| f.payment_method_id);
+        let mut types: Vec<_> = self
+            .predicted
+            .expense_types(e.company_id)
+            .into_iter()
+            .filter(|t| t.active || Some(t.id) == type_id)
+            .collect();
+        types.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        let me = self.actor.as_ref().map(|a| a.user_id);
+        let payment_methods = self
+            .payment_choices(e.company_id)
+            .into_iter()
+            .map(|m| Choice {
+                id: m.id.to_string(),
+                label: match &m.last_four {
+                    Some(l) => format!("{} ·{l}", m.label),
+                    None => m.label.clone(),
+                },
+                detail: Some(
+                    match (m.payment_kind, m.holder_id) {
+                        (PaymentKind::CompanyCard, Some(h)) if Some(h) == me => "Your cards",
+                        (PaymentKind::CompanyCard, _) => "Company cards",
+                        (PaymentKind::OwnMoney, _) => "Own money / cash",
+                    }
+                    .into(),
+                ),
+                selected: Some(m.id) == method_id,
+            })
+            .collect();
+        let processing = self
+            .captures
+            .values()
+            .filter(|c| c.target == crate::model::CaptureTarget::Page(id))
+            .count() as u32;
+        let fields = &e.fields;
+        Some(ReceiptView {
+            id: id.to_string(),
+            editable,
+            status,
+            status_text,
+            pages: self.pages(&e),
+            processing,
+            expense_types: types
+                .into_iter()
+                .map(|t| Choice {
+                    id: t.id.to_string(),
+                    label: t.name.clone(),
+                    detail: Some(t.code.clone()),
+                    selected: Some(t.id) == type_id,
+                })
+                .collect(),
+            payment_methods,
+            amount: form.map_or_else(
+                || {
+                    fields
+                        .amount
+                        .as_ref()
+                        .map(|m| format::amount_input(m.amount_minor))
+                        .unwrap_or_default()
+                },
+                |f| f.amount.clone(),
+            ),
+            currency: form.map_or_else(
+                || {
+                    fields
+                        .amount
+                        .as_ref()
+                        .map_or("EUR".to_string(), |m| m.currency.clone())
+                },
+                |f| f.currency.clone(),
+            ),
+            date: form.map_or_else(
+                || fields.date.map(|d| d.to_string()).unwrap_or_default(),
+                |f| f.date.clone(),
+            ),
+            merchant: form.map_or_else(
+                || fields.merchant.clone().unwrap_or_default(),
+                |f| f.merchant.clone(),
+            ),
+            note: form.map_or_else(
+                || fields.note.clone().unwrap_or_default(),
+                |f| f.note.clone(),
+            ),
+            errors: form
+                .map(|f| {
+                    f.errors
+                        .iter()
+                        .map(|(field, message)| FieldError {
+                            field: field.clone(),
+                            message: message.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            can_delete: editable && e.status == ExpenseStatus::Draft && e.submitted_at.is_none(),
+            decisions: self.decisions(&e),
+        })
+    }
+
+    fn pending_tasks(&self) -> impl Iterator<Item = &Expense> + '_ {
+        let me = self.actor.as_ref().map(|a| a.user_id);
+        let company = self.company();
+        self.predicted.expenses().filter(move |e| {
+            Some(e.company_id) == company && me.is_some_and(|me| is_task_for(e, me))
+        })
+    }
+
+    fn task_row(&self, e: &Expense, pending: bool) -> TaskRow {
+        let (_, status_text) = self.receipt_status(e);
+        let status_text = if pending {
+            "Waiting for your decision".to_string()
+        } else {
+            status_text
+        };
+        TaskRow {
+            id: e.id.to_string(),
+            submitter: e.created_by_name.clone(),
+            expense_type: e
+                .fields
+                .expense_type_id
+                .and_then(|t| self.predicted.expense_type(t))
+                .map(|t| t.name),
+            payment_method: e
+                .fields
+                .payment_method_id
+                .and_then(|m| self.predicted.payment_method(m))
+                .map(|m| match &m.last_four {
+                    Some(l) => format!("{} ·{l}", m.label),
+                    None => m.label.clone(),
+                }),
+            amount: e
+                .fields
+                .amount
+                .as_ref()
+                .map(|m| format::money(m.amount_minor, &m.currency)),
+            date: e.fields.date.map(|d| d.to_string()),
+            merchant: e.fields.merchant.clone(),
+            thumbnail: e.pages.first().map(|p| self.thumbnail(&p.sha256)),
+            submitted_at: e.submitted_at.map(|t| format::date_time(t, self.offset())),
+            pending,
+            status_text,
+        }
+    }
+
+    fn approvals_view(&self) -> ApprovalsView {
+        let me = self.actor.as_ref().map(|a| a.user_id);
+        let company = self.company();
+        let mut pending: Vec<&Expense> = self.pending_tasks().collect();
+        pending.sort_by_key(|e| (e.submitted_at, e.id));
+        let mut decided: Vec<&Expense> = self
+            .predicted
+            .expenses()
+            .filter(|e| Some(e.company_id) == company)
+            .filter(|e| e.decisions.iter().any(|d| Some(d.by) == me))
+            .collect();
+        decided.sort_by_key(|e| std::cmp::Reverse(e.decisions.iter().map(|d| d.at).max()));
+        ApprovalsView {
+            pending: pending
+                .into_iter()
+                .map(|e| self.task_row(e, true))
+                .collect(),
+            decided: decided
+                .into_iter()
+                .take(self.list_limit)
+                .map(|e| self.task_row(e, false))
+                .collect(),
+        }
+    }
+
+    fn approval_view(&self, e: &Expense) -> ApprovalView {
+        let pending = self
+            .actor
+            .as_ref()
+            .is_some_and(|a| is_task_for(e, a.user_id));
+        ApprovalView {
+            task: self.task_row(e, pending),
+            pages: self.pages(e),
+            note: e.fields.note.clone(),
+            can_decide: pending,
+            reject_error: self.reject.as_ref().and_then(|r| r.error.clone()),
+            decisions: self.decisions(e),
+        }
+    }
+
+    fn company_name(&self, id: kvits_protocol::CompanyId) -> String {
+        self.predicted
+            .company(id)
+            .map(|c| c.name)
+            .or_else(|| {
+                self.local.session.as_ref().and_then(|s| {
+                    s.session
+                        .memberships
+                        .iter()
+                        .find(|m| m.company_id == id)
+                        .map(|m| m.company_name.clone())
+                })
+            })
+            .unwrap_or_default()
+    }
+
+    /// The threads the inbox shows: every client company's for the firm's accountants, the
+    /// current company's for everyone else.
+    fn inbox_threads(&self) -> Vec<&Thread> {
+        let accountant = self.has_role(Role::Accountant);
+        let company = self.company();
+        let mut threads: Vec<&Thread> = self
+            .predicted
+            .threads()
+            .filter(|t| accountant || Some(t.company_id) == company)
+            .collect();
+        threads.sort_by_key(|t| std::cmp::Reverse((t.last_message_at, t.id)));
+        threads
+    }
+
+    fn unread(&self, thread: &Thread) -> u32 {
+        let Some(me) = self.actor.as_ref().map(|a| a.user_id) else {
+            return 0;
+        };
+        self.predicted
+            .thread_messages_iter(thread.id)
+            .filter(|m| m.author_id != me && self.predicted.message_read(m.id, me).is_none())
+            .count() as u32
+    }
+
+    fn unread_total(&self) -> u32 {
+        self.inbox_threads().iter().map(|t| self.unread(t)).sum()
+    }
+
+    fn inbox_view(&self) -> InboxView {
+        let threads: Vec<ThreadRow> = self
+            .inbox_threads()
+            .into_iter()
+            .take(self.list_limit)
+            .map(|t| {
+                let last = self.predicted.thread_messages_iter(t.id).last();
+                ThreadRow {
+                    id: t.id.to_string(),
+                    company: self.company_name(t.company_id),
+                    subject: t.subject.clone(),
+                    preview: last.map(|m| preview(&m.body)).unwrap_or_default(),
+                    last_at: format::date_time(t.last_message_at, self.offset()),
+                    unread: self.unread(t),
+                }
+            })
+            .collect();
+        InboxView {
+            unread: threads.iter().map(|t| t.unread).sum(),
+            threads,
+            can_compose: self.has_role(Role::Accountant),
+        }
+    }
+
+    fn thread_view(&self, t: &Thread) -> ThreadView {
+        let me = self.actor.as_ref().map(|a| a.user_id);
+        let accountant = self.has_role(Role::Accountant);
+        let company: Option<Company> = self.predicted.company(t.company_id);
+        let recipients = company.as_ref().map(message_recipients).unwrap_or_default();
+        let unsent: Vec<kvits_protocol::MessageId> = self
+            .local
+            .unsent()
+            .filter_map(|o| match o.mutation() {
+                kvits_protocol::Mutation::ReplyMessage { message_id, .. } => Some(*message_id),
+                kvits_protocol::Mutation::SendMessage { message_id, .. } => Some(*message_id),
+                _ => None,
+            })
+            .collect();
+        let messages = self
+            .predicted
+            .thread_messages_iter(t.id)
+            .map(|m| {
+                let reads = if accountant {
+                    recipients
+                        .iter()
+                        .filter(|u| **u != m.author_id)
+                        .map(|u| ReadView {
+                            name: company
+                                .as_ref()
+                                .and_then(|c| c.members.iter().find(|mm| mm.user_id == *u))
+                                .map(|mm| mm.name.clone())
+                                .unwrap_or_default(),
+                            read_at: self
+                                .predicted
+                                .message_read(m.id, *u)
+                                .map(|r| format::date_time(r.read_at, self.offset())),
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                MessageView {
+                    id: m.id.to_string(),
+                    author: m.author_name.clone(),
+                    mine: Some(m.author_id) == me,
+                    body: m.body.clone(),
+                    at: format::date_time(m.created_at, self.offset()),
+                    queued: unsent.iter().any(|id| {
+                        *id == m.id
+                            || kvits_protocol::MessageId::for_recipient(*id, m.company_id) == m.id
+                    }),
+                    reads,
+                }
+            })
+            .collect();
+        ThreadView {
+            id: t.id.to_string(),
+            subject: t.subject.clone(),
+            company: self.company_name(t.company_id),
+            messages,
+            can_reply: true,
+        }
+    }
+
+    fn compose_view(&self) -> ComposeView {
+        let mut companies: Vec<Choice> = self
+            .accountant_companies()
+            .into_iter()
+            .map(|c| Choice {
+                id: c.to_string(),
+                label: self.company_name(c),
+                detail: None,
+                selected: self.compose.companies.contains(&c),
+            })
+            .collect();
+        companies.sort_by(|a, b| a.label.cmp(&b.label));
+        ComposeView {
+            companies,
+            subject: self.compose.subject.clone(),
+            body: self.compose.body.clone(),
+            error: self.compose.error.clone(),
+        }
+    }
+}
+
+fn preview(body: &str) -> String {
+    let line = body.lines().next().unwrap_or_default();
+    if line.chars().count() > 80 {
+        format!("{}…", line.chars().take(79).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}
