@@ -1,0 +1,1 @@
+//! insta snapshots of every screen's view model in its main states.
