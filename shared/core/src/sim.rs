@@ -80,6 +80,8 @@ pub struct FakeServer {
     /// Protocol version the server speaks (426 when the client's differs).
     pub protocol: u32,
     next_token: u32,
+    /// Phones started against this server (each gets its own entropy).
+    pub phones: u8,
 }
 
 fn actor_of(tenant: &Tenant, state: &MemoryState, user: UserId) -> Actor {
@@ -158,6 +160,7 @@ impl FakeServer {
             now: t0(),
             protocol: kvits_protocol::PROTOCOL_VERSION,
             next_token: 0,
+            phones: 0,
         };
         let seed = vec![
             Entity::Company(Company {
@@ -345,6 +348,8 @@ impl FakeServer {
 
     /// Answers one request like the server would.
     pub fn handle(&mut self, req: &HttpRequest) -> HttpResponse {
+        // Time passes on the server between requests.
+        self.now += Duration::seconds(1);
         if header(req, kvits_protocol::PROTOCOL_HEADER).and_then(|v| v.parse::<u32>().ok())
             != Some(self.protocol)
         {
@@ -638,6 +643,16 @@ impl Phone {
         server: &mut FakeServer,
         store: BTreeMap<(Collection, String), String>,
     ) -> Phone {
+        Phone::restart(server, store, true)
+    }
+
+    /// A phone whose store holds `store`, started online or not.
+    pub fn restart(
+        server: &mut FakeServer,
+        store: BTreeMap<(Collection, String), String>,
+        online: bool,
+    ) -> Phone {
+        server.phones = server.phones.wrapping_add(1);
         let mut p = Phone {
             app: Kvits,
             model: Model::default(),
@@ -645,7 +660,7 @@ impl Phone {
             effects: VecDeque::new(),
             store,
             clock: server.now,
-            online: true,
+            online,
             store_fault: None,
             http_faults: VecDeque::new(),
             parked: Vec::new(),
@@ -655,10 +670,13 @@ impl Phone {
         };
         p.send(Event::Start {
             server_url: SERVER.into(),
-            entropy: vec![42; 32],
+            entropy: vec![server.phones; 32],
             device_name: "Test phone".into(),
             utc_offset_minutes: 120,
         });
+        if !online {
+            p.send(Event::NetworkChanged { online: false });
+        }
         p.settle(server);
         p
     }
@@ -670,7 +688,8 @@ impl Phone {
         self.drain();
     }
 
-    fn drain(&mut self) {
+    /// Lets the core act on what was resolved.
+    pub fn drain(&mut self) {
         loop {
             let mut events = Vec::new();
             for cmd in &mut self.cmds {
@@ -696,11 +715,14 @@ impl Phone {
     pub fn settle(&mut self, server: &mut FakeServer) {
         for _ in 0..10_000 {
             // Wake a parked long-poll when the server has something.
-            let cursor = self.model.local.sync.cursor;
-            if !self.parked.is_empty() && server.has_changes_after(cursor) {
-                let parked = std::mem::take(&mut self.parked);
-                self.effects.extend(parked);
-            }
+            let polls: Vec<Effect> = self
+                .parked
+                .extract_if(.., |e| match e {
+                    Effect::Http(r) => server.has_changes_after(cursor_of(&r.operation.url)),
+                    _ => false,
+                })
+                .collect();
+            self.effects.extend(polls);
             let Some(effect) = self.effects.pop_front() else {
                 return;
             };

@@ -266,11 +266,13 @@ impl Model {
         self.ids = Ids::seeded(entropy);
         self.phase = Phase::Loading;
         self.screen = Screen::Loading;
-        let load = Command::request_from_shell(StoreRequest::Load)
-            .then_send(|r| Event::Internal(Internal::Loaded(r)));
-        let clock = Command::request_from_shell(TimeRequest::Now)
-            .then_send(|response| Event::Internal(Internal::Timer { response }));
-        load.and(clock)
+        // The clock first: ids made while loading (a new install's client id) embed it.
+        Command::new(|ctx| async move {
+            let response = ctx.request_from_shell(TimeRequest::Now).await;
+            ctx.send_event(Event::Internal(Internal::Timer { response }));
+            let loaded = ctx.request_from_shell(StoreRequest::Load).await;
+            ctx.send_event(Event::Internal(Internal::Loaded(loaded)));
+        })
     }
 
     fn internal(&mut self, internal: Internal) -> Cmd {
