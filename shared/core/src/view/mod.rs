@@ -547,7 +547,7 @@ impl Model {
 
     /// Where the receipt stands, for its owner. A receipt shows as sent only once the server
     /// accepted every change to it.
-    fn receipt_status(&self, e: &Expense) -> (ReceiptStatus, String) {
+    pub(crate) fn receipt_status(&self, e: &Expense) -> (ReceiptStatus, String) {
         let unsent: Vec<_> = self
             .local
             .unsent()
