@@ -4,4 +4,5 @@
 
 mod workflows;
 
+mod outbox_props;
 mod views;
