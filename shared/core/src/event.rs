@@ -17,6 +17,8 @@ use crate::effects::{ProcessPhotoResponse, StoreResponse, UploadUpdate};
 pub enum Route {
     /// The home screen for the user's role in the current company.
     Home,
+    /// The sign-in form (after the session ended).
+    SignIn,
     Receipts,
     Receipt {
         expense_id: String,

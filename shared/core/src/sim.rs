@@ -31,6 +31,11 @@ use crate::{Event, Kvits, Model, ViewModel};
 
 pub const SERVER: &str = "http://kvits.test";
 
+thread_local! {
+    /// The fake server's time, for the `Date` header of its answers.
+    static DATE: std::cell::Cell<DateTime<Utc>> = std::cell::Cell::new(t0());
+}
+
 pub fn t0() -> DateTime<Utc> {
     "2026-11-23T09:00:00Z".parse().unwrap()
 }
@@ -52,6 +57,7 @@ pub struct Tenant {
     pub old_type: ExpenseTypeId,
     pub emma_card: PaymentMethodId,
     pub mark_card: PaymentMethodId,
+    pub shared_card: PaymentMethodId,
     pub own_money: PaymentMethodId,
 }
 
@@ -82,6 +88,8 @@ pub struct FakeServer {
     next_token: u32,
     /// Phones started against this server (each gets its own entropy).
     pub phones: u8,
+    /// The next pull answers `reset` with everything from the start.
+    pub reset_next_pull: bool,
 }
 
 fn actor_of(tenant: &Tenant, state: &MemoryState, user: UserId) -> Actor {
@@ -134,6 +142,7 @@ impl FakeServer {
             old_type: ExpenseTypeId(uuid(22)),
             emma_card: PaymentMethodId(uuid(30)),
             mark_card: PaymentMethodId(uuid(31)),
+            shared_card: PaymentMethodId(uuid(33)),
             own_money: PaymentMethodId(uuid(32)),
         };
         let member = |key: &str, roles: Vec<Role>| {
@@ -161,6 +170,7 @@ impl FakeServer {
             protocol: kvits_protocol::PROTOCOL_VERSION,
             next_token: 0,
             phones: 0,
+            reset_next_pull: false,
         };
         let seed = vec![
             Entity::Company(Company {
@@ -221,6 +231,15 @@ impl FakeServer {
                 label: "Mastercard".into(),
                 last_four: Some("1177".into()),
                 holder_id: Some(tenant.user("mark")),
+                active: true,
+            }),
+            Entity::PaymentMethod(PaymentMethod {
+                id: tenant.shared_card,
+                company_id: birch,
+                payment_kind: PaymentKind::CompanyCard,
+                label: "Fuel card".into(),
+                last_four: Some("0042".into()),
+                holder_id: None,
                 active: true,
             }),
             Entity::PaymentMethod(PaymentMethod {
@@ -350,6 +369,7 @@ impl FakeServer {
     pub fn handle(&mut self, req: &HttpRequest) -> HttpResponse {
         // Time passes on the server between requests.
         self.now += Duration::seconds(1);
+        DATE.with(|d| d.set(self.now));
         if header(req, kvits_protocol::PROTOCOL_HEADER).and_then(|v| v.parse::<u32>().ok())
             != Some(self.protocol)
         {
@@ -489,10 +509,14 @@ impl FakeServer {
                     .get("client_id")
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(ClientId(uuid::Uuid::nil()));
-                let cursor: u64 = query
+                let mut cursor: u64 = query
                     .get("cursor")
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(0);
+                let reset = std::mem::take(&mut self.reset_next_pull);
+                if reset {
+                    cursor = 0;
+                }
                 let after: u64 = query
                     .get("results_after")
                     .and_then(|c| c.parse().ok())
@@ -517,7 +541,7 @@ impl FakeServer {
                     &PullResponse {
                         cursor: self.counter,
                         has_more: false,
-                        reset: false,
+                        reset,
                         changes,
                         results,
                         last_seq: self.last_seq.get(&client).copied().unwrap_or(0),
@@ -562,6 +586,7 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 fn json<T: serde::Serialize>(status: u16, body: &T) -> HttpResponse {
     HttpResponse::status(status)
         .header("content-type", "application/json")
+        .header("date", DATE.with(|d| d.get()).to_rfc2822())
         .json(body)
         .build()
 }
@@ -761,7 +786,8 @@ impl Phone {
         }
     }
 
-    fn resolve(&mut self, effect: Effect, server: &mut FakeServer) {
+    /// Resolves one effect as the shell would.
+    pub fn resolve(&mut self, effect: Effect, server: &mut FakeServer) {
         match effect {
             Effect::Render(_) => self.renders += 1,
             Effect::Time(mut req) => match req.operation {

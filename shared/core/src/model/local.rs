@@ -104,6 +104,13 @@ pub struct Notice {
     /// The receipt it is about, to open it from the notice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expense_id: Option<kvits_protocol::ExpenseId>,
+    /// What the user had entered in a change the server refused: the form offers it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<kvits_protocol::ExpenseFields>,
+    /// When the refused action was made (its mutations share this time): one action, one
+    /// notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_at: Option<Timestamp>,
 }
 
 /// One change to durable state.
@@ -270,6 +277,22 @@ impl Local {
 
     pub fn unsent_count(&self) -> usize {
         self.unsent().count()
+    }
+
+    /// How many things (receipts, decisions, messages) wait to be sent: several changes to one
+    /// receipt count once.
+    pub fn unsent_items(&self) -> usize {
+        let mut receipts = std::collections::BTreeSet::new();
+        let mut others = 0;
+        for e in self.unsent() {
+            match crate::model::expense_of(e.mutation()) {
+                Some(id) if !matches!(e.mutation(), Mutation::DecideExpense { .. }) => {
+                    receipts.insert(id);
+                }
+                _ => others += 1,
+            }
+        }
+        receipts.len() + others
     }
 
     /// The highest `seq` up to which every mutation has its result.

@@ -125,20 +125,11 @@ impl Model {
             body: self.compose.body.trim().to_string(),
             attachment: None,
         };
-        let count = self.compose.companies.len();
-        self.compose = ComposeState::default();
-        self.screen = Screen::Inbox;
         self.enqueue(Intent::Mutations {
             now,
             mutations: vec![mutation],
             extra: Vec::new(),
-            then: After::Saved {
-                message: Some(format!(
-                    "Message queued for {count} compan{}.",
-                    if count == 1 { "y" } else { "ies" }
-                )),
-                close_form: false,
-            },
+            then: After::MessageSent,
         })
     }
 }

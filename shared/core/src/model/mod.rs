@@ -162,6 +162,8 @@ pub(crate) enum After {
     SignedOut,
     /// Go to the home screen (of the company now chosen).
     Home,
+    /// The composed message is saved: clear the composer, show the inbox.
+    MessageSent,
 }
 
 /// A planned transaction.
@@ -319,6 +321,13 @@ impl Model {
     fn user(&mut self, event: Event, now: Option<Timestamp>) -> Cmd {
         // An action that needs the time and did not get it uses the last reading.
         let now = now.or(self.clock).unwrap_or_default();
+        if matches!(
+            event,
+            Event::Navigate(_) | Event::Back | Event::SelectCompany { .. }
+        ) {
+            // A message about the last action belongs to the screen it was shown on.
+            self.alert = None;
+        }
         match event {
             Event::Start { .. } | Event::Internal(_) | Event::NetworkChanged { .. } => {
                 Command::done()
@@ -781,6 +790,17 @@ impl Model {
             After::Home => {
                 self.screen = self.home();
             }
+            After::MessageSent => {
+                let count = self.compose.companies.len();
+                self.compose = ComposeState::default();
+                if self.screen == Screen::Compose {
+                    self.screen = Screen::Inbox;
+                }
+                self.alert = Some(format!(
+                    "Message sent to {count} compan{}.",
+                    if count == 1 { "y" } else { "ies" }
+                ));
+            }
             After::SignedOut => {
                 self.screen = Screen::SignIn;
                 self.form = None;
@@ -817,6 +837,8 @@ impl Model {
             at: now,
             text,
             expense_id: expense,
+            fields: None,
+            action_at: None,
         })
     }
 

@@ -217,7 +217,16 @@ impl Model {
         let Some(e) = self.predicted.expense(id) else {
             return;
         };
-        let f = &e.fields;
+        // What the user entered in a refused change comes back, to be corrected.
+        let kept = self
+            .local
+            .notices
+            .values()
+            .rev()
+            .find(|n| n.expense_id == Some(id) && n.fields.is_some())
+            .and_then(|n| n.fields.clone());
+        let dirty = kept.is_some();
+        let f = kept.as_ref().unwrap_or(&e.fields);
         self.form = Some(FormState {
             expense_id: id,
             expense_type_id: f.expense_type_id,
@@ -235,9 +244,15 @@ impl Model {
             merchant: f.merchant.clone().unwrap_or_default(),
             note: f.note.clone().unwrap_or_default(),
             errors: BTreeMap::new(),
-            dirty: false,
+            dirty,
         });
         self.screen = Screen::Receipt(id);
+        if dirty
+            && let Err(errors) = self.validate(false)
+            && let Some(form) = &mut self.form
+        {
+            form.errors = errors;
+        }
     }
 
     pub(crate) fn edit_form(&mut self, field: FormField) {
@@ -329,18 +344,18 @@ impl Model {
             None => {}
         }
         match form.payment_method_id {
-            Some(id) => {
-                if !self
+            Some(id)
+                if self
                     .predicted
                     .payment_method(id)
-                    .is_some_and(|m| Some(m.company_id) == company)
-                {
-                    errors.insert(
-                        "payment_method".into(),
-                        "Choose a card or “own money” from the list.".into(),
-                    );
-                }
+                    .is_none_or(|m| Some(m.company_id) != company) =>
+            {
+                errors.insert(
+                    "payment_method".into(),
+                    "Choose a card or “own money” from the list.".into(),
+                );
             }
+            Some(_) => {}
             None if submit => {
                 errors.insert("payment_method".into(), "Choose how it was paid.".into());
             }
@@ -431,15 +446,30 @@ impl Model {
         if submit {
             mutations.push(Mutation::SubmitExpense { expense_id: id });
         }
-        let message = if submit {
-            "Submitted. It is saved on this device and goes out as soon as there is a connection."
-        } else {
-            "Saved as a draft."
+        let message = match (submit, self.sync.online) {
+            (true, true) => "Submitted.",
+            (true, false) => {
+                "Submitted. It is saved on this device and goes out as soon as there is a connection."
+            }
+            (false, _) => "Saved as a draft.",
         };
+        // Entries kept from a refused change are now saved again: forget them.
+        let extra = self
+            .local
+            .notices
+            .values()
+            .filter(|n| n.expense_id == Some(id) && n.fields.is_some())
+            .map(|n| {
+                super::LocalWrite::NoticePut(super::Notice {
+                    fields: None,
+                    ..n.clone()
+                })
+            })
+            .collect();
         self.enqueue(Intent::Mutations {
             now,
             mutations,
-            extra: Vec::new(),
+            extra,
             then: After::Saved {
                 message: Some(message.into()),
                 close_form: true,
@@ -486,16 +516,21 @@ impl Model {
     }
 
     /// The payment methods the form offers: the user's own cards first, then the company's
-    /// other cards, then "own money / cash".
+    /// shared cards (no holder), then "own money / cash" — and whatever the receipt already
+    /// names (`keep`), even another person's card or one no longer in use.
     pub(crate) fn payment_choices(
         &self,
         company: CompanyId,
+        keep: Option<PaymentMethodId>,
     ) -> Vec<&kvits_protocol::PaymentMethod> {
         let me = self.actor.as_ref().map(|a| a.user_id);
         let mut methods: Vec<_> = self
             .predicted
             .payment_methods()
-            .filter(|m| m.company_id == company && m.active)
+            .filter(|m| m.company_id == company)
+            .filter(|m| {
+                Some(m.id) == keep || (m.active && (m.holder_id.is_none() || m.holder_id == me))
+            })
             .collect();
         methods.sort_by_key(|m| {
             let rank = match (m.payment_kind, m.holder_id) {

@@ -263,13 +263,14 @@ impl Model {
     }
 
     pub(crate) fn navigate(&mut self, route: Route, now: Timestamp) -> Cmd {
-        if self.local.session.is_none() {
+        if self.local.session.is_none() || route == Route::SignIn {
             self.screen = Screen::SignIn;
             return Command::done();
         }
         self.list_limit = super::LIST_PAGE;
         self.reject = None;
         match route {
+            Route::SignIn => {}
             Route::Home => {
                 self.form = None;
                 self.screen = self.home();

@@ -17,7 +17,7 @@ use kvits_protocol::{
 use serde::Deserialize;
 
 use super::local::{OutboxEntry, PhotoRecord, SyncRecord};
-use super::{Cmd, Intent, LocalWrite, Model, Phase, Screen};
+use super::{Cmd, Intent, LocalWrite, Model, Phase};
 use crate::effects::{UploadErrorKind, UploadRequest, UploadUpdate};
 use crate::event::{Event, Internal};
 use crate::format;
@@ -423,6 +423,19 @@ impl Model {
 
     /// Routes an HTTP answer to whoever asked.
     pub(crate) fn http(&mut self, op: u64, result: HttpResult) -> Cmd {
+        // Answers carry the server's `Date`: notices made from them are stamped no earlier.
+        if let HttpResult::Ok(r) = &result
+            && let Some(date) = r
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("date"))
+                .and_then(|h| chrono::DateTime::parse_from_rfc2822(h.value.trim()).ok())
+        {
+            let date = date.with_timezone(&chrono::Utc);
+            if self.clock.is_none_or(|c| c < date) {
+                self.clock = Some(date);
+            }
+        }
         if self.sign_in.op == Some(op) {
             return self.signed_in(result);
         }
@@ -477,7 +490,8 @@ impl Model {
         self.sign_in.email = record.session.user.email.clone();
         self.sign_in.error =
             Some("Your session has ended — sign in again. Nothing you saved is lost.".into());
-        self.screen = Screen::SignIn;
+        // The user may be in the middle of a form: the status bar asks them to sign in
+        // (`Route::SignIn`) rather than the screen being taken away.
         self.enqueue(Intent::Writes {
             writes: vec![LocalWrite::Session(Some(record))],
             then: super::After::Nothing,
@@ -560,6 +574,14 @@ impl Model {
     /// Records the server's results on their outbox rows, with a notice for each refusal.
     fn result_writes(&mut self, results: Vec<MutationResult>) -> Vec<LocalWrite> {
         let mut writes = Vec::new();
+        // One notice per action: a refused change usually takes the submit made with it along
+        // (and they may be answered in different pushes, around the photo's upload).
+        let mut noticed: std::collections::BTreeSet<(Option<ExpenseId>, Timestamp)> = self
+            .local
+            .notices
+            .values()
+            .filter_map(|n| n.action_at.map(|a| (n.expense_id, a)))
+            .collect();
         for r in results {
             let Some(entry) = self.local.outbox.get(&r.seq) else {
                 continue;
@@ -568,11 +590,21 @@ impl Model {
                 continue;
             }
             let mut entry = entry.clone();
-            if !r.outcome.is_success() {
-                let now = self.clock.unwrap_or(entry.pending.created_at);
-                let text = self.refusal_text(&entry, &r.outcome);
-                let expense = expense_of(entry.mutation());
-                writes.push(self.notice_write(now, text, expense));
+            let expense = expense_of(entry.mutation());
+            let action = entry.pending.created_at;
+            if !r.outcome.is_success() && noticed.insert((expense, action)) {
+                let now = self.clock.unwrap_or(action);
+                let mut text = self.refusal_text(&entry, &r.outcome);
+                let mut notice = self.notice_write(now, String::new(), expense);
+                if let LocalWrite::NoticePut(n) = &mut notice {
+                    if let Mutation::SetExpenseFields { fields, .. } = entry.mutation() {
+                        text.push_str(" What you entered is kept: open the receipt to correct it.");
+                        n.fields = Some(fields.clone());
+                    }
+                    n.text = text;
+                    n.action_at = Some(action);
+                }
+                writes.push(notice);
             }
             entry.result = Some(r);
             writes.push(LocalWrite::OutboxPut(entry));
@@ -606,7 +638,11 @@ impl Model {
                 format::time(w.at, offset)
             ),
             (m, Outcome::Rejected { message, .. } | Outcome::Conflict { message, .. }) => {
-                format!("{} ({made}) was not accepted: {message}", what(m))
+                format!(
+                    "{} ({made}) was not accepted: {}.",
+                    what(m),
+                    sentence(message)
+                )
             }
             (m, _) => format!("{} ({made}) was not accepted.", what(m)),
         }
@@ -740,6 +776,16 @@ impl Model {
                 }
             }
         }
+    }
+}
+
+/// The server's message as a sentence fragment: capitalised, without a final full stop.
+fn sentence(message: &str) -> String {
+    let trimmed = message.trim().trim_end_matches('.');
+    let mut chars = trimmed.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "no reason given".into(),
     }
 }
 

@@ -38,7 +38,12 @@ fn emma_captures_offline_submits_and_it_arrives_once() {
     let list = receipts(&phone);
     assert_eq!(list.receipts.len(), 1);
     assert_eq!(list.receipts[0].status, ReceiptStatus::Queued);
-    assert_eq!(phone.view().status.pending, 4);
+    assert_eq!(
+        phone.view().status.pending,
+        1,
+        "one receipt waits (four changes)"
+    );
+    assert_eq!(phone.model.local.unsent_count(), 4);
     assert_eq!(
         server.state.expenses().count(),
         0,
@@ -175,13 +180,14 @@ fn a_remembered_session_survives_a_restart_and_nothing_is_sent_twice() {
     }
     phone.capture(&mut server, "two-pages");
     phone.capture(&mut server, "two-pages-b");
-    assert_eq!(phone.view().status.pending, 4 * 3 + 3);
+    assert_eq!(phone.view().status.pending, 4);
+    assert_eq!(phone.model.local.unsent_count(), 4 * 3 + 3);
     // The app is killed: only the store survives.
     let store = phone.stored();
     drop(phone);
     let mut phone = Phone::restart(&mut server, store, false);
     assert!(matches!(phone.view().screen, ScreenView::Receipts(_)));
-    assert_eq!(phone.view().status.pending, 15);
+    assert_eq!(phone.model.local.unsent_count(), 15);
     phone.go_online(&mut server);
     assert_eq!(phone.view().status.pending, 0);
     assert_eq!(server.state.expenses().count(), 4);
@@ -203,7 +209,7 @@ fn a_lost_answer_after_the_server_applied_is_retried_and_applied_once() {
     phone.capture(&mut server, "lost");
     // The push's answer was lost: the engine backs off; the timer brings it back.
     assert!(phone.view().status.problem.is_some());
-    assert_eq!(phone.view().status.pending, 2);
+    assert_eq!(phone.view().status.pending, 1);
     phone.fire_timers(&mut server);
     assert_eq!(phone.view().status.pending, 0);
     assert_eq!(server.state.expenses().count(), 1);
@@ -424,12 +430,20 @@ fn submit_without_type_or_card_shows_what_is_missing() {
     let fields: Vec<&str> = form.errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["amount", "expense_type", "payment_method"]);
     // The cards: Emma's own first, then other company cards, then own money.
-    let cards: Vec<&str> = form
+    let cards: Vec<(&str, Option<&str>)> = form
         .payment_methods
         .iter()
-        .map(|c| c.detail.as_deref().unwrap())
+        .map(|c| (c.label.as_str(), c.detail.as_deref()))
         .collect();
-    assert_eq!(cards, ["Your cards", "Company cards", "Own money / cash"]);
+    assert_eq!(
+        cards,
+        [
+            ("Visa ·4821", Some("Your cards")),
+            ("Fuel card ·0042", Some("Company cards")),
+            ("Own money / cash", None)
+        ],
+        "Mark's own card is not offered to Emma"
+    );
     // Retired types are not offered.
     assert!(form.expense_types.iter().all(|t| t.label != "Retired type"));
 }
@@ -442,8 +456,15 @@ fn an_expired_session_keeps_the_queue_until_the_user_signs_in_again() {
     server.revoke_all();
     phone.capture(&mut server, "kept");
     assert!(phone.view().status.needs_sign_in);
-    assert!(matches!(phone.view().screen, ScreenView::SignIn(_)));
-    assert_eq!(phone.view().status.pending, 2);
+    // The form the user is on stays; the status bar asks them to sign in.
+    assert!(matches!(phone.view().screen, ScreenView::Receipt(_)));
+    assert_eq!(phone.view().status.pending, 1);
+    phone.send(Event::Navigate(Route::SignIn));
+    let ScreenView::SignIn(s) = phone.view().screen else {
+        panic!()
+    };
+    assert_eq!(s.email, "emma@kvits.test");
+    assert!(phone.view().tabs.is_empty());
     phone.sign_in(&mut server, "emma");
     assert_eq!(phone.view().status.pending, 0);
     assert_eq!(server.state.expenses().count(), 1);
@@ -451,12 +472,13 @@ fn an_expired_session_keeps_the_queue_until_the_user_signs_in_again() {
     // Another person cannot sign in over unsent work.
     server.revoke_all();
     phone.capture(&mut server, "kept-2");
+    phone.send(Event::Navigate(Route::SignIn));
     phone.sign_in(&mut server, "mark");
     let ScreenView::SignIn(s) = phone.view().screen else {
         panic!()
     };
     assert!(s.error.unwrap().contains("not sent yet"));
-    assert_eq!(phone.view().status.pending, 2);
+    assert_eq!(phone.view().status.pending, 1);
 }
 
 #[test]
@@ -468,7 +490,7 @@ fn an_outdated_app_keeps_its_queue_and_asks_for_an_update() {
     phone.capture(&mut server, "waiting");
     let status = phone.view().status;
     assert!(status.needs_update);
-    assert_eq!(status.pending, 2);
+    assert_eq!(status.pending, 1);
     assert_eq!(
         phone.model.sync.step,
         crate::model::Step::Idle,
@@ -612,4 +634,150 @@ fn bad_input_from_the_shell_changes_nothing_and_never_panics() {
         phone.view().status.problem.is_some(),
         "an unreadable answer is a sync problem"
     );
+}
+
+#[test]
+fn upload_progress_shows_on_the_receipt() {
+    let mut server = FakeServer::new();
+    let mut phone = Phone::new(&mut server);
+    phone.sign_in(&mut server, "emma");
+    phone.go_offline();
+    phone.capture(&mut server, "slow-link");
+    fill_and_submit(&mut phone, &mut server, "3");
+    phone.online = true;
+    phone.send(Event::NetworkChanged { online: true });
+    // Run everything up to the upload, then hold it half way.
+    let mut upload = None;
+    for _ in 0..100 {
+        let Some(effect) = phone.effects.pop_front() else {
+            break;
+        };
+        match effect {
+            Effect::Upload(req) => upload = Some(req),
+            other => {
+                phone.resolve(other, &mut server);
+                phone.drain();
+            }
+        }
+    }
+    let mut upload = upload.expect("the photo is uploaded before the submit is sent");
+    assert_eq!(upload.operation.token, "token-1");
+    upload
+        .resolve(crate::effects::UploadUpdate::Progress {
+            sent: 45_000,
+            total: 150_000,
+        })
+        .unwrap();
+    phone.drain();
+    phone.send(Event::Navigate(Route::Receipts));
+    let row = &receipts(&phone).receipts[0];
+    assert_eq!(row.status, ReceiptStatus::Uploading { percent: 30 });
+    assert_eq!(row.status_text, "Uploading 30 %");
+    assert!(phone.view().status.syncing);
+    // The submit waits for the photo.
+    use kvits_domain::State as _;
+    let id = server.state.expenses().next().map(|e| e.id);
+    assert!(id.is_none_or(|id| server.state.expense(id).unwrap().submitted_at.is_none()));
+}
+
+#[test]
+fn refused_entries_come_back_in_the_form() {
+    let mut server = FakeServer::new();
+    let mut phone = Phone::new(&mut server);
+    phone.sign_in(&mut server, "emma");
+    phone.go_offline();
+    phone.capture(&mut server, "retired");
+    phone.send(Event::EditForm(FormField::Merchant("Neste".into())));
+    fill_and_submit(&mut phone, &mut server, "45.90");
+    // Meanwhile the accountant retires the type Emma chose.
+    use kvits_domain::State as _;
+    let mut fuel = server.state.expense_type(server.tenant.fuel).unwrap();
+    fuel.active = false;
+    server
+        .apply_as(server.tenant.user("anna"), &Mutation::PutExpenseType(fuel))
+        .unwrap();
+    phone.go_online(&mut server);
+    let notices = phone.view().notices;
+    assert_eq!(notices.len(), 1, "one action, one notice: {notices:?}");
+    assert!(notices[0].text.contains("What you entered is kept"));
+    let id = notices[0].expense_id.clone().unwrap();
+    phone.send(Event::Navigate(Route::Receipt { expense_id: id }));
+    let ScreenView::Receipt(form) = phone.view().screen else {
+        panic!()
+    };
+    assert_eq!(form.merchant, "Neste");
+    assert_eq!(form.amount, "45.90");
+    assert_eq!(form.errors.len(), 1);
+    assert_eq!(form.errors[0].field, "expense_type");
+    // Corrected and submitted again, it goes through; the kept entries are forgotten.
+    let meals = server.tenant.meals.to_string();
+    phone.send(Event::EditForm(FormField::ExpenseType(Some(meals))));
+    phone.send(Event::Submit);
+    phone.settle(&mut server);
+    let e = server.state.expenses().next().unwrap().clone();
+    assert_eq!(e.status, ExpenseStatus::Submitted);
+    assert_eq!(e.fields.merchant.as_deref(), Some("Neste"));
+    assert!(
+        phone
+            .model
+            .local
+            .notices
+            .values()
+            .all(|n| n.fields.is_none())
+    );
+}
+
+#[test]
+fn a_reset_replaces_the_mirror_and_keeps_the_queue() {
+    let mut server = FakeServer::new();
+    let mut phone = Phone::new(&mut server);
+    phone.sign_in(&mut server, "emma");
+    // A row the server no longer has (its history was compacted past our cursor).
+    let ghost = kvits_protocol::Entity::ExpenseType(kvits_protocol::ExpenseType {
+        id: kvits_protocol::ExpenseTypeId(uuid::Uuid::from_u128(99)),
+        company_id: server.tenant.birch,
+        code: "GHOST".into(),
+        name: "Ghost".into(),
+        active: true,
+    });
+    let mut store = phone.stored();
+    store.insert(
+        (
+            crate::effects::Collection::Mirror,
+            format!("expense_type/{}", ghost.id()),
+        ),
+        serde_json::to_string(&ghost).unwrap(),
+    );
+    let mut phone = Phone::restart(&mut server, store, false);
+    phone.capture(&mut server, "during-reset");
+    use kvits_domain::State as _;
+    assert!(
+        phone
+            .model
+            .predicted
+            .expense_type(kvits_protocol::ExpenseTypeId(uuid::Uuid::from_u128(99)))
+            .is_some()
+    );
+    server.reset_next_pull = true;
+    phone.go_online(&mut server);
+    assert!(
+        phone
+            .model
+            .predicted
+            .expense_type(kvits_protocol::ExpenseTypeId(uuid::Uuid::from_u128(99)))
+            .is_none()
+    );
+    assert!(
+        phone
+            .model
+            .predicted
+            .expense_type(server.tenant.fuel)
+            .is_some()
+    );
+    assert_eq!(
+        server.state.expenses().count(),
+        1,
+        "the queue survived the reset"
+    );
+    assert_eq!(phone.view().status.pending, 0);
 }

@@ -50,7 +50,8 @@ pub struct StatusView {
     pub online: bool,
     /// Talking to the server right now (not counting the idle wait for changes).
     pub syncing: bool,
-    /// Changes saved on this device and not yet accepted by the server.
+    /// Things (receipts, decisions, messages) saved on this device and not yet accepted by the
+    /// server.
     pub pending: u32,
     /// When the device last heard from the server, local time.
     pub last_synced: Option<String>,
@@ -366,7 +367,7 @@ impl Model {
         StatusView {
             online: self.sync.online,
             syncing,
-            pending: u32::try_from(self.local.unsent_count()).unwrap_or(u32::MAX),
+            pending: u32::try_from(self.local.unsent_items()).unwrap_or(u32::MAX),
             last_synced: self
                 .local
                 .sync
@@ -407,7 +408,10 @@ impl Model {
     }
 
     fn tabs(&self) -> Vec<TabView> {
-        if self.phase != Phase::Ready || self.local.session.is_none() {
+        if self.phase != Phase::Ready
+            || self.local.session.is_none()
+            || matches!(self.screen, Screen::SignIn | Screen::Loading)
+        {
             return Vec::new();
         }
         let selected = match self.screen {
@@ -657,10 +661,10 @@ impl Model {
             .into_iter()
             .filter(|t| t.active || Some(t.id) == type_id)
             .collect();
-        types.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        types.sort_by_key(|t| t.name.to_lowercase());
         let me = self.actor.as_ref().map(|a| a.user_id);
         let payment_methods = self
-            .payment_choices(e.company_id)
+            .payment_choices(e.company_id, method_id)
             .into_iter()
             .map(|m| Choice {
                 id: m.id.to_string(),
@@ -668,14 +672,14 @@ impl Model {
                     Some(l) => format!("{} ·{l}", m.label),
                     None => m.label.clone(),
                 },
-                detail: Some(
-                    match (m.payment_kind, m.holder_id) {
-                        (PaymentKind::CompanyCard, Some(h)) if Some(h) == me => "Your cards",
-                        (PaymentKind::CompanyCard, _) => "Company cards",
-                        (PaymentKind::OwnMoney, _) => "Own money / cash",
+                detail: match (m.payment_kind, m.holder_id) {
+                    (PaymentKind::CompanyCard, Some(h)) if Some(h) == me => {
+                        Some("Your cards".into())
                     }
-                    .into(),
-                ),
+                    (PaymentKind::CompanyCard, Some(_)) => Some("Another person's card".into()),
+                    (PaymentKind::CompanyCard, None) => Some("Company cards".into()),
+                    (PaymentKind::OwnMoney, _) => None,
+                },
                 selected: Some(m.id) == method_id,
             })
             .collect();
@@ -758,11 +762,21 @@ impl Model {
     }
 
     fn task_row(&self, e: &Expense, pending: bool) -> TaskRow {
-        let (_, status_text) = self.receipt_status(e);
-        let status_text = if pending {
-            "Waiting for your decision".to_string()
-        } else {
-            status_text
+        let queued = self.local.unsent().find_map(|o| match o.mutation() {
+            kvits_protocol::Mutation::DecideExpense {
+                expense_id,
+                decision,
+                ..
+            } if *expense_id == e.id => Some(*decision),
+            _ => None,
+        });
+        let status_text = match (queued, pending) {
+            (Some(DecisionKind::Approve), _) => {
+                "You approved it — saved on this device, not sent yet".to_string()
+            }
+            (Some(_), _) => "You rejected it — saved on this device, not sent yet".to_string(),
+            (None, true) => "Waiting for your decision".to_string(),
+            (None, false) => self.receipt_status(e).1,
         };
         TaskRow {
             id: e.id.to_string(),
