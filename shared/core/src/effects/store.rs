@@ -26,6 +26,9 @@ pub enum Collection {
     Photos,
     /// Things the user must be told (a refused change, a lost approval race), keyed by id.
     Notices,
+    /// Photos taken but not yet processed into a receipt, keyed by id: a crash in between
+    /// loses nothing, the core processes them again at the next start.
+    Captures,
 }
 
 /// One row as stored.

@@ -113,6 +113,31 @@ pub struct Notice {
     pub action_at: Option<Timestamp>,
 }
 
+/// A photo taken and not yet turned into a receipt page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capture {
+    pub id: String,
+    /// The shell's reference to the original photo.
+    pub source: String,
+    pub target: CaptureTarget,
+    pub started: Timestamp,
+}
+
+/// What a capture becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CaptureTarget {
+    /// A new receipt with this id.
+    New {
+        expense_id: kvits_protocol::ExpenseId,
+        company_id: CompanyId,
+    },
+    /// Another page of this receipt.
+    Page {
+        expense_id: kvits_protocol::ExpenseId,
+    },
+}
+
 /// One change to durable state.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
@@ -129,6 +154,8 @@ pub enum LocalWrite {
     PhotoClear,
     NoticePut(Notice),
     NoticeDelete(String),
+    CapturePut(Capture),
+    CaptureDelete(String),
 }
 
 const DEVICE: &str = "device";
@@ -186,6 +213,11 @@ impl LocalWrite {
                 collection: Collection::Notices,
                 key: id.clone(),
             }),
+            LocalWrite::CapturePut(c) => put(Collection::Captures, c.id.clone(), c),
+            LocalWrite::CaptureDelete(id) => Some(StoreOp::Delete {
+                collection: Collection::Captures,
+                key: id.clone(),
+            }),
         }
     }
 }
@@ -204,6 +236,8 @@ pub struct Local {
     pub photos: BTreeMap<String, PhotoRecord>,
     /// By id.
     pub notices: BTreeMap<String, Notice>,
+    /// Photos waiting to be processed, by id.
+    pub captures: BTreeMap<String, Capture>,
 }
 
 impl Local {
@@ -235,6 +269,12 @@ impl Local {
                 LocalWrite::NoticeDelete(id) => {
                     self.notices.remove(id);
                 }
+                LocalWrite::CapturePut(c) => {
+                    self.captures.insert(c.id.clone(), c.clone());
+                }
+                LocalWrite::CaptureDelete(id) => {
+                    self.captures.remove(id);
+                }
             }
         }
     }
@@ -261,6 +301,9 @@ impl Local {
                 }),
                 Collection::Notices => parse::<Notice>(&row.value).map(|n| {
                     local.notices.insert(n.id.clone(), n);
+                }),
+                Collection::Captures => parse::<Capture>(&row.value).map(|c| {
+                    local.captures.insert(c.id.clone(), c);
                 }),
             };
             if ok.is_none() {

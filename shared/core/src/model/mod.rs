@@ -30,10 +30,10 @@ use crate::effects::{Effect, StoreErrorKind, StoreRequest, StoreResponse};
 use crate::event::{Event, Internal};
 
 pub use approvals::RejectDraft;
+pub use local::{Capture, CaptureTarget};
 pub use local::{Local, LocalWrite, Notice, OutboxEntry, PhotoRecord};
 pub use messages::ComposeState;
-pub use receipts::CaptureTarget;
-pub use receipts::{Capture, FormState};
+pub use receipts::FormState;
 pub use session::SignInState;
 pub(crate) use sync::expense_of;
 pub use sync::{Blocked, Step, SyncState, UploadProgress};
@@ -136,6 +136,8 @@ pub(crate) enum Intent {
         now: Timestamp,
         expense_id: ExpenseId,
         photo: PhotoRecord,
+        /// The capture it came from, forgotten in the same transaction.
+        capture: String,
     },
     /// Plain writes.
     Writes {
@@ -164,6 +166,8 @@ pub(crate) enum After {
     Home,
     /// The composed message is saved: clear the composer, show the inbox.
     MessageSent,
+    /// The capture is recorded: process its photo.
+    Process(String),
 }
 
 /// A planned transaction.
@@ -211,8 +215,8 @@ pub struct Model {
     pub(crate) form: Option<FormState>,
     pub(crate) compose: ComposeState,
     pub(crate) reject: Option<RejectDraft>,
-    /// Photos being processed, by operation id.
-    pub(crate) captures: BTreeMap<u64, Capture>,
+    /// Captures being processed, by operation id.
+    pub(crate) processing: BTreeMap<u64, String>,
     /// A message for the user about their last action.
     pub(crate) alert: Option<String>,
     pub(crate) list_limit: usize,
@@ -413,6 +417,11 @@ impl Model {
                 then: After::Nothing,
             }));
         }
+        // Photos taken before a crash are processed now.
+        let captures: Vec<String> = self.local.captures.keys().cloned().collect();
+        for id in captures {
+            cmds.push(self.process(&id));
+        }
         if self
             .local
             .session
@@ -540,6 +549,15 @@ impl Model {
                 break;
             };
             let sync = matches!(intent, Intent::Sync { .. });
+            // A refused capture is still forgotten, or it would be refused at every start.
+            let forget: Vec<LocalWrite> = match &intent {
+                Intent::Mutations { extra, .. } => extra
+                    .iter()
+                    .filter(|w| matches!(w, LocalWrite::CaptureDelete(_)))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
             match self.plan(intent) {
                 Ok(txn) if txn.writes.is_empty() => cmds.push(self.after(txn)),
                 Ok(txn) => {
@@ -559,7 +577,15 @@ impl Model {
                     self.fail(format!("sync writes refused: {message}"));
                     cmds.push(self.sync_failed(message));
                 }
-                Err(message) => self.alert = Some(message),
+                Err(message) => {
+                    self.alert = Some(message);
+                    if !forget.is_empty() {
+                        self.store.queue.push_front(Intent::Writes {
+                            writes: forget,
+                            then: After::Nothing,
+                        });
+                    }
+                }
             }
         }
         Command::all(cmds)
@@ -578,14 +604,10 @@ impl Model {
                 now,
                 expense_id,
                 photo,
+                capture,
             } => {
-                let mutation = self.add_page_mutation(expense_id, &photo)?;
-                self.plan_mutations(
-                    now,
-                    vec![mutation],
-                    vec![LocalWrite::PhotoPut(photo)],
-                    After::Nothing,
-                )
+                let intent = self.plan_add_page(now, expense_id, photo, capture);
+                self.plan(intent)
             }
             Intent::Writes { writes, then } => Ok(Txn {
                 writes,
@@ -749,6 +771,8 @@ impl Model {
                             | LocalWrite::Sync(_)
                             | LocalWrite::NoticePut(_)
                             | LocalWrite::NoticeDelete(_)
+                            | LocalWrite::CapturePut(_)
+                            | LocalWrite::CaptureDelete(_)
                     )
                 });
                 if touches_state {
@@ -790,6 +814,7 @@ impl Model {
             After::Home => {
                 self.screen = self.home();
             }
+            After::Process(id) => cmds.push(self.process(&id)),
             After::MessageSent => {
                 let count = self.compose.companies.len();
                 self.compose = ComposeState::default();

@@ -14,8 +14,8 @@ use kvits_protocol::{
     Mutation, PaymentKind, PaymentMethodId, ReceiptPage, Role, Timestamp,
 };
 
-use super::local::PhotoRecord;
-use super::{After, Cmd, Intent, Model, Screen, parse_id};
+use super::local::{Capture, CaptureTarget, PhotoRecord};
+use super::{After, Cmd, Intent, LocalWrite, Model, Screen, parse_id};
 use crate::effects::{PhotoMode, ProcessPhotoRequest, ProcessPhotoResponse, ProcessedPhoto};
 use crate::event::{Event, FormField, Internal};
 use crate::format;
@@ -30,25 +30,6 @@ const CAPTURE_ROLES: [Role; 4] = [
 
 /// The currency a new receipt starts with.
 pub const DEFAULT_CURRENCY: &str = "EUR";
-
-/// A photo being processed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Capture {
-    pub source: String,
-    pub target: CaptureTarget,
-    pub started: Timestamp,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CaptureTarget {
-    /// A new receipt with this id.
-    New {
-        expense_id: ExpenseId,
-        company_id: CompanyId,
-    },
-    /// Another page of this receipt.
-    Page(ExpenseId),
-}
 
 /// The expense form as the user is editing it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,23 +63,41 @@ impl Model {
             return Command::done();
         }
         let target = match (&self.screen, &self.form) {
-            (Screen::Receipt(id), Some(_)) if self.editable(*id) => CaptureTarget::Page(*id),
+            (Screen::Receipt(id), Some(_)) if self.editable(*id) => {
+                CaptureTarget::Page { expense_id: *id }
+            }
             _ => CaptureTarget::New {
                 expense_id: ExpenseId(self.ids.uuid(now)),
                 company_id: company,
             },
         };
-        let op = self.next_op();
-        self.captures.insert(
-            op,
-            Capture {
-                source: file_ref.clone(),
-                target,
-                started: now,
-            },
-        );
-        Command::request_from_shell(ProcessPhotoRequest {
+        // Recorded before it is processed: a crash in between loses nothing.
+        let capture = Capture {
+            id: self.ids.uuid(now).to_string(),
             source: file_ref,
+            target,
+            started: now,
+        };
+        let id = capture.id.clone();
+        self.enqueue(Intent::Writes {
+            writes: vec![LocalWrite::CapturePut(capture)],
+            then: After::Process(id),
+        })
+    }
+
+    /// Asks the shell to process a recorded capture.
+    pub(crate) fn process(&mut self, capture_id: &str) -> Cmd {
+        let Some(capture) = self.local.captures.get(capture_id) else {
+            return Command::done();
+        };
+        if self.processing.values().any(|id| id == capture_id) {
+            return Command::done();
+        }
+        let source = capture.source.clone();
+        let op = self.next_op();
+        self.processing.insert(op, capture_id.to_string());
+        Command::request_from_shell(ProcessPhotoRequest {
+            source,
             mode: PhotoMode::Document,
             long_receipt: false,
         })
@@ -106,12 +105,17 @@ impl Model {
     }
 
     pub(crate) fn photo_processed(&mut self, op: u64, response: ProcessPhotoResponse) -> Cmd {
-        let Some(capture) = self.captures.remove(&op) else {
+        let Some(capture) = self
+            .processing
+            .remove(&op)
+            .and_then(|id| self.local.captures.get(&id).cloned())
+        else {
             self.fail(format!(
                 "a processed photo for request {op}, which is not waiting"
             ));
             return Command::done();
         };
+        let done = LocalWrite::CaptureDelete(capture.id.clone());
         let photo = match response {
             ProcessPhotoResponse::Processed(p) => p,
             ProcessPhotoResponse::Failed(e) => {
@@ -119,15 +123,20 @@ impl Model {
                     "This file cannot be used as a receipt: {}",
                     e.message
                 ));
-                return Command::done();
+                return self.enqueue(Intent::Writes {
+                    writes: vec![done],
+                    then: After::Nothing,
+                });
             }
         };
         if let Err(why) = check_processed(&photo) {
             self.fail(format!("the photo pipeline answered {why}"));
             self.alert = Some("This photo could not be processed; please take it again.".into());
-            return Command::done();
+            return self.enqueue(Intent::Writes {
+                writes: vec![done],
+                then: After::Nothing,
+            });
         }
-        let page = page_of(&photo);
         match capture.target {
             CaptureTarget::New {
                 expense_id,
@@ -140,29 +149,17 @@ impl Model {
                     .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
                     .filter(|d| *d <= format::local_day(capture.started, offset));
                 let date = taken.unwrap_or_else(|| format::local_day(capture.started, offset));
-                let record = record_of(&photo, company_id);
-                self.enqueue(Intent::Mutations {
-                    now: capture.started,
-                    mutations: vec![
-                        Mutation::CreateExpense {
-                            expense_id,
-                            company_id,
-                            document_type: DocumentType::Receipt,
-                            fields: ExpenseFields {
-                                date: Some(date),
-                                ..ExpenseFields::default()
-                            },
-                        },
-                        Mutation::AttachReceipt {
-                            expense_id,
-                            pages: vec![page],
-                        },
-                    ],
-                    extra: vec![super::LocalWrite::PhotoPut(record)],
-                    then: After::OpenReceipt(expense_id),
-                })
+                let intent = new_receipt(
+                    expense_id,
+                    company_id,
+                    record_of(&photo, company_id),
+                    date,
+                    capture.started,
+                    capture.id,
+                );
+                self.enqueue(intent)
             }
-            CaptureTarget::Page(expense_id) => {
+            CaptureTarget::Page { expense_id } => {
                 let company_id = self
                     .predicted
                     .expense(expense_id)
@@ -173,9 +170,50 @@ impl Model {
                     now: capture.started,
                     expense_id,
                     photo: record_of(&photo, company_id),
+                    capture: capture.id,
                 })
             }
         }
+    }
+
+    /// What an [`Intent::AddPage`] becomes when planned: the page added to the receipt as it
+    /// is now — or, when that receipt can no longer take pages (it was submitted or deleted
+    /// meanwhile), a receipt of its own. A photo is never dropped.
+    pub(crate) fn plan_add_page(
+        &mut self,
+        now: Timestamp,
+        expense_id: ExpenseId,
+        photo: PhotoRecord,
+        capture: String,
+    ) -> Intent {
+        let done = LocalWrite::CaptureDelete(capture.clone());
+        if self
+            .predicted
+            .expense(expense_id)
+            .is_some_and(|e| e.pages.iter().any(|p| p.sha256 == photo.sha256))
+        {
+            self.alert = Some("This photo is already a page of this receipt.".into());
+            return Intent::Writes {
+                writes: vec![done],
+                then: After::Nothing,
+            };
+        }
+        if self.editable(expense_id)
+            && let Ok(mutation) = self.add_page_mutation(expense_id, &photo)
+        {
+            return Intent::Mutations {
+                now,
+                mutations: vec![mutation],
+                extra: vec![LocalWrite::PhotoPut(photo), done],
+                then: After::Nothing,
+            };
+        }
+        self.alert =
+            Some("That receipt can no longer take pages; the photo became a new receipt.".into());
+        let new_id = ExpenseId(self.ids.uuid(now));
+        let company = photo.company_id;
+        let date = format::local_day(now, self.config.utc_offset_minutes);
+        new_receipt(new_id, company, photo, date, now, capture)
     }
 
     /// The `attach_receipt` that adds `photo` to the receipt's pages as they are now.
@@ -460,7 +498,7 @@ impl Model {
             .values()
             .filter(|n| n.expense_id == Some(id) && n.fields.is_some())
             .map(|n| {
-                super::LocalWrite::NoticePut(super::Notice {
+                LocalWrite::NoticePut(super::Notice {
                     fields: None,
                     ..n.clone()
                 })
@@ -544,6 +582,47 @@ impl Model {
     }
 }
 
+/// Queues a new receipt made of one photo, and forgets the capture it came from.
+fn new_receipt(
+    expense_id: ExpenseId,
+    company_id: CompanyId,
+    photo: PhotoRecord,
+    date: chrono::NaiveDate,
+    started: Timestamp,
+    capture: String,
+) -> Intent {
+    let page = ReceiptPage {
+        sha256: photo.sha256.clone(),
+        size: photo.size,
+        content_type: photo.content_type.clone(),
+        width: photo.width,
+        height: photo.height,
+    };
+    Intent::Mutations {
+        now: started,
+        mutations: vec![
+            Mutation::CreateExpense {
+                expense_id,
+                company_id,
+                document_type: DocumentType::Receipt,
+                fields: ExpenseFields {
+                    date: Some(date),
+                    ..ExpenseFields::default()
+                },
+            },
+            Mutation::AttachReceipt {
+                expense_id,
+                pages: vec![page],
+            },
+        ],
+        extra: vec![
+            LocalWrite::PhotoPut(photo),
+            LocalWrite::CaptureDelete(capture),
+        ],
+        then: After::OpenReceipt(expense_id),
+    }
+}
+
 fn check_processed(p: &ProcessedPhoto) -> Result<(), String> {
     if !kvits_protocol::is_sha256_hex(&p.sha256) {
         return Err(format!("a hash that is not SHA-256 hex ({:?})", p.sha256));
@@ -558,16 +637,6 @@ fn check_processed(p: &ProcessedPhoto) -> Result<(), String> {
         return Err("no file".into());
     }
     Ok(())
-}
-
-fn page_of(p: &ProcessedPhoto) -> ReceiptPage {
-    ReceiptPage {
-        sha256: p.sha256.clone(),
-        size: p.size,
-        content_type: p.content_type.clone(),
-        width: p.width,
-        height: p.height,
-    }
 }
 
 fn record_of(p: &ProcessedPhoto, company_id: CompanyId) -> PhotoRecord {

@@ -781,3 +781,73 @@ fn a_reset_replaces_the_mirror_and_keeps_the_queue() {
     );
     assert_eq!(phone.view().status.pending, 0);
 }
+
+#[test]
+fn a_photo_taken_just_before_a_crash_becomes_a_receipt_after_the_restart() {
+    let mut server = FakeServer::new();
+    let mut phone = Phone::new(&mut server);
+    phone.sign_in(&mut server, "emma");
+    phone.go_offline();
+    phone.send(Event::PhotoCaptured {
+        file_ref: "last-photo".into(),
+    });
+    // Run until the photo pipeline is asked, then the app dies.
+    for _ in 0..20 {
+        let Some(effect) = phone.effects.pop_front() else {
+            break;
+        };
+        if matches!(effect, Effect::ProcessPhoto(_)) {
+            break;
+        }
+        phone.resolve(effect, &mut server);
+        phone.drain();
+    }
+    assert_eq!(
+        phone.model.local.captures.len(),
+        1,
+        "recorded before processing"
+    );
+    assert_eq!(receipts(&phone).processing, 1);
+    let store = phone.stored();
+    drop(phone);
+    let mut phone = Phone::restart(&mut server, store, false);
+    assert!(phone.model.local.captures.is_empty());
+    assert_eq!(phone.model.predicted.expenses().count(), 1);
+    phone.go_online(&mut server);
+    assert_eq!(server.state.expenses().count(), 1);
+}
+
+#[test]
+fn a_page_for_a_receipt_submitted_meanwhile_becomes_its_own_receipt() {
+    let mut server = FakeServer::new();
+    let mut phone = Phone::new(&mut server);
+    phone.sign_in(&mut server, "emma");
+    phone.capture(&mut server, "first");
+    phone.send(Event::PhotoCaptured {
+        file_ref: "second".into(),
+    });
+    // The page is recorded for the open receipt; before it is processed, the receipt is
+    // submitted.
+    let mut photo = None;
+    for _ in 0..20 {
+        let Some(effect) = phone.effects.pop_front() else {
+            break;
+        };
+        if matches!(effect, Effect::ProcessPhoto(_)) {
+            photo = Some(effect);
+            break;
+        }
+        phone.resolve(effect, &mut server);
+        phone.drain();
+    }
+    fill_and_submit(&mut phone, &mut server, "5");
+    phone.resolve(photo.expect("the second photo"), &mut server);
+    phone.drain();
+    phone.settle(&mut server);
+    assert_eq!(
+        phone.model.predicted.expenses().count(),
+        2,
+        "the photo was not dropped"
+    );
+    assert!(phone.model.local.captures.is_empty());
+}

@@ -480,7 +480,7 @@ impl Model {
         }
         ReceiptsView {
             can_capture: self.can_capture(),
-            processing: self.captures.len() as u32,
+            processing: self.local.captures.len() as u32,
             more: (total - receipts.len()) as u32,
             receipts,
         }
@@ -684,9 +684,10 @@ impl Model {
             })
             .collect();
         let processing = self
+            .local
             .captures
             .values()
-            .filter(|c| c.target == crate::model::CaptureTarget::Page(id))
+            .filter(|c| c.target == crate::model::CaptureTarget::Page { expense_id: id })
             .count() as u32;
         let fields = &e.fields;
         Some(ReceiptView {
