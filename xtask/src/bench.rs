@@ -53,8 +53,9 @@ pub fn run(args: &[String]) -> Result<()> {
     match args {
         [what] if what == "imaging" => imaging(),
         [what, rest @ ..] if what == "sync" => crate::bench_sync::run(rest),
+        [what, rest @ ..] if what == "core" => crate::bench_core::run(rest),
         [flag, program, rest @ ..] if flag == MEASURE_CHILD => measure_child(program, rest),
-        _ => bail!("usage: cargo xtask bench imaging|sync"),
+        _ => bail!("usage: cargo xtask bench imaging|sync|core"),
     }
 }
 

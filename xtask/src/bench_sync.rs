@@ -308,7 +308,7 @@ fn summary(page: &PullResponse) -> String {
 }
 
 /// Nearest-rank percentile.
-fn percentile(times: &[Duration], p: usize) -> Duration {
+pub(crate) fn percentile(times: &[Duration], p: usize) -> Duration {
     let mut sorted = times.to_vec();
     sorted.sort();
     if sorted.is_empty() {

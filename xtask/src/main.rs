@@ -1,6 +1,7 @@
 //! `cargo xtask` — the single entry point for Kvits' developer tasks.
 
 mod bench;
+mod bench_core;
 mod bench_sync;
 mod compress;
 mod demo;
@@ -22,7 +23,9 @@ commands:
                                        data in .artifacts/demo-data)
   bench imaging                        pipeline figures vs ImageMagick, vips, libjpeg-turbo
   bench sync [--quick]                 push mutations/s; pull latency at 10^3/10^5/10^6 rows
-  test                                 every check CI runs (fmt, clippy, wasm build, tests)
+  bench core                           µs per update+view round trip through the Crux bridge
+  test [STEP]                          every check CI runs (fmt, clippy, wasm build, codegen,
+                                       tests); with STEP, only the steps whose name has it
 ";
 
 fn main() -> ExitCode {
