@@ -223,6 +223,17 @@ pub struct Model {
     next_op: u64,
     /// Answers the core could not use (wrong shape, unknown id, twice): kept for diagnostics.
     pub(crate) failures: VecDeque<String>,
+    /// The tabs' counts, kept current with the prediction.
+    pub(crate) badges: Badges,
+}
+
+/// Counts shown on the tabs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Badges {
+    /// Receipts waiting for this user's decision in the current company.
+    pub tasks: u32,
+    /// Unread messages in the inbox.
+    pub unread: u32,
 }
 
 impl Model {
@@ -404,6 +415,7 @@ impl Model {
         self.list_limit = LIST_PAGE;
         self.refresh_actor();
         self.recompute();
+        self.badges = self.count_badges();
         let mut cmds = Vec::new();
         if self.local.device.is_none() {
             let now = self.clock.unwrap_or_default();
@@ -832,6 +844,7 @@ impl Model {
                 self.compose = ComposeState::default();
             }
         }
+        self.badges = self.count_badges();
         if txn.sync {
             cmds.push(self.sync_applied());
         } else if txn.queued {

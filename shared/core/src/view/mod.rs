@@ -228,8 +228,11 @@ pub struct TaskRow {
 
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct ApprovalsView {
+    /// Oldest first.
     pub pending: Vec<TaskRow>,
-    /// Decided by this user, newest first.
+    /// Pending tasks not shown yet ("show more").
+    pub more: u32,
+    /// The last few decided by this user, newest first.
     pub decided: Vec<TaskRow>,
 }
 
@@ -296,6 +299,9 @@ pub struct ComposeView {
     pub body: String,
     pub error: Option<String>,
 }
+
+/// Decisions the approvals screen recalls.
+const RECENT_DECISIONS: usize = 20;
 
 impl Model {
     pub fn view(&self) -> ViewModel {
@@ -442,17 +448,13 @@ impl Model {
             .iter()
             .any(|r| matches!(r, Role::Approver | Role::CompanyAdmin))
         {
-            push(
-                Tab::Approvals,
-                "Approvals",
-                self.pending_tasks().count() as u32,
-            );
+            push(Tab::Approvals, "Approvals", self.badges.tasks);
         }
         if roles
             .iter()
             .any(|r| matches!(r, Role::Client | Role::CompanyAdmin | Role::Accountant))
         {
-            push(Tab::Messages, "Messages", self.unread_total());
+            push(Tab::Messages, "Messages", self.badges.unread);
         }
         tabs
     }
@@ -821,14 +823,17 @@ impl Model {
             .filter(|e| e.decisions.iter().any(|d| Some(d.by) == me))
             .collect();
         decided.sort_by_key(|e| std::cmp::Reverse(e.decisions.iter().map(|d| d.at).max()));
+        let more = pending.len().saturating_sub(self.list_limit) as u32;
         ApprovalsView {
             pending: pending
                 .into_iter()
+                .take(self.list_limit)
                 .map(|e| self.task_row(e, true))
                 .collect(),
+            more,
             decided: decided
                 .into_iter()
-                .take(self.list_limit)
+                .take(RECENT_DECISIONS)
                 .map(|e| self.task_row(e, false))
                 .collect(),
         }
@@ -887,6 +892,15 @@ impl Model {
             .thread_messages_iter(thread.id)
             .filter(|m| m.author_id != me && self.predicted.message_read(m.id, me).is_none())
             .count() as u32
+    }
+
+    /// Recounts the tabs' badges; called whenever the prediction or the session changes, so
+    /// views (which run after every event) need not scan every row.
+    pub(crate) fn count_badges(&self) -> crate::model::Badges {
+        crate::model::Badges {
+            tasks: self.pending_tasks().count() as u32,
+            unread: self.unread_total(),
+        }
     }
 
     fn unread_total(&self) -> u32 {
