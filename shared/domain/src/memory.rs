@@ -223,6 +223,11 @@ impl MemoryState {
         self.expenses.values()
     }
 
+    /// The expense with `id`, borrowed.
+    pub fn expenses_get(&self, id: ExpenseId) -> Option<&Expense> {
+        self.expenses.get(&id)
+    }
+
     /// Every thread, by id.
     pub fn threads(&self) -> impl DoubleEndedIterator<Item = &Thread> + '_ {
         self.threads.values()
@@ -257,6 +262,11 @@ impl MemoryState {
     /// Whether there is no row at all (blobs not counted).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// When `user` read `message`, borrowed (no copy: views ask this for every message).
+    pub fn read_at(&self, message: MessageId, user: UserId) -> Option<Timestamp> {
+        self.message_reads.get(&(message, user)).map(|r| r.read_at)
     }
 
     /// The read records of `message`, by reader.

@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 
 use crux_core::Command;
-use kvits_domain::State as _;
 use kvits_protocol::{CompanyId, MessageId, Mutation, Role, ThreadId, Timestamp};
 
 use super::{After, Cmd, Intent, Model, Screen, parse_id};
@@ -28,7 +27,7 @@ impl Model {
             .predicted
             .thread_messages_iter(thread)
             .filter(|m| m.author_id != me)
-            .filter(|m| self.predicted.message_read(m.id, me).is_none())
+            .filter(|m| self.predicted.read_at(m.id, me).is_none())
             .last()
             .map(|m| m.id);
         let Some(up_to) = unread else {

@@ -42,8 +42,9 @@ pub(crate) type Cmd = Command<Effect, Event>;
 
 /// How many failures the model remembers for diagnostics.
 const MAX_FAILURES: usize = 20;
-/// Rows a list shows before "show more".
-pub const LIST_PAGE: usize = 50;
+/// Rows a list shows before "show more": a few screens' worth on a phone. The view model is
+/// rebuilt after every event, so it carries what can be seen, not every row there is.
+pub const LIST_PAGE: usize = 30;
 
 /// Where the app is in its life.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -227,11 +228,14 @@ pub struct Model {
     pub(crate) badges: Badges,
 }
 
-/// Counts shown on the tabs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What the approvals screen and the tabs need from every row, worked out when the prediction
+/// or the session changes rather than in every view.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Badges {
-    /// Receipts waiting for this user's decision in the current company.
-    pub tasks: u32,
+    /// Receipts waiting for this user's decision in the current company, oldest first.
+    pub tasks: Vec<ExpenseId>,
+    /// The last receipts this user decided in the current company, newest first.
+    pub decided: Vec<ExpenseId>,
     /// Unread messages in the inbox.
     pub unread: u32,
 }

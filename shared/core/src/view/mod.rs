@@ -448,7 +448,7 @@ impl Model {
             .iter()
             .any(|r| matches!(r, Role::Approver | Role::CompanyAdmin))
         {
-            push(Tab::Approvals, "Approvals", self.badges.tasks);
+            push(Tab::Approvals, "Approvals", self.badges.tasks.len() as u32);
         }
         if roles
             .iter()
@@ -812,30 +812,17 @@ impl Model {
     }
 
     fn approvals_view(&self) -> ApprovalsView {
-        let me = self.actor.as_ref().map(|a| a.user_id);
-        let company = self.company();
-        let mut pending: Vec<&Expense> = self.pending_tasks().collect();
-        pending.sort_by_key(|e| (e.submitted_at, e.id));
-        let mut decided: Vec<&Expense> = self
-            .predicted
-            .expenses()
-            .filter(|e| Some(e.company_id) == company)
-            .filter(|e| e.decisions.iter().any(|d| Some(d.by) == me))
-            .collect();
-        decided.sort_by_key(|e| std::cmp::Reverse(e.decisions.iter().map(|d| d.at).max()));
-        let more = pending.len().saturating_sub(self.list_limit) as u32;
+        let rows = |ids: &[kvits_protocol::ExpenseId], pending: bool, limit: usize| {
+            ids.iter()
+                .filter_map(|id| self.predicted.expenses_get(*id))
+                .take(limit)
+                .map(|e| self.task_row(e, pending))
+                .collect()
+        };
         ApprovalsView {
-            pending: pending
-                .into_iter()
-                .take(self.list_limit)
-                .map(|e| self.task_row(e, true))
-                .collect(),
-            more,
-            decided: decided
-                .into_iter()
-                .take(RECENT_DECISIONS)
-                .map(|e| self.task_row(e, false))
-                .collect(),
+            pending: rows(&self.badges.tasks, true, self.list_limit),
+            more: self.badges.tasks.len().saturating_sub(self.list_limit) as u32,
+            decided: rows(&self.badges.decided, false, RECENT_DECISIONS),
         }
     }
 
@@ -890,15 +877,39 @@ impl Model {
         };
         self.predicted
             .thread_messages_iter(thread.id)
-            .filter(|m| m.author_id != me && self.predicted.message_read(m.id, me).is_none())
+            .filter(|m| m.author_id != me && self.predicted.read_at(m.id, me).is_none())
             .count() as u32
     }
 
-    /// Recounts the tabs' badges; called whenever the prediction or the session changes, so
-    /// views (which run after every event) need not scan every row.
+    /// Recounts the tabs' badges and the approvals lists; called whenever the prediction or
+    /// the session changes, so views (which run after every event) need not scan every row.
     pub(crate) fn count_badges(&self) -> crate::model::Badges {
+        let me = self.actor.as_ref().map(|a| a.user_id);
+        let company = self.company();
+        let mut tasks: Vec<&Expense> = self.pending_tasks().collect();
+        tasks.sort_by_key(|e| (e.submitted_at, e.id));
+        let mut decided: Vec<(Option<kvits_protocol::Timestamp>, &Expense)> = self
+            .predicted
+            .expenses()
+            .filter(|e| Some(e.company_id) == company)
+            .filter_map(|e| {
+                let last = e
+                    .decisions
+                    .iter()
+                    .filter(|d| Some(d.by) == me)
+                    .map(|d| d.at)
+                    .max();
+                last.map(|at| (Some(at), e))
+            })
+            .collect();
+        decided.sort_by_key(|(at, e)| std::cmp::Reverse((*at, e.id)));
         crate::model::Badges {
-            tasks: self.pending_tasks().count() as u32,
+            tasks: tasks.into_iter().map(|e| e.id).collect(),
+            decided: decided
+                .into_iter()
+                .take(RECENT_DECISIONS)
+                .map(|(_, e)| e.id)
+                .collect(),
             unread: self.unread_total(),
         }
     }
@@ -961,8 +972,8 @@ impl Model {
                                 .unwrap_or_default(),
                             read_at: self
                                 .predicted
-                                .message_read(m.id, *u)
-                                .map(|r| format::date_time(r.read_at, self.offset())),
+                                .read_at(m.id, *u)
+                                .map(|t| format::date_time(t, self.offset())),
                         })
                         .collect()
                 } else {
