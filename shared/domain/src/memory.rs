@@ -228,6 +228,11 @@ impl MemoryState {
         self.expenses.get(&id)
     }
 
+    /// The thread with `id`, borrowed.
+    pub fn thread_get(&self, id: ThreadId) -> Option<&Thread> {
+        self.threads.get(&id)
+    }
+
     /// Every thread, by id.
     pub fn threads(&self) -> impl DoubleEndedIterator<Item = &Thread> + '_ {
         self.threads.values()

@@ -225,17 +225,22 @@ pub struct Model {
     /// Answers the core could not use (wrong shape, unknown id, twice): kept for diagnostics.
     pub(crate) failures: VecDeque<String>,
     /// The tabs' counts, kept current with the prediction.
-    pub(crate) badges: Badges,
+    pub(crate) derived: Derived,
 }
 
 /// What the approvals screen and the tabs need from every row, worked out when the prediction
 /// or the session changes rather than in every view.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Badges {
+pub struct Derived {
     /// Receipts waiting for this user's decision in the current company, oldest first.
     pub tasks: Vec<ExpenseId>,
     /// The last receipts this user decided in the current company, newest first.
     pub decided: Vec<ExpenseId>,
+    /// The receipts list: the user's own in the current company (everyone's for accountants
+    /// and admins), newest first.
+    pub receipts: Vec<ExpenseId>,
+    /// The inbox, newest first, with each thread's unread count.
+    pub threads: Vec<(ThreadId, u32)>,
     /// Unread messages in the inbox.
     pub unread: u32,
 }
@@ -419,7 +424,7 @@ impl Model {
         self.list_limit = LIST_PAGE;
         self.refresh_actor();
         self.recompute();
-        self.badges = self.count_badges();
+        self.derived = self.derive();
         let mut cmds = Vec::new();
         if self.local.device.is_none() {
             let now = self.clock.unwrap_or_default();
@@ -848,7 +853,7 @@ impl Model {
                 self.compose = ComposeState::default();
             }
         }
-        self.badges = self.count_badges();
+        self.derived = self.derive();
         if txn.sync {
             cmds.push(self.sync_applied());
         } else if txn.queued {

@@ -259,6 +259,8 @@ pub struct ThreadRow {
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct InboxView {
     pub threads: Vec<ThreadRow>,
+    /// Threads not shown yet ("show more").
+    pub more: u32,
     pub unread: u32,
     pub can_compose: bool,
 }
@@ -448,42 +450,46 @@ impl Model {
             .iter()
             .any(|r| matches!(r, Role::Approver | Role::CompanyAdmin))
         {
-            push(Tab::Approvals, "Approvals", self.badges.tasks.len() as u32);
+            push(Tab::Approvals, "Approvals", self.derived.tasks.len() as u32);
         }
         if roles
             .iter()
             .any(|r| matches!(r, Role::Client | Role::CompanyAdmin | Role::Accountant))
         {
-            push(Tab::Messages, "Messages", self.badges.unread);
+            push(Tab::Messages, "Messages", self.derived.unread);
         }
         tabs
     }
 
-    /// The receipts the list shows: the user's own in the current company (everyone's for an
-    /// accountant or admin), newest first.
-    fn listed_receipts(&self) -> impl Iterator<Item = &Expense> + '_ {
+    /// The receipts the list shows, newest first. "Newest" is the capture order: receipts get
+    /// UUIDv7 ids from the capturing device's clock, which orders one device's captures
+    /// exactly; `created_at` would mix that clock with the server's (a synced receipt carries the
+    /// server's time, a queued one the device's) and reorder them whenever the two disagree.
+    fn listed_receipts(&self) -> Vec<kvits_protocol::ExpenseId> {
         let me = self.actor.as_ref().map(|a| a.user_id);
         let company = self.company();
         let all = self.has_role(Role::Accountant) || self.has_role(Role::CompanyAdmin);
-        self.predicted
+        let mut listed: Vec<&Expense> = self
+            .predicted
             .expenses()
-            .rev()
-            .filter(move |e| Some(e.company_id) == company && (all || Some(e.created_by) == me))
+            .filter(|e| Some(e.company_id) == company && (all || Some(e.created_by) == me))
+            .collect();
+        listed.sort_by_key(|e| std::cmp::Reverse(e.id));
+        listed.into_iter().map(|e| e.id).collect()
     }
 
     fn receipts_view(&self) -> ReceiptsView {
-        let mut receipts = Vec::new();
-        let mut total = 0usize;
-        for e in self.listed_receipts() {
-            total += 1;
-            if receipts.len() < self.list_limit {
-                receipts.push(self.receipt_row(e));
-            }
-        }
+        let ids = &self.derived.receipts;
+        let receipts: Vec<ReceiptRow> = ids
+            .iter()
+            .filter_map(|id| self.predicted.expenses_get(*id))
+            .take(self.list_limit)
+            .map(|e| self.receipt_row(e))
+            .collect();
         ReceiptsView {
             can_capture: self.can_capture(),
             processing: self.local.captures.len() as u32,
-            more: (total - receipts.len()) as u32,
+            more: ids.len().saturating_sub(receipts.len()) as u32,
             receipts,
         }
     }
@@ -820,9 +826,9 @@ impl Model {
                 .collect()
         };
         ApprovalsView {
-            pending: rows(&self.badges.tasks, true, self.list_limit),
-            more: self.badges.tasks.len().saturating_sub(self.list_limit) as u32,
-            decided: rows(&self.badges.decided, false, RECENT_DECISIONS),
+            pending: rows(&self.derived.tasks, true, self.list_limit),
+            more: self.derived.tasks.len().saturating_sub(self.list_limit) as u32,
+            decided: rows(&self.derived.decided, false, RECENT_DECISIONS),
         }
     }
 
@@ -857,9 +863,9 @@ impl Model {
             .unwrap_or_default()
     }
 
-    /// The threads the inbox shows: every client company's for the firm's accountants, the
-    /// current company's for everyone else.
-    fn inbox_threads(&self) -> Vec<&Thread> {
+    /// The threads the inbox shows with their unread counts, newest first: every client
+    /// company's for the firm's accountants, the current company's for everyone else.
+    fn inbox_threads(&self) -> Vec<(kvits_protocol::ThreadId, u32)> {
         let accountant = self.has_role(Role::Accountant);
         let company = self.company();
         let mut threads: Vec<&Thread> = self
@@ -869,6 +875,9 @@ impl Model {
             .collect();
         threads.sort_by_key(|t| std::cmp::Reverse((t.last_message_at, t.id)));
         threads
+            .into_iter()
+            .map(|t| (t.id, self.unread(t)))
+            .collect()
     }
 
     fn unread(&self, thread: &Thread) -> u32 {
@@ -881,9 +890,10 @@ impl Model {
             .count() as u32
     }
 
-    /// Recounts the tabs' badges and the approvals lists; called whenever the prediction or
-    /// the session changes, so views (which run after every event) need not scan every row.
-    pub(crate) fn count_badges(&self) -> crate::model::Badges {
+    /// Works out the lists and counts the views show (receipts, tasks, decisions, inbox);
+    /// called whenever the prediction or the session changes, so views (which run after every
+    /// event) need not scan every row.
+    pub(crate) fn derive(&self) -> crate::model::Derived {
         let me = self.actor.as_ref().map(|a| a.user_id);
         let company = self.company();
         let mut tasks: Vec<&Expense> = self.pending_tasks().collect();
@@ -903,27 +913,28 @@ impl Model {
             })
             .collect();
         decided.sort_by_key(|(at, e)| std::cmp::Reverse((*at, e.id)));
-        crate::model::Badges {
+        let threads = self.inbox_threads();
+        crate::model::Derived {
+            unread: threads.iter().map(|(_, n)| n).sum(),
+            threads,
+            receipts: self.listed_receipts(),
             tasks: tasks.into_iter().map(|e| e.id).collect(),
             decided: decided
                 .into_iter()
                 .take(RECENT_DECISIONS)
                 .map(|(_, e)| e.id)
                 .collect(),
-            unread: self.unread_total(),
         }
-    }
-
-    fn unread_total(&self) -> u32 {
-        self.inbox_threads().iter().map(|t| self.unread(t)).sum()
     }
 
     fn inbox_view(&self) -> InboxView {
         let threads: Vec<ThreadRow> = self
-            .inbox_threads()
-            .into_iter()
+            .derived
+            .threads
+            .iter()
+            .filter_map(|(id, unread)| self.predicted.thread_get(*id).map(|t| (t, *unread)))
             .take(self.list_limit)
-            .map(|t| {
+            .map(|(t, unread)| {
                 let last = self.predicted.thread_messages_iter(t.id).last();
                 ThreadRow {
                     id: t.id.to_string(),
@@ -931,12 +942,13 @@ impl Model {
                     subject: t.subject.clone(),
                     preview: last.map(|m| preview(&m.body)).unwrap_or_default(),
                     last_at: format::date_time(t.last_message_at, self.offset()),
-                    unread: self.unread(t),
+                    unread,
                 }
             })
             .collect();
         InboxView {
-            unread: threads.iter().map(|t| t.unread).sum(),
+            unread: self.derived.unread,
+            more: self.derived.threads.len().saturating_sub(threads.len()) as u32,
             threads,
             can_compose: self.has_role(Role::Accountant),
         }
