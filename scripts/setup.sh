@@ -29,3 +29,19 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
     echo "setup: adding the wasm32-unknown-unknown Rust target" >&2
     rustup target add wasm32-unknown-unknown
 fi
+
+# pnpm: Crux's TypeScript type generator installs the generated package's dev tools (tsc) with
+# it. Node.js and npm come with the machine; npm installs pnpm from the npm registry.
+if ! have_cmd pnpm; then
+    have_cmd npm || need_node=1
+    if [ "${need_node:-0}" = 1 ]; then
+        echo "setup: installing Node.js and npm" >&2
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    fi
+    echo "setup: installing pnpm" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || [ -w "$(npm prefix -g)/lib" ] || sudo="sudo"
+    $sudo npm install -g --silent pnpm@9 >/dev/null
+fi

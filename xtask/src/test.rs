@@ -76,8 +76,7 @@ const STEPS: &[Step] = &[
             "wasm32-unknown-unknown",
         ],
     ),
-    // The shells' types, generated from the core as the iOS and Android builds will.
-    // TypeScript is left out here: its generator needs pnpm, which CI does not have.
+    // The shells' types, generated from the core as the iOS, Android and web builds will.
     Step {
         name: "core types generate for Swift",
         args: &[
@@ -113,6 +112,25 @@ const STEPS: &[Step] = &[
             OUT,
         ],
         out: Some("codegen-check/kotlin"),
+    },
+    // Runs `pnpm install` and `tsc` on the generated package: the types compile.
+    Step {
+        name: "core types generate for TypeScript",
+        args: &[
+            "run",
+            "-p",
+            "shared",
+            "--bin",
+            "codegen",
+            "--features",
+            "codegen",
+            "--",
+            "--language",
+            "typescript",
+            "--output-dir",
+            OUT,
+        ],
+        out: Some("codegen-check/typescript"),
     },
     // With xtask in the set, kvits-imaging is built with libjpeg-turbo ("turbo").
     step(
