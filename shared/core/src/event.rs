@@ -32,6 +32,58 @@ pub enum Route {
         thread_id: String,
     },
     Compose,
+    /// The current company's expense types, cards and approval rules (admins, accountants).
+    Catalog,
+}
+
+/// A document's kind, for approval rules.
+#[derive(Facet, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[repr(C)]
+pub enum DocumentKind {
+    Receipt,
+    Invoice,
+}
+
+/// An expense type to create (`id: None`) or change.
+#[derive(Facet, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpenseTypeInput {
+    pub id: Option<String>,
+    pub code: String,
+    pub name: String,
+    pub active: bool,
+}
+
+/// A payment method to create (`id: None`) or change.
+#[derive(Facet, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethodInput {
+    pub id: Option<String>,
+    /// "Own money / cash" (reimbursed) rather than a company card.
+    pub own_money: bool,
+    pub label: String,
+    /// A card's last four digits.
+    pub last_four: Option<String>,
+    /// The member who holds the card; `None` for a shared card.
+    pub holder_id: Option<String>,
+    pub active: bool,
+}
+
+/// An approval rule to create (`id: None`) or change.
+#[derive(Facet, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRuleInput {
+    pub id: Option<String>,
+    pub name: String,
+    /// Rules are tried in this order; the first that matches routes the receipt.
+    pub position: i32,
+    pub active: bool,
+    /// Only this kind of document; `None` for any.
+    pub document_type: Option<DocumentKind>,
+    /// Only these expense types; empty for any.
+    pub expense_type_ids: Vec<String>,
+    /// Amounts as typed; empty for no bound. From is inclusive, up to is exclusive.
+    pub min_amount: String,
+    pub max_amount: String,
+    /// Each step's approvers (user ids); any one of a step's approvers decides it.
+    pub steps: Vec<Vec<String>>,
 }
 
 /// A change to one field of the open expense form.
@@ -136,6 +188,10 @@ pub enum Event {
     },
     EditCompose(ComposeField),
     SendMessage,
+
+    SaveExpenseType(ExpenseTypeInput),
+    SavePaymentMethod(PaymentMethodInput),
+    SaveApprovalRule(ApprovalRuleInput),
 
     DismissNotice {
         id: String,

@@ -39,6 +39,16 @@ pub fn date_time(ts: Timestamp, offset_minutes: i32) -> String {
     )
 }
 
+/// The server's message as a sentence fragment: capitalised, without a final full stop.
+pub fn sentence(message: &str) -> String {
+    let trimmed = message.trim().trim_end_matches('.');
+    let mut chars = trimmed.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "no reason given".into(),
+    }
+}
+
 /// The device's calendar day at `ts`.
 pub fn local_day(ts: Timestamp, offset_minutes: i32) -> NaiveDate {
     (ts + Duration::minutes(i64::from(offset_minutes))).date_naive()

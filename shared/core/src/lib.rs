@@ -24,6 +24,9 @@ mod tests;
 pub use app::Kvits;
 pub use crux_core::Core;
 pub use effects::Effect;
-pub use event::{ComposeField, Event, FormField, Route};
+pub use event::{
+    ApprovalRuleInput, ComposeField, DocumentKind, Event, ExpenseTypeInput, FormField,
+    PaymentMethodInput, Route,
+};
 pub use model::Model;
 pub use view::ViewModel;

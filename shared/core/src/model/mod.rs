@@ -8,6 +8,7 @@
 pub mod local;
 
 mod approvals;
+mod catalog;
 mod messages;
 mod receipts;
 mod session;
@@ -28,6 +29,7 @@ use rand_chacha::{
 
 use crate::effects::{Effect, StoreErrorKind, StoreRequest, StoreResponse};
 use crate::event::{Event, Internal};
+use crate::format;
 
 pub use approvals::RejectDraft;
 pub use local::{Capture, CaptureTarget};
@@ -72,6 +74,7 @@ pub enum Screen {
     Inbox,
     Thread(ThreadId),
     Compose,
+    Catalog,
 }
 
 /// What `Start` configured.
@@ -387,6 +390,9 @@ impl Model {
                 Command::done()
             }
             Event::SendMessage => self.send_message(now),
+            Event::SaveExpenseType(input) => self.save_expense_type(input, now),
+            Event::SavePaymentMethod(input) => self.save_payment_method(input, now),
+            Event::SaveApprovalRule(input) => self.save_approval_rule(input, now),
             Event::DismissNotice { id } => self.dismiss_notice(&id),
             Event::DismissAlert => {
                 self.alert = None;
@@ -673,7 +679,7 @@ impl Model {
                 // Nothing would change: nothing to send.
                 Ok(Applied::AlreadyApplied) => continue,
                 Err(DomainError::NotYet { .. }) => {}
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(format!("{}.", format::sentence(&e.to_string()))),
             }
             let needs_blobs = self.blobs_needed(&predicted, &mutation);
             let entry = OutboxEntry {
@@ -918,6 +924,9 @@ fn needs_clock(event: &Event) -> bool {
             | Event::Reject { .. }
             | Event::Reply { .. }
             | Event::SendMessage
+            | Event::SaveExpenseType(_)
+            | Event::SavePaymentMethod(_)
+            | Event::SaveApprovalRule(_)
             | Event::Navigate(crate::event::Route::Thread { .. })
     )
 }
@@ -946,6 +955,9 @@ fn name(event: &Event) -> &'static str {
         Event::Reply { .. } => "Reply",
         Event::EditCompose(_) => "EditCompose",
         Event::SendMessage => "SendMessage",
+        Event::SaveExpenseType(_) => "SaveExpenseType",
+        Event::SavePaymentMethod(_) => "SavePaymentMethod",
+        Event::SaveApprovalRule(_) => "SaveApprovalRule",
         Event::DismissNotice { .. } => "DismissNotice",
         Event::DismissAlert => "DismissAlert",
         Event::Internal(_) => "Internal",

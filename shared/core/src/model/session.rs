@@ -302,6 +302,15 @@ impl Model {
                 self.screen = Screen::Thread(id);
                 return self.mark_read(id, now);
             }
+            Route::Catalog => {
+                if self.manages_catalog() {
+                    self.screen = Screen::Catalog;
+                } else {
+                    self.alert = Some(
+                        "Only the company's admins and its accountants change its settings.".into(),
+                    );
+                }
+            }
             Route::Compose => {
                 if self.has_role(kvits_protocol::Role::Accountant) {
                     self.screen = Screen::Compose;
@@ -324,6 +333,7 @@ impl Model {
             }
             Screen::Approval(_) => Screen::Approvals,
             Screen::Thread(_) | Screen::Compose => Screen::Inbox,
+            Screen::Catalog => self.home(),
             Screen::SignIn | Screen::Loading => self.screen.clone(),
             _ => self.home(),
         };

@@ -641,7 +641,7 @@ impl Model {
                 format!(
                     "{} ({made}) was not accepted: {}.",
                     what(m),
-                    sentence(message)
+                    format::sentence(message)
                 )
             }
             (m, _) => format!("{} ({made}) was not accepted.", what(m)),
@@ -776,16 +776,6 @@ impl Model {
                 }
             }
         }
-    }
-}
-
-/// The server's message as a sentence fragment: capitalised, without a final full stop.
-fn sentence(message: &str) -> String {
-    let trimmed = message.trim().trim_end_matches('.');
-    let mut chars = trimmed.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => "no reason given".into(),
     }
 }
 

@@ -376,3 +376,11 @@ fn status_when_the_session_ended_with_unsent_changes() {
     emma.go_online(&mut server);
     snap("status_session_ended_pending", &emma);
 }
+
+#[test]
+fn catalog_screen() {
+    let mut server = FakeServer::new();
+    let mut anna = signed_in(&mut server, "anna");
+    anna.send(Event::Navigate(Route::Catalog));
+    snap("catalog", &anna);
+}
