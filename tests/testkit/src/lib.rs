@@ -7,6 +7,7 @@ pub mod bombs;
 pub mod fixtures;
 pub mod ocr;
 pub mod photo;
+pub mod proxy;
 pub mod quality;
 pub mod rng;
 
