@@ -417,6 +417,7 @@ fn screen_name(screen: &ScreenView) -> &'static str {
         ScreenView::Inbox(_) => "Inbox",
         ScreenView::Thread(_) => "Thread",
         ScreenView::Compose(_) => "Compose",
+        ScreenView::Catalog(_) => "Catalog",
     }
 }
 
