@@ -172,6 +172,8 @@ pub(crate) enum After {
     MessageSent,
     /// The capture is recorded: process its photo.
     Process(String),
+    /// A new install's id is saved: the app can be used.
+    Ready,
 }
 
 /// A planned transaction.
@@ -439,9 +441,10 @@ impl Model {
                 user_id: None,
                 next_seq: self.local.outbox.keys().next_back().map_or(1, |s| s + 1),
             };
+            // A first start: the app is ready once this install's id is saved.
             cmds.push(self.enqueue(Intent::Writes {
                 writes: vec![LocalWrite::Device(device)],
-                then: After::Nothing,
+                then: After::Ready,
             }));
         }
         // Photos taken before a crash are processed now.
@@ -459,7 +462,9 @@ impl Model {
             self.screen = self.home();
             cmds.push(self.kick());
         } else {
-            self.screen = Screen::SignIn;
+            if self.local.device.is_some() {
+                self.screen = Screen::SignIn;
+            }
             if let Some(s) = &self.local.session {
                 self.sign_in.email = s.session.user.email.clone();
             }
@@ -842,6 +847,11 @@ impl Model {
                 self.screen = self.home();
             }
             After::Process(id) => cmds.push(self.process(&id)),
+            After::Ready => {
+                if self.screen == Screen::Loading {
+                    self.screen = self.home();
+                }
+            }
             After::MessageSent => {
                 let count = self.compose.companies.len();
                 self.compose = ComposeState::default();
