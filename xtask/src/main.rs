@@ -3,6 +3,7 @@
 mod bench;
 mod bench_core;
 mod bench_sync;
+mod bindings;
 mod compress;
 mod demo;
 mod test;
@@ -24,6 +25,7 @@ commands:
   bench imaging                        pipeline figures vs ImageMagick, vips, libjpeg-turbo
   bench sync [--quick]                 push mutations/s; pull latency at 10^3/10^5/10^6 rows
   bench core                           µs per update+view round trip through the Crux bridge
+  bindings [--out DIR]                 Swift/Kotlin glue (UniFFI) and core types for the shells
   test [STEP]                          every check CI runs (fmt, clippy, wasm build, codegen,
                                        tests); with STEP, only the steps whose name has it
 ";
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Some("compress") => compress::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
+        Some("bindings") => bindings::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
