@@ -102,6 +102,20 @@ impl World {
             .expect("json")
     }
 
+    /// The bytes of a stored photo, downloaded as `token`'s user.
+    pub async fn blob(&self, token: &str, sha256: &str) -> Vec<u8> {
+        self.http
+            .get(format!("{}/v1/blobs/{sha256}", self.direct))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("server reachable")
+            .bytes()
+            .await
+            .expect("the photo's bytes")
+            .to_vec()
+    }
+
     /// Signs `who` in directly against the server (not through a phone): a token to inspect
     /// the server's state with.
     pub async fn token(&self, who: &str) -> String {

@@ -122,18 +122,9 @@ async fn offline_receipts_arrive_once_with_their_photos() {
             let sha = p["sha256"].as_str().unwrap();
             let local = std::fs::read(emma.data_dir().join("photos").join(format!("{sha}.jpg")))
                 .expect("the photo on the phone");
-            let remote = world
-                .http
-                .get(format!("{}/v1/blobs/{sha}", world.direct))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
+            let remote = world.blob(&token, sha).await;
             assert_eq!(
-                remote.as_ref(),
+                remote.as_slice(),
                 local.as_slice(),
                 "the server holds the same photo"
             );
@@ -372,15 +363,6 @@ async fn a_phone_killed_mid_upload_resumes_at_the_servers_offset() {
         .count() as u64;
     assert_eq!(sent, pieces, "{patches:?}");
     let token = world.token("emma").await;
-    let remote = world
-        .http
-        .get(format!("{}/v1/blobs/{sha}", world.direct))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(remote.as_ref(), local.as_slice(), "one blob, uncorrupted");
+    let remote = world.blob(&token, sha).await;
+    assert_eq!(remote, local, "one blob, uncorrupted");
 }
