@@ -248,11 +248,6 @@ impl Runtime {
         Inner::run(inner, effects);
         Ok(())
     }
-
-    /// Where photos and thumbnails are written.
-    pub fn photos_dir(&self) -> &Path {
-        &self.inner.photos_dir
-    }
 }
 
 /// Random bytes for the core's ids.

@@ -3,7 +3,6 @@
 //! any other: checked by the domain rules at once, queued, synced — offline too.
 
 use crux_core::Command;
-use kvits_domain::State as _;
 use kvits_protocol::{
     ApprovalRule, ApprovalRuleId, ApprovalStep, CompanyId, DocumentType, ExpenseType,
     ExpenseTypeId, Mutation, PaymentKind, PaymentMethod, PaymentMethodId, Role, Timestamp, UserId,
@@ -181,10 +180,5 @@ impl Model {
             steps,
         };
         self.save_catalog(now, Mutation::PutApprovalRule(r))
-    }
-
-    /// The rules of `company` in the order routing tries them.
-    pub(crate) fn rules_of(&self, company: CompanyId) -> Vec<ApprovalRule> {
-        self.predicted.approval_rules(company)
     }
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use kvits_domain::MemoryState;
 use kvits_protocol::{
-    ClientId, CompanyId, Entity, EntityKind, Mutation, MutationResult, Outcome, PendingMutation,
-    Session, Timestamp, UserId,
+    ClientId, CompanyId, Entity, EntityKind, Mutation, MutationResult, PendingMutation, Session,
+    Timestamp, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -349,14 +349,6 @@ impl Local {
             }
         }
         through
-    }
-
-    /// The outcome the server gave `seq`, if it is still in the outbox.
-    pub fn outcome(&self, seq: u64) -> Option<&Outcome> {
-        self.outbox
-            .get(&seq)
-            .and_then(|e| e.result.as_ref())
-            .map(|r| &r.outcome)
     }
 }
 

@@ -44,7 +44,6 @@ pub struct FormState {
     pub note: String,
     /// Field name → what is wrong with it.
     pub errors: BTreeMap<String, String>,
-    pub dirty: bool,
 }
 
 impl Model {
@@ -282,7 +281,6 @@ impl Model {
             merchant: f.merchant.clone().unwrap_or_default(),
             note: f.note.clone().unwrap_or_default(),
             errors: BTreeMap::new(),
-            dirty,
         });
         self.screen = Screen::Receipt(id);
         if dirty
@@ -328,7 +326,6 @@ impl Model {
                 "note"
             }
         };
-        form.dirty = true;
         // A field the user is fixing loses its message as soon as it is right.
         if form.errors.contains_key(key)
             && let Err(errors) = self.validate(false)

@@ -1143,7 +1143,7 @@ impl Model {
                 m.label.to_lowercase(),
             )
         });
-        let rules = self.rules_of(company_id);
+        let rules = self.predicted.approval_rules(company_id);
         let approval_rules = rules
             .iter()
             .map(|r| {
