@@ -15,6 +15,14 @@ have_cmd vipsthumbnail || need_apt+=(libvips-tools)
 { have_cmd djpeg && have_cmd cjpeg; } || need_apt+=(libjpeg-turbo-progs)
 have_cmd pkg-config || need_apt+=(pkg-config)
 pkg-config --exists libturbojpeg 2>/dev/null || need_apt+=(libturbojpeg0-dev)
+# The web shell's browser tests drive Debian's Chromium (never a downloaded browser).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# The Android core module's JVM tests: JNA loads the Rust library, JUnit 4 runs them.
+[ -f /usr/share/java/jna.jar ] || need_apt+=(libjna-java)
+[ -f /usr/share/java/junit4.jar ] || need_apt+=(junit4)
+have_cmd java || need_apt+=(default-jdk-headless)
+# The iOS package's tests run in a Debian trixie chroot with Swift (see `cargo xtask swift`).
+have_cmd debootstrap || need_apt+=(debootstrap)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}" >&2
@@ -44,4 +52,12 @@ if ! have_cmd pnpm; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || [ -w "$(npm prefix -g)/lib" ] || sudo="sudo"
     $sudo npm install -g --silent pnpm@9 >/dev/null
+fi
+
+# kotlinc: the npm package `kotlin-compiler` ships the JVM compiler and the Kotlin libraries.
+KOTLIN_HOME="${KVITS_KOTLIN_HOME:-$HOME/.cache/kvits/kotlin-compiler}"
+if [ ! -x "$KOTLIN_HOME/node_modules/kotlin-compiler/bin/kotlinc" ]; then
+    echo "setup: installing kotlinc (npm kotlin-compiler) into $KOTLIN_HOME" >&2
+    mkdir -p "$KOTLIN_HOME"
+    npm install --prefix "$KOTLIN_HOME" --no-audit --no-fund --silent kotlin-compiler@2.4.20 >/dev/null
 fi

@@ -6,7 +6,11 @@ mod bench_sync;
 mod bindings;
 mod compress;
 mod demo;
+mod kotlin;
+mod server;
+mod swift;
 mod test;
+mod web;
 
 use std::process::ExitCode;
 
@@ -26,6 +30,10 @@ commands:
   bench sync [--quick]                 push mutations/s; pull latency at 10^3/10^5/10^6 rows
   bench core                           µs per update+view round trip through the Crux bridge
   bindings [--out DIR]                 Swift/Kotlin glue (UniFFI) and core types for the shells
+  web build|test                       build the web shell (wasm core, types, Vite) / run its
+                                       unit tests and browser tests in Chromium
+  swift test                           the iOS package's tests on Linux (Debian trixie chroot)
+  kotlin test                          the Android core module's tests on the JVM
   test [STEP]                          every check CI runs (fmt, clippy, wasm build, codegen,
                                        tests); with STEP, only the steps whose name has it
 ";
@@ -38,6 +46,9 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&args[1..]),
         Some("bindings") => bindings::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
+        Some("web") => web::run(&args[1..]),
+        Some("swift") => swift::run(&args[1..]),
+        Some("kotlin") => kotlin::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
