@@ -25,6 +25,9 @@ pub struct ViewModel {
     pub alert: Option<String>,
     /// A change is being saved on the device.
     pub saving: bool,
+    /// The `Authorization` header value for loading server images (an [`ImageRef`]'s `url`,
+    /// a path on the sync server); `None` when signed out.
+    pub image_authorization: Option<String>,
 }
 
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -393,6 +396,12 @@ impl Model {
                 .collect(),
             alert: self.alert.clone(),
             saving: self.store.busy(),
+            image_authorization: self
+                .local
+                .session
+                .as_ref()
+                .and_then(|s| s.token.as_ref())
+                .map(|token| format!("Bearer {token}")),
         }
     }
 
