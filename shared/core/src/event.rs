@@ -86,6 +86,16 @@ pub struct ApprovalRuleInput {
     pub steps: Vec<Vec<String>>,
 }
 
+/// Someone to invite to the current company.
+#[derive(Facet, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteInput {
+    pub email: String,
+    pub name: String,
+    /// Role names as in [`crate::view::CatalogView::roles`]: `employee`, `approver`,
+    /// `company_admin`, `client`.
+    pub roles: Vec<String>,
+}
+
 /// A change to one field of the open expense form.
 #[derive(Facet, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[repr(C)]
@@ -192,6 +202,18 @@ pub enum Event {
     SaveExpenseType(ExpenseTypeInput),
     SavePaymentMethod(PaymentMethodInput),
     SaveApprovalRule(ApprovalRuleInput),
+    /// Invite someone to the current company (admins, accountants; needs the network).
+    InviteUser(InviteInput),
+    /// Replace a member's roles in the current company (needs the network).
+    SetMemberRoles {
+        user_id: String,
+        roles: Vec<String>,
+    },
+    /// The invited person sets their password with the invitation's token and is signed in.
+    AcceptInvitation {
+        token: String,
+        password: String,
+    },
 
     DismissNotice {
         id: String,

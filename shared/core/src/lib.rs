@@ -25,7 +25,7 @@ pub use app::Kvits;
 pub use crux_core::Core;
 pub use effects::Effect;
 pub use event::{
-    ApprovalRuleInput, ComposeField, DocumentKind, Event, ExpenseTypeInput, FormField,
+    ApprovalRuleInput, ComposeField, DocumentKind, Event, ExpenseTypeInput, FormField, InviteInput,
     PaymentMethodInput, Route,
 };
 pub use model::Model;

@@ -66,14 +66,19 @@ impl World {
 
     /// A new phone (its own install) for the demo user `who` ("emma"), signed in.
     pub async fn phone(&self, who: &str) -> Phone {
+        let mut phone = self.install(who);
+        phone.sign_in(who).await;
+        phone
+    }
+
+    /// A new install of the app, nobody signed in yet (`label` names its data directory).
+    pub fn install(&self, label: &str) -> Phone {
         let data_dir = self
             .dir
             .path()
-            .join(format!("phone-{who}-{}", rand_suffix()));
+            .join(format!("phone-{label}-{}", rand_suffix()));
         let proxy = FaultProxy::start(self.addr).expect("proxy");
-        let mut phone = Phone::start(proxy, data_dir);
-        phone.sign_in(who).await;
-        phone
+        Phone::start(proxy, data_dir)
     }
 
     /// A receipt photo from the fixtures, copied where a camera would have put it.

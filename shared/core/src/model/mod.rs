@@ -10,6 +10,7 @@ pub mod local;
 mod approvals;
 mod catalog;
 mod messages;
+mod people;
 mod receipts;
 mod session;
 mod sync;
@@ -35,6 +36,7 @@ pub use approvals::RejectDraft;
 pub use local::{Capture, CaptureTarget};
 pub use local::{Local, LocalWrite, Notice, OutboxEntry, PhotoRecord};
 pub use messages::ComposeState;
+pub(crate) use people::ASSIGNABLE as ASSIGNABLE_ROLES;
 pub use receipts::FormState;
 pub use session::SignInState;
 pub(crate) use sync::expense_of;
@@ -220,6 +222,7 @@ pub struct Model {
     pub(crate) sign_in: SignInState,
     pub(crate) form: Option<FormState>,
     pub(crate) compose: ComposeState,
+    pub(crate) people: people::PeopleState,
     pub(crate) reject: Option<RejectDraft>,
     /// Captures being processed, by operation id.
     pub(crate) processing: BTreeMap<u64, String>,
@@ -395,6 +398,9 @@ impl Model {
             Event::SaveExpenseType(input) => self.save_expense_type(input, now),
             Event::SavePaymentMethod(input) => self.save_payment_method(input, now),
             Event::SaveApprovalRule(input) => self.save_approval_rule(input, now),
+            Event::InviteUser(input) => self.invite_user(input),
+            Event::SetMemberRoles { user_id, roles } => self.set_member_roles(&user_id, &roles),
+            Event::AcceptInvitation { token, password } => self.accept_invitation(token, password),
             Event::DismissNotice { id } => self.dismiss_notice(&id),
             Event::DismissAlert => {
                 self.alert = None;
@@ -968,6 +974,9 @@ fn name(event: &Event) -> &'static str {
         Event::SaveExpenseType(_) => "SaveExpenseType",
         Event::SavePaymentMethod(_) => "SavePaymentMethod",
         Event::SaveApprovalRule(_) => "SaveApprovalRule",
+        Event::InviteUser(_) => "InviteUser",
+        Event::SetMemberRoles { .. } => "SetMemberRoles",
+        Event::AcceptInvitation { .. } => "AcceptInvitation",
         Event::DismissNotice { .. } => "DismissNotice",
         Event::DismissAlert => "DismissAlert",
         Event::Internal(_) => "Internal",

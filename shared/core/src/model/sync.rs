@@ -118,7 +118,7 @@ impl Default for SyncState {
 }
 
 /// A server answer, sorted by what to do about it.
-enum Reply {
+pub(crate) enum Reply {
     Ok(Vec<u8>),
     Unauthorized,
     Upgrade,
@@ -128,7 +128,7 @@ enum Reply {
     Refused(String),
 }
 
-fn classify(result: HttpResult) -> Reply {
+pub(crate) fn classify(result: HttpResult) -> Reply {
     let response = match result {
         HttpResult::Ok(r) => r,
         HttpResult::Err(_) => {
@@ -439,6 +439,9 @@ impl Model {
         if self.sign_in.op == Some(op) {
             return self.signed_in(result);
         }
+        if self.people.op.as_ref().is_some_and(|(o, _)| *o == op) {
+            return self.people_answered(result);
+        }
         match self.sync.step.clone() {
             Step::Me { op: o } if o == op => self.me_answered(result),
             Step::Push { op: o } if o == op => self.pushed(result),
@@ -478,7 +481,7 @@ impl Model {
     }
 
     /// The server no longer accepts the token: keep everything, ask to sign in again.
-    fn session_expired(&mut self) -> Cmd {
+    pub(crate) fn session_expired(&mut self) -> Cmd {
         self.sync.step = Step::Idle;
         self.sync.blocked = Some(Blocked::SignIn);
         self.sync.last_error =
@@ -664,6 +667,9 @@ impl Model {
         let mut writes = Vec::new();
         if page.reset {
             writes.push(LocalWrite::MirrorClear);
+            // The server starts a device over when the user's access changed (new roles,
+            // another company): read the session again too.
+            self.sync.refresh_session = true;
         }
         let mut skipped = 0;
         for raw in page.changes {

@@ -366,6 +366,17 @@ pub struct CatalogView {
     pub members: Vec<MemberRow>,
     /// Who can be an approver in a rule's step.
     pub approvers: Vec<Choice>,
+    /// The roles a member can be given (id = the role name `InviteUser` and `SetMemberRoles`
+    /// take).
+    pub roles: Vec<Choice>,
+    /// An invitation or role change is on its way to the server.
+    pub people_busy: bool,
+    /// Why the last invitation or role change did not happen.
+    pub people_error: Option<String>,
+    /// What the last invitation or role change did.
+    pub people_done: Option<String>,
+    /// The link to hand to the person just invited.
+    pub invite_link: Option<String>,
 }
 
 impl Model {
@@ -1119,6 +1130,11 @@ impl Model {
                 approval_rules: Vec::new(),
                 members: Vec::new(),
                 approvers: Vec::new(),
+                roles: Vec::new(),
+                people_busy: false,
+                people_error: self.people.error.clone(),
+                people_done: None,
+                invite_link: None,
             };
         };
         let company = self.predicted.company(company_id);
@@ -1271,6 +1287,19 @@ impl Model {
                     roles: m.roles.iter().map(|r| r.as_str().to_string()).collect(),
                 })
                 .collect(),
+            roles: crate::model::ASSIGNABLE_ROLES
+                .iter()
+                .map(|r| Choice {
+                    id: r.as_str().to_string(),
+                    label: role_label(*r).to_string(),
+                    detail: None,
+                    selected: false,
+                })
+                .collect(),
+            people_busy: self.people.op.is_some(),
+            people_error: self.people.error.clone(),
+            people_done: self.people.done.clone(),
+            invite_link: self.people.link.clone(),
         }
     }
 }
@@ -1281,5 +1310,16 @@ fn preview(body: &str) -> String {
         format!("{}…", line.chars().take(79).collect::<String>())
     } else {
         line.to_string()
+    }
+}
+
+/// How a role is called on screen.
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Employee => "Employee",
+        Role::Approver => "Approver",
+        Role::CompanyAdmin => "Company admin",
+        Role::Accountant => "Accountant",
+        Role::Client => "Client contact",
     }
 }

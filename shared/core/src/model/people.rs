@@ -1,0 +1,275 @@
+//! The people of a company, managed by its admins and the firm's accountants: invite someone
+//! (they get a one-time link to set their password) and change a member's roles; and, for the
+//! invited person, accepting the invitation. These talk to the server directly, because an
+//! invitation only exists once the server made it: they need the network and say so.
+
+use crux_core::Command;
+use crux_http::protocol::HttpResult;
+use kvits_domain::State as _;
+use kvits_protocol::{
+    AcceptInvitationRequest, ClientId, Invitation, InviteUserRequest, Role, SetRolesRequest,
+};
+
+use super::sync::{Reply, classify};
+use super::{Cmd, Model, parse_id};
+use crate::event::InviteInput;
+use crate::format;
+
+/// Roles a company's admin can give (accountants belong to the firm, not to a company).
+pub(crate) const ASSIGNABLE: [Role; 4] = [
+    Role::Employee,
+    Role::Approver,
+    Role::CompanyAdmin,
+    Role::Client,
+];
+
+/// What the people screen is waiting for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PeopleOp {
+    Invite { email: String, name: String },
+    SetRoles { name: String },
+}
+
+/// The people part of the settings screen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeopleState {
+    pub(crate) op: Option<(u64, PeopleOp)>,
+    pub(crate) error: Option<String>,
+    /// What the last action did ("Send this link to …").
+    pub(crate) done: Option<String>,
+    /// The link to hand to the invited person (absolute), after an invitation.
+    pub(crate) link: Option<String>,
+}
+
+/// Reads the role names a shell sent; `Err` names the first unknown one.
+fn parse_roles(roles: &[String]) -> Result<Vec<Role>, String> {
+    let mut parsed = Vec::new();
+    for r in roles {
+        match Role::parse(r.trim()).filter(|r| ASSIGNABLE.contains(r)) {
+            Some(role) if !parsed.contains(&role) => parsed.push(role),
+            Some(_) => {}
+            None => return Err(format!("\"{r}\" is not a role that can be given here.")),
+        }
+    }
+    parsed.sort();
+    Ok(parsed)
+}
+
+impl Model {
+    /// Whether the user may manage the current company's people.
+    fn manages_people(&self) -> bool {
+        self.manages_catalog()
+    }
+
+    /// Checks common to both actions; the reason is shown when they fail.
+    fn people_ready(&mut self) -> Option<kvits_protocol::CompanyId> {
+        self.people.error = None;
+        self.people.done = None;
+        self.people.link = None;
+        if self.people.op.is_some() {
+            self.people.error = Some("Wait for the previous change to finish.".into());
+            return None;
+        }
+        let company = self.company().filter(|_| self.manages_people());
+        if company.is_none() {
+            self.people.error =
+                Some("Only the company's admins and its accountants manage its people.".into());
+            return None;
+        }
+        if !self.sync.online {
+            self.people.error = Some(
+                "Inviting and changing roles needs the internet. Try again when online.".into(),
+            );
+            return None;
+        }
+        company
+    }
+
+    pub(crate) fn invite_user(&mut self, input: InviteInput) -> Cmd {
+        let Some(company) = self.people_ready() else {
+            return Command::done();
+        };
+        let email = input.email.trim().to_string();
+        let name = input.name.trim().to_string();
+        if email.is_empty() || !email.contains('@') {
+            self.people.error = Some("Enter the person's e-mail address.".into());
+            return Command::done();
+        }
+        if name.is_empty() {
+            self.people.error = Some("Enter the person's name.".into());
+            return Command::done();
+        }
+        let roles = match parse_roles(&input.roles) {
+            Ok(r) if r.is_empty() => {
+                self.people.error = Some("Give the person at least one role.".into());
+                return Command::done();
+            }
+            Ok(r) => r,
+            Err(message) => {
+                self.people.error = Some(message);
+                return Command::done();
+            }
+        };
+        let body = InviteUserRequest {
+            email: email.clone(),
+            name: name.clone(),
+            roles,
+        };
+        let Ok(body) = serde_json::to_vec(&body) else {
+            return Command::done();
+        };
+        let request = self.request(
+            "POST",
+            &format!("/v1/companies/{company}/users"),
+            Some(body),
+        );
+        let (op, cmd) = self.send(request);
+        self.people.op = Some((op, PeopleOp::Invite { email, name }));
+        cmd
+    }
+
+    pub(crate) fn set_member_roles(&mut self, user_id: &str, roles: &[String]) -> Cmd {
+        let Some(company) = self.people_ready() else {
+            return Command::done();
+        };
+        let member = parse_id::<kvits_protocol::UserId>(user_id).and_then(|id| {
+            self.predicted
+                .company(company)
+                .and_then(|c| c.members.into_iter().find(|m| m.user_id == id))
+        });
+        let Some(member) = member else {
+            self.people.error = Some("That person is not a member of this company.".into());
+            return Command::done();
+        };
+        let roles = match parse_roles(roles) {
+            Ok(r) => r,
+            Err(message) => {
+                self.people.error = Some(message);
+                return Command::done();
+            }
+        };
+        let Ok(body) = serde_json::to_vec(&SetRolesRequest { roles }) else {
+            return Command::done();
+        };
+        let path = format!("/v1/companies/{company}/users/{}/roles", member.user_id);
+        let request = self.request("PUT", &path, Some(body));
+        let (op, cmd) = self.send(request);
+        self.people.op = Some((op, PeopleOp::SetRoles { name: member.name }));
+        cmd
+    }
+
+    /// The server's answer to an invitation or a role change.
+    pub(crate) fn people_answered(&mut self, result: HttpResult) -> Cmd {
+        let Some((_, op)) = self.people.op.take() else {
+            return Command::done();
+        };
+        match classify(result) {
+            Reply::Ok(body) => match op {
+                PeopleOp::Invite { email, name } => {
+                    match serde_json::from_slice::<Invitation>(&body) {
+                        Ok(Invitation {
+                            link: Some(link),
+                            expires_at,
+                            ..
+                        }) => {
+                            let until = expires_at
+                                .map(|t| {
+                                    format!(
+                                        ", until {}",
+                                        format::date_time(t, self.config.utc_offset_minutes)
+                                    )
+                                })
+                                .unwrap_or_default();
+                            self.people.done = Some(format!(
+                                "{name} is invited. Send them this link to set their password; it works once{until}."
+                            ));
+                            self.people.link = Some(format!("{}{link}", self.config.server_url));
+                        }
+                        Ok(_) => {
+                            self.people.done = Some(format!(
+                                "{email} already has a Kvits account and now has these roles here."
+                            ));
+                        }
+                        Err(_) => {
+                            self.fail("the server's invitation could not be read");
+                            self.people.error =
+                                Some("The server answered something this app cannot read.".into());
+                        }
+                    }
+                    // The company's member list changes on the server: fetch it.
+                    self.kick()
+                }
+                PeopleOp::SetRoles { name } => {
+                    self.people.done = Some(format!("{name}'s roles are changed."));
+                    self.kick()
+                }
+            },
+            Reply::Unauthorized => self.session_expired(),
+            Reply::Upgrade => {
+                self.people.error =
+                    Some("This version of Kvits is too old for the server. Update the app.".into());
+                Command::done()
+            }
+            Reply::Transient(message, _) | Reply::Refused(message) => {
+                self.people.error = Some(message);
+                Command::done()
+            }
+        }
+    }
+
+    /// The invited person sets their password and is signed in (the answer is a sign-in).
+    pub(crate) fn accept_invitation(&mut self, token: String, password: String) -> Cmd {
+        if self.sign_in.op.is_some() {
+            return Command::done();
+        }
+        let token = token.trim().to_string();
+        if token.is_empty() {
+            self.sign_in.error = Some("This invitation link is incomplete.".into());
+            return Command::done();
+        }
+        if password.chars().count() < 8 {
+            self.sign_in.error = Some("Choose a password of at least 8 characters.".into());
+            return Command::done();
+        }
+        let Some(device) = self.local.device.clone() else {
+            self.sign_in.error = Some("This device is still getting ready; try again.".into());
+            return Command::done();
+        };
+        let unsent = self.local.unsent_count();
+        if unsent > 0 {
+            self.sign_in.error = Some(format!(
+                "This device holds {unsent} change(s) of another person that are not sent yet. Accept the invitation on another device, or let them sign in and send those first."
+            ));
+            return Command::done();
+        }
+        // A client id belongs to one user: a device someone used before gets a new one.
+        let client_id = if device.user_id.is_some() || self.local.session.is_some() {
+            ClientId(self.ids.uuid(self.clock.unwrap_or_default()))
+        } else {
+            device.client_id
+        };
+        let body = AcceptInvitationRequest {
+            token,
+            password,
+            client_id: Some(client_id),
+            device_name: Some(self.config.device_name.clone()).filter(|d| !d.is_empty()),
+        };
+        let Ok(body) = serde_json::to_vec(&body) else {
+            return Command::done();
+        };
+        let request = self.request("POST", "/v1/auth/accept-invitation", Some(body));
+        let request = crux_http::protocol::HttpRequest {
+            headers: request
+                .headers
+                .into_iter()
+                .filter(|h| !h.name.eq_ignore_ascii_case("authorization"))
+                .collect(),
+            ..request
+        };
+        let (op, cmd) = self.send(request);
+        self.sign_in.op = Some(op);
+        self.sign_in.client_id = Some(client_id);
+        self.sign_in.error = None;
+        cmd
+    }
+}
