@@ -64,7 +64,7 @@ test("3. Anna writes to both companies; Clara reads; Anna sees Clara's read time
     // Anna's console: the Birch conversation says when Clara read it.
     await conversations.getByRole("button", { name: `${SUBJECT} — Birch Bakery` }).click();
     await annaPage.getByRole("heading", { name: SUBJECT }).waitFor();
-    const reads = annaPage.getByRole("list", { name: "Read by" }).last();
+    const reads = annaPage.getByRole("list", { name: "Read by" }).first();
     await reads.getByText(/^Clara Client read it \S+/).waitFor({ timeout: SLOW });
     await screenshot(annaPage, "24-anna-read-times");
 
