@@ -1,6 +1,6 @@
 // The whole app: renders the core's view model and sends events; no decisions here.
 
-import { useSyncExternalStore } from "react";
+import { useEffect, useSyncExternalStore } from "react";
 import type { CoreHandle } from "../core/api";
 import type { ScreenView, Tab, ViewModel } from "../generated/types/shared_types";
 import { CoreContext, navigate, useDispatch } from "./common";
@@ -26,6 +26,12 @@ export function App(props: { core: CoreHandle }) {
 
 function Shell({ view }: { view: ViewModel }) {
   const signedIn = view.user !== null;
+  // An invitation link is used once: after signing in, the address goes back to the app's root.
+  useEffect(() => {
+    if (signedIn && window.location.pathname.startsWith("/invite/")) {
+      window.history.replaceState(null, "", "/");
+    }
+  }, [signedIn]);
   return (
     <div className={`app${signedIn ? "" : " app-signed-out"}`}>
       <a className="skip" href="#main">

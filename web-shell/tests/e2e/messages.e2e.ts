@@ -79,6 +79,31 @@ test("3. Anna writes to both companies; Clara reads; Anna sees Clara's read time
     await annaPage.getByRole("heading", { name: "Expense types" }).waitFor();
     await annaPage.getByText("Visa Business").first().waitFor();
     await screenshot(annaPage, "25-anna-settings");
+
+    // People: Anna invites a new employee; the link lets them set a password and sign in.
+    const email = `nina.${Date.now()}@demo.kvits`;
+    await annaPage.getByRole("button", { name: "Invite someone" }).click();
+    const invite = annaPage.getByRole("form", { name: "Invite someone" });
+    await invite.getByLabel("Name").fill("Nina Newcomer");
+    await invite.getByLabel("Email").fill(email);
+    await invite.getByRole("button", { name: "Save" }).click();
+    const link = annaPage.getByLabel("Invitation link");
+    await expect.poll(() => link.inputValue(), { timeout: SLOW }).toMatch(/\/invite\/\S+$/);
+    await annaPage.getByText("Nina Newcomer").first().waitFor();
+    await screenshot(annaPage, "26-anna-invited");
+    const nina = await newContext(browser, { width: 390, height: 844 });
+    try {
+      const ninaPage = await nina.newPage();
+      await ninaPage.goto(await link.inputValue());
+      await ninaPage.getByLabel("New password").fill("welcome-to-kvits");
+      await ninaPage.getByLabel("Password again").fill("welcome-to-kvits");
+      await ninaPage.getByRole("button", { name: "Set password and sign in" }).click();
+      await ninaPage.getByRole("heading", { name: "Receipts" }).waitFor({ timeout: SLOW });
+      await ninaPage.getByText("Nina Newcomer").first().waitFor({ state: "attached" });
+      await screenshot(ninaPage, "27-nina-first-sign-in");
+    } finally {
+      await nina.close();
+    }
   } finally {
     logs.push(...annaLog, ...claraLog);
     await anna.close();
