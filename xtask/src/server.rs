@@ -10,8 +10,6 @@ use anyhow::{Context, anyhow};
 use kvits_sync_server::{Config, Server, demo};
 use tokio::sync::oneshot;
 
-// Used by the shell test commands as they land.
-#[allow(dead_code)]
 #[derive(Debug)]
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`, no trailing slash.
@@ -21,7 +19,6 @@ pub struct TestServer {
     _data: tempfile::TempDir,
 }
 
-#[allow(dead_code)]
 impl TestServer {
     /// Seeds the demo firm into a new data directory and serves it.
     pub fn start(web_dir: Option<PathBuf>) -> anyhow::Result<TestServer> {

@@ -57,8 +57,10 @@ export class Runtime implements CoreHandle {
   constructor(
     private readonly bridge: Bridge,
     private readonly effects: Effects,
+    /** Reads the view model's bincode (replaceable in tests). */
+    private readonly readView: (bytes: Uint8Array) => ViewModel = decodeView,
   ) {
-    this.current = decodeView(bridge.view());
+    this.current = readView(bridge.view());
   }
 
   view(): ViewModel {
@@ -200,7 +202,7 @@ export class Runtime implements CoreHandle {
     queueMicrotask(() => {
       this.renderQueued = false;
       try {
-        this.current = decodeView(this.bridge.view());
+        this.current = this.readView(this.bridge.view());
       } catch (e) {
         report("the view model cannot be read", e);
         return;

@@ -1,0 +1,110 @@
+import { describe, expect, it, vi } from "vitest";
+import { BincodeSerializer } from "../generated/types/bincode";
+import {
+  RenderOperation,
+  Request,
+  Requests,
+  UploadRequest,
+  type Effect,
+  type StoreResponse,
+  type ViewModel,
+} from "../generated/types/shared_types";
+import { encodeOutput } from "./codec";
+import { Runtime, type Bridge, type Effects } from "./runtime";
+import { Timers } from "./time";
+
+function requests(...effects: [number, Effect][]): Uint8Array {
+  const s = new BincodeSerializer();
+  new Requests(effects.map(([id, e]) => new Request(id, e))).serialize(s);
+  return s.getBytes();
+}
+
+function effects(overrides: Partial<Effects>): Effects {
+  return {
+    store: vi.fn(),
+    timers: new Timers(),
+    http: vi.fn(),
+    photo: vi.fn(),
+    upload: vi.fn(),
+    keepPhoto: vi.fn(),
+    getBlob: vi.fn(),
+    origin: "http://kvits.test",
+    ...overrides,
+  } as Effects;
+}
+
+describe("Runtime", () => {
+  it("performs effects, resolves each answer by its id, and tells subscribers of renders", async () => {
+    const resolved: [number, Uint8Array][] = [];
+    let views = 0;
+    const bridge: Bridge = {
+      update: () =>
+        requests(
+          [5, { kind: "Store", value: { kind: "Load" } }],
+          [6, { kind: "Render", value: new RenderOperation() }],
+          [7, { kind: "Render", value: new RenderOperation() }],
+        ),
+      resolve: (id, output) => {
+        resolved.push([id, output]);
+        return requests();
+      },
+      view: () => new Uint8Array(),
+    };
+    const loaded: StoreResponse = { kind: "Loaded", rows: [] };
+    const store = vi.fn(async () => loaded);
+    const runtime = new Runtime(bridge, effects({ store }), () => ({ n: ++views }) as unknown as ViewModel);
+    const listener = vi.fn();
+    runtime.subscribe(listener);
+    runtime.dispatch({ kind: "SyncNow" });
+    await vi.waitFor(() => expect(resolved).toHaveLength(1));
+    expect(store).toHaveBeenCalledWith({ kind: "Load" });
+    expect(resolved[0]).toEqual([5, encodeOutput.store(loaded)]);
+    // two renders in one burst: one new view, one notification
+    expect(listener).toHaveBeenCalledTimes(1);
+    expect(runtime.view()).toEqual({ n: 2 });
+  });
+
+  it("streams upload progress and the last update to the same id", async () => {
+    const resolved: number[] = [];
+    const bridge: Bridge = {
+      update: () => uploadRequestBytes(),
+      resolve: (id) => {
+        resolved.push(id);
+        return requests();
+      },
+      view: () => new Uint8Array(),
+    };
+    const upload = vi.fn(async (_r: unknown, progress: (s: number, t: number) => void) => {
+      progress(0, 10);
+      progress(10, 10);
+      return { kind: "Done" } as const;
+    });
+    const runtime = new Runtime(
+      bridge,
+      effects({ upload: upload as unknown as Effects["upload"] }),
+      () => ({}) as ViewModel,
+    );
+    runtime.dispatch({ kind: "SyncNow" });
+    await vi.waitFor(() => expect(resolved).toEqual([9, 9, 9]));
+  });
+
+  it("reports a refused event instead of throwing", () => {
+    const bridge: Bridge = {
+      update: () => {
+        throw new Error("update: the event cannot be read");
+      },
+      resolve: () => requests(),
+      view: () => new Uint8Array(),
+    };
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const runtime = new Runtime(bridge, effects({}), () => ({}) as ViewModel);
+    expect(() => runtime.dispatch({ kind: "SyncNow" })).not.toThrow();
+    expect(error).toHaveBeenCalled();
+    error.mockRestore();
+  });
+});
+
+function uploadRequestBytes(): Uint8Array {
+  const request = new UploadRequest("http://kvits.test", "t", "photo/a.jpg", "a".repeat(64), 10n, "image/jpeg");
+  return requests([9, { kind: "Upload", value: request }]);
+}
