@@ -6,6 +6,7 @@ import {
   Requests,
   UploadRequest,
   type Effect,
+  type ImageRef,
   type StoreResponse,
   type ViewModel,
 } from "../generated/types/shared_types";
@@ -86,6 +87,28 @@ describe("Runtime", () => {
     );
     runtime.dispatch({ kind: "SyncNow" });
     await vi.waitFor(() => expect(resolved).toEqual([9, 9, 9]));
+  });
+
+  it("loads server images with the view's authorization, once, and local photos from blobs", async () => {
+    const bridge: Bridge = { update: () => requests(), resolve: () => requests(), view: () => new Uint8Array() };
+    const fetch = vi.fn(async (_url: URL | RequestInfo, init?: RequestInit) => {
+      expect(new Headers(init?.headers).get("authorization")).toBe("Bearer abc");
+      return new Response(new Blob([new Uint8Array([1])]), { status: 200 });
+    });
+    const getBlob = vi.fn(async (ref: string) => (ref === "photo/a.jpg" ? new Blob([new Uint8Array([2])]) : null));
+    const runtime = new Runtime(
+      bridge,
+      effects({ fetch: fetch as unknown as typeof globalThis.fetch, getBlob }),
+      () => ({ image_authorization: "Bearer abc" }) as ViewModel,
+    );
+    const server = { file_ref: null, url: "/v1/blobs/" + "b".repeat(64) } as ImageRef;
+    const first = await runtime.loadImage(server);
+    expect(first).toMatch(/^blob:/);
+    expect(await runtime.loadImage(server)).toBe(first);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(String(fetch.mock.calls[0][0])).toBe("http://kvits.test/v1/blobs/" + "b".repeat(64));
+    expect(await runtime.loadImage({ file_ref: "photo/a.jpg", url: null } as ImageRef)).toMatch(/^blob:/);
+    expect(await runtime.loadImage({ file_ref: "photo/none.jpg", url: null } as ImageRef)).toBeNull();
   });
 
   it("reports a refused event instead of throwing", () => {

@@ -100,10 +100,10 @@ export class Runtime implements CoreHandle {
     }
     const url = ref.url;
     if (url === null || url === undefined) return Promise.resolve(null);
-    // `image_authorization` ("Bearer …") is on the view model once the core has it.
-    const auth = (this.current as unknown as { image_authorization?: string | null })
-      .image_authorization;
-    return this.cached(`url:${url}`, async () => {
+    // "Bearer …" for the signed-in user's images, from the view model.
+    const auth = this.current.image_authorization;
+    // Keyed by the credentials too: another user's session must not see a cached image.
+    return this.cached(`url:${auth ?? ""}:${url}`, async () => {
       const doFetch = this.effects.fetch ?? globalThis.fetch.bind(globalThis);
       const target = /^https?:/.test(url) ? url : `${this.effects.origin}${url}`;
       const response = await doFetch(target, {
