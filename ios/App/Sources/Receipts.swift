@@ -1,0 +1,209 @@
+import KvitsKit
+import PhotosUI
+import SharedTypes
+import SwiftUI
+
+/// Photos from the camera or the library are written into the app's storage first; the core
+/// gets only the file's path (`PhotoCaptured`), never bytes.
+enum Captures {
+    static func save(_ data: Data) throws -> String {
+        let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
+            .appendingPathComponent("captures")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("\(UUID().uuidString).jpg")
+        try data.write(to: file, options: .atomic)
+        return file.path
+    }
+}
+
+/// Camera capture and library import, shared by the list and the form (a photo on an editable
+/// form becomes another page).
+struct CaptureButtons: View {
+    @Environment(Core.self) private var core
+    @State private var showCamera = false
+    @State private var picked: [PhotosPickerItem] = []
+
+    var body: some View {
+        HStack {
+            if UIImagePickerController.isSourceTypeAvailable(.camera) {
+                Button { showCamera = true } label: { Label("Photograph", systemImage: "camera") }
+            }
+            PhotosPicker(selection: $picked, maxSelectionCount: 5, matching: .images) {
+                Label("Import", systemImage: "photo.on.rectangle")
+            }
+        }
+        .fullScreenCover(isPresented: $showCamera) {
+            CameraPicker { data in
+                if let path = try? Captures.save(data) { core.send(.photoCaptured(fileRef: path)) }
+            }
+            .ignoresSafeArea()
+        }
+        .onChange(of: picked) { _, items in
+            guard !items.isEmpty else { return }
+            picked = []
+            Task {
+                for item in items {
+                    if let data = try? await item.loadTransferable(type: Data.self),
+                       let path = try? Captures.save(data) {
+                        core.send(.photoCaptured(fileRef: path))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `UIImagePickerController` with the camera, wrapped for SwiftUI. The original JPEG data
+/// (with its EXIF orientation and date) goes to the core's photo pipeline.
+struct CameraPicker: UIViewControllerRepresentable {
+    let taken: (Data) -> Void
+    @Environment(\.dismiss) private var dismiss
+
+    func makeUIViewController(context: Context) -> UIImagePickerController {
+        let picker = UIImagePickerController()
+        picker.sourceType = .camera
+        picker.delegate = context.coordinator
+        return picker
+    }
+
+    func updateUIViewController(_ controller: UIImagePickerController, context: Context) {}
+
+    func makeCoordinator() -> Coordinator { Coordinator(self) }
+
+    final class Coordinator: NSObject, UIImagePickerControllerDelegate, UINavigationControllerDelegate {
+        let parent: CameraPicker
+        init(_ parent: CameraPicker) { self.parent = parent }
+
+        func imagePickerController(
+            _ picker: UIImagePickerController,
+            didFinishPickingMediaWithInfo info: [UIImagePickerController.InfoKey: Any]
+        ) {
+            if let image = info[.originalImage] as? UIImage, let data = image.jpegData(compressionQuality: 0.95) {
+                parent.taken(data)
+            }
+            parent.dismiss()
+        }
+
+        func imagePickerControllerDidCancel(_ picker: UIImagePickerController) { parent.dismiss() }
+    }
+}
+
+struct ReceiptsScreen: View {
+    @Environment(Core.self) private var core
+    let view: ReceiptsView
+
+    var body: some View {
+        List {
+            if view.canCapture { CaptureButtons() }
+            if view.processing > 0 { Label("Preparing \(view.processing) photo(s)…", systemImage: "hourglass") }
+            ForEach(view.receipts, id: \.id) { row in
+                Button { core.send(.navigate(.receipt(expenseId: row.id))) } label: { ReceiptRowView(row: row) }
+            }
+            if view.more > 0 { Button("Show \(view.more) more") { core.send(.showMore) } }
+        }
+        .refreshable { core.send(.syncNow) }
+        .navigationTitle("Receipts")
+    }
+}
+
+struct ReceiptRowView: View {
+    let row: ReceiptRow
+    var body: some View {
+        HStack {
+            if let thumb = row.thumbnail {
+                ReceiptImage(image: thumb).frame(width: 44, height: 56).clipShape(RoundedRectangle(cornerRadius: 4))
+            }
+            VStack(alignment: .leading) {
+                Text(row.title)
+                Text([row.date, row.amount].compactMap { $0 }.joined(separator: " · ")).font(.caption)
+            }
+            Spacer()
+            if case .uploading(let percent) = row.status {
+                ProgressView(value: Double(percent), total: 100).frame(width: 60)
+            } else {
+                Text(row.statusText).font(.caption).foregroundStyle(.secondary)
+            }
+        }
+    }
+}
+
+struct ReceiptFormScreen: View {
+    @Environment(Core.self) private var core
+    let view: ReceiptView
+
+    var body: some View {
+        Form {
+            Section("Pages") {
+                ScrollView(.horizontal) {
+                    HStack {
+                        ForEach(view.pages, id: \.sha256) { page in
+                            ReceiptImage(image: page.thumbnail).frame(width: 90, height: 120)
+                                .contextMenu {
+                                    if view.editable {
+                                        Button("Remove", role: .destructive) { core.send(.removePage(sha256: page.sha256)) }
+                                    }
+                                }
+                        }
+                        if view.processing > 0 { ProgressView() }
+                    }
+                }
+                if view.editable { CaptureButtons() }
+            }
+            Section("Expense") {
+                ChoicePicker(title: "Type", choices: view.expenseTypes) { core.send(.editForm(.expenseType($0))) }
+                ChoicePicker(title: "Paid with", choices: view.paymentMethods) { core.send(.editForm(.paymentMethod($0))) }
+                FieldText(title: "Amount", value: view.amount, keyboard: .decimalPad) { core.send(.editForm(.amount($0))) }
+                FieldText(title: "Currency", value: view.currency) { core.send(.editForm(.currency($0))) }
+                FieldText(title: "Date (YYYY-MM-DD)", value: view.date) { core.send(.editForm(.date($0))) }
+                FieldText(title: "Merchant", value: view.merchant) { core.send(.editForm(.merchant($0))) }
+                FieldText(title: "Note", value: view.note) { core.send(.editForm(.note($0))) }
+            }
+            .disabled(!view.editable)
+            ForEach(view.errors, id: \.field) { e in Text(e.message).foregroundStyle(.red) }
+            ForEach(view.decisions, id: \.text) { d in
+                VStack(alignment: .leading) { Text(d.text); if let r = d.reason { Text(r).font(.caption) } }
+            }
+            if view.editable {
+                Button("Submit") { core.send(.submit) }
+                Button("Save draft") { core.send(.saveDraft) }
+            }
+            if view.canDelete { Button("Delete", role: .destructive) { core.send(.deleteReceipt) } }
+        }
+        .navigationTitle(view.statusText)
+        .toolbar { Button("Back") { core.send(.back) } }
+    }
+}
+
+struct ChoicePicker: View {
+    let title: String
+    let choices: [Choice]
+    let picked: (String?) -> Void
+
+    var body: some View {
+        Picker(title, selection: Binding(
+            get: { choices.first(where: \.selected)?.id },
+            set: { picked($0) }
+        )) {
+            Text("—").tag(String?.none)
+            ForEach(choices, id: \.id) { c in
+                Text(c.detail.map { "\(c.label) (\($0))" } ?? c.label).tag(Optional(c.id))
+            }
+        }
+    }
+}
+
+/// A text field that edits locally and sends the value to the core as typed.
+struct FieldText: View {
+    let title: String
+    let value: String
+    var keyboard: UIKeyboardType = .default
+    let changed: (String) -> Void
+    @State private var text = ""
+
+    var body: some View {
+        TextField(title, text: $text)
+            .keyboardType(keyboard)
+            .onAppear { text = value }
+            .onChange(of: text) { _, new in if new != value { changed(new) } }
+    }
+}
