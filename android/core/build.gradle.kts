@@ -15,7 +15,7 @@ val repoRoot: File = rootDir.parentFile
 val generatedDir = layout.buildDirectory.dir("generated/kvits")
 
 // `cargo xtask kotlin bindings` = `cargo xtask bindings` (builds kvits-native, runs
-// uniffi-bindgen and the core's codegen) plus a fix-up of the glue; see xtask/src/kotlin.rs.
+// uniffi-bindgen and the core's codegen); see xtask/src/kotlin.rs.
 val generateKvitsBindings by tasks.registering(Exec::class) {
     description = "Generates the UniFFI glue and the core's types from the Rust sources."
     workingDir = repoRoot

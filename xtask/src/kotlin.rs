@@ -2,8 +2,8 @@
 //! real Rust library and a real sync server with the demo firm.
 //!
 //! The Android SDK and Google's Maven cannot be reached here, so Gradle is not used: the UniFFI
-//! glue and the core's types are generated (`cargo xtask bindings`, plus one fix-up of the glue,
-//! [`fix_glue`]; `cargo xtask kotlin bindings --out DIR` is the same for Gradle) under
+//! glue and the core's types are generated (`cargo xtask bindings`; `cargo xtask kotlin bindings
+//! --out DIR` is the same, for Gradle) under
 //! `<target>/kotlin-shell/bindings`, then one `kotlinc` run (the npm `kotlin-compiler` that
 //! `scripts/setup.sh` installs) compiles them with `android/core/src/main` and
 //! `android/core/src/test` into one jar, against Debian's JNA, JUnit 4 and Hamcrest and the
@@ -36,37 +36,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
 }
 
-/// `cargo xtask bindings` into `out`, then the glue made compilable (see [`fix_glue`]).
+/// The UniFFI glue and the core's types for Kotlin (and Swift), as `cargo xtask bindings`.
 fn generate(cargo: &str, out: &Path) -> anyhow::Result<()> {
-    crate::bindings::generate(cargo, out)?;
-    let glue = out.join("kotlin/app/kvits/core/kvits_native.kt");
-    let text =
-        std::fs::read_to_string(&glue).with_context(|| format!("reading {}", glue.display()))?;
-    if let Some(fixed) = fix_glue(&text) {
-        eprintln!(
-            "kotlin: renamed KvitsError's `message` field to `detail` in the Kotlin glue \
-             (uniffi 0.29 emits Kotlin that does not compile for it)"
-        );
-        std::fs::write(&glue, fixed).with_context(|| format!("writing {}", glue.display()))?;
-    }
-    Ok(())
-}
-
-/// UniFFI 0.29 turns an error variant's field named `message` into a Kotlin property that
-/// clashes with `Throwable.message` (mozilla/uniffi-rs#1434), so the glue does not compile.
-/// Until `KvitsError`'s field is renamed in `shared/native`, the property is called `detail` in
-/// Kotlin (the wire format is positional, so nothing else changes) and `message` returns it.
-/// `None` when the glue has no such field.
-fn fix_glue(text: &str) -> Option<String> {
-    const FIELD: &str = "val `message`: kotlin.String";
-    if !text.contains(FIELD) {
-        return None;
-    }
-    Some(
-        text.replace(FIELD, "val `detail`: kotlin.String")
-            .replace("get() = \"message=${ `message` }\"", "get() = `detail`")
-            .replace("value.`message`", "value.`detail`"),
-    )
+    crate::bindings::generate(cargo, out)
 }
 
 /// Where the tools and jars are.

@@ -33,7 +33,9 @@ commands:
   web build|test                       build the web shell (wasm core, types, Vite) / run its
                                        unit tests and browser tests in Chromium
   swift test                           the iOS package's tests on Linux (Debian trixie chroot)
+  swift sources                        copy the generated Swift sources into ios/KvitsKit (Xcode)
   kotlin test                          the Android core module's tests on the JVM
+  kotlin bindings --out DIR            the Kotlin glue and types (what Gradle runs)
   test [STEP]                          every check CI runs (fmt, clippy, wasm build, codegen,
                                        tests); with STEP, only the steps whose name has it
 ";

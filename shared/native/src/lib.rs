@@ -87,11 +87,11 @@ impl KvitsCore {
     /// Sends an event (bincode of `Event`).
     pub fn update(&self, event: Vec<u8>) -> Result<(), KvitsError> {
         let event: Event = bincode::deserialize(&event).map_err(|e| KvitsError::InvalidInput {
-            message: format!("the event cannot be read: {e}"),
+            detail: format!("the event cannot be read: {e}"),
         })?;
         if matches!(event, Event::Start { .. }) {
             return Err(KvitsError::InvalidInput {
-                message: "the runtime starts the core itself".into(),
+                detail: "the runtime starts the core itself".into(),
             });
         }
         self.runtime.send(event);
@@ -101,7 +101,7 @@ impl KvitsCore {
     /// The view model (bincode of `ViewModel`).
     pub fn view(&self) -> Result<Vec<u8>, KvitsError> {
         bincode::serialize(&self.runtime.view()).map_err(|e| KvitsError::Internal {
-            message: format!("the view cannot be written: {e}"),
+            detail: format!("the view cannot be written: {e}"),
         })
     }
 

@@ -46,18 +46,19 @@ pub trait Shell: Send + Sync {
     fn perform(&self, id: u32, kind: EffectKind, operation: Vec<u8>);
 }
 
-/// Errors crossing to the shell.
+/// Errors crossing to the shell. The field is `detail`, not `message`: Kotlin exceptions already
+/// have a `message`, and UniFFI's Kotlin for a field of that name does not compile.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum KvitsError {
     /// What the shell sent could not be read.
-    #[error("invalid input: {message}")]
-    InvalidInput { message: String },
+    #[error("invalid input: {detail}")]
+    InvalidInput { detail: String },
     /// The device's data could not be opened.
-    #[error("storage: {message}")]
-    Storage { message: String },
+    #[error("storage: {detail}")]
+    Storage { detail: String },
     /// Something went wrong inside the runtime.
-    #[error("internal: {message}")]
-    Internal { message: String },
+    #[error("internal: {detail}")]
+    Internal { detail: String },
 }
 
 /// How the runtime is set up.
@@ -131,15 +132,15 @@ impl Runtime {
     /// Opens the local store and starts the core (`Event::Start`).
     pub fn start(config: Config, shell: Arc<dyn Shell>) -> Result<Runtime, KvitsError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| KvitsError::Storage {
-            message: format!("cannot create {}: {e}", config.data_dir.display()),
+            detail: format!("cannot create {}: {e}", config.data_dir.display()),
         })?;
         let photos_dir = config.data_dir.join("photos");
         std::fs::create_dir_all(&photos_dir).map_err(|e| KvitsError::Storage {
-            message: format!("cannot create {}: {e}", photos_dir.display()),
+            detail: format!("cannot create {}: {e}", photos_dir.display()),
         })?;
         let store = LocalStore::open(&config.data_dir.join("kvits.sqlite")).map_err(|e| {
             KvitsError::Storage {
-                message: e.to_string(),
+                detail: e.to_string(),
             }
         })?;
         let tokio = tokio::runtime::Builder::new_multi_thread()
@@ -148,14 +149,14 @@ impl Runtime {
             .enable_all()
             .build()
             .map_err(|e| KvitsError::Internal {
-                message: format!("cannot start the runtime: {e}"),
+                detail: format!("cannot start the runtime: {e}"),
             })?;
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|e| KvitsError::Internal {
-                message: format!("cannot set up HTTP: {e}"),
+                detail: format!("cannot set up HTTP: {e}"),
             })?;
         let inner = Arc::new(Inner {
             core: Core::new(),
@@ -200,11 +201,11 @@ impl Runtime {
         let mut claimed = lock(&inner.claimed);
         let Some(entry) = claimed.get_mut(&id) else {
             return Err(KvitsError::InvalidInput {
-                message: format!("no effect {id} is waiting for an answer"),
+                detail: format!("no effect {id} is waiting for an answer"),
             });
         };
         let bad = |e: bincode::Error| KvitsError::InvalidInput {
-            message: format!("the answer to effect {id} cannot be read: {e}"),
+            detail: format!("the answer to effect {id} cannot be read: {e}"),
         };
         // Streams (uploads) stay until their last update; everything else answers once.
         let (effects, done) = match entry {
@@ -243,7 +244,7 @@ impl Runtime {
         }
         drop(claimed);
         let effects = effects.map_err(|e| KvitsError::InvalidInput {
-            message: format!("effect {id} cannot take an answer: {e}"),
+            detail: format!("effect {id} cannot take an answer: {e}"),
         })?;
         Inner::run(inner, effects);
         Ok(())

@@ -64,7 +64,7 @@ public final class Core {
         } catch let error as KvitsError {
             lastError = error
         } catch {
-            lastError = .Internal(message: "the event cannot be written: \(error)")
+            lastError = .Internal(detail: "the event cannot be written: \(error)")
         }
     }
 
@@ -101,7 +101,7 @@ public final class Core {
         } catch let error as KvitsError {
             lastError = error
         } catch {
-            lastError = .Internal(message: "the view cannot be read: \(error)")
+            lastError = .Internal(detail: "the view cannot be read: \(error)")
         }
     }
 
