@@ -1,4 +1,5 @@
-//! `cargo xtask demo`: the sync server with the demo accounting firm, in this process.
+//! `cargo xtask demo`: builds the web shell, then serves it with the sync server and the demo
+//! accounting firm, in this process.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,7 +31,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let server = Server::open(Config::new(&data_dir))?;
+    let web_dir = crate::web::build().context("building the web shell")?;
+    let mut config = Config::new(&data_dir);
+    config.web_dir = Some(web_dir);
+    let server = Server::open(config)?;
     server
         .state()
         .db
@@ -43,9 +47,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .with_context(|| format!("listening on {addr}"))?;
         let addr = listener.local_addr()?;
         eprintln!(
-            "\nKvits demo: http://{addr}  (data in {})\n\
-             sign in with POST /v1/auth/login as anna@, emma@, mark@, alice@, clara@, otto@ or \
-             vera@demo.kvits, password \"demo\"; API description: http://{addr}/v1/openapi.json\n\
+            "\nKvits demo: open http://{addr} in a browser  (data in {})\n\
+             sign in as anna@ (accountant), emma@ (employee), mark@ (approver), alice@, \
+             clara@ (client, admin), otto@ or vera@demo.kvits, password \"demo\"; \
+             API description: http://{addr}/v1/openapi.json\n\
              Ctrl-C stops it.\n",
             data_dir.display()
         );
