@@ -19,7 +19,7 @@ pkg-config --exists libturbojpeg 2>/dev/null || need_apt+=(libturbojpeg0-dev)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # The Android core module's JVM tests: JNA loads the Rust library, JUnit 4 runs them.
 [ -f /usr/share/java/jna.jar ] || need_apt+=(libjna-java)
-[ -f /usr/share/java/junit4.jar ] || need_apt+=(junit4)
+{ [ -f /usr/share/java/junit4.jar ] && [ -f /usr/share/java/hamcrest-core.jar ]; } || need_apt+=(junit4 libhamcrest-java)
 have_cmd java || need_apt+=(default-jdk-headless)
 # The iOS package's tests run in a Debian trixie chroot with Swift (see `cargo xtask swift`).
 have_cmd debootstrap || need_apt+=(debootstrap)

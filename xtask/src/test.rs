@@ -63,6 +63,19 @@ const STEPS: &[Step] = &[
         ],
     ),
     step(
+        "lint (web bridge for wasm32)",
+        &[
+            "clippy",
+            "-p",
+            "kvits-web",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    step(
         "protocol, domain and core build for wasm32",
         &[
             "build",
@@ -122,6 +135,47 @@ const STEPS: &[Step] = &[
     step(
         "tests (pure-Rust imaging path)",
         &["test", "-p", "kvits-imaging"],
+    ),
+    // The shells, each against the real core and a demo server (`cargo xtask web|kotlin|swift
+    // test`, run by the same release build of xtask as above).
+    step(
+        "web shell: Vitest, then Playwright in Chromium",
+        &[
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "xtask",
+            "--",
+            "web",
+            "test",
+        ],
+    ),
+    step(
+        "Android core module: Kotlin tests on the JVM",
+        &[
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "xtask",
+            "--",
+            "kotlin",
+            "test",
+        ],
+    ),
+    step(
+        "iOS package: Swift tests on Linux (trixie chroot)",
+        &[
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "xtask",
+            "--",
+            "swift",
+            "test",
+        ],
     ),
 ];
 
