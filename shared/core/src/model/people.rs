@@ -254,22 +254,6 @@ impl Model {
             client_id: Some(client_id),
             device_name: Some(self.config.device_name.clone()).filter(|d| !d.is_empty()),
         };
-        let Ok(body) = serde_json::to_vec(&body) else {
-            return Command::done();
-        };
-        let request = self.request("POST", "/v1/auth/accept-invitation", Some(body));
-        let request = crux_http::protocol::HttpRequest {
-            headers: request
-                .headers
-                .into_iter()
-                .filter(|h| !h.name.eq_ignore_ascii_case("authorization"))
-                .collect(),
-            ..request
-        };
-        let (op, cmd) = self.send(request);
-        self.sign_in.op = Some(op);
-        self.sign_in.client_id = Some(client_id);
-        self.sign_in.error = None;
-        cmd
+        self.send_sign_in("/v1/auth/accept-invitation", &body, client_id)
     }
 }

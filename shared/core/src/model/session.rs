@@ -66,11 +66,21 @@ impl Model {
             client_id: Some(client_id),
             device_name: Some(self.config.device_name.clone()).filter(|d| !d.is_empty()),
         };
-        let Ok(body) = serde_json::to_vec(&body) else {
+        self.send_sign_in("/v1/auth/login", &body, client_id)
+    }
+
+    /// Sends a request whose answer is a new session (a login, an accepted invitation): it
+    /// carries no token of a previous session, and its answer is read by [`Self::signed_in`].
+    pub(crate) fn send_sign_in(
+        &mut self,
+        path: &str,
+        body: &impl serde::Serialize,
+        client_id: ClientId,
+    ) -> Cmd {
+        let Ok(body) = serde_json::to_vec(body) else {
             return Command::done();
         };
-        let request = self.request("POST", "/v1/auth/login", Some(body));
-        // The login request carries no token of a previous session.
+        let request = self.request("POST", path, Some(body));
         let request = crux_http::protocol::HttpRequest {
             headers: request
                 .headers
