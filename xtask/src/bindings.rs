@@ -56,26 +56,32 @@ pub fn generate(cargo: &str, out: &Path) -> anyhow::Result<()> {
         )?;
         let types = out.join(format!("{language}-types"));
         reset(&types)?;
-        cargo_run(
-            cargo,
-            &[
-                "run",
-                "-q",
-                "-p",
-                "shared",
-                "--bin",
-                "codegen",
-                "--features",
-                "codegen",
-                "--",
-                "--language",
-                language,
-                "--output-dir",
-                &types.display().to_string(),
-            ],
-        )?;
+        let args = codegen_args(language, &types);
+        cargo_run(cargo, &args.iter().map(String::as_str).collect::<Vec<_>>())?;
     }
     Ok(())
+}
+
+/// Cargo's arguments for the core's types in `language` (the `codegen` bin) into `out`.
+pub fn codegen_args(language: &str, out: &Path) -> Vec<String> {
+    [
+        "run",
+        "-q",
+        "-p",
+        "shared",
+        "--bin",
+        "codegen",
+        "--features",
+        "codegen",
+        "--",
+        "--language",
+        language,
+        "--output-dir",
+    ]
+    .iter()
+    .map(|a| (*a).to_string())
+    .chain([out.display().to_string()])
+    .collect()
 }
 
 fn reset(dir: &Path) -> anyhow::Result<()> {

@@ -115,21 +115,7 @@ pub fn build() -> anyhow::Result<PathBuf> {
     run_checked(
         Command::new(&cargo)
             .current_dir(&root)
-            .args([
-                "run",
-                "-q",
-                "-p",
-                "shared",
-                "--bin",
-                "codegen",
-                "--features",
-                "codegen",
-                "--",
-                "--language",
-                "typescript",
-                "--output-dir",
-            ])
-            .arg(&types),
+            .args(crate::bindings::codegen_args("typescript", &types)),
         "the core's codegen (TypeScript)",
         Some("the TypeScript generator needs pnpm on PATH (npm install -g pnpm)"),
     )?;
