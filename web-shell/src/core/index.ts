@@ -56,7 +56,9 @@ async function start(): Promise<CoreHandle> {
     upload: (request, progress) => uploadPhoto(request, { getBlob }, progress),
     keepPhoto: async (file) => {
       const key = `capture/${crypto.randomUUID()}`;
-      await needStore().putBlob(key, file);
+      const local = needStore();
+      local.inFlight.add(key);
+      await local.putBlob(key, file);
       return key;
     },
     getBlob,

@@ -130,4 +130,46 @@ describe("Store on IndexedDB", () => {
     expect(new Uint8Array(await blob!.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
     expect(await store.getBlob("capture/none")).toBeNull();
   });
+
+  it("drops photo blobs no row names before the first load, and keeps the rest", async () => {
+    const factory = new IDBFactory();
+    const first = await LocalStore.open(factory, "kvits-sweep");
+    const jpeg = () => new Blob([new Uint8Array([0xff, 0xd8])], { type: "image/jpeg" });
+    await first.handle({
+      kind: "Commit",
+      ops: [
+        put("Captures", "c1", '{"id":"c1","source":"capture/pending"}'),
+        put("Photos", "abc", '{"sha256":"abc","file_ref":"photo/abc.jpg","thumbnail_ref":"photo/abc.thumb.jpg"}'),
+        put("Captures", "broken", "not json"),
+      ],
+    });
+    for (const key of [
+      "capture/pending",
+      "capture/done",
+      "photo/abc.jpg",
+      "photo/abc.thumb.jpg",
+      "photo/old.jpg",
+      "capture/just-picked",
+    ]) {
+      await first.putBlob(key, jpeg());
+    }
+    first.close();
+
+    // The next page: a capture is being kept while the core loads.
+    const next = await LocalStore.open(factory, "kvits-sweep");
+    next.inFlight.add("capture/just-picked");
+    await next.handle({ kind: "Load" });
+    const kept = async (key: string) => (await next.getBlob(key)) !== null;
+    expect(await kept("capture/pending")).toBe(true);
+    expect(await kept("photo/abc.jpg")).toBe(true);
+    expect(await kept("photo/abc.thumb.jpg")).toBe(true);
+    expect(await kept("capture/just-picked")).toBe(true);
+    expect(await kept("capture/done")).toBe(false);
+    expect(await kept("photo/old.jpg")).toBe(false);
+
+    // Only once per page: a blob kept after the first load is not swept by later loads.
+    await next.putBlob("photo/new.jpg", jpeg());
+    await next.handle({ kind: "Load" });
+    expect(await kept("photo/new.jpg")).toBe(true);
+  });
 });

@@ -133,8 +133,25 @@ export class LocalStore {
     this.db.close();
   }
 
+  /** Blob keys the shell is keeping right now that no row names yet (a capture on its way). */
+  readonly inFlight = new Set<string>();
+  private swept = false;
+
   handle(request: StoreRequest): Promise<StoreResponse> {
-    const run = () => (request.kind === "Load" ? this.load() : this.commit(request.ops));
+    const run = async () => {
+      if (request.kind !== "Load") return this.commit(request.ops);
+      // Before the first load of a page, nothing is being captured or processed yet: the
+      // moment to drop photo blobs that no row names any more.
+      if (!this.swept) {
+        this.swept = true;
+        try {
+          await this.sweepBlobs();
+        } catch (e) {
+          console.warn("kvits: unused photos could not be removed:", e);
+        }
+      }
+      return this.load();
+    };
     const next = this.queue.then(run, run);
     this.queue = next.catch(() => undefined);
     return next;
@@ -226,10 +243,57 @@ export class LocalStore {
     return value instanceof Blob ? value : null;
   }
 
+  /**
+   * Deletes the blobs no row refers to: originals (`capture/…`) whose capture is done or gone,
+   * and processed photos and thumbnails (`photo/…`) the core no longer keeps (after sign-out,
+   * or a deleted receipt). Keys in `inFlight` are kept. One transaction, so rows and blobs are
+   * read and changed together. Returns the number of blobs deleted.
+   */
+  async sweepBlobs(): Promise<number> {
+    const captures = COLLECTIONS.Captures;
+    const photos = COLLECTIONS.Photos;
+    const tx = this.db.transaction([captures, photos, BLOBS], "readwrite");
+    const finished = done(tx);
+    const [captureRows, photoRows, keys] = await Promise.all([
+      requestResult(tx.objectStore(captures).getAll()),
+      requestResult(tx.objectStore(photos).getAll()),
+      requestResult(tx.objectStore(BLOBS).getAllKeys()),
+    ]);
+    const named = new Set<string>(this.inFlight);
+    for (const row of captureRows) addRefs(named, row, ["source"]);
+    for (const row of photoRows) addRefs(named, row, ["file_ref", "thumbnail_ref"]);
+    let deleted = 0;
+    const blobs = tx.objectStore(BLOBS);
+    for (const key of keys) {
+      if (typeof key === "string" && !named.has(key)) {
+        blobs.delete(key);
+        deleted += 1;
+      }
+    }
+    await finished;
+    return deleted;
+  }
+
   async deleteBlob(key: string): Promise<void> {
     const tx = this.db.transaction([BLOBS], "readwrite");
     const finished = done(tx);
     tx.objectStore(BLOBS).delete(key);
     await finished;
+  }
+}
+
+/** Adds the string fields `fields` of a stored JSON row to `refs`; a row that does not parse
+ * names nothing (and its blobs are kept only if another row names them). */
+function addRefs(refs: Set<string>, row: unknown, fields: string[]): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(String(row));
+  } catch {
+    return;
+  }
+  if (typeof value !== "object" || value === null) return;
+  for (const field of fields) {
+    const ref = (value as Record<string, unknown>)[field];
+    if (typeof ref === "string") refs.add(ref);
   }
 }
