@@ -315,9 +315,23 @@ impl FaultProxy {
         self.shared.state().dropped_responses
     }
 
-    /// Every request handled so far, in the order their handling ended.
+    /// Every request handled so far, in the order their handling ended. An exchange is logged
+    /// when the proxy is done with it, which is just *after* the client got the response: to
+    /// check the log right after a response, use [`FaultProxy::log_of`].
     pub fn log(&self) -> Vec<Exchange> {
         self.shared.state().log.clone()
+    }
+
+    /// The log once it holds at least `entries` exchanges, or as it is after `timeout`.
+    pub fn log_of(&self, entries: usize, timeout: std::time::Duration) -> Vec<Exchange> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if log.len() >= entries || std::time::Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
     }
 }
 
