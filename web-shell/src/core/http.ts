@@ -9,6 +9,7 @@ import {
   type HttpRequest,
   type HttpResult,
 } from "../generated/types/shared_types";
+import { TimedOut, withTimeout } from "./timeout";
 
 /** How long one exchange may take; pulls long-poll for up to 30 s on the server. */
 export const HTTP_TIMEOUT_MS = 60_000;
@@ -57,30 +58,24 @@ export async function performHttp(
       ? new Uint8Array(request.body)
       : undefined;
 
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
   try {
-    const response = await doFetch(url, {
-      method,
-      headers,
-      body,
-      signal: controller.signal,
-      cache: "no-store",
-      credentials: "omit",
-      redirect: "follow",
+    return await withTimeout(timeoutMs, async (signal) => {
+      const response = await doFetch(url, {
+        method,
+        headers,
+        body,
+        signal,
+        cache: "no-store",
+        credentials: "omit",
+        redirect: "follow",
+      });
+      const responseHeaders: HttpHeader[] = [];
+      response.headers.forEach((value, name) => responseHeaders.push(new HttpHeader(name, value)));
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      return { kind: "Ok", value: new HttpResponse(response.status, responseHeaders, bytes) } as const;
     });
-    const responseHeaders: HttpHeader[] = [];
-    response.headers.forEach((value, name) => responseHeaders.push(new HttpHeader(name, value)));
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    return { kind: "Ok", value: new HttpResponse(response.status, responseHeaders, bytes) };
   } catch (e) {
-    if (timedOut) return err({ kind: "Err", value: { kind: "Timeout" } });
+    if (e instanceof TimedOut) return err({ kind: "Err", value: { kind: "Timeout" } });
     return err({ kind: "Err", value: { kind: "Io", value: describe(e) } });
-  } finally {
-    clearTimeout(timer);
   }
 }

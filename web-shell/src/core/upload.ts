@@ -20,6 +20,7 @@ import {
   type UploadRequest,
   type UploadUpdate,
 } from "../generated/types/shared_types";
+import { TimedOut, withTimeout } from "./timeout";
 
 export const PROTOCOL_HEADER = "kvits-protocol";
 export const PROTOCOL_VERSION = "1";
@@ -203,31 +204,25 @@ class Upload {
     body?: Uint8Array<ArrayBuffer>,
     timeoutMs = this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
   ): Promise<Response> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
     try {
-      return await this.fetch(`${this.base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.request.token}`,
-          [PROTOCOL_HEADER]: PROTOCOL_VERSION,
-          ...headers,
-        },
-        body,
-        signal: controller.signal,
-        cache: "no-store",
-        credentials: "omit",
-      });
+      return await withTimeout(timeoutMs, (signal) =>
+        this.fetch(`${this.base}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${this.request.token}`,
+            [PROTOCOL_HEADER]: PROTOCOL_VERSION,
+            ...headers,
+          },
+          body,
+          signal,
+          cache: "no-store",
+          credentials: "omit",
+        }),
+      );
     } catch (e) {
-      if (timedOut) throw transient("the server did not answer in time");
+      if (e instanceof TimedOut) throw transient("the server did not answer in time");
       const detail = e instanceof Error ? e.message : String(e);
       throw transient(`could not reach the server: ${detail}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
