@@ -1,29 +1,19 @@
 // Scenario 3: Anna (the accountant) writes to both client companies at once; Clara (Birch's
 // client contact) reads it; Anna's console shows when Clara read it. Also looks at the settings.
 
-import { afterAll, beforeAll, expect, test } from "vitest";
-import type { Browser } from "playwright-core";
-import { SLOW, launch, newContext, screenshot, signIn, waitSynced, watch } from "./support";
+import { expect, test } from "vitest";
+import { chromiumForFile, newContext, screenshot, signIn, SLOW, waitSynced, watch } from "./support";
 
 const SUBJECT = `Quarter closing ${new Date().toISOString().slice(0, 16)}`;
 const BODY = "Please send the remaining March receipts by Friday.\nThank you!";
 
-let browser: Browser;
-const logs: string[] = [];
-
-beforeAll(async () => {
-  browser = await launch();
-});
-
-afterAll(async () => {
-  if (logs.length > 0) console.log(logs.join("\n"));
-  await browser?.close();
-});
+const chrome = chromiumForFile();
+const logs = chrome.logs;
 
 test("3. Anna writes to both companies; Clara reads; Anna sees Clara's read time", async () => {
-  const anna = await newContext(browser);
+  const anna = await newContext(chrome.browser());
   const annaPage = await anna.newPage();
-  const clara = await newContext(browser, { width: 430, height: 900 });
+  const clara = await newContext(chrome.browser(), { width: 430, height: 900 });
   const claraPage = await clara.newPage();
   const annaLog = watch(annaPage, "anna");
   const claraLog = watch(claraPage, "clara");
@@ -91,7 +81,7 @@ test("3. Anna writes to both companies; Clara reads; Anna sees Clara's read time
     await expect.poll(() => link.inputValue(), { timeout: SLOW }).toMatch(/\/invite\/\S+$/);
     await annaPage.getByText("Nina Newcomer").first().waitFor();
     await screenshot(annaPage, "26-anna-invited");
-    const nina = await newContext(browser, { width: 390, height: 844 });
+    const nina = await newContext(chrome.browser(), { width: 390, height: 844 });
     try {
       const ninaPage = await nina.newPage();
       await ninaPage.goto(await link.inputValue());

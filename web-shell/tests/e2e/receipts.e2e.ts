@@ -1,23 +1,9 @@
 // Scenarios 1 and 2 of the web shell: Emma captures two receipts offline, they survive a reload
 // and reach the server exactly once; Mark approves one and rejects the other; Emma sees both.
 
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import {
-  SLOW,
-  apiLogin,
-  eventually,
-  fixturePhotos,
-  launch,
-  newContext,
-  pullAll,
-  screenshot,
-  signIn,
-  syncStatus,
-  waitOfflineReady,
-  waitSynced,
-  watch,
-} from "./support";
+import { describe, expect, test } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { apiLogin, chromiumForFile, eventually, fixturePhotos, newContext, pullAll, screenshot, signIn, SLOW, syncStatus, waitOfflineReady, waitSynced, watch } from "./support";
 import type { Entity, Expense } from "./support";
 
 const RECEIPTS = [
@@ -27,19 +13,10 @@ const RECEIPTS = [
 const CARD = "Visa Business ·4821";
 const REASON = "Private lunch, not a business expense";
 
-let browser: Browser;
 let emma: BrowserContext;
 let emmaPage: Page;
-const logs: string[] = [];
-
-beforeAll(async () => {
-  browser = await launch();
-});
-
-afterAll(async () => {
-  if (logs.length > 0) console.log(logs.join("\n"));
-  await browser?.close();
-});
+const chrome = chromiumForFile();
+const logs = chrome.logs;
 
 function row(page: Page, merchant: string) {
   return page.getByRole("list", { name: "Receipts" }).getByRole("listitem").filter({ hasText: merchant });
@@ -64,7 +41,7 @@ async function addReceipt(page: Page, photo: string, r: (typeof RECEIPTS)[number
 
 describe("receipts offline, then approvals", () => {
   test("1. Emma captures two receipts offline; they survive a reload and arrive exactly once", async () => {
-    emma = await newContext(browser);
+    emma = await newContext(chrome.browser());
     emmaPage = await emma.newPage();
     const log = watch(emmaPage, "emma");
     try {
@@ -127,7 +104,7 @@ describe("receipts offline, then approvals", () => {
 
   test("2. Mark approves one and rejects the other with a reason; Emma sees both outcomes", async () => {
     expect(emmaPage, "scenario 1 ran").toBeDefined();
-    const mark = await newContext(browser);
+    const mark = await newContext(chrome.browser());
     const page = await mark.newPage();
     const log = watch(page, "mark");
     try {

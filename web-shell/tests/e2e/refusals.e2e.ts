@@ -1,33 +1,12 @@
 // Scenario 4: a corrupt photo (a JPEG cut short) and a file that is no image are refused with a
 // clear message, and nothing is queued — on the device or on the server.
 
-import { afterAll, beforeAll, expect, test } from "vitest";
-import type { Browser, Page } from "playwright-core";
-import {
-  apiLogin,
-  fixturePhotos,
-  launch,
-  newContext,
-  pullAll,
-  readFixture,
-  screenshot,
-  signIn,
-  syncStatus,
-  waitSynced,
-  watch,
-} from "./support";
+import { expect, test } from "vitest";
+import type { Page } from "playwright-core";
+import { apiLogin, chromiumForFile, fixturePhotos, newContext, pullAll, readFixture, screenshot, signIn, syncStatus, waitSynced, watch } from "./support";
 
-let browser: Browser;
-const logs: string[] = [];
-
-beforeAll(async () => {
-  browser = await launch();
-});
-
-afterAll(async () => {
-  if (logs.length > 0) console.log(logs.join("\n"));
-  await browser?.close();
-});
+const chrome = chromiumForFile();
+const logs = chrome.logs;
 
 async function serverExpenses(): Promise<number> {
   const api = await apiLogin("emma@demo.kvits");
@@ -51,7 +30,7 @@ async function expectRefused(page: Page, before: number) {
 }
 
 test("4. a corrupt JPEG and a text file are refused clearly and nothing is queued", async () => {
-  const context = await newContext(browser);
+  const context = await newContext(chrome.browser());
   const page = await context.newPage();
   const log = watch(page, "emma");
   try {

@@ -3,6 +3,7 @@
 
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { chromium } from "playwright-core";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 
@@ -213,4 +214,25 @@ export async function pullAll(api: Api): Promise<Entity[]> {
     if (!r.has_more) break;
   }
   return [...byKey.values()];
+}
+
+/** One Chromium for a test file: launched before its tests, closed after them. Console lines
+ * pushed to `logs` (see `watch`) are printed at the end. */
+export function chromiumForFile(): { browser(): Browser; logs: string[] } {
+  let browser: Browser | undefined;
+  const logs: string[] = [];
+  beforeAll(async () => {
+    browser = await launch();
+  });
+  afterAll(async () => {
+    if (logs.length > 0) console.log(logs.join("\n"));
+    await browser?.close();
+  });
+  return {
+    browser: () => {
+      if (!browser) throw new Error("Chromium is not started");
+      return browser;
+    },
+    logs,
+  };
 }
