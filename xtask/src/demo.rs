@@ -1,5 +1,6 @@
 //! `cargo xtask demo`: builds the web shell, then serves it with the sync server and the demo
-//! accounting firm, in this process.
+//! accounting firm, in this process. `--api-only` skips the web build (no npm or wasm tools
+//! needed) and serves the API alone, for the phone shells and scripts.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,14 +15,17 @@ const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut addr: SocketAddr = DEFAULT_ADDR.parse()?;
     let mut data_dir = PathBuf::from(DEFAULT_DATA_DIR);
+    let mut with_web = true;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--addr" => addr = value()?.parse().context("--addr takes HOST:PORT")?,
             "--data-dir" => data_dir = PathBuf::from(value()?),
+            "--api-only" => with_web = false,
             other => bail!(
-                "unknown argument {other}; usage: cargo xtask demo [--addr HOST:PORT] [--data-dir DIR]"
+                "unknown argument {other}; usage: cargo xtask demo [--addr HOST:PORT] \
+                 [--data-dir DIR] [--api-only]"
             ),
         }
     }
@@ -31,9 +35,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let web_dir = crate::web::build().context("building the web shell")?;
     let mut config = Config::new(&data_dir);
-    config.web_dir = Some(web_dir);
+    if with_web {
+        config.web_dir = Some(crate::web::build().context("building the web shell")?);
+    }
     let server = Server::open(config)?;
     server
         .state()
@@ -47,11 +52,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .with_context(|| format!("listening on {addr}"))?;
         let addr = listener.local_addr()?;
         eprintln!(
-            "\nKvits demo: open http://{addr} in a browser  (data in {})\n\
+            "\nKvits demo: {} http://{addr}  (data in {})\n\
              sign in as anna@ (accountant), emma@ (employee), mark@ (approver), alice@, \
              clara@ (client, admin), otto@ or vera@demo.kvits, password \"demo\"; \
              API description: http://{addr}/v1/openapi.json\n\
              Ctrl-C stops it.\n",
+            if with_web {
+                "open in a browser:"
+            } else {
+                "the API (no web app) at"
+            },
             data_dir.display()
         );
         server

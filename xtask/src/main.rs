@@ -23,7 +23,7 @@ usage: cargo xtask <command>
 
 commands:
   compress IN OUT [--color] [--long]   run the receipt photo pipeline on one file
-  demo [--addr HOST:PORT] [--data-dir DIR]
+  demo [--addr HOST:PORT] [--data-dir DIR] [--api-only]
                                        serve the demo firm (default 127.0.0.1:8080,
                                        data in .artifacts/demo-data)
   bench imaging                        pipeline figures vs ImageMagick, vips, libjpeg-turbo
