@@ -42,9 +42,13 @@ struct Inner {
 
 const READERS: usize = 4;
 
-fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+/// How long a statement waits for another writer's lock before the request is answered 503
+/// (transient: the client tries again later).
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -54,10 +58,15 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 impl Db {
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
-        let mut writer = open_connection(path)?;
+        Self::open_with(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// Like [`Db::open`], waiting at most `busy_timeout` for a lock another connection holds.
+    pub fn open_with(path: &Path, busy_timeout: Duration) -> anyhow::Result<Db> {
+        let mut writer = open_connection(path, busy_timeout)?;
         migrate(&mut writer)?;
         let readers = (0..READERS)
-            .map(|_| open_connection(path).map(Mutex::new))
+            .map(|_| open_connection(path, busy_timeout).map(Mutex::new))
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Db {
             inner: Arc::new(Inner {
@@ -164,7 +173,7 @@ mod tests {
             let dir = tempfile::tempdir().expect("temp dir");
             let path = dir.path().join("db.sqlite3");
             {
-                let mut c = open_connection(&path).expect("open");
+                let mut c = open_connection(&path, DEFAULT_BUSY_TIMEOUT).expect("open");
                 for (i, (_, sql)) in MIGRATIONS.iter().enumerate().take(start) {
                     c.execute_batch(sql).expect("old migration");
                     c.pragma_update(None, "user_version", i as i64 + 1)
@@ -195,7 +204,7 @@ mod tests {
     fn a_database_from_a_newer_server_is_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("db.sqlite3");
-        let c = open_connection(&path).expect("open");
+        let c = open_connection(&path, DEFAULT_BUSY_TIMEOUT).expect("open");
         c.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1)
             .expect("set version");
         drop(c);

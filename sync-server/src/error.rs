@@ -18,6 +18,9 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The `Retry-After` of a 503 (and the `retry_after_ms` of a push halted by one), in seconds.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
@@ -77,7 +80,12 @@ impl ApiError {
             ErrorCode::Unavailable,
             message,
         )
-        .with_header("retry-after", "1")
+        .with_header("retry-after", RETRY_AFTER_SECS.to_string())
+    }
+
+    /// Whether trying again later can succeed (a busy database): nothing was changed.
+    pub fn is_transient(&self) -> bool {
+        self.status == StatusCode::SERVICE_UNAVAILABLE
     }
 
     /// Our fault: logged in full, answered without internals.

@@ -42,6 +42,9 @@ pub struct Config {
     pub upload_ttl: Duration,
     /// A built web shell to serve at `/` (its `index.html` and assets), if any.
     pub web_dir: Option<PathBuf>,
+    /// How long a database statement waits for a lock held by another connection (another
+    /// process on the same file, a backup) before the request is answered 503.
+    pub busy_timeout: Duration,
 }
 
 impl Config {
@@ -51,6 +54,7 @@ impl Config {
             data_dir: data_dir.into(),
             upload_ttl: Duration::from_secs(24 * 3600),
             web_dir: None,
+            busy_timeout: db::DEFAULT_BUSY_TIMEOUT,
         }
     }
 }
@@ -75,7 +79,7 @@ impl Server {
     /// Opens (creating if needed) the data directory and migrates the database.
     pub fn open(config: Config) -> anyhow::Result<Server> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let db = Db::open(&config.data_dir.join("kvits.sqlite3"))?;
+        let db = Db::open_with(&config.data_dir.join("kvits.sqlite3"), config.busy_timeout)?;
         let blobs = blobs::BlobStore::open(&config.data_dir)?;
         Ok(Server {
             state: AppState {

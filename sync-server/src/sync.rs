@@ -3,7 +3,10 @@
 //! Push: each mutation runs in its own transaction that applies its effects, stores its
 //! result and advances the client's `last_seq` — so it happens exactly once, however often
 //! the client resends. Permanent failures are stored and advance too; a mutation that cannot
-//! be decided yet (its photo is not uploaded) halts the batch without being consumed.
+//! be decided yet (its photo is not uploaded) halts the batch without being consumed. A busy
+//! database (a transient failure) consumes nothing either: before any answer it is a 503 with
+//! `Retry-After`; after some mutations were answered it halts the batch there (`unavailable`,
+//! with `retry_after_ms`), so the client keeps the answers it has.
 //!
 //! Pull: rows whose version (the tenant's change counter) is above the cursor, filtered by
 //! what the user may see, in version order; an empty answer can long-poll.
@@ -195,76 +198,120 @@ fn process_items(
     let actor = store::actor(c, user.user_id)?;
     for (seq, item) in items {
         let seq = *seq;
-        if seq <= last {
-            response.results.push(stored_result(c, client, seq)?);
-            continue;
-        }
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = crate::now();
-        let (name, outcome) = match item {
-            Err(why) => (
-                "unreadable",
-                Outcome::Rejected {
-                    code: RejectCode::Invalid,
-                    message: format!("the server cannot read this change: {why}"),
-                },
-            ),
-            Ok(m) => {
-                let db_state = DbState::for_user(&tx, user.user_id);
-                let decided = kvits_domain::apply(&db_state, &actor, now, &m.mutation);
-                if let Some(e) = db_state.take_error() {
-                    return Err(e);
-                }
-                let outcome = match &decided {
-                    Err(DomainError::NotYet {
-                        code,
-                        message,
-                        missing_blobs,
-                    }) => {
-                        response.halted = Some(Halt {
-                            seq,
-                            code: *code,
-                            message: message.clone(),
-                            missing_blobs: missing_blobs.clone(),
-                            retry_after_ms: None,
-                        });
-                        break;
-                    }
-                    Ok(Applied::Changes(writes)) => {
-                        store::write_all(&tx, user.firm_id, writes)?;
-                        Outcome::Applied
-                    }
-                    Ok(Applied::AlreadyApplied) => Outcome::AlreadyApplied,
-                    Err(e) => e
-                        .outcome()
-                        .ok_or_else(|| ApiError::internal("a waiting error has no outcome"))?,
-                };
-                (m.mutation.name(), outcome)
-            }
+        let step = if seq <= last {
+            stored_result(c, client, seq).map(Step::Done)
+        } else {
+            decide(c, user, &actor, client, seq, item)
         };
-        let result = MutationResult { seq, outcome };
-        tx.prepare_cached(
-            "INSERT INTO mutation_results (client_id, seq, name, result, decided_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![
-            client.to_string(),
-            seq as i64,
-            name,
-            serde_json::to_string(&result)?,
-            now.to_rfc3339()
-        ])?;
-        tx.prepare_cached("UPDATE clients SET last_seq = ?2 WHERE client_id = ?1")?
-            .execute(params![client.to_string(), seq as i64])?;
-        tx.commit()?;
-        if !result.outcome.is_success() {
-            tracing::info!(seq, name, outcome = ?result.outcome, "mutation not applied");
+        match step {
+            Ok(Step::Done(result)) => {
+                last = last.max(seq);
+                response.results.push(result);
+            }
+            Ok(Step::Halt(halt)) => {
+                response.halted = Some(halt);
+                break;
+            }
+            // Busy after some answers (the mutations before this one are committed): answer
+            // them, and stop here without consuming this one, as for any mutation that can
+            // succeed later. With no answer yet the whole push is a 503.
+            Err(e) if e.is_transient() && !response.results.is_empty() => {
+                tracing::info!(seq, "push halted: the database is busy");
+                response.halted = Some(Halt {
+                    seq,
+                    code: e.code,
+                    message: e.message,
+                    missing_blobs: Vec::new(),
+                    retry_after_ms: Some(crate::error::RETRY_AFTER_SECS * 1000),
+                });
+                break;
+            }
+            Err(e) => return Err(e),
         }
-        last = seq;
-        response.results.push(result);
     }
     response.last_seq = last;
     Ok(response)
+}
+
+/// What became of one new mutation of a push.
+enum Step {
+    /// Decided and stored (applied, or refused for good); `last_seq` moved to it.
+    Done(MutationResult),
+    /// Can succeed later (its photo is not uploaded yet): not consumed, the push stops here.
+    Halt(Halt),
+}
+
+/// Decides mutation `seq` (the next one of `client`) in a transaction of its own that applies
+/// its writes, stores its result and advances `last_seq` — or, on any error, changes nothing.
+fn decide(
+    c: &mut Connection,
+    user: &AuthUser,
+    actor: &kvits_domain::Actor,
+    client: ClientId,
+    seq: u64,
+    item: &Result<PendingMutation, String>,
+) -> ApiResult<Step> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = crate::now();
+    let (name, outcome) = match item {
+        Err(why) => (
+            "unreadable",
+            Outcome::Rejected {
+                code: RejectCode::Invalid,
+                message: format!("the server cannot read this change: {why}"),
+            },
+        ),
+        Ok(m) => {
+            let db_state = DbState::for_user(&tx, user.user_id);
+            let decided = kvits_domain::apply(&db_state, actor, now, &m.mutation);
+            if let Some(e) = db_state.take_error() {
+                return Err(e);
+            }
+            let outcome = match decided {
+                Err(DomainError::NotYet {
+                    code,
+                    message,
+                    missing_blobs,
+                }) => {
+                    return Ok(Step::Halt(Halt {
+                        seq,
+                        code,
+                        message,
+                        missing_blobs,
+                        retry_after_ms: None,
+                    }));
+                }
+                Ok(Applied::Changes(writes)) => {
+                    store::write_all(&tx, user.firm_id, &writes)?;
+                    Outcome::Applied
+                }
+                Ok(Applied::AlreadyApplied) => Outcome::AlreadyApplied,
+                Err(e) => e
+                    .outcome()
+                    .ok_or_else(|| ApiError::internal("a waiting error has no outcome"))?,
+            };
+            (m.mutation.name(), outcome)
+        }
+    };
+    let result = MutationResult { seq, outcome };
+    tx.prepare_cached(
+        "INSERT INTO mutation_results (client_id, seq, name, result, decided_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        client.to_string(),
+        seq as i64,
+        name,
+        serde_json::to_string(&result)?,
+        now.to_rfc3339()
+    ])?;
+    tx.prepare_cached("UPDATE clients SET last_seq = ?2 WHERE client_id = ?1")?
+        .execute(params![client.to_string(), seq as i64])?;
+    tx.commit()?;
+    if !result.outcome.is_success() {
+        tracing::info!(seq, name, outcome = ?result.outcome, "mutation not applied");
+    }
+    Ok(Step::Done(result))
 }
 
 async fn pull(

@@ -888,3 +888,218 @@ async fn repeated_wrong_passwords_pause_sign_in_for_that_email_only() {
         200
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A busy database
+
+/// How long the server waits for a lock in the busy tests (production waits 5 s).
+const SHORT_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A second connection on the server's database file — another process, a backup — holding
+/// the write lock until it is dropped or rolled back.
+fn hold_write_lock(path: &std::path::Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    c.execute_batch("BEGIN IMMEDIATE").unwrap();
+    c
+}
+
+/// What the database holds for `client` and expense `id`, read on `c`: (`last_seq`, stored
+/// results, the expense's revision if it exists).
+fn stored_state(
+    c: &rusqlite::Connection,
+    client: kvits_protocol::ClientId,
+    id: ExpenseId,
+) -> (i64, i64, Option<i64>) {
+    use rusqlite::OptionalExtension;
+    let client = client.to_string();
+    let last_seq = c
+        .query_row(
+            "SELECT last_seq FROM clients WHERE client_id = ?1",
+            [&client],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let results = c
+        .query_row(
+            "SELECT count(*) FROM mutation_results WHERE client_id = ?1",
+            [&client],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let revision = c
+        .query_row(
+            "SELECT json_extract(body, '$.revision') FROM entities
+             WHERE kind = 'expense' AND id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap();
+    (last_seq, results, revision)
+}
+
+#[tokio::test]
+async fn a_busy_database_is_503_and_consumes_nothing() {
+    let server = TestServer::start_with(|c| c.busy_timeout = SHORT_BUSY_TIMEOUT).await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    emma.pull_all().await;
+    let id = new_expense_id();
+    let batch = vec![emma.queue(capture(&server, id, 1).remove(0))];
+
+    let lock = hold_write_lock(&server.db_path());
+    let r = emma.push_response(&batch).await;
+    assert_eq!(r.status(), 503);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0, "Retry-After: {wait}");
+    let err: ErrorBody = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(err.code, ErrorCode::Unavailable);
+    assert!(!err.message.is_empty());
+    // Nothing applied, nothing stored, the queue did not move — as the lock holder sees it, and
+    // as the client does (a pull from its cursor reads without the write lock).
+    assert_eq!(stored_state(&lock, emma.client, id), (0, 0, None));
+    let page = emma.pull_from(emma.cursor, None).await;
+    assert_eq!(page.last_seq, 0);
+    assert!(
+        page.results.is_empty() && page.changes.is_empty(),
+        "{page:?}"
+    );
+
+    // The lock goes away: the same batch is applied, once.
+    lock.execute_batch("ROLLBACK").unwrap();
+    drop(lock);
+    let r = emma.push(&batch).await;
+    assert_eq!(r.last_seq, 1);
+    assert_eq!(r.results.len(), 1);
+    assert_eq!(r.results[0].outcome, Outcome::Applied);
+    assert!(r.halted.is_none());
+    assert_eq!(emma.push(&batch).await, r);
+    let e = expense(&mut emma, id).await;
+    assert_eq!(e.revision, 1);
+    let check = rusqlite::Connection::open(server.db_path()).unwrap();
+    assert_eq!(stored_state(&check, emma.client, id), (1, 1, Some(1)));
+}
+
+type HeldLock = std::sync::Arc<std::sync::Mutex<Option<rusqlite::Connection>>>;
+
+/// Takes the write lock from another connection at the moment `client`'s `last_seq` reaches
+/// `after`, between two mutations of a push: SQLite calls the server connection's WAL hook
+/// right after each of its commits, once its write lock is released, and before it can start
+/// the next transaction. The lock is kept in the answer until the test releases it.
+async fn lock_when_seq_reaches(
+    server: &TestServer,
+    client: kvits_protocol::ClientId,
+    after: i64,
+) -> HeldLock {
+    let held = HeldLock::default();
+    let (slot, path, client) = (held.clone(), server.db_path(), client.to_string());
+    server
+        .server
+        .state()
+        .db
+        .write(move |c| {
+            c.wal_hook(Some(
+                move |_: &mut rusqlite::hooks::Wal, _pages: std::ffi::c_int| {
+                    let mut slot = slot.lock().unwrap();
+                    if slot.is_none() {
+                        let other = rusqlite::Connection::open(&path)?;
+                        let seq: i64 = other.query_row(
+                            "SELECT last_seq FROM clients WHERE client_id = ?1",
+                            [&client],
+                            |r| r.get(0),
+                        )?;
+                        if seq >= after {
+                            other.execute_batch("BEGIN IMMEDIATE")?;
+                            *slot = Some(other);
+                        }
+                    }
+                    Ok(())
+                },
+            ))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    held
+}
+
+/// Removes the hook of [`lock_when_seq_reaches`] and gives the connection its automatic
+/// checkpoints back (they are a WAL hook too).
+async fn remove_wal_hook(server: &TestServer) {
+    server
+        .server
+        .state()
+        .db
+        .write(|c| {
+            c.wal_hook(
+                None::<fn(&mut rusqlite::hooks::Wal, std::ffi::c_int) -> rusqlite::Result<()>>,
+            )?;
+            c.pragma_update(None, "wal_autocheckpoint", 1000)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_database_busy_mid_batch_answers_what_was_applied_and_halts_the_rest() {
+    let server = TestServer::start_with(|c| c.busy_timeout = SHORT_BUSY_TIMEOUT).await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let id = new_expense_id();
+    let batch = vec![
+        emma.queue(capture(&server, id, 1).remove(0)),
+        emma.queue(Mutation::SetExpenseFields {
+            expense_id: id,
+            fields: fields(&server, 777),
+        }),
+        emma.queue(Mutation::SetExpenseFields {
+            expense_id: id,
+            fields: fields(&server, 888),
+        }),
+    ];
+    let held = lock_when_seq_reaches(&server, emma.client, 1).await;
+    let r = emma.push(&batch).await;
+    let lock = held
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the lock was taken after seq 1");
+    remove_wal_hook(&server).await;
+
+    // seq 1 was committed and is answered; seq 2 met the busy database: the push stops there
+    // without consuming it, saying when to try again.
+    assert_eq!(r.last_seq, 1, "{r:?}");
+    assert_eq!(r.results.len(), 1, "{r:?}");
+    assert_eq!(
+        (r.results[0].seq, &r.results[0].outcome),
+        (1, &Outcome::Applied)
+    );
+    let halt = r.halted.clone().expect("halted");
+    assert_eq!(halt.seq, 2);
+    assert_eq!(halt.code, ErrorCode::Unavailable);
+    assert!(halt.missing_blobs.is_empty());
+    assert!(halt.retry_after_ms.is_some_and(|ms| ms > 0), "{halt:?}");
+    assert!(!halt.message.is_empty());
+    assert_eq!(stored_state(&lock, emma.client, id), (1, 1, Some(1)));
+
+    // Free again: the same batch finishes — seq 1 answered from storage, 2 and 3 applied once.
+    lock.execute_batch("ROLLBACK").unwrap();
+    drop(lock);
+    let again = emma.push(&batch).await;
+    assert!(again.halted.is_none(), "{again:?}");
+    assert_eq!(again.last_seq, 3);
+    assert_eq!(again.results[0], r.results[0]);
+    assert!(
+        again.results.iter().all(|m| m.outcome == Outcome::Applied),
+        "{again:?}"
+    );
+    let e = expense(&mut emma, id).await;
+    assert_eq!(e.revision, 3);
+    assert_eq!(e.fields.amount.map(|m| m.amount_minor), Some(888));
+    let check = rusqlite::Connection::open(server.db_path()).unwrap();
+    assert_eq!(stored_state(&check, emma.client, id), (3, 3, Some(3)));
+}

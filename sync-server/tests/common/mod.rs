@@ -91,6 +91,19 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// The address the server listens on (for a proxy in front of it).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("server address")
+    }
+
+    /// The server's SQLite file (to open a second connection on it, as another process would).
+    pub fn db_path(&self) -> PathBuf {
+        self.server.state().db.path().to_owned()
+    }
+
     /// Signs a demo user in (password `demo`) on a new install; answers the token.
     pub async fn login(&self, email: &str) -> String {
         self.login_as(email, None).await.token
@@ -168,10 +181,17 @@ impl Device {
         p
     }
 
-    /// Sends a raw push; answers status and body text.
-    pub async fn push_raw(&self, mutations: &[PendingMutation]) -> (u16, String) {
-        let r = self
-            .http
+    /// Sends a push; answers the response as it came (status, headers, body).
+    pub async fn push_response(&self, mutations: &[PendingMutation]) -> reqwest::Response {
+        self.try_push(mutations).await.expect("push request")
+    }
+
+    /// Sends a push; answers the response, or the transport error (a lost answer).
+    pub async fn try_push(
+        &self,
+        mutations: &[PendingMutation],
+    ) -> reqwest::Result<reqwest::Response> {
+        self.http
             .post(self.url("/v1/sync/push"))
             .bearer_auth(&self.token)
             .json(&PushRequest {
@@ -180,7 +200,11 @@ impl Device {
             })
             .send()
             .await
-            .expect("push request");
+    }
+
+    /// Sends a raw push; answers status and body text.
+    pub async fn push_raw(&self, mutations: &[PendingMutation]) -> (u16, String) {
+        let r = self.push_response(mutations).await;
         (r.status().as_u16(), r.text().await.expect("push body"))
     }
 
