@@ -890,7 +890,7 @@ async fn repeated_wrong_passwords_pause_sign_in_for_that_email_only() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A busy database
+// A busy database, a lost answer, simultaneous decisions
 
 /// How long the server waits for a lock in the busy tests (production waits 5 s).
 const SHORT_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(200);
@@ -1102,4 +1102,149 @@ async fn a_database_busy_mid_batch_answers_what_was_applied_and_halts_the_rest()
     assert_eq!(e.fields.amount.map(|m| m.amount_minor), Some(888));
     let check = rusqlite::Connection::open(server.db_path()).unwrap();
     assert_eq!(stored_state(&check, emma.client, id), (3, 3, Some(3)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_answer_lost_in_the_network_then_the_same_batch_applies_once() {
+    use kvits_testkit::proxy::{FaultProxy, Match, Outcome as Fate};
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(server.addr()).unwrap();
+    let mut emma = server.device("emma@demo.kvits").await;
+    // Emma's phone reaches the server through the proxy only.
+    emma.base = proxy.url();
+    store_blob(&server, &page(21).sha256).await;
+    let id = new_expense_id();
+    let batch: Vec<_> = capture(&server, id, 21)
+        .into_iter()
+        .map(|m| emma.queue(m))
+        .collect();
+
+    proxy.drop_next_response(Match::path_prefix("/v1/sync/push").method("POST"));
+    let lost = emma.try_push(&batch).await;
+    assert!(lost.is_err(), "the answer should be lost: {lost:?}");
+    let log = proxy.log_of(1, std::time::Duration::from_secs(10));
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        (log[0].method.as_str(), log[0].path.as_str()),
+        ("POST", "/v1/sync/push")
+    );
+    assert_eq!(
+        (log[0].status, log[0].outcome),
+        (Some(200), Fate::DroppedResponse)
+    );
+
+    // The server committed all three before the answer was lost.
+    let committed = emma.pull_from(0, Some(1000)).await;
+    assert_eq!(committed.last_seq, 3);
+    assert_eq!(committed.results.len(), 3);
+
+    // The phone sends the same batch again: the stored results, nothing written.
+    let retry = emma.push(&batch).await;
+    assert_eq!(retry.last_seq, 3);
+    assert!(retry.halted.is_none());
+    assert_eq!(retry.results, committed.results);
+    assert!(
+        retry.results.iter().all(|r| r.outcome == Outcome::Applied),
+        "{retry:?}"
+    );
+    let after = emma.pull_from(0, Some(1000)).await;
+    assert_eq!(after.cursor, committed.cursor, "the retry wrote nothing");
+    let copies: Vec<_> = after
+        .changes
+        .iter()
+        .filter_map(|c| match &c.op {
+            ChangeOp::Upsert { entity } if entity.id() == id.0 => Some(entity.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    match &*copies[0] {
+        Entity::Expense(e) => {
+            assert_eq!((e.revision, e.status), (3, ExpenseStatus::Submitted));
+            assert_eq!(e.pages.len(), 1);
+        }
+        other => panic!("not an expense: {other:?}"),
+    }
+    let log = proxy.log_of(4, std::time::Duration::from_secs(10));
+    assert_eq!(
+        (log[2].status, log[2].outcome),
+        (Some(200), Fate::Forwarded)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_approvers_deciding_at_the_same_moment_one_wins_the_other_hears_who() {
+    let server = TestServer::start().await;
+    let mut emma = server.device("emma@demo.kvits").await;
+    let mut mark = server.device("mark@demo.kvits").await;
+    let mut alice = server.device("alice@demo.kvits").await;
+    let (mark_id, alice_id) = (
+        server.demo.user("mark@demo.kvits"),
+        server.demo.user("alice@demo.kvits"),
+    );
+    let mut wins = BTreeMap::<&str, u32>::new();
+    for round in 0..8u8 {
+        let seed = 30 + round;
+        store_blob(&server, &page(seed).sha256).await;
+        let id = new_expense_id();
+        let batch: Vec<_> = capture(&server, id, seed)
+            .into_iter()
+            .map(|m| emma.queue(m))
+            .collect();
+        emma.push(&batch).await;
+        let seen = expense(&mut mark, id).await.revision;
+        let approve = [mark.queue(Mutation::DecideExpense {
+            expense_id: id,
+            seen_revision: seen,
+            decision: DecisionKind::Approve,
+            reason: None,
+        })];
+        let reject = [alice.queue(Mutation::DecideExpense {
+            expense_id: id,
+            seen_revision: seen,
+            decision: DecisionKind::Reject,
+            reason: Some("Not a business expense".into()),
+        })];
+        // Both at once (each round starts the other one first).
+        let (m, a) = if round % 2 == 0 {
+            tokio::join!(mark.push(&approve), alice.push(&reject))
+        } else {
+            let (a, m) = tokio::join!(alice.push(&reject), mark.push(&approve));
+            (m, a)
+        };
+        let (m, a) = (&m.results[0].outcome, &a.results[0].outcome);
+        let (winner, kind, loser) = match (m, a) {
+            (Outcome::Applied, _) => (mark_id, DecisionKind::Approve, a),
+            (_, Outcome::Applied) => (alice_id, DecisionKind::Reject, m),
+            _ => panic!("round {round}: nobody won: {m:?} {a:?}"),
+        };
+        match loser {
+            Outcome::Conflict {
+                code, winner: w, ..
+            } => {
+                assert_eq!(*code, ConflictCode::AlreadyDecided, "round {round}");
+                let w = w.as_ref().expect("the winner is named");
+                assert_eq!((w.by, w.kind), (winner, kind), "round {round}");
+                let name = if winner == mark_id {
+                    "Mark Manager"
+                } else {
+                    "Alice Approver"
+                };
+                assert_eq!(w.by_name, name);
+            }
+            other => panic!("round {round}: the loser got {other:?}"),
+        }
+        let e = expense(&mut emma, id).await;
+        let status = match kind {
+            DecisionKind::Approve => ExpenseStatus::Approved,
+            _ => ExpenseStatus::Rejected,
+        };
+        assert_eq!(e.status, status, "round {round}");
+        assert_eq!(e.decisions.len(), 1, "round {round}");
+        assert_eq!((e.decisions[0].by, e.decisions[0].kind), (winner, kind));
+        *wins
+            .entry(if winner == mark_id { "mark" } else { "alice" })
+            .or_default() += 1;
+    }
+    eprintln!("winners: {wins:?}");
 }
