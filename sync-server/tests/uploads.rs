@@ -375,6 +375,121 @@ async fn resumes_after_a_cut_at_any_offset() {
     assert_eq!(count(&srv, "SELECT count(*) FROM uploads").await, 0);
 }
 
+/// Sends the PATCH of `chunk` at `offset` on a raw connection as the app does (the whole
+/// chunk's Content-Length and checksum) but writes only its first `sent` bytes, then the
+/// connection ends: `abrupt` drops the socket at once; otherwise it closes its sending side and
+/// reads until the server closes (so the server is done with the request) and answers what came.
+async fn cut_patch(
+    up: &Uploader<'_>,
+    id: &str,
+    offset: u64,
+    chunk: &[u8],
+    sent: usize,
+    abrupt: bool,
+) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = up.srv.addr();
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "PATCH /v1/uploads/{id} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         content-type: {OFFSET_CONTENT_TYPE}\r\n{UPLOAD_OFFSET}: {offset}\r\n\
+         {UPLOAD_CHECKSUM}: {sum}\r\ncontent-length: {len}\r\n\r\n",
+        token = up.token,
+        sum = checksum(chunk),
+        len = chunk.len(),
+    );
+    socket.write_all(head.as_bytes()).await.expect("head");
+    socket
+        .write_all(&chunk[..sent])
+        .await
+        .expect("part of the body");
+    socket.flush().await.expect("flush");
+    if abrupt {
+        drop(socket);
+        return Vec::new();
+    }
+    socket.shutdown().await.expect("close the sending side");
+    let mut answer = Vec::new();
+    // A reset instead of an answer is fine too: the request was cut either way.
+    let _ = tokio::time::timeout(Duration::from_secs(30), socket.read_to_end(&mut answer))
+        .await
+        .expect("the server closes a cut request's connection");
+    answer
+}
+
+#[tokio::test]
+async fn a_patch_cut_mid_body_keeps_nothing_of_its_chunk_and_resumes() {
+    let srv = TestServer::start().await;
+    let emma = Uploader::new(&srv, "emma@demo.kvits").await;
+    let mut rng = kvits_testkit::rng::Rng::new(0x6b76_6974_7321);
+    const CASES: usize = 12;
+    for case in 0..CASES {
+        let data = receipt(case);
+        let len = data.len();
+        let sha = sha_hex(&data);
+        let chunk = match case {
+            1 => len / 3,
+            _ => 8 * 1024 + (rng.next_u64() % (248 * 1024)) as usize,
+        };
+        // Where the connection dies, counted in bytes of the file; the first cases are the
+        // edges: before anything, at a chunk boundary after whole chunks, the last byte.
+        let cut = match case {
+            0 => 0,
+            1 => 2 * chunk,
+            2 => len - 1,
+            _ => (rng.next_u64() % len as u64) as usize,
+        };
+        let start = cut / chunk * chunk;
+        let sent = cut - start;
+        let abrupt = case % 2 == 1;
+        let what = format!("case {case}: {len} bytes, chunks of {chunk}, cut at {cut}");
+
+        let (id, offset) = emma.start(&data).await;
+        assert_eq!(offset, 0);
+        for from in (0..start).step_by(chunk) {
+            let r = emma
+                .patch(&id, from as u64, &data[from..from + chunk])
+                .await;
+            assert_eq!(r.status(), StatusCode::NO_CONTENT, "{what}");
+        }
+        let cut_chunk = &data[start..(start + chunk).min(len)];
+        let answer = cut_patch(&emma, &id, start as u64, cut_chunk, sent, abrupt).await;
+        assert!(
+            answer.is_empty() || answer.starts_with(b"HTTP/1.1 4"),
+            "{what}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+
+        // A chunk is kept whole or not at all (its checksum covers all of it): the upload
+        // continues where the cut chunk began, in the row and in the file.
+        assert_eq!(emma.offset(&id).await, start as u64, "{what}");
+        let kept = std::fs::metadata(part_file(&srv, &id)).map_or(0, |m| m.len());
+        assert_eq!(kept, start as u64, "{what}");
+        // The app restarts knowing only the hash: the same upload, at the same offset.
+        let r = emma.post(&sha, len as u64).await;
+        assert_eq!(r.status(), StatusCode::OK, "{what}");
+        let again: UploadStatus = r.json().await.expect("body");
+        assert_eq!(
+            (again.upload_id.to_string(), again.offset),
+            (id.clone(), start as u64)
+        );
+
+        let r = emma.send_from(&id, &data, start as u64, chunk).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{what}");
+        assert_eq!(emma.head_upload(&id).await.status(), StatusCode::NOT_FOUND);
+        let body = emma.get(&format!("/v1/blobs/{sha}"), &[]).await;
+        assert_eq!(body.status(), StatusCode::OK, "{what}");
+        let body = body.bytes().await.expect("bytes");
+        assert_eq!(sha_hex(&body), sha, "{what}");
+        assert_eq!(body.as_ref(), data.as_slice(), "{what}");
+    }
+    assert_eq!(
+        count(&srv, "SELECT count(*) FROM blobs").await,
+        CASES as i64
+    );
+    assert_eq!(count(&srv, "SELECT count(*) FROM uploads").await, 0);
+}
+
 #[tokio::test]
 async fn wrong_offset_is_409_with_the_right_offset() {
     let srv = TestServer::start().await;
