@@ -618,11 +618,14 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
             "/v1/blobs/{sha256}",
             "blobExists",
             "blobs",
-            "Does the firm have this blob?",
+            "May this user read this blob?",
         )
         .describe(
-            "Step 1 of an upload: `200` means the firm already stores these bytes, so there is \
-             nothing to upload.",
+            "`200` when the user uploaded these bytes themselves or may see a row naming the \
+             blob whose author did; otherwise `404`, as for a hash nobody uploaded (another \
+             firm's blob, a colleague's photo on no row the user sees). Naming a blob in one's \
+             own row takes one's own upload of it, so whether to upload is what \
+             `POST /v1/uploads` answers (`complete`).",
         )
         .bearer()
         .path_param(
@@ -633,11 +636,15 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
         .db()
         .empty(
             200,
-            "The firm has the blob. `Content-Type` is the blob's; `Cache-Control: no-store`.",
+            "The user may read the blob. `Content-Type` is the blob's; `Cache-Control: \
+             no-store`.",
         )
         .ok_header(200, "Content-Length", &uint, "Size of the blob, bytes.")
         .ok_header(200, "ETag", &text, "`\"<sha256>\"`.")
-        .error(404, "`not_found`: the firm has no such blob."),
+        .error(
+            404,
+            "`not_found`: no such blob, or not one this user may read.",
+        ),
         Operation::new(
             "get",
             "/v1/blobs/{sha256}",
@@ -737,10 +744,12 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
         )
         .describe(format!(
             "Step 2: declares the blob (headers only, no body). Answers a new upload (`201`), \
-             the firm's upload of the same blob already in progress (`200`, so a restarted app \
-             resumes; a different length restarts it), or — when the firm already stores the \
-             blob — `200` with `complete: true`, the full offset, a nil `upload_id` and no \
-             `Location`. At most {max} bytes.",
+             this user's upload of the same blob already in progress (`200`, so a restarted app \
+             resumes; a different length restarts it), or — when this user already uploaded \
+             these bytes — `200` with `complete: true`, the full offset, a nil `upload_id` and \
+             no `Location`. Uploads are per person: someone else's copy of the same bytes \
+             counts for nothing (the firm stores them once all the same). At most {max} \
+             bytes.",
             max = p::MAX_BLOB_BYTES,
         ))
         .bearer()
@@ -759,8 +768,8 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
         .upload_headers(201, &uint, &text, true)
         .json(
             200,
-            "An upload of this blob already in progress, or the blob is already stored \
-             (`complete`).",
+            "This user's upload of this blob already in progress, or the user already \
+             uploaded it (`complete`).",
             upload_status,
         )
         .upload_headers(200, &uint, &text, false)
@@ -812,7 +821,7 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
         )
         .error(
             404,
-            "`not_found`: no such upload of the firm: it finished, expired, or never was.",
+            "`not_found`: no such upload of this user: it finished, expired, or never was.",
         ),
         Operation::new(
             "patch",
@@ -859,7 +868,7 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
         )
         .error(
             404,
-            "`not_found`: no such upload of the firm: it finished, expired, or never was.",
+            "`not_found`: no such upload of this user: it finished, expired, or never was.",
         )
         .error(
             409,

@@ -1,9 +1,14 @@
 //! Resumable, content-addressed blob uploads (tus 1.0-like) and downloads.
 //!
-//! 1. `HEAD /v1/blobs/{sha256}` — 200 if the tenant already has the blob: done.
+//! 1. `HEAD /v1/blobs/{sha256}` — 200 only if this user may read the blob: they uploaded these
+//!    bytes themselves, or they may see a row naming it whose author did. Anything else is a
+//!    404, exactly as for a hash nobody uploaded (another firm's blob, a colleague's photo on
+//!    no row this user sees). A 200 of the second kind does not spare an upload: a row of
+//!    one's own may name a blob only when one uploaded it oneself, which step 2 answers.
 //! 2. `POST /v1/uploads` with [`UPLOAD_LENGTH`] and [`UPLOAD_SHA256`] → 201, `Location` and
-//!    [`UPLOAD_OFFSET`]; a started upload of the same blob is answered again (so a restarted
-//!    app resumes), a stored one with 200 and the full offset.
+//!    [`UPLOAD_OFFSET`]; this user's started upload of the same blob is answered again (so a
+//!    restarted app resumes), a blob this user already uploaded with 200 and the full offset.
+//!    Uploads are per person (the firm stores the bytes once all the same).
 //! 3. `HEAD /v1/uploads/{id}` → the offset to continue from.
 //! 4. `PATCH /v1/uploads/{id}` with [`UPLOAD_OFFSET`], [`UPLOAD_CHECKSUM`]
 //!    (`sha256 <base64 of the chunk's digest>`) and the chunk → 204 and the new offset. A
@@ -35,8 +40,8 @@ pub const MAX_BLOB_BYTES: u64 = 25 * 1024 * 1024;
 pub const MAX_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Body of the answers to `POST /v1/uploads` (`HEAD` and `PATCH /v1/uploads/{id}` answer with
-/// the same facts in headers only). When the tenant already has the blob, `complete` is true
-/// and `upload_id` is the nil UUID: there is nothing to upload.
+/// the same facts in headers only). When this user already uploaded these bytes, `complete` is
+/// true and `upload_id` is the nil UUID: there is nothing to upload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UploadStatus {
