@@ -106,6 +106,12 @@ impl Demo {
 }
 
 /// Seeds the demo firm unless it exists; answers its ids either way.
+///
+/// The people are written in one transaction, the catalog after them one mutation at a time
+/// (each through the rules, in its own transaction). A seed stopped in between is finished by
+/// the next one: each catalog row is only made when it is missing, and the welcome message,
+/// made last, marks a finished seed — after it, nothing is ever added again (so rows people
+/// changed in the demo stay as they left them).
 pub fn seed(c: &mut Connection) -> ApiResult<Demo> {
     let existing: Option<String> = c
         .query_row("SELECT id FROM firms WHERE name = ?1", [FIRM], |r| r.get(0))
@@ -115,8 +121,8 @@ pub fn seed(c: &mut Connection) -> ApiResult<Demo> {
         let tx = c.transaction()?;
         seed_people(&tx, &password)?;
         tx.commit()?;
-        seed_catalog(c)?;
     }
+    seed_catalog(c)?;
     load(c)
 }
 
@@ -223,18 +229,47 @@ const CARDS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// The subject of the welcome message: the last thing a seed makes.
+const WELCOME: &str = "Welcome to Kvits";
+
+/// Applies `m` as `actor` through the rules; anything but applied is a bug of the demo.
+fn run(c: &mut Connection, actor: &Actor, m: Mutation) -> ApiResult<()> {
+    match sync::apply_direct(c, actor, &m)? {
+        Outcome::Applied | Outcome::AlreadyApplied => Ok(()),
+        other => Err(ApiError::internal(format!("demo seed refused: {other:?}"))),
+    }
+}
+
+/// Whether `company` has a live row of `kind` whose JSON `field` is `value`.
+fn has_row(
+    c: &Connection,
+    kind: &str,
+    company: CompanyId,
+    field: &str,
+    value: &str,
+) -> ApiResult<bool> {
+    Ok(c.prepare_cached(
+        "SELECT 1 FROM entities WHERE company_id = ?1 AND kind = ?2 AND deleted = 0
+         AND json_extract(body, ?3) = ?4",
+    )?
+    .exists(rusqlite::params![company.to_string(), kind, field, value])?)
+}
+
 fn seed_catalog(c: &mut Connection) -> ApiResult<()> {
     let demo = load(c)?;
+    let birch = demo.company("Birch Bakery");
+    let cedar = demo.company("Cedar Logistics");
+    if has_row(c, "thread", birch, "$.subject", WELCOME)? {
+        return Ok(());
+    }
     let anna = store::actor(c, demo.user("anna@demo.kvits"))?;
-    let mut run = |actor: &Actor, m: Mutation| -> ApiResult<()> {
-        match sync::apply_direct(c, actor, &m)? {
-            Outcome::Applied | Outcome::AlreadyApplied => Ok(()),
-            other => Err(ApiError::internal(format!("demo seed refused: {other:?}"))),
-        }
-    };
     for (company_name, &company) in &demo.companies {
         for (code, name, active) in EXPENSE_TYPES {
+            if has_row(c, "expense_type", company, "$.code", code)? {
+                continue;
+            }
             run(
+                c,
                 &anna,
                 Mutation::PutExpenseType(ExpenseType {
                     id: ExpenseTypeId(crate::new_id()),
@@ -246,7 +281,11 @@ fn seed_catalog(c: &mut Connection) -> ApiResult<()> {
             )?;
         }
         for (_, label, last_four, holder) in CARDS.iter().filter(|c| c.0 == *company_name) {
+            if has_row(c, "payment_method", company, "$.label", label)? {
+                continue;
+            }
             run(
+                c,
                 &anna,
                 Mutation::PutPaymentMethod(PaymentMethod {
                     id: PaymentMethodId(crate::new_id()),
@@ -261,11 +300,8 @@ fn seed_catalog(c: &mut Connection) -> ApiResult<()> {
         }
     }
     // Birch: every receipt needs a manager (Mark or Alice). Cedar: from 100 EUR, Vera.
-    let birch = demo.company("Birch Bakery");
-    let cedar = demo.company("Cedar Logistics");
-    run(
-        &anna,
-        Mutation::PutApprovalRule(ApprovalRule {
+    let rules = [
+        ApprovalRule {
             id: ApprovalRuleId(crate::new_id()),
             company_id: birch,
             name: "Every receipt needs a manager".into(),
@@ -278,11 +314,8 @@ fn seed_catalog(c: &mut Connection) -> ApiResult<()> {
             steps: vec![ApprovalStep {
                 approver_ids: vec![demo.user("mark@demo.kvits"), demo.user("alice@demo.kvits")],
             }],
-        }),
-    )?;
-    run(
-        &anna,
-        Mutation::PutApprovalRule(ApprovalRule {
+        },
+        ApprovalRule {
             id: ApprovalRuleId(crate::new_id()),
             company_id: cedar,
             name: "From 100 EUR the director approves".into(),
@@ -295,14 +328,20 @@ fn seed_catalog(c: &mut Connection) -> ApiResult<()> {
             steps: vec![ApprovalStep {
                 approver_ids: vec![demo.user("vera@demo.kvits")],
             }],
-        }),
-    )?;
+        },
+    ];
+    for rule in rules {
+        if !has_row(c, "approval_rule", rule.company_id, "$.name", &rule.name)? {
+            run(c, &anna, Mutation::PutApprovalRule(rule))?;
+        }
+    }
     run(
+        c,
         &anna,
         Mutation::SendMessage {
             message_id: MessageId(crate::new_id()),
             company_ids: vec![birch, cedar],
-            subject: "Welcome to Kvits".into(),
+            subject: WELCOME.into(),
             body: "Hello! From now on, photograph every receipt in Kvits right after paying: \
                    pick the expense type and the card, and send it. It works without network \
                    too. Questions? Answer here. — Anna"
