@@ -246,6 +246,9 @@ struct Tenant {
     page: ReceiptPage,
     upload: String,
     upload_sha: String,
+    /// What the server stores of a pending invitation into the company (the SHA-256 of its
+    /// one-time token).
+    invitation_hash: String,
 }
 
 impl Tenant {
@@ -277,7 +280,7 @@ impl Tenant {
 
 const OTHER_FIRM: &str = "Other Books";
 /// The second firm's people: e-mail, name, accountant?, roles in its company "Oak Outfitters".
-/// Rita is an approver whom no rule names.
+/// Rita is an approver whom no rule names; Sam administers the company and nothing else.
 const OTHER_PEOPLE: &[(&str, &str, bool, &[Role])] = &[
     ("olga@other.kvits", "Olga Accountant", true, &[]),
     (
@@ -299,6 +302,7 @@ const OTHER_PEOPLE: &[(&str, &str, bool, &[Role])] = &[
         &[Role::Approver],
     ),
     ("quinn@other.kvits", "Quinn Client", false, &[Role::Client]),
+    ("sam@other.kvits", "Sam Admin", false, &[Role::CompanyAdmin]),
 ];
 
 /// (e-mail, label, company name, manages) of the demo people.
@@ -428,15 +432,10 @@ async fn conversation(
     (thread, message, reply)
 }
 
-/// The demo firm and "Other Books", each with a submitted expense (photo uploaded through the
-/// upload endpoints), a draft, a conversation with a read record, catalog rows and an upload
-/// in progress.
-async fn world() -> (TestServer, Tenant, Tenant) {
-    let srv = TestServer::start().await;
-
-    // The second firm, made the way the CLI makes firms.
-    let (firm, oak, ids) = srv
-        .server
+/// The second firm, "Other Books" with "Oak Outfitters" and [`OTHER_PEOPLE`] (password `demo`),
+/// made the way the CLI makes firms; answers its id, the company's and the people's.
+async fn other_firm(srv: &TestServer) -> (FirmId, CompanyId, Vec<UserId>) {
+    srv.server
         .state()
         .db
         .write(|c| {
@@ -454,7 +453,39 @@ async fn world() -> (TestServer, Tenant, Tenant) {
             Ok((firm, oak, ids))
         })
         .await
-        .expect("second firm");
+        .expect("second firm")
+}
+
+/// `inviter` invites a new person into `company` (who never accepts); answers what the server
+/// keeps of the invitation: the SHA-256 of its token.
+async fn pending_invitation(
+    srv: &TestServer,
+    inviter: &Device,
+    company: CompanyId,
+    email: &str,
+) -> String {
+    let r = send(
+        req(
+            srv,
+            &inviter.token,
+            Method::POST,
+            &format!("/v1/companies/{company}/users"),
+        )
+        .json(&serde_json::json!({"email": email, "name": "Not Yet", "roles": ["employee"]})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.show());
+    let invitation: kvits_protocol::Invitation =
+        serde_json::from_slice(&r.body).expect("invitation");
+    sha_hex(invitation.token.expect("a new person's token").as_bytes())
+}
+
+/// The demo firm and "Other Books", each with a submitted expense (photo uploaded through the
+/// upload endpoints), a draft, a conversation with a read record, catalog rows and an upload
+/// in progress.
+async fn world() -> (TestServer, Tenant, Tenant) {
+    let srv = TestServer::start().await;
+    let (firm, oak, ids) = other_firm(&srv).await;
 
     // Everyone signs in (argon2: in parallel).
     let emails: Vec<&str> = DEMO_PEOPLE
@@ -475,6 +506,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
     let paula = take("paula@other.kvits");
     let rita = take("rita@other.kvits");
     let mut quinn = take("quinn@other.kvits");
+    let sam = take("sam@other.kvits");
     let (oscar_id, paula_id) = (ids[1], ids[2]);
     let expense_type = ExpenseTypeId(new_uuid());
     let payment_method = PaymentMethodId(new_uuid());
@@ -538,6 +570,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
     .await;
     let pending = receipt(3);
     let upload_id = partial_upload(&srv, &oscar.token, &pending, 100).await;
+    let invitation_hash = pending_invitation(&srv, &olga, oak, "nora@other.kvits").await;
     let person = |d: Device, i: usize, label: &str, manages: bool| Person {
         label: format!("{label} ({OTHER_FIRM})"),
         email: OTHER_PEOPLE[i].0.into(),
@@ -556,6 +589,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
             person(paula, 2, "paula (approver)", false),
             person(rita, 3, "rita (approver, routed nowhere)", false),
             person(quinn, 4, "quinn (client)", false),
+            person(sam, 5, "sam (company admin)", true),
         ],
         employee: oscar_id,
         employee_email: OTHER_PEOPLE[1].0.into(),
@@ -573,6 +607,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         page,
         upload: upload_id,
         upload_sha: sha_hex(&pending),
+        invitation_hash,
     };
 
     // ---- The demo firm: Birch Bakery's rows.
@@ -617,6 +652,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
     .await;
     let pending = receipt(2);
     let upload_id = partial_upload(&srv, &emma.token, &pending, 100).await;
+    let invitation_hash = pending_invitation(&srv, &anna, birch, "nils@demo.kvits").await;
     let mut people = Vec::new();
     for (email, label, company, manages) in DEMO_PEOPLE {
         let device = match *email {
@@ -655,6 +691,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         page,
         upload: upload_id,
         upload_sha: sha_hex(&pending),
+        invitation_hash,
     };
     (srv, demo_tenant, other)
 }
@@ -834,6 +871,14 @@ async fn snapshot(
                 )?,
             );
             t.insert(
+                "blob_owners",
+                table(
+                    c,
+                    "SELECT sha256, user_id FROM blob_owners WHERE firm_id = ?1",
+                    &f,
+                )?,
+            );
+            t.insert(
                 "blob_refs",
                 table(
                     c,
@@ -854,8 +899,14 @@ async fn snapshot(
         })
         .await
         .expect("snapshot");
-    // Attackers of the same firm change their own sessions and queues only.
-    for name in ["tokens", "clients", "mutation_results"] {
+    // Attackers of the same firm change their own sessions, queues and uploads only.
+    for name in [
+        "tokens",
+        "clients",
+        "mutation_results",
+        "uploads",
+        "blob_owners",
+    ] {
         if let Some(rows) = tables.get_mut(name) {
             rows.retain(|r| !except.iter().any(|u| r.contains(u.as_str())));
         }
@@ -915,6 +966,23 @@ async fn companies_of(srv: &TestServer, firm: FirmId) -> BTreeSet<CompanyId> {
 struct Matrix {
     cells: usize,
     failures: Vec<String>,
+    /// `(METHOD, path template)` of every route a cell exercised.
+    routes: BTreeSet<(String, String)>,
+    /// Every mutation name a `push <name>` cell sent.
+    mutations: BTreeSet<String>,
+}
+
+/// The route a cell's endpoint label names: `"GET /v1/blobs/{sha256} (Range)"` and
+/// `"GET /v1/approvals?company_id"` are `GET` of their path template, `"push <mutation>"` is
+/// `POST /v1/sync/push`; a summary such as `"every endpoint above"` names none.
+fn route_of(endpoint: &str) -> Option<(String, String)> {
+    if endpoint.starts_with("push ") {
+        return Some(("POST".into(), "/v1/sync/push".into()));
+    }
+    let (method, rest) = endpoint.split_once(' ')?;
+    let path = rest.split([' ', '?']).next()?;
+    (method.chars().all(|c| c.is_ascii_uppercase()) && path.starts_with('/'))
+        .then(|| (method.to_owned(), path.to_owned()))
 }
 
 impl Matrix {
@@ -927,6 +995,10 @@ impl Matrix {
         detail: impl FnOnce() -> String,
     ) {
         self.cells += 1;
+        self.routes.extend(route_of(endpoint));
+        if let Some(name) = endpoint.strip_prefix("push ") {
+            self.mutations.insert(name.to_owned());
+        }
         if !ok {
             self.failures
                 .push(format!("({endpoint}, {actor}, {target}): {}", detail()));
@@ -1508,7 +1580,7 @@ async fn attack(
     )
     .await;
     m.cell(
-        "POST /v1/companies/{id}/users",
+        "POST /v1/companies/{company_id}/users",
         who,
         "victim company",
         r.is_not_found() && r.same_as(&twin),
@@ -1524,7 +1596,7 @@ async fn attack(
     ] {
         let r = send(req(srv, &token, Method::PUT, &roles_path(company, user)).json(&roles)).await;
         m.cell(
-            "PUT /v1/companies/{id}/users/{uid}/roles",
+            "PUT /v1/companies/{company_id}/users/{user_id}/roles",
             who,
             target,
             r.is_not_found() && r.same_as(&twin),
@@ -1556,7 +1628,7 @@ async fn attack(
         .await;
         let expected = if a.manages { 404 } else { 403 };
         m.cell(
-            "PUT /v1/companies/{id}/users/{uid}/roles",
+            "PUT /v1/companies/{company_id}/users/{user_id}/roles",
             who,
             "own company, victim employee",
             r.status == expected && r.same_as(&twin),
@@ -1574,7 +1646,7 @@ async fn attack(
             r.has_code(403, ErrorCode::Forbidden)
         };
         m.cell(
-            "POST /v1/companies/{id}/users",
+            "POST /v1/companies/{company_id}/users",
             who,
             "own company, victim employee's e-mail",
             ok,
@@ -1595,37 +1667,35 @@ async fn attack(
         m.cell("POST /v1/companies", who, "victim firm", ok, || r.show());
     }
 
-    // Blobs: the victim's photo. (Within a firm, HEAD answers for the whole firm by design —
-    // a device need not upload what the firm has — so it is only checked across firms.)
+    // Blobs: the victim's photo. A photo is readable (HEAD included) only by its uploader and
+    // by those who may see a row naming it (docs/internals.md, "Photos"), so inside the firm too.
     let sha = v.page.sha256.clone();
     let unknown_sha = sha_hex(new_uuid().as_bytes());
-    if cross_firm {
-        let r = send(req(srv, &token, Method::HEAD, &format!("/v1/blobs/{sha}"))).await;
-        let twin = send(req(
-            srv,
-            &token,
-            Method::HEAD,
-            &format!("/v1/blobs/{unknown_sha}"),
-        ))
-        .await;
-        m.cell(
-            "HEAD /v1/blobs/{sha}",
-            who,
-            "victim photo",
-            r.is_not_found() && r.same_as(&twin),
-            || format!("{} / unknown: {}", r.show(), twin.show()),
-        );
-    }
+    let r = send(req(srv, &token, Method::HEAD, &format!("/v1/blobs/{sha}"))).await;
+    let twin = send(req(
+        srv,
+        &token,
+        Method::HEAD,
+        &format!("/v1/blobs/{unknown_sha}"),
+    ))
+    .await;
+    m.cell(
+        "HEAD /v1/blobs/{sha256}",
+        who,
+        "victim photo",
+        r.is_not_found() && r.same_as(&twin),
+        || format!("{} / unknown: {}", r.show(), twin.show()),
+    );
     for (endpoint, suffix, headers) in [
-        ("GET /v1/blobs/{sha}", "", vec![]),
-        ("GET /v1/blobs/{sha}/thumbnail", "/thumbnail", vec![]),
+        ("GET /v1/blobs/{sha256}", "", vec![]),
+        ("GET /v1/blobs/{sha256}/thumbnail", "/thumbnail", vec![]),
         (
-            "GET /v1/blobs/{sha} (If-None-Match: *)",
+            "GET /v1/blobs/{sha256} (If-None-Match: *)",
             "",
             vec![("if-none-match", "*")],
         ),
         (
-            "GET /v1/blobs/{sha} (Range)",
+            "GET /v1/blobs/{sha256} (Range)",
             "",
             vec![("range", "bytes=0-9")],
         ),
@@ -1648,55 +1718,53 @@ async fn attack(
         );
     }
 
-    // Uploads in progress belong to the firm (a restarted app resumes the same one), so these
-    // cells are about other firms.
-    if cross_firm {
-        let unknown = new_uuid().to_string();
-        let path = |id: &str| format!("/v1/uploads/{id}");
-        let r = send(req(srv, &token, Method::HEAD, &path(&v.upload))).await;
-        let twin = send(req(srv, &token, Method::HEAD, &path(&unknown))).await;
+    // An upload in progress is its uploader's own (a restarted app resumes it by hash), so
+    // nobody else reaches it, in the firm or not.
+    let unknown = new_uuid().to_string();
+    let path = |id: &str| format!("/v1/uploads/{id}");
+    let r = send(req(srv, &token, Method::HEAD, &path(&v.upload))).await;
+    let twin = send(req(srv, &token, Method::HEAD, &path(&unknown))).await;
+    m.cell(
+        "HEAD /v1/uploads/{id}",
+        who,
+        "victim upload in progress",
+        r.is_not_found() && r.upload_offset.is_none() && r.same_as(&twin),
+        || format!("{} / unknown: {}", r.show(), twin.show()),
+    );
+    for offset in [0, 100] {
+        let chunk = b"sixteen bytes!!!";
+        let r = patch_chunk(srv, &token, &v.upload, offset, chunk).await;
+        let twin = patch_chunk(srv, &token, &unknown, offset, chunk).await;
         m.cell(
-            "HEAD /v1/uploads/{id}",
+            "PATCH /v1/uploads/{id}",
             who,
-            "victim upload in progress",
+            &format!("victim upload in progress, offset {offset}"),
             r.is_not_found() && r.upload_offset.is_none() && r.same_as(&twin),
             || format!("{} / unknown: {}", r.show(), twin.show()),
         );
-        for offset in [0, 100] {
-            let chunk = b"sixteen bytes!!!";
-            let r = patch_chunk(srv, &token, &v.upload, offset, chunk).await;
-            let twin = patch_chunk(srv, &token, &unknown, offset, chunk).await;
-            m.cell(
-                "PATCH /v1/uploads/{id}",
-                who,
-                &format!("victim upload in progress, offset {offset}"),
-                r.is_not_found() && r.upload_offset.is_none() && r.same_as(&twin),
-                || format!("{} / unknown: {}", r.show(), twin.show()),
-            );
-        }
-        // Starting an upload of the victim's bytes starts one of the attacker's own firm: the
-        // victim's blob or upload is never offered as "complete" or resumed.
-        for (target, sha, len) in [
-            (
-                "victim photo's sha",
-                v.page.sha256.clone(),
-                v.page.size as usize,
-            ),
-            ("victim upload's sha", v.upload_sha.clone(), 1000),
-        ] {
-            let r = post_upload(srv, &token, &sha, len).await;
-            let status: Option<UploadStatus> = serde_json::from_slice(&r.body).ok();
-            m.cell(
-                "POST /v1/uploads",
-                who,
-                target,
-                matches!(r.status, 200 | 201)
-                    && status.is_some_and(|s| {
-                        !s.complete && s.offset == 0 && s.upload_id.to_string() != v.upload
-                    }),
-                || r.show(),
-            );
-        }
+    }
+    // Starting an upload of the victim's bytes starts one of the attacker's own: the
+    // victim's blob or upload is never offered as "complete" or resumed.
+    for (target, sha, len) in [
+        (
+            "victim photo's sha",
+            v.page.sha256.clone(),
+            v.page.size as usize,
+        ),
+        ("victim upload's sha", v.upload_sha.clone(), 1000),
+    ] {
+        let r = post_upload(srv, &token, &sha, len).await;
+        let status: Option<UploadStatus> = serde_json::from_slice(&r.body).ok();
+        m.cell(
+            "POST /v1/uploads",
+            who,
+            target,
+            matches!(r.status, 200 | 201)
+                && status.is_some_and(|s| {
+                    !s.complete && s.offset == 0 && s.upload_id.to_string() != v.upload
+                }),
+            || r.show(),
+        );
     }
 
     // Sync mutations naming the victim's ids, each beside its twin with unknown ids.
@@ -1778,7 +1846,9 @@ async fn direction(
         "entities",
         "memberships",
         "tokens",
+        "invitations",
         "blobs",
+        "blob_owners",
         "blob_refs",
         "uploads",
         "blob files",
@@ -1794,6 +1864,22 @@ async fn direction(
     for a in attackers {
         attack(srv, victim, a, cross_firm, &off_limits, m).await;
     }
+    // Accepting an invitation takes no id, only its one-time secret (and needs no sign-in):
+    // what the server stores of the victim's pending invitation is not that secret.
+    let accept = |token: String| {
+        srv.http
+            .post(srv.url("/v1/auth/accept-invitation"))
+            .json(&serde_json::json!({"token": token, "password": "a password of my own"}))
+    };
+    let r = send(accept(victim.invitation_hash.clone())).await;
+    let twin = send(accept(sha_hex(new_uuid().as_bytes()))).await;
+    m.cell(
+        "POST /v1/auth/accept-invitation",
+        "anyone",
+        &format!("{}: a pending invitation, by its stored hash", victim.name),
+        r.is_not_found() && r.same_as(&twin),
+        || format!("{} / unknown: {}", r.show(), twin.show()),
+    );
     let after = snapshot(srv, victim.firm, &victim.accountant, &except).await;
     let who = if cross_firm {
         "everyone of the other firm"
@@ -1859,6 +1945,128 @@ async fn sessions_end_only_their_own(srv: &TestServer, people: &[&Person], m: &m
     }
 }
 
+/// Routes the matrix leaves out: they take no id of anyone's, so there is nothing of another
+/// tenant to aim them at. Every other route of the OpenAPI document — which `tests/openapi.rs`
+/// holds equal to the router's `.route(…)` calls — must have cells.
+const TAKES_NO_IDS: &[(&str, &str)] = &[
+    // Liveness: no sign-in, no input, the same answer for everyone.
+    ("GET", "/healthz"),
+    // The API's description: no sign-in, no input, the same document for everyone.
+    ("GET", "/v1/openapi.json"),
+    // An e-mail and a password in, a token out: no field takes an id.
+    ("POST", "/v1/auth/login"),
+];
+
+/// Mutation names (`create_expense.v1`, …) anywhere in `schema`, following `$ref`s into
+/// `components.schemas`.
+fn mutation_names(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+    seen: &mut BTreeSet<String>,
+    out: &mut BTreeSet<String>,
+) {
+    use serde_json::Value;
+    let is_name = |s: &str| {
+        s.split_once(".v").is_some_and(|(name, v)| {
+            !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                && !v.is_empty()
+                && v.bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    match schema {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => {
+                        if let Some(name) = r.strip_prefix("#/components/schemas/")
+                            && seen.insert(name.to_owned())
+                        {
+                            mutation_names(doc, &doc["components"]["schemas"][name], seen, out);
+                        }
+                    }
+                    ("const", Value::String(c)) if is_name(c) => {
+                        out.insert(c.clone());
+                    }
+                    _ => mutation_names(doc, v, seen, out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                mutation_names(doc, v, seen, out);
+            }
+        }
+        Value::String(c) if is_name(c) => {
+            out.insert(c.clone());
+        }
+        _ => {}
+    }
+}
+
+/// The matrix reached every route the API has (but [`TAKES_NO_IDS`]) and every mutation a
+/// push may carry; and it named none that does not exist.
+async fn assert_covers_the_whole_api(srv: &TestServer, m: &Matrix) {
+    let doc: serde_json::Value = srv
+        .http
+        .get(srv.url("/v1/openapi.json"))
+        .send()
+        .await
+        .expect("openapi request")
+        .json()
+        .await
+        .expect("openapi JSON");
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    assert!(documented.len() >= 19, "{documented:?}");
+    let exempt: BTreeSet<(String, String)> = TAKES_NO_IDS
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    let stale: Vec<_> = exempt.difference(&documented).collect();
+    assert!(
+        stale.is_empty(),
+        "TAKES_NO_IDS names routes the API does not have: {stale:?}"
+    );
+    let unknown: Vec<_> = m.routes.difference(&documented).collect();
+    assert!(
+        unknown.is_empty(),
+        "cells name routes the API does not have: {unknown:?}"
+    );
+    let uncovered: Vec<_> = documented
+        .iter()
+        .filter(|r| !exempt.contains(*r) && !m.routes.contains(*r))
+        .collect();
+    assert!(
+        uncovered.is_empty(),
+        "no cell of the isolation matrix tries these routes: {uncovered:?} (add cells that aim \
+         them at another tenant's ids; only a route that takes no id may go to TAKES_NO_IDS)"
+    );
+
+    let mut names = BTreeSet::new();
+    mutation_names(
+        &doc,
+        &serde_json::json!({"$ref": "#/components/schemas/Mutation"}),
+        &mut BTreeSet::new(),
+        &mut names,
+    );
+    assert!(names.contains("create_expense.v1"), "{names:?}");
+    let untried: Vec<_> = names.difference(&m.mutations).collect();
+    assert!(
+        untried.is_empty(),
+        "no cell pushes these mutations: {untried:?}"
+    );
+    let unknown: Vec<_> = m.mutations.difference(&names).collect();
+    assert!(
+        unknown.is_empty(),
+        "cells push mutations the API does not have: {unknown:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tests
 
@@ -1883,6 +2091,7 @@ async fn every_endpoint_denies_every_foreign_role_and_writes_nothing() {
     let everyone: Vec<&Person> = demo.people.iter().chain(&other.people).collect();
     sessions_end_only_their_own(&srv, &everyone, &mut m).await;
     m.assert_clean(750);
+    assert_covers_the_whole_api(&srv, &m).await;
 }
 
 /// One role-half cell: `actor` does `mutation`, expecting `expected` (a reject code), or —
@@ -1958,7 +2167,7 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
         )
         .await;
         m.cell(
-            "POST /v1/companies/{id}/users",
+            "POST /v1/companies/{company_id}/users",
             &p.label,
             "own company",
             r.has_code(403, ErrorCode::Forbidden),
@@ -1983,7 +2192,7 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
             )
             .await;
             m.cell(
-                "PUT /v1/companies/{id}/users/{uid}/roles",
+                "PUT /v1/companies/{company_id}/users/{user_id}/roles",
                 &p.label,
                 target,
                 r.has_code(403, ErrorCode::Forbidden),
@@ -2091,6 +2300,7 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
     for (actor, company) in [
         ("clara@demo.kvits", birch),
         ("vera@demo.kvits", srv.demo.company("Cedar Logistics")),
+        ("sam@other.kvits", oak),
     ] {
         cases.push(RoleCase {
             actor,
@@ -2171,6 +2381,12 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
             other.submitted,
             Forbidden,
         ),
+        (
+            "sam@other.kvits",
+            "Oscar's expense (admin, not routed)",
+            other.submitted,
+            Forbidden,
+        ),
         // An approver no rule names cannot even see the expense.
         (
             "rita@other.kvits",
@@ -2224,7 +2440,12 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
         "clara@demo.kvits",
         "anna@demo.kvits",
     ];
-    let oak_others = ["paula@other.kvits", "quinn@other.kvits", "olga@other.kvits"];
+    let oak_others = [
+        "paula@other.kvits",
+        "quinn@other.kvits",
+        "olga@other.kvits",
+        "sam@other.kvits",
+    ];
     for (actors, draft, submitted, page) in [
         (&birch_others[..], demo.draft, demo.submitted, &demo.page),
         (&oak_others[..], other.draft, other.submitted, &other.page),
@@ -2579,4 +2800,156 @@ async fn an_admin_cannot_touch_people_outside_their_company() {
         "Vera (Cedar admin) made Emma (Birch only) start over: {}",
         r.show()
     );
+}
+
+/// An accountant's message with a photo attached goes to both demo companies at once: each
+/// company's client contact pulls it with the attachment and downloads the very bytes. People
+/// who may not see the message — an employee of either company, anyone of another firm — get
+/// the answer of a blob that does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_attachment_reaches_both_companies_and_nobody_else() {
+    let srv = TestServer::start().await;
+    other_firm(&srv).await;
+    let emails = [
+        "anna@demo.kvits",
+        "clara@demo.kvits",
+        "vera@demo.kvits",
+        "emma@demo.kvits",
+        "otto@demo.kvits",
+        "olga@other.kvits",
+    ];
+    let mut devices = futures::future::join_all(emails.iter().map(|e| srv.device(e))).await;
+    let [mut anna, clara, vera, emma, otto, olga] = std::array::from_fn(|_| devices.remove(0));
+    let birch = srv.demo.company("Birch Bakery");
+    let cedar = srv.demo.company("Cedar Logistics");
+
+    // Anna uploads the photo through the resumable API, in two chunks with a look at the
+    // offset in between, as an app resuming after a cut would.
+    let photo = receipt(4);
+    let sha = sha_hex(&photo);
+    let r = post_upload(&srv, &anna.token, &sha, photo.len()).await;
+    assert_eq!(r.status, 201, "{}", r.show());
+    let id = serde_json::from_slice::<UploadStatus>(&r.body)
+        .expect("upload status")
+        .upload_id
+        .to_string();
+    let cut = photo.len() / 3;
+    let r = patch_chunk(&srv, &anna.token, &id, 0, &photo[..cut]).await;
+    assert_eq!(
+        (r.status, r.upload_offset.as_deref()),
+        (204, Some(cut.to_string().as_str()))
+    );
+    let r = send(req(
+        &srv,
+        &anna.token,
+        Method::HEAD,
+        &format!("/v1/uploads/{id}"),
+    ))
+    .await;
+    let offset: usize = r.upload_offset.expect("offset").parse().expect("number");
+    assert_eq!(offset, cut);
+    let r = patch_chunk(&srv, &anna.token, &id, offset as u64, &photo[offset..]).await;
+    assert_eq!(r.status, 204, "{}", r.show());
+    let r = post_upload(&srv, &anna.token, &sha, photo.len()).await;
+    let status: UploadStatus = serde_json::from_slice(&r.body).expect("upload status");
+    assert!(r.status == 200 && status.complete, "{}", r.show());
+
+    // One message to both companies, the photo attached (the shape the domain checks: the
+    // blob's hash and size, a content type and a file name).
+    let attachment = kvits_protocol::Attachment {
+        sha256: sha.clone(),
+        size: photo.len() as u64,
+        content_type: "image/jpeg".into(),
+        file_name: "receipt-checklist.jpg".into(),
+    };
+    let broadcast = MessageId(new_uuid());
+    apply_all(
+        &mut anna,
+        vec![Mutation::SendMessage {
+            message_id: broadcast,
+            company_ids: vec![birch, cedar],
+            subject: "How to photograph a receipt".into(),
+            body: "Like the one attached: flat, whole, readable.".into(),
+            attachment: Some(attachment.clone()),
+        }],
+    )
+    .await;
+
+    // Each company's client contact pulls the message with its attachment and downloads it.
+    let anna_id = srv.demo.user("anna@demo.kvits");
+    for (mut reader, company, name) in [
+        (clara, birch, "Clara (Birch)"),
+        (vera, cedar, "Vera (Cedar)"),
+    ] {
+        let message = reader
+            .pull_all()
+            .await
+            .into_iter()
+            .find_map(|c| match c.op {
+                ChangeOp::Upsert { entity } => match *entity {
+                    Entity::Message(m) if m.id == MessageId::for_recipient(broadcast, company) => {
+                        Some(m)
+                    }
+                    _ => None,
+                },
+                ChangeOp::Delete { .. } => None,
+            })
+            .unwrap_or_else(|| panic!("{name} pulls no copy of the message"));
+        assert_eq!(message.company_id, company, "{name}");
+        assert_eq!(message.author_id, anna_id, "{name}");
+        assert_eq!(message.attachment.as_ref(), Some(&attachment), "{name}");
+
+        let r = reader.get(&format!("/v1/blobs/{sha}")).await;
+        assert_eq!(r.status(), 200, "{name} downloads the attachment");
+        assert_eq!(sha_hex(&r.bytes().await.expect("body")), sha, "{name}");
+        let r = send(req(
+            &srv,
+            &reader.token,
+            Method::HEAD,
+            &format!("/v1/blobs/{sha}"),
+        ))
+        .await;
+        assert_eq!(r.status, 200, "{name}: HEAD {}", r.show());
+        let r = reader.get(&format!("/v1/blobs/{sha}/thumbnail")).await;
+        assert_eq!(r.status(), 200, "{name} gets the thumbnail");
+        let thumbnail = r.bytes().await.expect("thumbnail");
+        assert!(
+            kvits_imaging::probe(&thumbnail).is_ok(),
+            "{name}: thumbnail"
+        );
+    }
+
+    // Employees see no messages, and another firm nothing at all: as for an unknown blob.
+    let unknown = sha_hex(new_uuid().as_bytes());
+    let mut leaks = Vec::new();
+    for (who, d) in [
+        ("Emma (employee, Birch)", &emma),
+        ("Otto (employee, Cedar)", &otto),
+        ("Olga (accountant, Other Books)", &olga),
+    ] {
+        for (method, suffix) in [
+            (Method::GET, ""),
+            (Method::GET, "/thumbnail"),
+            (Method::HEAD, ""),
+        ] {
+            let ask = |s: &str| {
+                req(
+                    &srv,
+                    &d.token,
+                    method.clone(),
+                    &format!("/v1/blobs/{s}{suffix}"),
+                )
+            };
+            let r = send(ask(&sha)).await;
+            let twin = send(ask(&unknown)).await;
+            if !(r.is_not_found() && r.same_as(&twin)) {
+                leaks.push(format!(
+                    "{who}: {method} {suffix}: {} / unknown: {}",
+                    r.show(),
+                    twin.show()
+                ));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{leaks:#?}");
 }
