@@ -1,5 +1,6 @@
 use anyhow::{Context, bail};
-use kvits_imaging::{ColorMode, Options, Processed};
+use kvits_imaging::{CapturedAt, ColorMode, Options, Orientation, Processed};
+use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
 
@@ -20,21 +21,34 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let bytes = std::fs::read(input).with_context(|| format!("reading {input}"))?;
     let processed =
         kvits_imaging::process(&bytes, &options).with_context(|| format!("processing {input}"))?;
+    let line = serde_json::to_string(&summary(&processed)).context("writing the summary")?;
     write_atomically(Path::new(output), &processed.image.jpeg)?;
-    println!("{}", summary(&processed));
+    println!("{line}");
     Ok(())
 }
 
-/// The one-line JSON the command prints.
-pub fn summary(p: &Processed) -> serde_json::Value {
-    serde_json::json!({
-        "width": p.image.width,
-        "height": p.image.height,
-        "bytes": p.image.jpeg.len(),
-        "sha256": p.sha256,
-        "source_orientation": p.source.orientation,
-        "captured_at": p.source.captured_at,
-    })
+/// The one line of JSON the command prints. The fields are declared in the order the line
+/// shows them (serde writes a struct's fields in declaration order; a `serde_json::Value` map
+/// would sort them); `captured_at` is `null` when the photo carries no capture date.
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub bytes: usize,
+    pub sha256: &'a str,
+    pub source_orientation: Orientation,
+    pub captured_at: Option<CapturedAt>,
+}
+
+pub fn summary(p: &Processed) -> Summary<'_> {
+    Summary {
+        width: p.image.width,
+        height: p.image.height,
+        bytes: p.image.jpeg.len(),
+        sha256: &p.sha256,
+        source_orientation: p.source.orientation,
+        captured_at: p.source.captured_at,
+    }
 }
 
 /// Writes next to the target and renames, so a failed run leaves no partial file.
