@@ -1,11 +1,20 @@
 //! The pipeline on real receipts: the output is small and the text stays readable.
 //!
-//! Inputs are the 26 cropped flatbed scans in `tests/fixtures/receipts/scans` and 12 MP phone-like
-//! photos derived from them in code (on a table, tilted, unevenly lit, noisy, stored rotated with
-//! an EXIF orientation). Readability is checked with Debian's `tesseract` (German model): the
-//! output must keep ≥ 95 % of the words tesseract reads in the full-resolution upright input.
-//! "Reads" means read with confidence ≥ [`READ`]; tesseract's low-confidence guesses at paper
-//! texture and smudges change from one run to the next and say nothing about legibility.
+//! Inputs, each checked and reported as its own group:
+//! - the 26 cropped flatbed scans in `tests/fixtures/receipts/scans`;
+//! - 12 MP phone-like photos derived in code from every scan, one each (on a table, tilted,
+//!   unevenly lit, noisy, stored rotated with an EXIF orientation), made once per test binary;
+//! - the 3 uncropped A4 pages in `tests/fixtures/receipts/uncropped` (a receipt somewhere on a
+//!   300 dpi page): size targets here; their readability check does not hold yet and is an
+//!   ignored test of its own (see [`uncropped_pages_stay_readable`]).
+//!
+//! Readability is checked with Debian's `tesseract` (German model), in gray document mode and in
+//! colour mode: over each set the output must keep ≥ 95 % of the words tesseract reads in the
+//! full-resolution upright input, and each receipt at least its set's floor ([`SCAN_FLOOR`],
+//! [`PHOTO_FLOOR`]). "Reads" means read with confidence ≥ [`READ`]; tesseract's low-confidence
+//! guesses at paper texture and smudges change from one run to the next and say nothing about
+//! legibility. SSIMULACRA2 of the gray output against a Lanczos3 reference of the same size is
+//! reported and its median must be ≥ 70.
 
 mod common;
 
@@ -13,76 +22,130 @@ use kvits_imaging::{Channels, ColorMode, Options, Pixels, decode_upright, proces
 use kvits_testkit::photo::{PhoneShot, phone_photo};
 use kvits_testkit::quality::{lanczos3, median, ssimulacra2_gray};
 use kvits_testkit::{Receipt, ocr, receipts};
+use std::sync::OnceLock;
+use std::time::Instant;
 
 const KB: f64 = 1024.0;
 /// Tesseract confidence from which a reference word counts as read.
 const READ: f32 = 90.0;
+/// The share of its own words, in percent, each scan keeps in either mode (the set keeps 95 %).
+/// Measured at the lowest: 92.7 % gray, 94.0 % colour (pure path); 94.4 % and 93.9 % (`turbo`).
+const SCAN_FLOOR: f64 = 90.0;
+/// The same for each phone photo. Measured at the lowest, both on the IKEA receipt, whose small
+/// print suffers most at the ~180 dpi on paper a 2016 px output of a photo keeps: 78.0 % gray,
+/// 84.7 % colour (pure path); 81.4 % and 78.0 % (`turbo`). Every other photo keeps ≥ 86 %.
+const PHOTO_FLOOR: f64 = 75.0;
+/// SSIMULACRA2 (the costliest step of the scoring) is taken on every n-th phone photo only.
+const PHOTO_SSIM_STEP: usize = 2;
 
-fn phone_photos(count: usize) -> Vec<(String, Vec<u8>)> {
-    receipts("scans")
-        .iter()
-        .take(count)
-        .enumerate()
-        .map(|(i, r)| {
-            let shot = PhoneShot {
-                orientation: [6, 1, 8, 3][i % 4],
-                seed: i as u64,
-                taken: format!("{} 12:30:00", r.date.replace('-', ":")),
-            };
-            (
-                format!("phone/{}", r.name()),
-                phone_photo(&r.bytes(), &shot),
-            )
-        })
-        .collect()
+/// A named input file.
+type Input = (String, Vec<u8>);
+
+/// The phone shot derived from the `i`-th scan: orientations in turn 6, 1, 8, 3; taken on the
+/// receipt's date.
+fn shot(i: usize, r: &Receipt) -> PhoneShot {
+    PhoneShot {
+        orientation: [6, 1, 8, 3][i % 4],
+        seed: i as u64,
+        taken: format!("{} 12:30:00", r.date.replace('-', ":")),
+    }
 }
 
-fn scans() -> Vec<(String, Vec<u8>)> {
-    receipts("scans")
+/// One 12 MP phone photo per scan, made on two threads the first time a test asks and shared by
+/// every test of this binary.
+fn phone_photos() -> &'static [Input] {
+    static PHOTOS: OnceLock<Vec<Input>> = OnceLock::new();
+    PHOTOS.get_or_init(|| {
+        let started = Instant::now();
+        let scans: Vec<(usize, Receipt)> = receipts("scans").into_iter().enumerate().collect();
+        let make = |part: &[(usize, Receipt)]| -> Vec<Input> {
+            part.iter()
+                .map(|(i, r)| {
+                    let photo = phone_photo(&r.bytes(), &shot(*i, r));
+                    (format!("phone/{}", r.name()), photo)
+                })
+                .collect()
+        };
+        let (a, b) = scans.split_at(scans.len().div_ceil(2));
+        let photos = std::thread::scope(|s| {
+            let left = s.spawn(|| make(a));
+            let mut right = make(b);
+            let mut all = left.join().expect("photo thread");
+            all.append(&mut right);
+            all
+        });
+        eprintln!(
+            "{} phone photos made in {:.1} s",
+            photos.len(),
+            started.elapsed().as_secs_f64()
+        );
+        photos
+    })
+}
+
+/// The fixtures in `scans` or `uncropped`.
+fn fixtures(folder: &str) -> Vec<Input> {
+    receipts(folder)
         .iter()
         .map(|r: &Receipt| (r.name(), r.bytes()))
         .collect()
 }
 
-fn median_kb(inputs: &[(String, Vec<u8>)], color: ColorMode) -> f64 {
+fn options(color: ColorMode) -> Options {
+    Options {
+        color,
+        ..Options::default()
+    }
+}
+
+fn median_kb(inputs: &[Input], color: ColorMode) -> f64 {
     let sizes: Vec<f64> = inputs
         .iter()
         .map(|(name, bytes)| {
-            let out = process(
-                bytes,
-                &Options {
-                    color,
-                    ..Options::default()
-                },
-            )
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let out = process(bytes, &options(color)).unwrap_or_else(|e| panic!("{name}: {e}"));
             out.image.jpeg.len() as f64 / KB
         })
         .collect();
     median(&sizes)
 }
 
+/// Median output size over a set, gray and colour, within 250 KB and 350 KB.
+fn check_size(set: &str, inputs: &[Input]) {
+    let gray = median_kb(inputs, ColorMode::Gray);
+    let color = median_kb(inputs, ColorMode::Color);
+    eprintln!(
+        "{set} ({} files): median {gray:.0} KB gray, {color:.0} KB colour",
+        inputs.len()
+    );
+    assert!(
+        gray <= 250.0,
+        "{set}: median gray output {gray:.0} KB > 250 KB"
+    );
+    assert!(
+        color <= 350.0,
+        "{set}: median colour output {color:.0} KB > 350 KB"
+    );
+}
+
 #[test]
 fn median_output_is_within_the_size_targets() {
-    for (set, inputs) in [("scans", scans()), ("12 MP photos", phone_photos(6))] {
-        let gray = median_kb(&inputs, ColorMode::Gray);
-        let color = median_kb(&inputs, ColorMode::Color);
-        eprintln!("{set}: median {gray:.0} KB gray, {color:.0} KB colour");
-        assert!(
-            gray <= 250.0,
-            "{set}: median gray output {gray:.0} KB > 250 KB"
-        );
-        assert!(
-            color <= 350.0,
-            "{set}: median colour output {color:.0} KB > 350 KB"
-        );
-    }
+    check_size("scans", &fixtures("scans"));
+    let photos = phone_photos();
+    assert_eq!(photos.len(), receipts("scans").len(), "one photo per scan");
+    check_size("12 MP photos", photos);
+}
+
+#[test]
+fn uncropped_pages_are_within_the_size_targets() {
+    let pages = fixtures("uncropped");
+    assert_eq!(pages.len(), 3);
+    check_size("uncropped A4 pages", &pages);
 }
 
 #[test]
 fn the_photo_capture_date_prefills_the_receipt_date() {
-    for (name, bytes) in phone_photos(2) {
-        let out = process(&bytes, &Options::default()).expect("processes");
+    for (name, bytes) in phone_photos() {
+        let out = process(bytes, &Options::default()).expect("processes");
         let at = out.source.captured_at.expect("phone photos carry a date");
         let receipt = name.trim_start_matches("phone/");
         let truth = Receipt::from_path(std::path::Path::new(receipt)).expect("fixture name");
@@ -90,88 +153,207 @@ fn the_photo_capture_date_prefills_the_receipt_date() {
     }
 }
 
-/// What one receipt scores.
+/// What one receipt scores: the words tesseract reads in the input, how many of them it still
+/// reads in the gray and in the colour output, and the gray output's SSIMULACRA2 when taken.
+#[derive(Debug)]
 struct Score {
     name: String,
     reference_words: usize,
-    kept_words: usize,
-    ssimulacra2: f64,
+    gray_words: usize,
+    colour_words: usize,
+    ssimulacra2: Option<f64>,
 }
 
-fn score(name: &str, input: &[u8]) -> Score {
+impl Score {
+    fn kept(&self, color: ColorMode) -> usize {
+        match color {
+            ColorMode::Gray => self.gray_words,
+            ColorMode::Color => self.colour_words,
+        }
+    }
+
+    fn percent(&self, color: ColorMode) -> f64 {
+        100.0 * self.kept(color) as f64 / self.reference_words.max(1) as f64
+    }
+}
+
+fn read(p: &Pixels) -> Vec<ocr::Word> {
+    ocr::read(p.width, p.height, &p.data).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Reads the full-resolution upright input once, then each mode's output. A colour output is
+/// read as its luma plane, which is what carries the text (tesseract reads colour as gray too).
+/// SSIMULACRA2 is taken, when asked for, for the gray output only.
+fn score(name: &str, input: &[u8], with_ssimulacra2: bool) -> Score {
     let reference = decode_upright(input, Channels::Gray).expect("decodes");
-    let out = process(input, &Options::default()).expect("processes");
-    let (w, h, gray) = common::decode_gray(&out.image.jpeg);
-    let read = |p: &Pixels| ocr::read(p.width, p.height, &p.data).unwrap_or_else(|e| panic!("{e}"));
     let reference_words: Vec<String> = read(&reference)
         .into_iter()
         .filter(|w| w.confidence >= READ)
         .map(|w| w.text)
         .collect();
-    let output_words: Vec<String> = read(&Pixels {
-        width: w,
-        height: h,
-        channels: Channels::Gray,
-        data: gray.clone(),
-    })
-    .into_iter()
-    .map(|w| w.text)
-    .collect();
-    let lanczos = lanczos3(reference.width, reference.height, &reference.data, w, h);
+    let output = |color: ColorMode| {
+        let out = process(input, &options(color)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (width, height, data) = common::decode_gray(&out.image.jpeg);
+        let pixels = Pixels {
+            width,
+            height,
+            channels: Channels::Gray,
+            data,
+        };
+        let words: Vec<String> = read(&pixels).into_iter().map(|w| w.text).collect();
+        (pixels, ocr::kept(&reference_words, &words))
+    };
+    let (gray, gray_words) = output(ColorMode::Gray);
+    let (_, colour_words) = output(ColorMode::Color);
+    let ssimulacra2 = with_ssimulacra2.then(|| {
+        let lanczos = lanczos3(
+            reference.width,
+            reference.height,
+            &reference.data,
+            gray.width,
+            gray.height,
+        );
+        ssimulacra2_gray(gray.width, gray.height, &lanczos, &gray.data)
+    });
     Score {
         name: name.to_string(),
         reference_words: reference_words.len(),
-        kept_words: ocr::kept(&reference_words, &output_words),
-        ssimulacra2: ssimulacra2_gray(w, h, &lanczos, &gray),
+        gray_words,
+        colour_words,
+        ssimulacra2,
     }
 }
 
 /// Scores inputs on two threads (the machine's cores); tesseract itself is kept to one thread.
-fn score_all(inputs: &[(String, Vec<u8>)]) -> Vec<Score> {
-    let (a, b) = inputs.split_at(inputs.len().div_ceil(2));
-    std::thread::scope(|s| {
-        let left = s.spawn(|| a.iter().map(|(n, i)| score(n, i)).collect::<Vec<_>>());
-        let mut right: Vec<Score> = b.iter().map(|(n, i)| score(n, i)).collect();
+/// SSIMULACRA2 is taken for every `ssim_step`-th input, starting with the first.
+fn score_all(inputs: &[Input], ssim_step: usize) -> Vec<Score> {
+    let started = Instant::now();
+    let jobs: Vec<(usize, &Input)> = inputs.iter().enumerate().collect();
+    let (a, b) = jobs.split_at(jobs.len().div_ceil(2));
+    let run = |part: &[(usize, &Input)]| -> Vec<Score> {
+        part.iter()
+            .map(|(i, (name, bytes))| score(name, bytes, i % ssim_step == 0))
+            .collect()
+    };
+    let scores = std::thread::scope(|s| {
+        let left = s.spawn(|| run(a));
+        let mut right = run(b);
         let mut all = left.join().expect("scoring thread");
         all.append(&mut right);
         all
-    })
+    });
+    eprintln!(
+        "{} files scored in {:.1} s",
+        inputs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    scores
 }
 
-fn check(set: &str, scores: &[Score]) {
-    let (mut reference, mut kept) = (0, 0);
+/// The figures of one set in one mode: the share of words kept over the set and the lowest
+/// share of one receipt, in percent.
+fn figures(scores: &[Score], color: ColorMode) -> (f64, f64) {
+    let reference: usize = scores.iter().map(|s| s.reference_words).sum();
+    let kept: usize = scores.iter().map(|s| s.kept(color)).sum();
+    let share = 100.0 * kept as f64 / reference.max(1) as f64;
+    let lowest = scores
+        .iter()
+        .map(|s| s.percent(color))
+        .fold(f64::INFINITY, f64::min);
+    (share, lowest)
+}
+
+/// Prints every receipt's figures and the set's.
+fn report(set: &str, scores: &[Score]) {
+    eprintln!(
+        "{:40} {:>5} {:>16} {:>16} {:>11}",
+        set, "words", "gray kept", "colour kept", "SSIMULACRA2"
+    );
     for s in scores {
         eprintln!(
-            "{:40} {:4}/{:4} words kept ({:5.1} %), SSIMULACRA2 {:5.1}",
+            "{:40} {:5} {:5} ({:5.1} %) {:5} ({:5.1} %) {:>11}",
             s.name,
-            s.kept_words,
             s.reference_words,
-            100.0 * s.kept_words as f64 / s.reference_words.max(1) as f64,
-            s.ssimulacra2
+            s.gray_words,
+            s.percent(ColorMode::Gray),
+            s.colour_words,
+            s.percent(ColorMode::Color),
+            s.ssimulacra2.map_or("-".into(), |v| format!("{v:.1}")),
         );
-        reference += s.reference_words;
-        kept += s.kept_words;
     }
-    let share = 100.0 * kept as f64 / reference as f64;
-    let ssim = median(&scores.iter().map(|s| s.ssimulacra2).collect::<Vec<_>>());
-    eprintln!("{set}: {kept}/{reference} words kept ({share:.1} %), median SSIMULACRA2 {ssim:.1}");
+    let reference: usize = scores.iter().map(|s| s.reference_words).sum();
+    for (label, color) in [("gray", ColorMode::Gray), ("colour", ColorMode::Color)] {
+        let (share, lowest) = figures(scores, color);
+        eprintln!(
+            "{set}, {label}: {share:.1} % of {reference} words kept, lowest receipt {lowest:.1} %"
+        );
+    }
+    let ssim: Vec<f64> = scores.iter().filter_map(|s| s.ssimulacra2).collect();
+    eprintln!(
+        "{set}: median SSIMULACRA2 (gray) {:.1} over {} files",
+        median(&ssim),
+        ssim.len()
+    );
+}
+
+/// The readability targets, in both modes: 95 % over the set, `floor` for each receipt.
+fn check(set: &str, scores: &[Score], floor: f64) {
+    report(set, scores);
+    let reference: usize = scores.iter().map(|s| s.reference_words).sum();
     assert!(
         reference > 50 * scores.len(),
         "{set}: tesseract read too little to judge"
     );
-    assert!(
-        share >= 95.0,
-        "{set}: only {share:.1} % of the words survive compression"
-    );
+    for (label, color) in [("gray", ColorMode::Gray), ("colour", ColorMode::Color)] {
+        let (share, _) = figures(scores, color);
+        assert!(
+            share >= 95.0,
+            "{set}, {label}: only {share:.1} % of the words survive compression"
+        );
+        for s in scores {
+            assert!(
+                s.percent(color) >= floor,
+                "{set}/{}, {label}: only {:.1} % of its {} words survive compression",
+                s.name,
+                s.percent(color),
+                s.reference_words
+            );
+        }
+    }
+    let ssim: Vec<f64> = scores.iter().filter_map(|s| s.ssimulacra2).collect();
+    assert!(!ssim.is_empty(), "{set}: no SSIMULACRA2 taken");
+    let ssim = median(&ssim);
     assert!(ssim >= 70.0, "{set}: median SSIMULACRA2 {ssim:.1} < 70");
 }
 
 #[test]
 fn scanned_receipts_stay_readable() {
-    check("scans", &score_all(&scans()));
+    check("scans", &score_all(&fixtures("scans"), 1), SCAN_FLOOR);
 }
 
 #[test]
 fn phone_photos_stay_readable() {
-    check("12 MP photos", &score_all(&phone_photos(6)));
+    let photos = phone_photos();
+    check(
+        "12 MP photos",
+        &score_all(photos, PHOTO_SSIM_STEP),
+        PHOTO_FLOOR,
+    );
+}
+
+/// The uncropped A4 pages against the same targets. Measured (gray / colour) on the pure path:
+/// 88.0 % / 92.0 % of 75 reference words kept (dm 81.8 / 100 % of 11, saturn 96.2 / 96.2 % of
+/// 52, tanke 58.3 / 66.7 % of 12), median SSIMULACRA2 73.5; with `turbo` 85.3 % / 84.0 %
+/// (tanke 50.0 / 33.3 %), median SSIMULACRA2 70.2. Tesseract, reading the whole page as one block
+/// of text, reads too few words on two of the pages to judge them (11 and 12), and a whole page
+/// keeps only about 175 dpi in the 3 MP default output. Run with `cargo test -p kvits-imaging --test receipts --
+/// --ignored`.
+#[test]
+#[ignore = "known gap: 88 % gray / 92 % colour of the words kept, under the 95 % target"]
+fn uncropped_pages_stay_readable() {
+    check(
+        "uncropped A4 pages",
+        &score_all(&fixtures("uncropped"), 1),
+        SCAN_FLOOR,
+    );
 }
