@@ -1,9 +1,10 @@
 //! `cargo xtask bench imaging`: what the receipt pipeline costs next to the usual command-line
-//! tools, on the fixture scans and on 12 MP phone photos derived from the first few of them.
+//! tools, on the fixture scans, the uncropped A4 fixture pages and 12 MP phone photos derived
+//! from the first few scans.
 //!
 //! For every input file and tool it prints CPU time, peak memory and output size; then, per input
-//! set, the medians, the Kvits-gray-to-peer ratios and the SSIMULACRA2 score of the Kvits gray
-//! output against a Lanczos3 downscale of the same size.
+//! set, the medians, the Kvits-gray-to-peer ratios (CPU time, peak memory, output size) and the
+//! SSIMULACRA2 score of the Kvits gray output against a Lanczos3 downscale of the same size.
 //!
 //! How the figures are taken:
 //! - *kvits gray* and *kvits colour* run in this process. CPU is this thread's CPU time
@@ -21,6 +22,10 @@
 //!   12 MP photo, not for the smaller scans); its CPU is the sum over the pipeline, its memory the
 //!   largest single process in it (what `wait4` reports for a process and its waited-for
 //!   children). `vipsthumbnail` cannot write gray JPEGs, so its output is colour.
+//!
+//! A peer that is not installed is reported as such, with the Debian package that has it:
+//! `./dev bench imaging` runs `scripts/setup.sh` first, which installs `imagemagick`,
+//! `libvips-tools` and `libjpeg-turbo-progs` when they are missing.
 //!
 //! Unix only (`wait4`, `clock_gettime`).
 
@@ -93,6 +98,27 @@ impl Tool {
     fn is_peer(self) -> bool {
         matches!(self, Tool::ImageMagick | Tool::Vips | Tool::DjpegCjpeg)
     }
+
+    /// The Debian package a peer tool comes from (`scripts/setup.sh` installs each).
+    fn debian_package(self) -> Option<&'static str> {
+        match self {
+            Tool::ImageMagick => Some("imagemagick"),
+            Tool::Vips => Some("libvips-tools"),
+            Tool::DjpegCjpeg => Some("libjpeg-turbo-progs"),
+            Tool::KvitsGray | Tool::KvitsColor | Tool::KvitsProcess => None,
+        }
+    }
+
+    /// What to say when the tool is missing: how to get it.
+    fn not_installed(self) -> String {
+        match self.debian_package() {
+            Some(package) => format!(
+                "not installed (Debian package {package}; `./dev bench imaging` installs it \
+                 via scripts/setup.sh)"
+            ),
+            None => "missing".into(),
+        }
+    }
 }
 
 /// The external programs the bench runs, found once on `PATH`.
@@ -119,19 +145,19 @@ impl Programs {
     }
 
     fn describe(&self) -> String {
-        let show = |p: &Option<PathBuf>| match p {
+        let show = |p: &Option<PathBuf>, tool: Tool| match p {
             Some(p) => p.display().to_string(),
-            None => "not installed".to_string(),
+            None => tool.not_installed(),
         };
         let djpeg = match &self.djpeg_cjpeg {
             Some((d, c)) => format!("{} | {}", d.display(), c.display()),
-            None => "not installed".to_string(),
+            None => Tool::DjpegCjpeg.not_installed(),
         };
         format!(
             "kvits: {}\nimagemagick: {}\nvipsthumbnail: {}\ndjpeg|cjpeg: {djpeg}",
             self.kvits.display(),
-            show(&self.magick),
-            show(&self.vipsthumbnail),
+            show(&self.magick, Tool::ImageMagick),
+            show(&self.vipsthumbnail, Tool::Vips),
         )
     }
 }
@@ -234,7 +260,15 @@ fn imaging() -> Result<()> {
     let out_dir = tmp.path().join("out");
     std::fs::create_dir(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
 
-    let scans = load_scans()?;
+    let scans = load_fixtures("scans")?;
+    if scans.len() < PHOTO_ORIENTATIONS.len() {
+        bail!(
+            "expected at least {} fixture scans, found {}",
+            PHOTO_ORIENTATIONS.len(),
+            scans.len()
+        );
+    }
+    let pages = load_fixtures("uncropped")?;
     let photo_dir = tmp.path().join("photos");
     std::fs::create_dir(&photo_dir).with_context(|| format!("creating {}", photo_dir.display()))?;
     eprintln!(
@@ -248,6 +282,11 @@ fn imaging() -> Result<()> {
         Set {
             title: format!("fixture scans ({} files)", scans.len()),
             inputs: scans,
+            results: Vec::new(),
+        },
+        Set {
+            title: format!("uncropped A4 pages ({} files)", pages.len()),
+            inputs: pages,
             results: Vec::new(),
         },
         Set {
@@ -303,14 +342,11 @@ fn imaging() -> Result<()> {
     Ok(())
 }
 
-fn load_scans() -> Result<Vec<Input>> {
-    let receipts = kvits_testkit::receipts("scans");
-    if receipts.len() < PHOTO_ORIENTATIONS.len() {
-        bail!(
-            "expected at least {} fixture scans, found {}",
-            PHOTO_ORIENTATIONS.len(),
-            receipts.len()
-        );
+/// The fixtures in `tests/fixtures/receipts/FOLDER` (`scans` or `uncropped`).
+fn load_fixtures(folder: &str) -> Result<Vec<Input>> {
+    let receipts = kvits_testkit::receipts(folder);
+    if receipts.is_empty() {
+        bail!("no fixtures in {folder}");
     }
     receipts
         .iter()
@@ -695,7 +731,9 @@ fn print_row(file: &str, tool: Tool, outcome: &Outcome) {
                 f.out_kib
             );
         }
-        Outcome::NotInstalled => println!("{file:<36} {:<22} not installed", tool.label()),
+        Outcome::NotInstalled => {
+            println!("{file:<36} {:<22} {}", tool.label(), tool.not_installed());
+        }
         Outcome::Failed(e) => {
             let first_line = e.lines().next().unwrap_or("");
             println!("{file:<36} {:<22} failed: {first_line}", tool.label());
@@ -707,8 +745,8 @@ fn print_summary(set: &Set) {
     println!();
     println!("-- {}: medians over files --", set.title);
     println!(
-        "{:<22} {:>9} {:>9} {:>9}   {:>13} {:>13}",
-        "tool", "cpu ms", "peak MiB", "out KiB", "gray/peer ms", "gray/peer KiB"
+        "{:<22} {:>9} {:>9} {:>9}   {:>13} {:>13} {:>13}",
+        "tool", "cpu ms", "peak MiB", "out KiB", "gray/peer ms", "gray/peer MiB", "gray/peer KiB"
     );
     let column = |i: usize, value: fn(&Figure) -> f64| -> Vec<f64> {
         set.results
@@ -724,9 +762,9 @@ fn print_summary(set: &Set) {
                 .iter()
                 .all(|r| matches!(r.outcomes[i], Outcome::NotInstalled))
             {
-                "not installed"
+                tool.not_installed()
             } else {
-                "failed"
+                "failed".to_string()
             };
             println!("{:<22} {why}", tool.label());
             continue;
@@ -754,8 +792,9 @@ fn print_summary(set: &Set) {
                 }
             };
             line.push_str(&format!(
-                "   {:>13} {:>13}",
+                "   {:>13} {:>13} {:>13}",
                 ratio(|f| f.cpu_ms),
+                ratio(|f| f.peak_mib),
                 ratio(|f| f.out_kib)
             ));
         }
@@ -784,5 +823,32 @@ fn print_summary(set: &Set) {
             scores.len()
         );
     }
-    println!("(ratios: median over files of kvits gray / peer)");
+    println!(
+        "(ratios: median over files of kvits gray / peer; the peak ratio sets kvits gray's heap \
+         peak against the peer's whole-process RSS)"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_peer_says_how_to_get_it_and_setup_installs_it() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/setup.sh");
+        let setup = std::fs::read_to_string(path).expect("reads scripts/setup.sh");
+        let peers: Vec<Tool> = TOOLS.into_iter().filter(|t| t.is_peer()).collect();
+        assert_eq!(peers.len(), 3);
+        for tool in peers {
+            let package = tool.debian_package().expect("a peer has a package");
+            let message = tool.not_installed();
+            assert!(message.contains(package), "{message}");
+            assert!(message.contains("./dev bench imaging"), "{message}");
+            assert!(message.contains("scripts/setup.sh"), "{message}");
+            assert!(
+                setup.contains(&format!("need_apt+=({package})")),
+                "{path} does not install {package}"
+            );
+        }
+    }
 }
