@@ -55,7 +55,7 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
         dir,
         &["create-company", "--firm", &firm, "--name", "Maple Mills"],
     );
-    admin(
+    let lena = admin(
         dir,
         &[
             "create-user",
@@ -70,7 +70,7 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
             "--accountant",
         ],
     );
-    admin(
+    let max = admin(
         dir,
         &[
             "create-user",
@@ -105,7 +105,11 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
         ],
     );
     assert!(invited.contains(" invitation kvi_"), "{invited}");
-    admin(
+    let invitation = invited
+        .split_once(" invitation ")
+        .map(|(_, token)| token.to_owned())
+        .expect("an invitation token");
+    let fuel = admin(
         dir,
         &[
             "add-expense-type",
@@ -117,7 +121,7 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
             "Fuel",
         ],
     );
-    admin(
+    let card = admin(
         dir,
         &[
             "add-card",
@@ -131,7 +135,7 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
             "max@maple.test",
         ],
     );
-    admin(
+    let rule = admin(
         dir,
         &[
             "add-approval-rule",
@@ -199,46 +203,172 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
         .contains("role")
     );
 
-    // The server on that data dir: Max signs in and sees the catalog, the rule and the message.
+    // The server on that data dir: Max signs in and sees the catalog and the rule as they were
+    // given; Lena sees her message; Mia sets her password with the printed invitation.
     let server = kvits_sync_server::Server::open(kvits_sync_server::Config::new(dir)).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
     let http = reqwest::Client::new();
-    let login: kvits_protocol::LoginResponse = http
-        .post(format!("{base}/v1/auth/login"))
-        .json(&serde_json::json!({"email": "max@maple.test", "password": "another password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(login.session.memberships.len(), 1);
-    assert_eq!(login.session.memberships[0].company_name, "Maple Mills");
-    let page: kvits_protocol::PullResponse = http
-        .get(format!("{base}/v1/sync/pull"))
-        .bearer_auth(&login.token)
-        .query(&[("client_id", uuid::Uuid::now_v7().to_string())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let kinds: std::collections::BTreeSet<&str> = page
-        .changes
+    let login = |email: &'static str, password: &'static str| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let answer = http
+                .post(format!("{base}/v1/auth/login"))
+                .json(&serde_json::json!({"email": email, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200, "{email} signs in");
+            answer
+                .json::<kvits_protocol::LoginResponse>()
+                .await
+                .unwrap()
+        }
+    };
+    let pull = |token: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let page: kvits_protocol::PullResponse = http
+                .get(format!("{base}/v1/sync/pull"))
+                .bearer_auth(token)
+                .query(&[("client_id", uuid::Uuid::now_v7().to_string())])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page.changes
+                .into_iter()
+                .filter_map(|c| match c.op {
+                    kvits_protocol::ChangeOp::Upsert { entity } => Some(*entity),
+                    kvits_protocol::ChangeOp::Delete { .. } => None,
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    use kvits_protocol::Entity;
+    let max_login = login("max@maple.test", "another password").await;
+    assert_eq!(max_login.session.user.id.to_string(), max);
+    assert_eq!(max_login.session.memberships.len(), 1);
+    assert_eq!(max_login.session.memberships[0].company_name, "Maple Mills");
+    let rows = pull(max_login.token.clone()).await;
+    let company_row = rows.iter().find_map(|e| match e {
+        Entity::Company(c) => Some(c),
+        _ => None,
+    });
+    assert_eq!(company_row.map(|c| c.name.as_str()), Some("Maple Mills"));
+    let fuel_row = rows
         .iter()
-        .filter_map(|c| match &c.op {
-            kvits_protocol::ChangeOp::Upsert { entity } => Some(entity.kind().as_str()),
-            kvits_protocol::ChangeOp::Delete { .. } => None,
+        .find_map(|e| match e {
+            Entity::ExpenseType(t) if t.id.to_string() == fuel => Some(t),
+            _ => None,
         })
-        .collect();
-    for kind in ["company", "expense_type", "payment_method", "approval_rule"] {
-        assert!(kinds.contains(kind), "{kind} missing: {kinds:?}");
-    }
+        .expect("the expense type");
+    assert_eq!(
+        (
+            fuel_row.code.as_str(),
+            fuel_row.name.as_str(),
+            fuel_row.active
+        ),
+        ("6110", "Fuel", true)
+    );
+    let card_row = rows
+        .iter()
+        .find_map(|e| match e {
+            Entity::PaymentMethod(m) if m.id.to_string() == card => Some(m),
+            _ => None,
+        })
+        .expect("the card");
+    assert_eq!(
+        card_row.payment_kind,
+        kvits_protocol::PaymentKind::CompanyCard
+    );
+    assert_eq!(card_row.label, "Visa");
+    assert_eq!(card_row.last_four.as_deref(), Some("1234"));
+    assert_eq!(card_row.holder_id.map(|h| h.to_string()), Some(max.clone()));
+    let rule_row = rows
+        .iter()
+        .find_map(|e| match e {
+            Entity::ApprovalRule(r) if r.id.to_string() == rule => Some(r),
+            _ => None,
+        })
+        .expect("the approval rule");
+    assert_eq!(rule_row.name, "Fuel over 50");
+    assert_eq!(rule_row.min_amount_minor, Some(5000));
+    assert_eq!(rule_row.max_amount_minor, None);
+    assert_eq!(
+        rule_row
+            .expense_type_ids
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>(),
+        vec![fuel.clone()]
+    );
+    assert_eq!(rule_row.steps.len(), 1);
+    assert_eq!(
+        rule_row.steps[0]
+            .approver_ids
+            .iter()
+            .map(|u| u.to_string())
+            .collect::<Vec<_>>(),
+        vec![max.clone()]
+    );
     // Max is an approver, not a client: the firm's messages are not his.
-    assert!(!kinds.contains("message"));
+    assert!(
+        !rows
+            .iter()
+            .any(|e| matches!(e, Entity::Message(_) | Entity::Thread(_)))
+    );
+
+    // Lena, the firm's accountant, sees the thread she sent to Maple Mills and its message.
+    let lena_login = login("lena@linden.test", "a good password").await;
+    assert_eq!(lena_login.session.user.id.to_string(), lena);
+    let rows = pull(lena_login.token).await;
+    let thread = rows
+        .iter()
+        .find_map(|e| match e {
+            Entity::Thread(t) => Some(t),
+            _ => None,
+        })
+        .expect("the message's thread");
+    assert_eq!(thread.subject, "Hello");
+    assert_eq!(thread.company_id.to_string(), company);
+    let message = rows
+        .iter()
+        .find_map(|e| match e {
+            Entity::Message(m) => Some(m),
+            _ => None,
+        })
+        .expect("the message");
+    assert_eq!(message.body, "Welcome to Kvits");
+    assert_eq!(message.thread_id, thread.id);
+    assert_eq!(message.author_id.to_string(), lena);
+
+    // Mia has no password until she uses the invitation the command printed, once.
+    let mia = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"email": "mia@maple.test", "password": "mia's password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mia.status(), 401);
+    let accept = |token: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            http.post(format!("{base}/v1/auth/accept-invitation"))
+                .json(&serde_json::json!({"token": token, "password": "mia's password"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert!(accept(invitation.clone()).await.is_success());
+    assert!(accept(invitation).await.is_client_error(), "a second use");
+    let mia_login = login("mia@maple.test", "mia's password").await;
+    assert_eq!(mia_login.session.memberships[0].company_name, "Maple Mills");
     task.abort();
 }
 
