@@ -555,6 +555,62 @@ async fn long_poll_wakes_on_a_change() {
     );
 }
 
+/// A long poll with nothing for its user is held until its `wait` runs out, and a change it may
+/// not see (Otto's draft in Cedar wakes the firm's waiting pulls) does not end it early: it looks
+/// again and goes on waiting, then answers an empty page.
+#[tokio::test]
+async fn long_poll_holds_until_its_deadline_through_changes_it_may_not_see() {
+    let server = TestServer::start().await;
+    let mut otto = server.device("otto@demo.kvits").await;
+    let mut mark = server.device("mark@demo.kvits").await;
+    mark.pull_all().await;
+    let cursor = mark.cursor;
+    let url = format!(
+        "{}/v1/sync/pull?client_id={}&cursor={cursor}&wait=2",
+        server.base, mark.client
+    );
+    let started = std::time::Instant::now();
+    let waiting = tokio::spawn({
+        let http = mark.http.clone();
+        let token = mark.token.clone();
+        async move {
+            let page: kvits_protocol::PullResponse = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (page, started.elapsed())
+        }
+    });
+    let draft = Mutation::CreateExpense {
+        expense_id: new_expense_id(),
+        company_id: server.demo.company("Cedar Logistics"),
+        document_type: DocumentType::Receipt,
+        fields: ExpenseFields::default(),
+    };
+    assert_eq!(otto.run(draft).await.outcome, Outcome::Applied);
+    let pushed_at = started.elapsed();
+    let (page, elapsed) = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+        .await
+        .expect("long poll answered")
+        .unwrap();
+    assert!(
+        pushed_at < std::time::Duration::from_millis(1500),
+        "Otto's change came too late to test anything: {pushed_at:?}"
+    );
+    assert!(
+        elapsed >= std::time::Duration::from_millis(1900),
+        "answered after {elapsed:?}, before its 2 s wait ran out"
+    );
+    assert!(page.changes.is_empty(), "{:?}", page.changes);
+    assert!(!page.has_more && !page.reset);
+    assert!(page.cursor >= cursor);
+}
+
 #[tokio::test]
 async fn stale_cursors_and_access_changes_reset() {
     let server = TestServer::start().await;
