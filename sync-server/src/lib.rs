@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 mod openapi;
+pub mod pdf;
 pub mod store;
 pub mod sync;
 pub mod uploads;

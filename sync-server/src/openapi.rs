@@ -78,7 +78,7 @@ fn build() -> Value {
             {"name": "auth", "description": "Sign-in, sessions, invitations."},
             {"name": "admin", "description": "Client companies, users and their roles."},
             {"name": "sync", "description": "Push of queued mutations, pull of changes, approval tasks."},
-            {"name": "blobs", "description": "Resumable, content-addressed photo uploads and downloads."},
+            {"name": "blobs", "description": "Resumable, content-addressed uploads and downloads of photos (receipt pages, attachments) and PDFs (message attachments)."},
         ],
         "paths": paths,
         "components": {
@@ -311,7 +311,7 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
     let sha256 = json!({"type": "string", "pattern": "^[0-9a-f]{64}$"});
     let uint = json!({"type": "integer", "minimum": 0});
     let text = json!({"type": "string"});
-    let blob_types = ["image/jpeg", "image/png", "image/webp"];
+    let blob_types = ["image/jpeg", "image/png", "image/webp", "application/pdf"];
     let pull_query = query_params_of::<p::PullQuery>(g);
     let company_id = schema::<p::CompanyId>(g);
     let user_id = schema::<p::UserId>(g);
@@ -698,9 +698,9 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
             "Download a blob's thumbnail",
         )
         .describe(
-            "A small JPEG made when the blob was stored; readable by the same users as the \
-             blob, with the same caching, ranges and conditional requests (ETag \
-             `\"<sha256>.thumb\"`).",
+            "A small JPEG made when an image blob was stored (a PDF has none); readable by the \
+             same users as the blob, with the same caching, ranges and conditional requests \
+             (ETag `\"<sha256>.thumb\"`).",
         )
         .bearer()
         .path_param(
@@ -728,7 +728,7 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
         )
         .error(
             404,
-            "`not_found`: no such blob, or not one this user may see.",
+            "`not_found`: no such blob, not one this user may see, or a PDF (no thumbnail).",
         )
         .error(
             416,
@@ -833,8 +833,8 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
         .describe(format!(
             "Step 4: appends one checksummed chunk (at most {chunk} bytes) at the stated \
              offset. The last chunk is checked against the whole-file SHA-256 and validated as \
-             an image before the blob is stored; the answer to it has `{offset}` equal to the \
-             length.",
+             an image (JPEG, PNG, WebP) or a whole PDF before the blob is stored; the answer to \
+             it has `{offset}` equal to the length.",
             chunk = p::MAX_CHUNK_BYTES,
             offset = p::UPLOAD_OFFSET,
         ))
@@ -894,8 +894,9 @@ fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
         .error(
             422,
             "`hash_mismatch` (`details.expected`, `details.actual`): the whole file does not \
-             hash to the declared SHA-256; or `invalid_image` (`details.reason`): not an image \
-             we accept, or too large in pixels. The upload is discarded; start again.",
+             hash to the declared SHA-256; `invalid_image` (`details.reason`): not an image \
+             we accept, or too large in pixels; or `invalid_document` (`details.reason`): a PDF \
+             that is cut short or malformed. The upload is discarded; start again.",
         )
         .error(
             p::CHECKSUM_MISMATCH_STATUS,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use kvits_domain::{Actor, State, Write};
+use kvits_domain::{Actor, BlobKind, State, Write};
 use kvits_protocol::{
     ApprovalRule, ApprovalRuleId, Company, CompanyId, Entity, EntityKind, Expense, ExpenseId,
     ExpenseType, ExpenseTypeId, FirmId, Member, Message, MessageId, MessageRead, PaymentMethod,
@@ -403,21 +403,27 @@ impl State for DbState<'_> {
         )
     }
     /// Stored in the company's firm and uploaded by this user themselves: knowing a hash
-    /// does not make someone else's photo usable.
-    fn has_blob(&self, company: CompanyId, sha256: &str) -> bool {
-        let Some(user) = self.user else {
-            return false;
-        };
+    /// does not make someone else's photo usable. The kind comes from the media type the
+    /// server found when it checked the upload.
+    fn blob_kind(&self, company: CompanyId, sha256: &str) -> Option<BlobKind> {
+        let user = self.user?;
         let r = self
             .conn
             .prepare_cached(
-                "SELECT 1 FROM blobs b
+                "SELECT b.content_type FROM blobs b
                  JOIN entities e ON e.kind = 'company' AND e.id = ?1
                  JOIN blob_owners o ON o.firm_id = b.firm_id AND o.sha256 = b.sha256
                  WHERE b.firm_id = e.firm_id AND b.sha256 = ?2 AND o.user_id = ?3",
             )
-            .and_then(|mut s| s.exists(params![company.to_string(), sha256, user.to_string()]))
+            .and_then(|mut s| {
+                s.query_row(
+                    params![company.to_string(), sha256, user.to_string()],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+            })
             .map_err(ApiError::from);
         self.keep(r)
+            .and_then(|media_type| BlobKind::of_media_type(&media_type))
     }
 }

@@ -60,6 +60,7 @@ use crate::AppState;
 use crate::auth::AuthUser;
 use crate::blobs::Variant;
 use crate::error::{ApiError, ApiResult, Path};
+use crate::pdf;
 use crate::store;
 
 /// How often stale partial uploads are looked for.
@@ -849,13 +850,18 @@ async fn read_chunk(
 /// What the last chunk's checks found.
 enum Checked {
     HashMismatch(String),
-    Invalid(ImagingError),
+    Invalid {
+        code: ErrorCode,
+        reason: &'static str,
+        message: String,
+    },
     Valid {
         data: Vec<u8>,
         content_type: &'static str,
         width: u32,
         height: u32,
-        thumbnail: Vec<u8>,
+        /// `None` for a PDF.
+        thumbnail: Option<Vec<u8>>,
     },
 }
 
@@ -867,20 +873,44 @@ fn content_type(format: SourceFormat) -> &'static str {
     }
 }
 
+/// Checks a whole upload: its SHA-256, then what it is. A PDF (a statement or an invoice for a
+/// message) is checked by [`pdf::check`]; anything else must be an image the photo pipeline
+/// takes, and gets a thumbnail.
 fn check(data: Vec<u8>, sha256: &str) -> Checked {
     let actual = hex::encode(Sha256::digest(&data));
     if actual != sha256 {
         return Checked::HashMismatch(actual);
     }
+    if data.starts_with(pdf::MAGIC) {
+        return match pdf::check(&data) {
+            Ok(()) => Checked::Valid {
+                data,
+                content_type: "application/pdf",
+                width: 0,
+                height: 0,
+                thumbnail: None,
+            },
+            Err(e) => Checked::Invalid {
+                code: ErrorCode::InvalidDocument,
+                reason: e.code(),
+                message: e.to_string(),
+            },
+        };
+    }
+    let invalid = |e: ImagingError| Checked::Invalid {
+        code: ErrorCode::InvalidImage,
+        reason: e.code(),
+        message: e.to_string(),
+    };
     // The header first: a decompression bomb or a non-image is refused before any pixel
     // buffer exists.
     let source = match kvits_imaging::probe(&data) {
         Ok(s) => s,
-        Err(e) => return Checked::Invalid(e),
+        Err(e) => return invalid(e),
     };
     let processed = match kvits_imaging::process(&data, &kvits_imaging::Options::default()) {
         Ok(p) => p,
-        Err(e) => return Checked::Invalid(e),
+        Err(e) => return invalid(e),
     };
     let (width, height) = source.upright_dimensions();
     Checked::Valid {
@@ -888,7 +918,7 @@ fn check(data: Vec<u8>, sha256: &str) -> Checked {
         content_type: content_type(source.format),
         width,
         height,
-        thumbnail: processed.thumbnail.jpeg,
+        thumbnail: Some(processed.thumbnail.jpeg),
     }
 }
 
@@ -921,15 +951,17 @@ async fn finish(state: &AppState, row: UploadRow) -> ApiResult<Response> {
             )
             .with_details(serde_json::json!({ "expected": row.sha256, "actual": actual })));
         }
-        Checked::Invalid(e) => {
+        Checked::Invalid {
+            code,
+            reason,
+            message,
+        } => {
             discard(state, row.id).await?;
-            tracing::info!(upload = %row.id, error = %e, "upload discarded: not a valid image");
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::InvalidImage,
-                e.to_string(),
-            )
-            .with_details(serde_json::json!({ "reason": e.code() })));
+            tracing::info!(upload = %row.id, reason, "upload discarded: not a file we store");
+            return Err(
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+                    .with_details(serde_json::json!({ "reason": reason })),
+            );
         }
         Checked::Valid {
             data,
@@ -949,11 +981,13 @@ async fn finish(state: &AppState, row: UploadRow) -> ApiResult<Response> {
         .put_blob(row.firm_id, &row.sha256, Bytes::from(data))
         .await
         .map_err(ApiError::internal)?;
-    state
-        .blobs
-        .put_thumbnail(row.firm_id, &row.sha256, Bytes::from(thumbnail))
-        .await
-        .map_err(ApiError::internal)?;
+    if let Some(thumbnail) = thumbnail {
+        state
+            .blobs
+            .put_thumbnail(row.firm_id, &row.sha256, Bytes::from(thumbnail))
+            .await
+            .map_err(ApiError::internal)?;
+    }
     let r = row.clone();
     state
         .db
@@ -1058,7 +1092,17 @@ async fn download(
                 .size(firm, &sha256, variant)
                 .await
                 .map_err(ApiError::internal)?
-                .ok_or_else(|| ApiError::internal(format!("thumbnail of {sha256} is missing")))?;
+                .ok_or_else(|| {
+                    if blob.content_type.starts_with("image/") {
+                        ApiError::internal(format!("thumbnail of {sha256} is missing"))
+                    } else {
+                        ApiError::new(
+                            StatusCode::NOT_FOUND,
+                            ErrorCode::NotFound,
+                            "this file has no thumbnail (only photos have one)",
+                        )
+                    }
+                })?;
             (format!("\"{sha256}.thumb\""), size, "image/jpeg".to_owned())
         }
     };

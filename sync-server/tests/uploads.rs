@@ -1020,17 +1020,17 @@ async fn bad_images_are_422_and_leave_nothing() {
     pdf.extend_from_slice(&[0u8; 2000]);
     let bomb = png_claiming(65_000, 65_000);
 
-    for (what, data) in [
-        ("text", text),
-        ("pdf", pdf),
-        ("truncated jpeg", truncated),
-        ("png bomb", bomb),
+    for (what, data, code) in [
+        ("text", text, ErrorCode::InvalidImage),
+        ("pdf cut short", pdf, ErrorCode::InvalidDocument),
+        ("truncated jpeg", truncated, ErrorCode::InvalidImage),
+        ("png bomb", bomb, ErrorCode::InvalidImage),
     ] {
         let (id, _) = emma.start(&data).await;
         let r = emma.send_from(&id, &data, 0, 1 << 20).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{what}");
         let err = error_body(r).await;
-        assert_eq!(err.code, ErrorCode::InvalidImage, "{what}");
+        assert_eq!(err.code, code, "{what}");
         assert!(!err.message.is_empty());
         assert_eq!(
             emma.head_upload(&id).await.status(),
@@ -1156,6 +1156,31 @@ async fn path_tricks_are_404() {
     );
 }
 
+/// `serve` runs the sweep by itself (the first time a second after it starts): with a 50 ms TTL
+/// a partial upload left alone is gone within a few seconds, and nobody called `sweep_once`.
+#[tokio::test]
+async fn serving_sweeps_stale_partials_by_itself() {
+    let srv = TestServer::start_with(|c| c.upload_ttl = Duration::from_millis(50)).await;
+    let emma = Uploader::new(&srv, "emma@demo.kvits").await;
+    let data = receipt(3);
+    let (id, _) = emma.start(&data).await;
+    assert_eq!(
+        emma.patch(&id, 0, &data[..1000]).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert!(part_file(&srv, &id).exists());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while emma.head_upload(&id).await.status() != StatusCode::NOT_FOUND {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the partial upload was still there after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!part_file(&srv, &id).exists());
+    assert_eq!(count(&srv, "SELECT count(*) FROM uploads").await, 0);
+}
+
 #[tokio::test]
 async fn the_sweep_removes_stale_partials() {
     let srv = TestServer::start().await;
@@ -1213,4 +1238,171 @@ async fn the_sweep_removes_stale_partials() {
     let (again, offset) = emma.start(&data).await;
     assert_ne!(again, id);
     assert_eq!(offset, 0);
+}
+
+/// A small one-page PDF whose cross-reference table points at its objects, as a PDF writer
+/// makes it; `text` goes on the page, so two statements differ.
+fn statement_pdf(text: &str) -> Vec<u8> {
+    let content = format!("BT /F1 12 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+         /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"
+            .to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+    ];
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+/// The accountant sends a statement as a PDF: it is stored as `application/pdf` (no thumbnail),
+/// reaches the recipients' clients with the message and downloads whole; it must be declared as
+/// what it is; and a PDF is not a receipt photo, so a receipt naming one cannot be submitted.
+#[tokio::test]
+async fn a_pdf_statement_travels_with_a_message_but_is_no_receipt_page() {
+    let srv = TestServer::start().await;
+    let anna_up = Uploader::new(&srv, "anna@demo.kvits").await;
+    let pdf = statement_pdf("Statement for November: 3 receipts, 212.40 EUR");
+    let sha = sha_hex(&pdf);
+    anna_up.upload(&pdf, 200).await;
+    let path = format!("/v1/blobs/{sha}");
+    let r = anna_up.get(&path, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header(&r, "content-type"), Some("application/pdf"));
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), pdf.as_slice());
+    let r = anna_up.get(&format!("{path}/thumbnail"), &[]).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_body(r).await.code, ErrorCode::NotFound);
+
+    let birch = srv.demo.company("Birch Bakery");
+    let mut anna = srv.device("anna@demo.kvits").await;
+    let send = |declared: &str| Mutation::SendMessage {
+        message_id: kvits_protocol::MessageId(uuid::Uuid::now_v7()),
+        company_ids: vec![birch],
+        subject: "November".into(),
+        body: "Your statement is attached.".into(),
+        attachment: Some(kvits_protocol::Attachment {
+            sha256: sha.clone(),
+            size: pdf.len() as u64,
+            content_type: declared.into(),
+            file_name: "statement-2026-11.pdf".into(),
+        }),
+    };
+    // A PDF declared as a photo is refused, and so is a type that is neither.
+    for declared in ["image/jpeg", "application/zip"] {
+        let r = anna.run(send(declared)).await;
+        assert!(
+            matches!(r.outcome, Outcome::Rejected { .. }),
+            "{declared}: {r:?}"
+        );
+    }
+    let sent = anna.run(send("application/pdf")).await;
+    assert_eq!(sent.outcome, Outcome::Applied, "{sent:?}");
+
+    // Clara (a client of Birch) gets the message with its attachment and can download it;
+    // Otto (Cedar) cannot.
+    let mut clara = srv.device("clara@demo.kvits").await;
+    let attachments: Vec<_> = clara
+        .pull_all()
+        .await
+        .into_iter()
+        .filter_map(|c| match c.op {
+            kvits_protocol::ChangeOp::Upsert { entity } => match *entity {
+                kvits_protocol::Entity::Message(m) => m.attachment,
+                _ => None,
+            },
+            kvits_protocol::ChangeOp::Delete { .. } => None,
+        })
+        .collect();
+    assert_eq!(attachments.len(), 1, "{attachments:?}");
+    assert_eq!(attachments[0].content_type, "application/pdf");
+    let r = clara.get(&path).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(sha_hex(&r.bytes().await.expect("bytes")), sha);
+    let otto = srv.device("otto@demo.kvits").await;
+    assert_eq!(otto.get(&path).await.status(), StatusCode::NOT_FOUND);
+
+    // Emma uploads an invoice PDF as a receipt page: the draft may hold it, submitting refuses.
+    let emma_up = Uploader::new(&srv, "emma@demo.kvits").await;
+    let invoice = statement_pdf("Invoice 2026-118: 48.00 EUR");
+    emma_up.upload(&invoice, 1 << 20).await;
+    let mut emma = srv.device("emma@demo.kvits").await;
+    let expense = ExpenseId(uuid::Uuid::now_v7());
+    let fields = ExpenseFields {
+        expense_type_id: srv
+            .demo
+            .expense_types
+            .iter()
+            .find(|((company, _), _)| *company == "Birch Bakery")
+            .map(|(_, id)| *id),
+        payment_method_id: srv
+            .demo
+            .payment_methods
+            .iter()
+            .find(|((company, _), _)| *company == "Birch Bakery")
+            .map(|(_, id)| *id),
+        amount: Some(Money {
+            amount_minor: 4800,
+            currency: "EUR".into(),
+        }),
+        date: Some(chrono::Utc::now().date_naive()),
+        merchant: Some("Office supplies".into()),
+        note: None,
+    };
+    for m in [
+        Mutation::CreateExpense {
+            expense_id: expense,
+            company_id: birch,
+            document_type: DocumentType::Invoice,
+            fields,
+        },
+        Mutation::AttachReceipt {
+            expense_id: expense,
+            pages: vec![ReceiptPage {
+                sha256: sha_hex(&invoice),
+                size: invoice.len() as u64,
+                content_type: "image/jpeg".into(),
+                width: 1000,
+                height: 1400,
+            }],
+        },
+    ] {
+        let r = emma.run(m).await;
+        assert_eq!(r.outcome, Outcome::Applied, "{r:?}");
+    }
+    let r = emma
+        .run(Mutation::SubmitExpense {
+            expense_id: expense,
+        })
+        .await;
+    let Outcome::Rejected { message, .. } = &r.outcome else {
+        panic!("submitting a PDF page: {r:?}");
+    };
+    assert!(
+        message.contains("page 1") && message.contains("not a photo"),
+        "{message}"
+    );
 }

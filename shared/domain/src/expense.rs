@@ -6,7 +6,7 @@ use kvits_protocol::{
     EntityKind, Expense, ExpenseFields, ExpenseId, ExpenseStatus, ReceiptPage, Role,
 };
 
-use crate::{Applied, Cx, DomainError, Write, validate};
+use crate::{Applied, BlobKind, Cx, DomainError, Write, validate};
 
 /// Roles that may capture expenses.
 const CAPTURE_ROLES: [Role; 4] = [
@@ -267,6 +267,16 @@ pub(crate) fn submit(cx: &Cx<'_>, id: ExpenseId) -> Result<Applied, DomainError>
         return Err(DomainError::invalid("choose how it was paid"));
     }
     check_fields(cx, e.company_id, &e.fields.clone(), Some(&e.fields))?;
+    if let Some(n) = e.pages.iter().position(|p| {
+        cx.state
+            .blob_kind(e.company_id, &p.sha256)
+            .is_some_and(|kind| kind != BlobKind::Image)
+    }) {
+        return Err(DomainError::invalid(format!(
+            "page {} of this receipt is not a photo; receipt pages are JPEG, PNG or WebP images",
+            n + 1
+        )));
+    }
     let missing: Vec<String> = e
         .pages
         .iter()

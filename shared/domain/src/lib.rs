@@ -71,8 +71,33 @@ pub trait State {
     fn message(&self, id: MessageId) -> Option<Message>;
     fn thread_messages(&self, thread: ThreadId) -> Vec<Message>;
     fn message_read(&self, message: MessageId, user: UserId) -> Option<MessageRead>;
+    /// What the blob with this SHA-256 is, when it is stored and usable by `company`.
+    fn blob_kind(&self, company: CompanyId, sha256: &str) -> Option<BlobKind>;
     /// Whether the blob with this SHA-256 is stored and usable by `company`.
-    fn has_blob(&self, company: CompanyId, sha256: &str) -> bool;
+    fn has_blob(&self, company: CompanyId, sha256: &str) -> bool {
+        self.blob_kind(company, sha256).is_some()
+    }
+}
+
+/// What a stored blob is. Receipt pages are photos; a message may also carry a PDF (a
+/// statement, an invoice) from the accounting firm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BlobKind {
+    /// A JPEG, PNG or WebP image, checked by the photo pipeline.
+    Image,
+    /// A PDF document.
+    Pdf,
+}
+
+impl BlobKind {
+    /// The kind a stored blob's media type names; `None` for a type Kvits does not store.
+    pub fn of_media_type(media_type: &str) -> Option<BlobKind> {
+        match media_type {
+            "image/jpeg" | "image/png" | "image/webp" => Some(BlobKind::Image),
+            "application/pdf" => Some(BlobKind::Pdf),
+            _ => None,
+        }
+    }
 }
 
 /// A row to write.

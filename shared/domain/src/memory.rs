@@ -14,7 +14,7 @@ use kvits_protocol::{
     PaymentMethodId, Thread, ThreadId, Timestamp, UserId,
 };
 
-use crate::{Actor, Applied, DomainError, State, Write};
+use crate::{Actor, Applied, BlobKind, DomainError, State, Write};
 
 /// Every row of every kind, keyed by id, plus the blobs each company has stored.
 ///
@@ -40,8 +40,8 @@ pub struct MemoryState {
     /// Keyed by (message, reader): one row per reader and message (the row id is derived from
     /// the pair, see [`kvits_protocol::message_read_id`]).
     message_reads: BTreeMap<(MessageId, UserId), MessageRead>,
-    /// SHA-256 (lower-case hex) of the blobs each company may use.
-    blobs: BTreeMap<CompanyId, BTreeSet<String>>,
+    /// SHA-256 (lower-case hex) of the blobs each company may use, and what each is.
+    blobs: BTreeMap<CompanyId, BTreeMap<String, BlobKind>>,
 }
 
 impl MemoryState {
@@ -147,9 +147,22 @@ impl MemoryState {
         result
     }
 
-    /// Records that `company` has the blob with this SHA-256 stored (its upload finished).
+    /// Records that `company` has the image with this SHA-256 stored (its upload finished).
     pub fn add_blob(&mut self, company: CompanyId, sha256: impl Into<String>) {
-        self.blobs.entry(company).or_default().insert(sha256.into());
+        self.add_blob_of_kind(company, sha256, BlobKind::Image);
+    }
+
+    /// Records that `company` has the blob with this SHA-256 stored, a file of `kind`.
+    pub fn add_blob_of_kind(
+        &mut self,
+        company: CompanyId,
+        sha256: impl Into<String>,
+        kind: BlobKind,
+    ) {
+        self.blobs
+            .entry(company)
+            .or_default()
+            .insert(sha256.into(), kind);
     }
 
     /// The row of `kind` with `id`, if any.
@@ -249,7 +262,9 @@ impl MemoryState {
 
     /// Whether `company` has the blob with this SHA-256 recorded.
     pub fn blob_known(&self, company: CompanyId, sha256: &str) -> bool {
-        self.blobs.get(&company).is_some_and(|b| b.contains(sha256))
+        self.blobs
+            .get(&company)
+            .is_some_and(|b| b.contains_key(sha256))
     }
 
     /// How many rows there are, of every kind (blobs not counted).
@@ -375,9 +390,7 @@ impl State for MemoryState {
         self.message_reads.get(&(message, user)).cloned()
     }
 
-    fn has_blob(&self, company: CompanyId, sha256: &str) -> bool {
-        self.blobs
-            .get(&company)
-            .is_some_and(|set| set.contains(sha256))
+    fn blob_kind(&self, company: CompanyId, sha256: &str) -> Option<BlobKind> {
+        self.blobs.get(&company)?.get(sha256).copied()
     }
 }

@@ -5,11 +5,12 @@ use kvits_protocol::{
     ThreadId,
 };
 
-use crate::{Applied, Cx, DomainError, Write, validate};
+use crate::{Applied, BlobKind, Cx, DomainError, Write, validate};
 
 /// Roles that write in a company's threads.
 const WRITE_ROLES: [Role; 3] = [Role::Accountant, Role::Client, Role::CompanyAdmin];
 
+/// An attachment is a photo (JPEG, PNG, WebP) or a PDF, named by its SHA-256, with a file name.
 fn check_attachment(a: Option<&Attachment>) -> Result<(), DomainError> {
     if let Some(a) = a {
         validate::blob_ref("attachment", &a.sha256, a.size)?;
@@ -20,22 +21,39 @@ fn check_attachment(a: Option<&Attachment>) -> Result<(), DomainError> {
             true,
         )?;
         validate::text("attachment type", &a.content_type, 100, true)?;
+        if BlobKind::of_media_type(&a.content_type).is_none() {
+            return Err(DomainError::invalid(format!(
+                "an attachment is a PDF or a JPEG, PNG or WebP image, not {}",
+                a.content_type
+            )));
+        }
     }
     Ok(())
 }
 
+/// The attachment's file is uploaded, and is what its type says (a PDF is not sent as a photo,
+/// nor a photo as a PDF).
 fn check_attachment_uploaded(
     cx: &Cx<'_>,
     company: CompanyId,
     a: Option<&Attachment>,
 ) -> Result<(), DomainError> {
-    match a {
-        Some(a) if !cx.state.has_blob(company, &a.sha256) => Err(DomainError::NotYet {
+    let Some(a) = a else {
+        return Ok(());
+    };
+    match cx.state.blob_kind(company, &a.sha256) {
+        None => Err(DomainError::NotYet {
             code: kvits_protocol::ErrorCode::BlobMissing,
             message: "the attachment is not uploaded yet".into(),
             missing_blobs: vec![a.sha256.clone()],
         }),
-        _ => Ok(()),
+        Some(kind) if BlobKind::of_media_type(&a.content_type) != Some(kind) => {
+            Err(DomainError::invalid(format!(
+                "the attachment {} is not a {} file",
+                a.file_name, a.content_type
+            )))
+        }
+        Some(_) => Ok(()),
     }
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kvits_domain::{Applied, DomainError, State, Write, route};
+use kvits_domain::{Applied, BlobKind, DomainError, State, Write, route};
 use kvits_protocol::{
     ApprovalRuleId, DocumentType, Entity, EntityKind, ErrorCode, ExpenseFields, ExpenseId,
     ExpenseStatus, Mutation, RejectCode,
@@ -377,6 +377,32 @@ fn submit_needs_a_page_an_expense_type_and_a_payment_method() {
     w.ok(&emma, at(5), &submit(e));
     assert_status(&w, e, ExpenseStatus::Submitted);
     assert_eq!(w.expense(e).approval.unwrap().rule_id, w.birch_rules.large);
+}
+
+/// A receipt page is a photo: a PDF stored under a page's hash (a message attachment Emma
+/// uploaded, say) cannot be submitted as one. Permanent, and nothing changes.
+#[test]
+fn a_page_that_is_a_pdf_is_refused_at_submit() {
+    let mut w = World::new();
+    let emma = w.emma.clone();
+    let e = ExpenseId(w.fresh());
+    let f = fields(w.birch_types.meals, w.birch_own, Some(990));
+    w.ok(&emma, at(0), &create(e, &w, f));
+    let (p1, p2) = (page(21), page(22));
+    w.ok(&emma, at(1), &attach(e, vec![p1.clone(), p2.clone()]));
+    w.upload(w.birch, &p1);
+    w.state
+        .add_blob_of_kind(w.birch, p2.sha256.clone(), BlobKind::Pdf);
+    let before = w.state.clone();
+    match w.run(&emma, at(2), &submit(e)) {
+        Err(DomainError::Rejected { code, message }) => {
+            assert_eq!(code, RejectCode::Invalid);
+            assert!(message.contains("page 2"), "{message}");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert_eq!(w.state, before);
+    assert_eq!(w.expense(e).status, ExpenseStatus::Draft);
 }
 
 #[test]

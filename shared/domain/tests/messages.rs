@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kvits_domain::{DomainError, State, Write, can_see, message_recipients};
+use kvits_domain::{BlobKind, DomainError, State, Write, can_see, message_recipients};
 use kvits_protocol::{
     Entity, ErrorCode, MessageId, Mutation, RejectCode, ThreadId, message_read_id,
 };
@@ -176,7 +176,8 @@ fn an_attachment_must_be_uploaded_for_every_recipient_company() {
         body: "Attached.".into(),
         attachment: Some(a.clone()),
     };
-    w.state.add_blob(w.birch, a.sha256.clone());
+    w.state
+        .add_blob_of_kind(w.birch, a.sha256.clone(), BlobKind::Pdf);
     match w.run(&anna, at(1), &msg) {
         Err(DomainError::NotYet {
             code,
@@ -193,7 +194,8 @@ fn an_attachment_must_be_uploaded_for_every_recipient_company() {
             .thread(ThreadId::for_recipient(m, w.birch))
             .is_none()
     );
-    w.state.add_blob(w.cedar, a.sha256.clone());
+    w.state
+        .add_blob_of_kind(w.cedar, a.sha256.clone(), BlobKind::Pdf);
     w.ok(&anna, at(2), &msg);
     let copy = w
         .state
@@ -216,8 +218,54 @@ fn an_attachment_must_be_uploaded_for_every_recipient_company() {
         w.run(&clara, at(3), &answer),
         Err(DomainError::NotYet { .. })
     ));
-    w.state.add_blob(w.birch, b.sha256.clone());
+    w.state
+        .add_blob_of_kind(w.birch, b.sha256.clone(), BlobKind::Pdf);
     w.ok(&clara, at(4), &answer);
+}
+
+/// An attachment is a PDF or a photo, and what was uploaded under its hash must be that: a
+/// declared type Kvits does not store is refused at once, and so is a PDF named as a photo.
+#[test]
+fn an_attachment_is_a_pdf_or_a_photo_as_uploaded() {
+    let mut w = World::new();
+    let anna = w.anna.clone();
+    let send_with = |w: &mut World, a: kvits_protocol::Attachment| Mutation::SendMessage {
+        message_id: MessageId(w.fresh()),
+        company_ids: vec![w.birch],
+        subject: "Your statement".into(),
+        body: "Attached.".into(),
+        attachment: Some(a),
+    };
+    let pdf = attachment(7);
+    w.state
+        .add_blob_of_kind(w.birch, pdf.sha256.clone(), BlobKind::Pdf);
+    let before = w.state.clone();
+
+    let mut zip = pdf.clone();
+    zip.content_type = "application/zip".into();
+    let m = send_with(&mut w, zip);
+    match w.run(&anna, at(1), &m) {
+        Err(DomainError::Rejected { code, message }) => {
+            assert_eq!(code, RejectCode::Invalid);
+            assert!(message.contains("application/zip"), "{message}");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+
+    let mut as_photo = pdf.clone();
+    as_photo.content_type = "image/jpeg".into();
+    let m = send_with(&mut w, as_photo);
+    assert!(matches!(
+        w.run(&anna, at(2), &m),
+        Err(DomainError::Rejected {
+            code: RejectCode::Invalid,
+            ..
+        })
+    ));
+    assert_eq!(w.state, before, "a refused message writes nothing");
+
+    let m = send_with(&mut w, pdf);
+    w.ok(&anna, at(3), &m);
 }
 
 /// Anna writes to Birch and Cedar; answers (message, Birch's thread).

@@ -12,7 +12,9 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use common::*;
-use kvits_domain::{Actor, Applied, DomainError, MemoryState, State, Write, apply, can_see};
+use kvits_domain::{
+    Actor, Applied, BlobKind, DomainError, MemoryState, State, Write, apply, can_see,
+};
 use kvits_protocol::{
     CompanyId, DecisionKind, DocumentType, Entity, Expense, ExpenseFields, ExpenseId,
     ExpenseStatus, ExpenseTypeId, MessageId, Mutation, PaymentMethodId, Role, ThreadId, Timestamp,
@@ -234,7 +236,7 @@ fn reply_id(n: u8) -> MessageId {
 /// What one step does: mutations by someone, or an upload finishing.
 enum Action {
     Mutate(Mutation),
-    Upload(CompanyId, String),
+    Upload(CompanyId, String, BlobKind),
 }
 
 /// The world of one session and its clock.
@@ -418,7 +420,11 @@ impl Session {
                     }),
                 ];
                 if *upload {
-                    actions.extend(pages.into_iter().map(|p| Action::Upload(company, p.sha256)));
+                    actions.extend(
+                        pages
+                            .into_iter()
+                            .map(|p| Action::Upload(company, p.sha256, BlobKind::Image)),
+                    );
                 }
                 actions.push(Action::Mutate(Mutation::SubmitExpense { expense_id }));
                 return actions;
@@ -511,12 +517,12 @@ impl Session {
             }
             Op::Upload { company, n } => {
                 let company = self.company_for(actor, *company);
-                let sha = if *n < 3 {
-                    page(u32::from(*n)).sha256
+                let (sha, kind) = if *n < 3 {
+                    (page(u32::from(*n)).sha256, BlobKind::Image)
                 } else {
-                    attachment(u32::from(*n) - 3).sha256
+                    (attachment(u32::from(*n) - 3).sha256, BlobKind::Pdf)
                 };
-                return vec![Action::Upload(company, sha)];
+                return vec![Action::Upload(company, sha, kind)];
             }
             Op::ToggleType { company, n } => {
                 let types = self.types_of(self.companies()[usize::from(*company)]);
@@ -781,8 +787,8 @@ fn run(steps: &[Step]) -> Result<Stats, TestCaseError> {
         let mut fitted: Option<Actor> = None;
         for action in s.resolve(&picked, &step.op) {
             let m = match action {
-                Action::Upload(company, sha) => {
-                    s.w.state.add_blob(company, sha);
+                Action::Upload(company, sha, kind) => {
+                    s.w.state.add_blob_of_kind(company, sha, kind);
                     continue;
                 }
                 Action::Mutate(m) => m,

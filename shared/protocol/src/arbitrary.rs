@@ -913,7 +913,7 @@ pub fn upload_status() -> impl Strategy<Value = UploadStatus> {
 }
 
 /// Every [`ErrorCode`], [`ErrorCode::Unknown`] last.
-pub const ALL_ERROR_CODES: [ErrorCode; 21] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 22] = [
     ErrorCode::BadRequest,
     ErrorCode::Unauthenticated,
     ErrorCode::BadCredentials,
@@ -926,6 +926,7 @@ pub const ALL_ERROR_CODES: [ErrorCode; 21] = [
     ErrorCode::TooLarge,
     ErrorCode::UnsupportedMediaType,
     ErrorCode::InvalidImage,
+    ErrorCode::InvalidDocument,
     ErrorCode::HashMismatch,
     ErrorCode::RangeNotSatisfiable,
     ErrorCode::RateLimited,
@@ -951,6 +952,7 @@ const _: fn(ErrorCode) = |code| match code {
     | ErrorCode::TooLarge
     | ErrorCode::UnsupportedMediaType
     | ErrorCode::InvalidImage
+    | ErrorCode::InvalidDocument
     | ErrorCode::HashMismatch
     | ErrorCode::RangeNotSatisfiable
     | ErrorCode::RateLimited

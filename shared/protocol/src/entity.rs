@@ -362,7 +362,8 @@ pub struct Thread {
     pub last_message_at: Timestamp,
 }
 
-/// A file attached to a message (uploaded like a receipt page).
+/// A file attached to a message, uploaded like a receipt page: a PDF (`application/pdf`) or a
+/// photo (`image/jpeg`, `image/png`, `image/webp`), as the server found it at upload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Attachment {

@@ -42,6 +42,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// 422: the upload is not an image we accept, or is too large in pixels.
     InvalidImage,
+    /// 422: the upload starts as a PDF but is not a whole, well-formed one.
+    InvalidDocument,
     /// 422: the uploaded bytes do not hash to the declared SHA-256.
     HashMismatch,
     /// 416: a `Range` outside the blob; `Content-Range` gives its size.
@@ -79,6 +81,7 @@ impl ErrorCode {
             ErrorCode::TooLarge => "too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::InvalidImage => "invalid_image",
+            ErrorCode::InvalidDocument => "invalid_document",
             ErrorCode::HashMismatch => "hash_mismatch",
             ErrorCode::RangeNotSatisfiable => "range_not_satisfiable",
             ErrorCode::RateLimited => "rate_limited",
