@@ -60,6 +60,35 @@ fn a_jpeg_cut_short_is_refused_not_filled_with_gray() {
     ));
 }
 
+/// The case `image` 0.25 gets wrong: the headers are whole and the scan data stops after a few
+/// hundred bytes. The fixture scan above carries a 3.5 KB EXIF block, so its 2 KB cut ends inside
+/// the headers; this file's scan starts well before 2 KB, so the decoder itself must notice.
+#[test]
+fn a_jpeg_cut_to_2_kb_inside_its_scan_data_is_refused() {
+    for (name, file) in [
+        (
+            "camera JPEG",
+            common::tagged_jpeg(&common::marked(1200, 900), 1),
+        ),
+        (
+            "JPEG without metadata",
+            kvits_testkit::photo::encode(&common::marked(1200, 900), 90, None),
+        ),
+    ] {
+        let scan_starts = file
+            .windows(2)
+            .position(|w| w == [0xFF, 0xDA])
+            .expect("has a scan");
+        assert!(
+            scan_starts + 200 < 2048 && file.len() > 8 * 2048,
+            "{name}: the 2 KB cut must fall in the scan data (scan at {scan_starts} of {})",
+            file.len()
+        );
+        assert!(process(&file, &Options::default()).is_ok(), "{name}: whole");
+        assert_eq!(err(&file[..2048]), ImagingError::Truncated, "{name}");
+    }
+}
+
 #[test]
 fn a_png_or_webp_cut_short_is_refused() {
     let img = common::marked(200, 150);
