@@ -152,6 +152,54 @@ fn webp_with_and_without_alpha() {
     }
 }
 
+/// Lossy WebP (VP8), what phones and browsers write: the receipt crop of `tests/data`, encoded by
+/// `cwebp -q 80`, comes out like the JPEG it was made from; with an alpha channel (`ALPH`
+/// chunk, left half transparent) that half comes out as white paper. Cut short, it is refused.
+#[test]
+fn lossy_webp_with_and_without_alpha() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let read = |name: &str| std::fs::read(dir.join(name)).expect("test data");
+    let gray = |file: &[u8]| {
+        let out = process(file, &Options::default()).expect("decodes");
+        assert_eq!(out.source.format, SourceFormat::Webp);
+        decode_gray(&out.image.jpeg)
+    };
+    let (w, h, jpeg) = {
+        let out = process(&read("interleaved_420.jpg"), &Options::default()).expect("jpeg");
+        decode_gray(&out.image.jpeg)
+    };
+    let lossy = read("lossy.webp");
+    assert_eq!(&lossy[12..16], b"VP8 ", "a lossy file");
+    let (lw, lh, webp) = gray(&lossy);
+    assert_eq!((lw, lh), (w, h));
+    let diff = mean_abs_diff(&jpeg, &webp);
+    assert!(
+        diff < 4.0,
+        "lossy WebP differs from its source by {diff:.1}"
+    );
+
+    let with_alpha = read("lossy_alpha.webp");
+    assert_eq!(&with_alpha[12..16], b"VP8X");
+    let (aw, ah, half) = gray(&with_alpha);
+    assert_eq!((aw, ah), (w, h));
+    let left = mean(&half, aw, 0, 0, aw / 2, ah);
+    assert!(left > 250.0, "transparent half on white: {left:.1}");
+    let right = |p: &[u8]| mean(p, w, w / 2 + 8, 0, w, h);
+    let ink = (right(&jpeg) - right(&half)).abs();
+    assert!(ink < 4.0, "the opaque half keeps the receipt: {ink:.1}");
+
+    for file in [&lossy, &with_alpha] {
+        let e = process(&file[..file.len() / 2], &Options::default()).expect_err("cut short");
+        assert!(
+            matches!(
+                e,
+                kvits_imaging::ImagingError::Truncated | kvits_imaging::ImagingError::Corrupt(_)
+            ),
+            "{e:?}"
+        );
+    }
+}
+
 #[test]
 fn cmyk_jpeg_keeps_paper_white_and_ink_dark() {
     // jpeg-encoder writes Adobe-style CMYK: K=255 is full ink.
