@@ -91,20 +91,75 @@ fn prints_one_json_line_and_writes_the_receipt() {
     }
 }
 
+/// Runs `compress` on `input` with `flags` and returns its JSON line and output file.
+fn compress_with(
+    input: &std::path::Path,
+    dir: &std::path::Path,
+    flags: &[&str],
+) -> (serde_json::Value, Vec<u8>) {
+    let out = dir.join(format!("receipt{}.jpg", flags.join("")));
+    let mut args = vec![input.as_os_str().to_owned(), out.clone().into_os_string()];
+    args.extend(flags.iter().map(|f| f.into()));
+    let run = compress(&args);
+    assert!(
+        run.status.success(),
+        "{flags:?}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json = serde_json::from_slice(&run.stdout).expect("one JSON line");
+    (json, std::fs::read(&out).expect("output written"))
+}
+
+/// The number of colour components in a JPEG's frame header.
+fn components(jpeg: &[u8]) -> u8 {
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline frame header");
+    // FF C0, length (2), precision (1), height (2), width (2), then the component count.
+    jpeg[sof + 9]
+}
+
 #[test]
 fn colour_and_long_modes_are_flags() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("receipt.jpg");
-    let (input, out) = (fixture().into_os_string(), out.into_os_string());
-    let run = compress([&input, &out, OsStr::new("--color"), OsStr::new("--long")]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    // A 12 MP phone photo: the default mode brings it to about 3 MP, the long-receipt mode keeps
+    // the whole frame.
+    let scan = std::fs::read(fixture()).expect("fixture");
+    let shot = PhoneShot {
+        orientation: 1,
+        seed: 5,
+        taken: "2020:03:02 14:05:09".into(),
+    };
+    let photo = dir.path().join("photo.jpg");
+    std::fs::write(&photo, kvits_testkit::phone_photo(&scan, &shot)).expect("writes the photo");
+    let pixels = |json: &serde_json::Value| {
+        json["width"].as_u64().expect("width") * json["height"].as_u64().expect("height")
+    };
+
+    let (plain, plain_jpeg) = compress_with(&photo, dir.path(), &[]);
+    assert_eq!(components(&plain_jpeg), 1, "document mode is gray");
+    let (colour, colour_jpeg) = compress_with(&photo, dir.path(), &["--color"]);
+    assert_eq!(components(&colour_jpeg), 3, "--color keeps colour");
+    assert_eq!(pixels(&colour), pixels(&plain));
+    let (long, long_jpeg) = compress_with(&photo, dir.path(), &["--long"]);
+    assert_eq!(components(&long_jpeg), 1);
+    let (both, both_jpeg) = compress_with(&photo, dir.path(), &["--color", "--long"]);
+    assert_eq!(components(&both_jpeg), 3);
+    assert_eq!(pixels(&both), pixels(&long));
+
+    assert!(pixels(&plain) <= kvits_imaging::DEFAULT_MAX_PIXELS);
+    assert_eq!(
+        pixels(&long),
+        4032 * 3024,
+        "long-receipt mode keeps the 12 MP frame"
     );
-    let bad = compress([&input, &out, OsStr::new("--sepia")]);
+
+    let out = dir.path().join("sepia.jpg");
+    let bad = compress([photo.as_os_str(), out.as_os_str(), OsStr::new("--sepia")]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--sepia"));
+    assert!(!out.exists());
 }
 
 #[test]
@@ -112,7 +167,7 @@ fn bad_input_exits_non_zero_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cases: [(&str, Vec<u8>, &str); 6] = [
         ("notes.txt", b"lunch 12,50 EUR\n".to_vec(), "not supported"),
-        ("cut.jpg", fixture_prefix(2048), "cut short"),
+        ("cut.jpg", photo_cut_at(2048), "cut short"),
         ("empty.jpg", Vec::new(), "empty"),
         // An iPhone photo's start: an ISO media `ftyp` box with the HEIC brand.
         (
@@ -157,8 +212,30 @@ fn bad_input_exits_non_zero_and_writes_nothing() {
     }
 }
 
-fn fixture_prefix(n: usize) -> Vec<u8> {
-    let mut bytes = std::fs::read(fixture()).expect("fixture");
+/// A photo's first `n` bytes: its headers end within a few hundred bytes (no EXIF block), so the
+/// cut falls in the scan data and the decoder must notice, not the header reader.
+fn photo_cut_at(n: usize) -> Vec<u8> {
+    let (width, height) = (1200u32, 900u32);
+    let data = (0..width * height)
+        .flat_map(|i| {
+            let v = ((i % width) * 255 / width) as u8 ^ ((i / width) % 32 * 4) as u8;
+            [v, v, v]
+        })
+        .collect();
+    let image = kvits_testkit::photo::Rgb {
+        width,
+        height,
+        data,
+    };
+    let mut bytes = kvits_testkit::photo::encode(&image, 90, None);
+    let scan = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0xDA])
+        .expect("a scan");
+    assert!(
+        scan + 200 < n && bytes.len() > 4 * n,
+        "the cut must fall in the scan data"
+    );
     bytes.truncate(n);
     bytes
 }
