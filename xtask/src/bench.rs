@@ -3,8 +3,10 @@
 //! from the first few scans.
 //!
 //! For every input file and tool it prints CPU time, peak memory and output size; then, per input
-//! set, the medians, the Kvits-gray-to-peer ratios (CPU time, peak memory, output size) and the
-//! SSIMULACRA2 score of the Kvits gray output against a Lanczos3 downscale of the same size.
+//! set, the medians, the Kvits-to-peer ratios (CPU time, peak memory and output size of the
+//! in-process gray pipeline; CPU time and peak RSS of the `kvits process` command, measured as
+//! a child process like the peers) and the SSIMULACRA2 score of the Kvits gray output against a
+//! Lanczos3 downscale of the same size.
 //!
 //! How the figures are taken:
 //! - *kvits gray* and *kvits colour* run in this process. CPU is this thread's CPU time
@@ -709,6 +711,11 @@ fn ssimulacra2_vs_lanczos3(input: &[u8], kvits_jpeg: &[u8]) -> Result<f64> {
     ))
 }
 
+/// Where `tool` sits in [`TOOLS`], which is also the order of each file's outcomes.
+fn tool_index(tool: Tool) -> usize {
+    TOOLS.iter().position(|t| *t == tool).unwrap_or(0)
+}
+
 fn print_header() {
     println!(
         "{:<36} {:<22} {:>9} {:>9} {:>9}  out size",
@@ -745,8 +752,16 @@ fn print_summary(set: &Set) {
     println!();
     println!("-- {}: medians over files --", set.title);
     println!(
-        "{:<22} {:>9} {:>9} {:>9}   {:>13} {:>13} {:>13}",
-        "tool", "cpu ms", "peak MiB", "out KiB", "gray/peer ms", "gray/peer MiB", "gray/peer KiB"
+        "{:<22} {:>9} {:>9} {:>9}   {:>13} {:>13} {:>13}   {:>13} {:>13}",
+        "tool",
+        "cpu ms",
+        "peak MiB",
+        "out KiB",
+        "gray/peer ms",
+        "gray/peer MiB",
+        "gray/peer KiB",
+        "proc/peer ms",
+        "proc/peer MiB"
     );
     let column = |i: usize, value: fn(&Figure) -> f64| -> Vec<f64> {
         set.results
@@ -754,6 +769,8 @@ fn print_summary(set: &Set) {
             .filter_map(|r| r.outcomes[i].figure().map(value))
             .collect()
     };
+    let kvits_gray = tool_index(Tool::KvitsGray);
+    let kvits_process = tool_index(Tool::KvitsProcess);
     for (i, tool) in TOOLS.iter().enumerate() {
         let cpu = column(i, |f| f.cpu_ms);
         if cpu.is_empty() {
@@ -775,14 +792,16 @@ fn print_summary(set: &Set) {
         let kib = median(&column(i, |f| f.out_kib));
         let mut line = format!("{:<22} {cpu:>9.1} {peak:>9.1} {kib:>9.1}", tool.label());
         if tool.is_peer() {
-            let ratio = |value: fn(&Figure) -> f64| {
+            // The median over files of Kvits' figure divided by the peer's, Kvits' taken from
+            // the tool at `base`.
+            let ratio = |base: usize, value: fn(&Figure) -> f64| {
                 let ratios: Vec<f64> = set
                     .results
                     .iter()
                     .filter_map(|r| {
-                        let gray = r.outcomes[0].figure()?;
+                        let ours = r.outcomes[base].figure()?;
                         let peer = r.outcomes[i].figure()?;
-                        Some(value(gray) / value(peer))
+                        Some(value(ours) / value(peer))
                     })
                     .collect();
                 if ratios.is_empty() {
@@ -792,10 +811,12 @@ fn print_summary(set: &Set) {
                 }
             };
             line.push_str(&format!(
-                "   {:>13} {:>13} {:>13}",
-                ratio(|f| f.cpu_ms),
-                ratio(|f| f.peak_mib),
-                ratio(|f| f.out_kib)
+                "   {:>13} {:>13} {:>13}   {:>13} {:>13}",
+                ratio(kvits_gray, |f| f.cpu_ms),
+                ratio(kvits_gray, |f| f.peak_mib),
+                ratio(kvits_gray, |f| f.out_kib),
+                ratio(kvits_process, |f| f.cpu_ms),
+                ratio(kvits_process, |f| f.peak_mib),
             ));
         }
         let failures = set
@@ -824,8 +845,9 @@ fn print_summary(set: &Set) {
         );
     }
     println!(
-        "(ratios: median over files of kvits gray / peer; the peak ratio sets kvits gray's heap \
-         peak against the peer's whole-process RSS)"
+        "(ratios: median over files of kvits / peer. gray/peer: the pipeline's own thread CPU and \
+         heap peak in this process, against the peer's whole process; proc/peer: the `compress` \
+         command as a process, CPU and peak RSS measured like the peer's)"
     );
 }
 
