@@ -111,6 +111,26 @@ fn png_alpha_is_flattened_onto_white() {
         (115.0..140.0).contains(&half) && light > 245.0,
         "{half} {light}"
     );
+
+    // RGBA, 16 bits, in both modes: opaque dark blue ink on the left; on the right, red ink
+    // that is fully transparent, so white paper (a decoder that dropped alpha would show red).
+    let data = halves(
+        64,
+        32,
+        8,
+        &[0x10, 0, 0x10, 0, 0x60, 0, 0xFF, 0xFF],
+        &[0xFF, 0xFF, 0, 0, 0, 0, 0, 0],
+    );
+    let file = png(64, 32, png::ColorType::Rgba, png::BitDepth::Sixteen, &data);
+    for color in [ColorMode::Gray, ColorMode::Color] {
+        let options = Options {
+            color,
+            ..Options::default()
+        };
+        let out = process(&file, &options).unwrap_or_else(|e| panic!("rgba16 {color:?}: {e}"));
+        let (dark, light) = gray_halves(&out.image.jpeg);
+        assert!(dark < 45.0 && light > 245.0, "{color:?}: {dark} {light}");
+    }
 }
 
 #[test]
