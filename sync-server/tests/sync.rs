@@ -514,27 +514,7 @@ async fn long_poll_wakes_on_a_change() {
     let mut emma = server.device("emma@demo.kvits").await;
     let mark = server.device("mark@demo.kvits").await;
     let cursor = mark.pull_from(0, Some(1000)).await.cursor;
-    let url = format!(
-        "{}/v1/sync/pull?client_id={}&cursor={cursor}&wait=20",
-        server.base, mark.client
-    );
-    let waiting = tokio::spawn({
-        let http = mark.http.clone();
-        let token = mark.token.clone();
-        async move {
-            let started = std::time::Instant::now();
-            let page: kvits_protocol::PullResponse = http
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            (page, started.elapsed())
-        }
-    });
+    let waiting = mark.long_poll(cursor, 20);
     // Emma's change for Mark (a submitted receipt routed to him).
     store_blob(&server, &page(9).sha256).await;
     let id = new_expense_id();
@@ -565,27 +545,10 @@ async fn long_poll_holds_until_its_deadline_through_changes_it_may_not_see() {
     let mut mark = server.device("mark@demo.kvits").await;
     mark.pull_all().await;
     let cursor = mark.cursor;
-    let url = format!(
-        "{}/v1/sync/pull?client_id={}&cursor={cursor}&wait=2",
-        server.base, mark.client
-    );
     let started = std::time::Instant::now();
-    let waiting = tokio::spawn({
-        let http = mark.http.clone();
-        let token = mark.token.clone();
-        async move {
-            let page: kvits_protocol::PullResponse = http
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            (page, started.elapsed())
-        }
-    });
+    let waiting = mark.long_poll(cursor, 2);
+    // Let the poll reach the server and start waiting before the change it may not see.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let draft = Mutation::CreateExpense {
         expense_id: new_expense_id(),
         company_id: server.demo.company("Cedar Logistics"),

@@ -58,6 +58,32 @@ fn header_u64(r: &Response, name: &str) -> Option<u64> {
     header(r, name).and_then(|v| v.parse().ok())
 }
 
+/// Complete fields for an expense in Birch Bakery, dated today: its first expense type and
+/// payment method, `amount_minor` euro cents at `merchant`.
+fn birch_fields(srv: &TestServer, amount_minor: i64, merchant: &str) -> ExpenseFields {
+    ExpenseFields {
+        expense_type_id: srv
+            .demo
+            .expense_types
+            .iter()
+            .find(|((company, _), _)| *company == "Birch Bakery")
+            .map(|(_, id)| *id),
+        payment_method_id: srv
+            .demo
+            .payment_methods
+            .iter()
+            .find(|((company, _), _)| *company == "Birch Bakery")
+            .map(|(_, id)| *id),
+        amount: Some(Money {
+            amount_minor,
+            currency: "EUR".into(),
+        }),
+        date: Some(chrono::Utc::now().date_naive()),
+        merchant: Some(merchant.into()),
+        note: None,
+    }
+}
+
 async fn error_body(r: Response) -> ErrorBody {
     r.json().await.expect("error body")
 }
@@ -899,27 +925,7 @@ async fn downloads_need_the_uploader_or_a_visible_row() {
         assert_eq!(who.get(&path, &[]).await.status(), StatusCode::NOT_FOUND);
     }
 
-    let fields = ExpenseFields {
-        expense_type_id: srv
-            .demo
-            .expense_types
-            .iter()
-            .find(|((company, _), _)| *company == "Birch Bakery")
-            .map(|(_, id)| *id),
-        payment_method_id: srv
-            .demo
-            .payment_methods
-            .iter()
-            .find(|((company, _), _)| *company == "Birch Bakery")
-            .map(|(_, id)| *id),
-        amount: Some(Money {
-            amount_minor: 1250,
-            currency: "EUR".into(),
-        }),
-        date: Some(chrono::Utc::now().date_naive()),
-        merchant: Some("Bakery supplies".into()),
-        note: None,
-    };
+    let fields = birch_fields(&srv, 1250, "Bakery supplies");
     let set = emma
         .run(Mutation::SetExpenseFields {
             expense_id: expense,
@@ -1240,44 +1246,6 @@ async fn the_sweep_removes_stale_partials() {
     assert_eq!(offset, 0);
 }
 
-/// A small one-page PDF whose cross-reference table points at its objects, as a PDF writer
-/// makes it; `text` goes on the page, so two statements differ.
-fn statement_pdf(text: &str) -> Vec<u8> {
-    let content = format!("BT /F1 12 Tf 72 720 Td ({text}) Tj ET");
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
-         /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"
-            .to_owned(),
-        format!(
-            "<< /Length {} >>\nstream\n{content}\nendstream",
-            content.len()
-        ),
-    ];
-    let mut pdf = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, object) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for offset in offsets {
-        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    pdf
-}
-
 /// The accountant sends a statement as a PDF: it is stored as `application/pdf` (no thumbnail),
 /// reaches the recipients' clients with the message and downloads whole; it must be declared as
 /// what it is; and a PDF is not a receipt photo, so a receipt naming one cannot be submitted.
@@ -1285,7 +1253,7 @@ fn statement_pdf(text: &str) -> Vec<u8> {
 async fn a_pdf_statement_travels_with_a_message_but_is_no_receipt_page() {
     let srv = TestServer::start().await;
     let anna_up = Uploader::new(&srv, "anna@demo.kvits").await;
-    let pdf = statement_pdf("Statement for November: 3 receipts, 212.40 EUR");
+    let pdf = kvits_testkit::pdf::one_page("Statement for November: 3 receipts, 212.40 EUR");
     let sha = sha_hex(&pdf);
     anna_up.upload(&pdf, 200).await;
     let path = format!("/v1/blobs/{sha}");
@@ -1347,31 +1315,11 @@ async fn a_pdf_statement_travels_with_a_message_but_is_no_receipt_page() {
 
     // Emma uploads an invoice PDF as a receipt page: the draft may hold it, submitting refuses.
     let emma_up = Uploader::new(&srv, "emma@demo.kvits").await;
-    let invoice = statement_pdf("Invoice 2026-118: 48.00 EUR");
+    let invoice = kvits_testkit::pdf::one_page("Invoice 2026-118: 48.00 EUR");
     emma_up.upload(&invoice, 1 << 20).await;
     let mut emma = srv.device("emma@demo.kvits").await;
     let expense = ExpenseId(uuid::Uuid::now_v7());
-    let fields = ExpenseFields {
-        expense_type_id: srv
-            .demo
-            .expense_types
-            .iter()
-            .find(|((company, _), _)| *company == "Birch Bakery")
-            .map(|(_, id)| *id),
-        payment_method_id: srv
-            .demo
-            .payment_methods
-            .iter()
-            .find(|((company, _), _)| *company == "Birch Bakery")
-            .map(|(_, id)| *id),
-        amount: Some(Money {
-            amount_minor: 4800,
-            currency: "EUR".into(),
-        }),
-        date: Some(chrono::Utc::now().date_naive()),
-        merchant: Some("Office supplies".into()),
-        note: None,
-    };
+    let fields = birch_fields(&srv, 4800, "Office supplies");
     for m in [
         Mutation::CreateExpense {
             expense_id: expense,

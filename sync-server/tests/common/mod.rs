@@ -223,6 +223,28 @@ impl Device {
         r.results.remove(0)
     }
 
+    /// Starts a long poll from `cursor` that may wait `wait_secs`; the task answers the page and
+    /// the time from this call to the answer.
+    pub fn long_poll(
+        &self,
+        cursor: u64,
+        wait_secs: u64,
+    ) -> JoinHandle<(PullResponse, std::time::Duration)> {
+        let url = format!(
+            "{}?client_id={}&cursor={cursor}&wait={wait_secs}",
+            self.url("/v1/sync/pull"),
+            self.client
+        );
+        let (http, token) = (self.http.clone(), self.token.clone());
+        let started = std::time::Instant::now();
+        tokio::spawn(async move {
+            let r = http.get(url).bearer_auth(token).send().await.expect("pull");
+            assert_eq!(r.status(), 200);
+            let page: PullResponse = r.json().await.expect("pull body");
+            (page, started.elapsed())
+        })
+    }
+
     /// One pull page from `cursor`.
     pub async fn pull_from(&self, cursor: u64, limit: Option<u32>) -> PullResponse {
         let q = PullQuery {
