@@ -12,23 +12,42 @@ use kvits_sync_server::{Config, Server, demo};
 const DEFAULT_DATA_DIR: &str = ".artifacts/demo-data";
 const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
-pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let mut addr: SocketAddr = DEFAULT_ADDR.parse()?;
-    let mut data_dir = PathBuf::from(DEFAULT_DATA_DIR);
-    let mut with_web = true;
+/// What `cargo xtask demo` was asked for.
+#[derive(Debug, PartialEq)]
+struct Args {
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    with_web: bool,
+}
+
+fn parse(args: &[String]) -> anyhow::Result<Args> {
+    let mut parsed = Args {
+        addr: DEFAULT_ADDR.parse()?,
+        data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+        with_web: true,
+    };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
-            "--addr" => addr = value()?.parse().context("--addr takes HOST:PORT")?,
-            "--data-dir" => data_dir = PathBuf::from(value()?),
-            "--api-only" => with_web = false,
+            "--addr" => parsed.addr = value()?.parse().context("--addr takes HOST:PORT")?,
+            "--data-dir" => parsed.data_dir = PathBuf::from(value()?),
+            "--api-only" => parsed.with_web = false,
             other => bail!(
                 "unknown argument {other}; usage: cargo xtask demo [--addr HOST:PORT] \
                  [--data-dir DIR] [--api-only]"
             ),
         }
     }
+    Ok(parsed)
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let Args {
+        addr,
+        data_dir,
+        with_web,
+    } = parse(args)?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -71,4 +90,54 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .await?;
         anyhow::Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_readme_s() {
+        let parsed = parse(&[]).expect("no arguments");
+        assert_eq!(parsed.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(parsed.data_dir, PathBuf::from(".artifacts/demo-data"));
+        assert!(parsed.with_web);
+    }
+
+    #[test]
+    fn each_flag_sets_its_field() {
+        let parsed = parse(&args(&[
+            "--data-dir",
+            "/tmp/kvits demo",
+            "--api-only",
+            "--addr",
+            "0.0.0.0:9000",
+        ]))
+        .expect("valid");
+        assert_eq!(
+            parsed,
+            Args {
+                addr: "0.0.0.0:9000".parse().expect("addr"),
+                data_dir: PathBuf::from("/tmp/kvits demo"),
+                with_web: false,
+            }
+        );
+    }
+
+    #[test]
+    fn bad_arguments_say_what_is_wrong() {
+        for (list, says) in [
+            (&["--addr"][..], "--addr needs a value"),
+            (&["--data-dir"][..], "--data-dir needs a value"),
+            (&["--addr", "localhost"][..], "--addr takes HOST:PORT"),
+            (&["--port", "80"][..], "unknown argument --port"),
+        ] {
+            let e = parse(&args(list)).expect_err("refused");
+            assert!(format!("{e:#}").contains(says), "{list:?}: {e:#}");
+        }
+    }
 }
