@@ -49,6 +49,21 @@ pub fn sentence(message: &str) -> String {
     }
 }
 
+/// A file's size as people read it: `830 B`, `48 KB`, `1.4 MB` (powers of 1024, as file
+/// managers show them).
+pub fn file_size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * KIB;
+    if bytes < KIB {
+        format!("{bytes} B")
+    } else if bytes < MIB {
+        format!("{} KB", bytes.div_ceil(KIB))
+    } else {
+        let tenths = bytes.saturating_mul(10).div_ceil(MIB);
+        format!("{}.{} MB", tenths / 10, tenths % 10)
+    }
+}
+
 /// The device's calendar day at `ts`.
 pub fn local_day(ts: Timestamp, offset_minutes: i32) -> NaiveDate {
     (ts + Duration::minutes(i64::from(offset_minutes))).date_naive()
@@ -152,5 +167,15 @@ mod tests {
         assert_eq!(date(ts, -13 * 60), "2026-11-22");
         assert_eq!(money(1250, "EUR"), "12.50 EUR");
         assert_eq!(amount_input(5), "0.05");
+    }
+
+    #[test]
+    fn file_sizes_read_like_a_file_manager_s() {
+        assert_eq!(file_size(830), "830 B");
+        assert_eq!(file_size(1024), "1 KB");
+        assert_eq!(file_size(48 * 1024 + 1), "49 KB");
+        assert_eq!(file_size(1024 * 1024), "1.0 MB");
+        assert_eq!(file_size(1_468_006), "1.4 MB");
+        assert!(file_size(u64::MAX).ends_with(" MB"));
     }
 }

@@ -289,6 +289,19 @@ pub struct MessageView {
     pub queued: bool,
     /// Who of the company read it and when (shown to the accounting firm).
     pub reads: Vec<ReadView>,
+    /// The file that came with it (a statement as a PDF, a photo), if any.
+    pub attachment: Option<AttachmentView>,
+}
+
+/// A message's attachment: its name, type and size to show, and where to fetch it (the same
+/// authorised download as a receipt photo).
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct AttachmentView {
+    pub file_name: String,
+    pub content_type: String,
+    /// `48 KB`, `1.4 MB`.
+    pub size: String,
+    pub file: ImageRef,
 }
 
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -1087,6 +1100,12 @@ impl Model {
                             || kvits_protocol::MessageId::for_recipient(*id, m.company_id) == m.id
                     }),
                     reads,
+                    attachment: m.attachment.as_ref().map(|a| AttachmentView {
+                        file_name: a.file_name.clone(),
+                        content_type: a.content_type.clone(),
+                        size: format::file_size(a.size),
+                        file: self.image(&a.sha256),
+                    }),
                 }
             })
             .collect();
