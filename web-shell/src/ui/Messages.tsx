@@ -1,6 +1,6 @@
 import { useState } from "react";
-import type { ComposeView, InboxView, ThreadView } from "../generated/types/shared_types";
-import { BackButton, EchoInput, MoreButton, navigate, useDispatch } from "./common";
+import type { AttachmentView, ComposeView, InboxView, ThreadView } from "../generated/types/shared_types";
+import { BackButton, EchoInput, MoreButton, navigate, useCore, useDispatch } from "./common";
 
 export function InboxScreen({ view }: { view: InboxView }) {
   const dispatch = useDispatch();
@@ -71,6 +71,7 @@ export function ThreadScreen({ view }: { view: ThreadView }) {
                 {m.queued && <span className="status status-pending">Not sent yet</span>}
               </header>
               <p className="message-body">{m.body}</p>
+              {m.attachment && <AttachmentLink attachment={m.attachment} />}
               {m.reads.length > 0 && (
                 <ul className="reads" aria-label="Read by">
                   {m.reads.map((r, i) => (
@@ -103,6 +104,46 @@ export function ThreadScreen({ view }: { view: ThreadView }) {
         </form>
       )}
     </section>
+  );
+}
+
+/** A message's file: fetched through the core (with the user's credentials) when asked for, then
+ * handed to the browser as a download under its own name. */
+function AttachmentLink({ attachment }: { attachment: AttachmentView }) {
+  const core = useCore();
+  const [state, setState] = useState<"idle" | "loading" | "failed">("idle");
+  const download = async () => {
+    setState("loading");
+    const url = await core.loadImage(attachment.file).catch(() => null);
+    if (!url) {
+      setState("failed");
+      return;
+    }
+    setState("idle");
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = attachment.file_name;
+    link.click();
+  };
+  return (
+    <p className="attachment">
+      <button
+        type="button"
+        className="button-quiet"
+        disabled={state === "loading"}
+        onClick={() => void download()}
+        aria-label={`Download ${attachment.file_name}, ${attachment.size}`}
+      >
+        {state === "loading" ? "Downloading…" : `Download ${attachment.file_name}`}
+      </button>
+      <span className="muted"> {attachment.size}</span>
+      {state === "failed" && (
+        <span className="field-error" role="alert">
+          {" "}
+          Could not download it. Try again when you are online.
+        </span>
+      )}
+    </p>
   );
 }
 

@@ -1,8 +1,11 @@
 // Scenario 3: Anna (the accountant) writes to both client companies at once; Clara (Birch's
-// client contact) reads it; Anna's console shows when Clara read it. Also looks at the settings.
+// client contact) reads it; Anna's console shows when Clara read it. Also looks at the settings,
+// and at a statement sent as a PDF attachment, which Clara downloads.
 
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
-import { chromiumForFile, newContext, screenshot, signIn, SLOW, waitSynced, watch } from "./support";
+import { apiLogin, BASE_URL, chromiumForFile, newContext, pullAll, screenshot, signIn, SLOW, uuid7, waitSynced, watch } from "./support";
 
 const SUBJECT = `Quarter closing ${new Date().toISOString().slice(0, 16)}`;
 const BODY = "Please send the remaining March receipts by Friday.\nThank you!";
@@ -97,6 +100,106 @@ test("3. Anna writes to both companies; Clara reads; Anna sees Clara's read time
   } finally {
     logs.push(...annaLog, ...claraLog);
     await anna.close();
+    await clara.close();
+  }
+});
+
+/** A one-page PDF with a correct cross-reference table, as a PDF writer lays it out. */
+function statementPdf(text: string): Buffer {
+  const content = `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
+    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
+  ];
+  let out = "%PDF-1.7\n";
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) out += `${String(o).padStart(10, "0")} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, "latin1");
+}
+
+test("Anna's statement as a PDF reaches Clara, who downloads it from the thread", async () => {
+  // Anna's side through the API (the web console does not attach files yet): upload the PDF,
+  // then send it to Birch Bakery with a message.
+  const anna = await apiLogin("anna@demo.kvits");
+  const subject = `Statement ${new Date().toISOString().slice(0, 19)}`;
+  const pdf = statementPdf(`${subject}: 3 receipts, 212.40 EUR`);
+  const sha = createHash("sha256").update(pdf).digest("hex");
+  const auth = { authorization: `Bearer ${anna.token}` };
+  const created = await fetch(`${BASE_URL}/v1/uploads`, {
+    method: "POST",
+    headers: { ...auth, "upload-length": String(pdf.length), "upload-sha256": sha },
+  });
+  expect(created.status).toBe(201);
+  const location = created.headers.get("location");
+  await created.arrayBuffer();
+  const patched = await fetch(`${BASE_URL}${location}`, {
+    method: "PATCH",
+    headers: {
+      ...auth,
+      "content-type": "application/offset+octet-stream",
+      "upload-offset": "0",
+      "upload-checksum": `sha256 ${createHash("sha256").update(pdf).digest("base64")}`,
+    },
+    body: new Uint8Array(pdf),
+  });
+  expect(patched.status, await patched.text()).toBe(204);
+  const birch = (await pullAll(anna)).find((e) => e.kind === "company" && e.name === "Birch Bakery");
+  expect(birch).toBeDefined();
+  const fileName = "statement-november.pdf";
+  const pushed = await fetch(`${BASE_URL}/v1/sync/push`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({
+      client_id: anna.clientId,
+      mutations: [
+        {
+          seq: 1,
+          created_at: new Date().toISOString(),
+          name: "send_message.v1",
+          args: {
+            message_id: uuid7(),
+            company_ids: [birch?.id],
+            subject,
+            body: "Your November statement is attached.",
+            attachment: { sha256: sha, size: pdf.length, content_type: "application/pdf", file_name: fileName },
+          },
+        },
+      ],
+    }),
+  });
+  const result = (await pushed.json()) as { results: { status: string }[] };
+  expect(result.results.map((r) => r.status)).toEqual(["applied"]);
+
+  // Clara opens the thread, sees the file with its size, and downloads exactly those bytes.
+  const clara = await newContext(chrome.browser(), { width: 430, height: 900 });
+  const claraPage = await clara.newPage();
+  const claraLog = watch(claraPage, "clara");
+  try {
+    await signIn(claraPage, "clara@demo.kvits");
+    await claraPage.getByRole("navigation", { name: "Main" }).getByRole("button", { name: /Messages/ }).click();
+    const thread = claraPage.getByRole("list", { name: "Conversations" }).getByRole("button", { name: new RegExp(`^${subject} — Birch Bakery`) });
+    await thread.waitFor({ timeout: SLOW });
+    await thread.click();
+    await claraPage.getByRole("heading", { name: subject }).waitFor();
+    expect(pdf.length).toBeLessThan(1024);
+    const button = claraPage.getByRole("button", { name: `Download ${fileName}, ${pdf.length} B`, exact: true });
+    await button.waitFor();
+    await screenshot(claraPage, "28-clara-attachment");
+    const [download] = await Promise.all([claraPage.waitForEvent("download", { timeout: SLOW }), button.click()]);
+    expect(download.suggestedFilename()).toBe(fileName);
+    const path = await download.path();
+    expect(createHash("sha256").update(readFileSync(path)).digest("hex")).toBe(sha);
+  } finally {
+    logs.push(...claraLog);
     await clara.close();
   }
 });

@@ -105,6 +105,8 @@ private fun MessageBubble(m: MessageView) {
         Column(Modifier.padding(12.dp)) {
             Text("${m.author} · ${m.at}" + if (m.queued) " · waiting to be sent" else "", style = MaterialTheme.typography.labelSmall)
             Text(m.body)
+            // Shown by name and size; downloading it on the phone is still to come (the web app does).
+            m.attachment?.let { a -> Text("Attachment: ${a.fileName} (${a.size})", style = MaterialTheme.typography.bodySmall) }
             m.reads.forEach { r -> Text("${r.name}: ${r.readAt?.let { "read $it" } ?: "not read yet"}", style = MaterialTheme.typography.bodySmall) }
         }
     }
