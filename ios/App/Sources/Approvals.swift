@@ -122,6 +122,10 @@ struct ThreadScreen: View {
                 VStack(alignment: m.mine ? .trailing : .leading) {
                     Text(m.author).font(.caption)
                     Text(m.body)
+                    // Shown by name and size; downloading it on the phone is still to come (the web app does).
+                    if let a = m.attachment {
+                        Label("\(a.fileName) (\(a.size))", systemImage: "paperclip").font(.caption)
+                    }
                     Text(m.queued ? "Waiting to send" : m.at).font(.caption2).foregroundStyle(.secondary)
                 }
                 .frame(maxWidth: .infinity, alignment: m.mine ? .trailing : .leading)
