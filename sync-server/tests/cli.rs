@@ -259,13 +259,11 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
         _ => None,
     });
     assert_eq!(company_row.map(|c| c.name.as_str()), Some("Maple Mills"));
-    let fuel_row = rows
-        .iter()
-        .find_map(|e| match e {
-            Entity::ExpenseType(t) if t.id.to_string() == fuel => Some(t),
-            _ => None,
-        })
-        .expect("the expense type");
+    // The row the CLI printed the id of.
+    let row = |id: &str| rows.iter().find(|e| e.id().to_string() == id);
+    let Some(Entity::ExpenseType(fuel_row)) = row(&fuel) else {
+        panic!("the expense type {fuel} in {rows:?}")
+    };
     assert_eq!(
         (
             fuel_row.code.as_str(),
@@ -274,13 +272,9 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
         ),
         ("6110", "Fuel", true)
     );
-    let card_row = rows
-        .iter()
-        .find_map(|e| match e {
-            Entity::PaymentMethod(m) if m.id.to_string() == card => Some(m),
-            _ => None,
-        })
-        .expect("the card");
+    let Some(Entity::PaymentMethod(card_row)) = row(&card) else {
+        panic!("the card {card} in {rows:?}")
+    };
     assert_eq!(
         card_row.payment_kind,
         kvits_protocol::PaymentKind::CompanyCard
@@ -288,13 +282,9 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
     assert_eq!(card_row.label, "Visa");
     assert_eq!(card_row.last_four.as_deref(), Some("1234"));
     assert_eq!(card_row.holder_id.map(|h| h.to_string()), Some(max.clone()));
-    let rule_row = rows
-        .iter()
-        .find_map(|e| match e {
-            Entity::ApprovalRule(r) if r.id.to_string() == rule => Some(r),
-            _ => None,
-        })
-        .expect("the approval rule");
+    let Some(Entity::ApprovalRule(rule_row)) = row(&rule) else {
+        panic!("the approval rule {rule} in {rows:?}")
+    };
     assert_eq!(rule_row.name, "Fuel over 50");
     assert_eq!(rule_row.min_amount_minor, Some(5000));
     assert_eq!(rule_row.max_amount_minor, None);
