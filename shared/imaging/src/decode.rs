@@ -99,7 +99,7 @@ pub(crate) fn decode_for_size(
     min_height: u32,
 ) -> Result<Pixels, ImagingError> {
     #[cfg(feature = "turbo")]
-    if format == SourceFormat::Jpeg {
+    if format == SourceFormat::Jpeg && crate::jpeg_decoder() == crate::JpegDecoder::LibjpegTurbo {
         match crate::turbo::decode_jpeg_scaled(input, channels, min_width, min_height) {
             Err(e) if crate::turbo::needs_pure_path(&e) => {}
             other => return other,

@@ -14,6 +14,9 @@
 //!
 //! By default everything here is pure Rust and builds for `wasm32-unknown-unknown`; the
 //! `turbo` feature (native builds) decodes JPEGs with libjpeg-turbo's DCT scaling instead.
+//! A `turbo` build still carries the pure-Rust decoder: `KVITS_IMAGING_DECODER=pure` in the
+//! environment selects it for the whole process ([`jpeg_decoder`]), which is how one test build
+//! checks both paths, and how an operator can set libjpeg-turbo aside without a rebuild.
 
 mod decode;
 mod encode;
@@ -33,6 +36,35 @@ pub use pixels::{Channels, Pixels};
 pub use sniff::SourceFormat;
 
 use serde::Serialize;
+
+/// Which decoder reads JPEGs in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JpegDecoder {
+    /// zune-jpeg in strict mode, then the resampler: every build, the only one on wasm.
+    PureRust,
+    /// libjpeg-turbo with DCT scaling: builds with the `turbo` feature, unless
+    /// `KVITS_IMAGING_DECODER=pure` is set.
+    LibjpegTurbo,
+}
+
+/// The environment variable that sets libjpeg-turbo aside in a `turbo` build (value `pure`).
+pub const DECODER_ENV: &str = "KVITS_IMAGING_DECODER";
+
+/// The JPEG decoder this process uses, read once: libjpeg-turbo in a `turbo` build unless
+/// [`DECODER_ENV`] is `pure`; the pure-Rust decoder otherwise.
+pub fn jpeg_decoder() -> JpegDecoder {
+    #[cfg(feature = "turbo")]
+    {
+        static CHOSEN: std::sync::OnceLock<JpegDecoder> = std::sync::OnceLock::new();
+        *CHOSEN.get_or_init(|| match std::env::var(DECODER_ENV) {
+            Ok(value) if value == "pure" => JpegDecoder::PureRust,
+            _ => JpegDecoder::LibjpegTurbo,
+        })
+    }
+    #[cfg(not(feature = "turbo"))]
+    JpegDecoder::PureRust
+}
 
 /// The largest width or height accepted, in pixels.
 pub const MAX_SIDE: u32 = 16_384;

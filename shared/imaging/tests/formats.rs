@@ -383,3 +383,18 @@ fn small_images_are_never_upscaled_and_thumbnails_are_small() {
     assert_eq!((tiny.image.width, tiny.image.height), (40, 30));
     assert_eq!((tiny.thumbnail.width, tiny.thumbnail.height), (40, 30));
 }
+
+/// `cargo xtask test` runs this crate's tests twice from one build: as built (libjpeg-turbo
+/// where the `turbo` feature is on) and with `KVITS_IMAGING_DECODER=pure`. This is what tells
+/// the two runs apart; if the switch stopped working, the second run would test nothing new.
+#[test]
+fn jpegs_go_through_the_decoder_the_build_and_environment_choose() {
+    let pure_asked = std::env::var(kvits_imaging::DECODER_ENV).is_ok_and(|v| v == "pure");
+    let expected = if cfg!(feature = "turbo") && !pure_asked {
+        kvits_imaging::JpegDecoder::LibjpegTurbo
+    } else {
+        kvits_imaging::JpegDecoder::PureRust
+    };
+    assert_eq!(kvits_imaging::jpeg_decoder(), expected);
+    eprintln!("JPEG decoder in this run: {expected:?}");
+}
