@@ -1,4 +1,4 @@
-//! `cargo xtask bench sync [--quick]`: the sync server's figures (DESIGN §8) — push
+//! `cargo xtask bench sync [--quick]`: the sync server's figures (docs/design.md §8) — push
 //! mutations/s and pull latency at 10^3/10^5/10^6 rows in the tenant.
 //!
 //! The real server runs in this process on 127.0.0.1:0 with the demo firm and is spoken to

@@ -56,7 +56,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .try_init();
     let mut config = Config::new(&data_dir);
     if with_web {
-        config.web_dir = Some(crate::web::build().context("building the web shell")?);
+        config.web_dir = Some(
+            crate::web::build(crate::web::Codegen::CoreOnly).context("building the web shell")?,
+        );
     }
     let server = Server::open(config)?;
     server

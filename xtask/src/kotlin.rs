@@ -30,15 +30,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         // What the `core` module's Gradle build runs to get its generated sources.
         [command, flag, dir] if command == "bindings" && flag == "--out" => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            generate(&cargo, Path::new(dir))
+            let built = crate::tools::Tools::build(&cargo)?;
+            crate::bindings::generate(&built, Path::new(dir))
         }
         _ => bail!("{USAGE}"),
     }
-}
-
-/// The UniFFI glue and the core's types for Kotlin (and Swift), as `cargo xtask bindings`.
-fn generate(cargo: &str, out: &Path) -> anyhow::Result<()> {
-    crate::bindings::generate(cargo, out)
 }
 
 /// Where the tools and jars are.
@@ -119,7 +115,7 @@ fn class_path(parts: &[&Path]) -> anyhow::Result<OsString> {
     std::env::join_paths(parts).context("a class path entry holds the path separator")
 }
 
-fn test() -> anyhow::Result<()> {
+pub fn test() -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let tools = Tools::find()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -136,8 +132,9 @@ fn test() -> anyhow::Result<()> {
     let bindings = work.join("bindings");
 
     let started = Instant::now();
-    generate(&cargo, &bindings)?;
-    let library_dir = target.join("debug");
+    let built = crate::tools::Tools::build(&cargo)?;
+    crate::bindings::generate(&built, &bindings)?;
+    let library_dir = built.library_dir();
     let generated = started.elapsed();
 
     // One compile: the generated glue and types, the module's sources and its tests.

@@ -10,6 +10,7 @@ mod kotlin;
 mod server;
 mod swift;
 mod test;
+mod tools;
 mod web;
 
 use std::process::ExitCode;

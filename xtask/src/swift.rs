@@ -2,7 +2,7 @@
 //!
 //! `swift test` runs the package's tests on Linux against the real Rust library and a real sync
 //! server: Swift comes from Debian trixie's `swiftlang`, installed in a chroot made with
-//! `debootstrap` (DESIGN §6) and kept in a cache outside the clone. Each run generates the
+//! `debootstrap` (docs/design.md §6) and kept in a cache outside the clone. Each run generates the
 //! bindings, copies the package, the generated sources, `libkvits_native.so` and the receipt
 //! fixtures into the chroot (`/kvits/...`, only files that changed, so SwiftPM's build dir there
 //! stays valid and runs are incremental), starts a demo server on the host's loopback (a chroot
@@ -49,7 +49,7 @@ fn repo_root() -> anyhow::Result<PathBuf> {
         .context("xtask has no parent directory")
 }
 
-fn test() -> anyhow::Result<()> {
+pub fn test() -> anyhow::Result<()> {
     let cargo = cargo();
     let root = repo_root()?;
     let chroot = chroot_dir()?;
@@ -68,11 +68,9 @@ fn test() -> anyhow::Result<()> {
     let target = crate::test::find_target_dir(&cargo)?;
     // Our own directory: other commands write `target/bindings` and may run at the same time.
     let bindings = target.join("swift").join("bindings");
-    crate::bindings::generate(&cargo, &bindings)?;
-    let library = target.join("debug").join("libkvits_native.so");
-    if !library.is_file() {
-        bail!("{} was not built", library.display());
-    }
+    let built = crate::tools::Tools::build(&cargo)?;
+    crate::bindings::generate(&built, &bindings)?;
+    let library = built.native_library()?;
     let base = chroot.join(IN_CHROOT);
     let package = base.join("KvitsKit");
     assemble(&root.join("ios").join("KvitsKit"), &bindings, &package)?;
@@ -144,7 +142,7 @@ fn sources() -> anyhow::Result<()> {
     let root = repo_root()?;
     let target = crate::test::find_target_dir(&cargo)?;
     let bindings = target.join("swift").join("bindings");
-    crate::bindings::generate(&cargo, &bindings)?;
+    crate::bindings::generate(&crate::tools::Tools::build(&cargo)?, &bindings)?;
     let package = root.join("ios").join("KvitsKit");
     copy_generated(&bindings, &package)?;
     eprintln!("generated sources copied into {}", package.display());

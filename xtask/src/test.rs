@@ -5,13 +5,24 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// One step: a name and a cargo command line. In the command line, [`OUT`] stands for the
-/// step's output directory, `<target dir>/<out>`, emptied before the step runs; a step with an
-/// output directory fails when it leaves no file there.
+use crate::tools::Tools;
+
+/// Set by `./dev test`: the seconds its build of the libraries and programs took.
+const PREBUILT_ENV: &str = "KVITS_PREBUILT_SECONDS";
+
+/// One step: a name and what it runs. In a cargo command line, [`OUT`] stands for the step's
+/// output directory, `<target dir>/<out>`, emptied before the step runs; a step with an output
+/// directory fails when it leaves no file there.
 struct Step {
     name: &'static str,
-    args: &'static [&'static str],
+    action: Action,
     out: Option<&'static str>,
+}
+
+enum Action {
+    Cargo(&'static [&'static str]),
+    /// A task of this program, run in this process (no second build of xtask).
+    Task(fn(&Path) -> anyhow::Result<()>),
 }
 
 /// In a step's command line: its output directory.
@@ -21,11 +32,24 @@ const OUT: &str = "{out}";
 const fn step(name: &'static str, args: &'static [&'static str]) -> Step {
     Step {
         name,
-        args,
+        action: Action::Cargo(args),
         out: None,
     }
 }
 
+const fn task(name: &'static str, run: fn(&Path) -> anyhow::Result<()>) -> Step {
+    Step {
+        name,
+        action: Action::Task(run),
+        out: None,
+    }
+}
+
+/// Each thing is built once: one check build for the lints, one wasm32 build (release, what
+/// the web shell serves), one native build in the dev profile that the tests, the binding
+/// generators and the shells' library all come from (see [`crate::tools`]). The pure-Rust
+/// imaging path is tested by running the same test programs again with
+/// `KVITS_IMAGING_DECODER=pure`, not by a second build without the `turbo` feature.
 const STEPS: &[Step] = &[
     step("format", &["fmt", "--all", "--", "--check"]),
     step(
@@ -40,6 +64,7 @@ const STEPS: &[Step] = &[
             "warnings",
         ],
     ),
+    // Alone, kvits-imaging is checked without `turbo`: the code only the pure-Rust build has.
     step(
         "lint (pure-Rust imaging)",
         &[
@@ -50,16 +75,6 @@ const STEPS: &[Step] = &[
             "--",
             "-D",
             "warnings",
-        ],
-    ),
-    step(
-        "imaging builds for wasm32",
-        &[
-            "build",
-            "-p",
-            "kvits-imaging",
-            "--target",
-            "wasm32-unknown-unknown",
         ],
     ),
     step(
@@ -75,109 +90,109 @@ const STEPS: &[Step] = &[
             "warnings",
         ],
     ),
+    // The web bridge pulls in protocol, domain, core and imaging: all of them build for wasm32.
     step(
-        "protocol, domain and core build for wasm32",
-        &[
-            "build",
-            "-p",
-            "kvits-protocol",
-            "-p",
-            "kvits-domain",
-            "-p",
-            "shared",
-            "--target",
-            "wasm32-unknown-unknown",
-        ],
+        "protocol, domain, core, imaging and web bridge build for wasm32",
+        crate::web::WASM_BUILD_ARGS,
+    ),
+    step(
+        "build (native: libraries, programs, tests)",
+        &["build", "--workspace", "--all-targets", "--all-features"],
     ),
     // What the phone shells compile against: UniFFI's Swift and Kotlin glue for kvits-native
-    // and the core's types for both (`cargo xtask bindings`; the same release build of xtask
-    // that runs these steps).
+    // and the core's types for both.
     Step {
         name: "Swift and Kotlin bindings generate",
-        args: &[
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "xtask",
-            "--",
-            "bindings",
-            "--out",
-            OUT,
-        ],
+        action: Action::Task(bindings_into),
         out: Some("bindings-check"),
     },
-    // Runs `pnpm install` and `tsc` on the generated package: the types compile.
-    Step {
-        name: "core types generate for TypeScript",
-        args: &[
-            "run",
-            "-p",
-            "shared",
-            "--bin",
-            "codegen",
-            "--features",
-            "codegen",
-            "--",
-            "--language",
-            "typescript",
-            "--output-dir",
-            OUT,
-        ],
-        out: Some("codegen-check/typescript"),
-    },
-    // With xtask in the set, kvits-imaging is built with libjpeg-turbo ("turbo").
     step(
         "tests (native, libjpeg-turbo path)",
-        &["test", "--workspace"],
+        &["test", "--workspace", "--all-features"],
     ),
-    // Alone, kvits-imaging is built without it: the pure-Rust path wasm and fallbacks use.
-    step(
-        "tests (pure-Rust imaging path)",
-        &["test", "-p", "kvits-imaging"],
-    ),
-    // The shells, each against the real core and a demo server (`cargo xtask web|kotlin|swift
-    // test`, run by the same release build of xtask as above).
-    step(
-        "web shell: Vitest, then Playwright in Chromium",
-        &[
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "xtask",
-            "--",
-            "web",
-            "test",
-        ],
-    ),
-    step(
-        "Android core module: Kotlin tests on the JVM",
-        &[
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "xtask",
-            "--",
-            "kotlin",
-            "test",
-        ],
-    ),
-    step(
-        "iOS package: Swift tests on Linux (trixie chroot)",
-        &[
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "xtask",
-            "--",
-            "swift",
-            "test",
-        ],
-    ),
+    task("tests (pure-Rust imaging path)", pure_imaging_tests),
+    // The shells, each against the real core and a demo server.
+    task("web shell: Vitest, then Playwright in Chromium", |_| {
+        crate::web::test(&Tools::build(&cargo())?)
+    }),
+    task("Android core module: Kotlin tests on the JVM", |_| {
+        crate::kotlin::test()
+    }),
+    task("iOS package: Swift tests on Linux (trixie chroot)", |_| {
+        crate::swift::test()
+    }),
 ];
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn bindings_into(out: &Path) -> anyhow::Result<()> {
+    crate::bindings::generate(&Tools::build(&cargo())?, out)
+}
+
+/// Runs kvits-imaging's test programs from the native build again, with the pure-Rust JPEG
+/// decoder chosen through the environment.
+fn pure_imaging_tests(_: &Path) -> anyhow::Result<()> {
+    let cargo = cargo();
+    let output = Command::new(&cargo)
+        .args([
+            "test",
+            "--workspace",
+            "--all-features",
+            "--no-run",
+            "--message-format",
+            "json-render-diagnostics",
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("starting cargo test --no-run")?;
+    if !output.status.success() {
+        bail!("cargo test --no-run failed ({})", output.status);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("xtask has no parent directory")?;
+    let imaging = root.join("shared").join("imaging");
+    let manifest = imaging.join("Cargo.toml");
+    let mut programs = Vec::new();
+    for line in output.stdout.split(|b| *b == b'\n') {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] == "compiler-artifact"
+            && message["profile"]["test"] == true
+            && message["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path())
+            && let Some(program) = message["executable"].as_str()
+        {
+            programs.push(PathBuf::from(program));
+        }
+    }
+    if programs.len() < 2 {
+        bail!(
+            "found {} kvits-imaging test program(s) in the build; expected its unit tests and \
+             integration tests",
+            programs.len()
+        );
+    }
+    for program in &programs {
+        eprintln!(
+            "\n{}={} {}",
+            kvits_imaging::DECODER_ENV,
+            "pure",
+            program.display()
+        );
+        let status = Command::new(program)
+            .current_dir(&imaging)
+            .env(kvits_imaging::DECODER_ENV, "pure")
+            .status()
+            .with_context(|| format!("starting {}", program.display()))?;
+        if !status.success() {
+            bail!("{} failed ({status})", program.display());
+        }
+    }
+    Ok(())
+}
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     // `cargo xtask test wasm32` runs only the steps whose name mentions "wasm32".
@@ -204,7 +219,18 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         PathBuf::new()
     };
     let mut timings = Vec::new();
-    for Step { name, args, out } in steps {
+    // `./dev test` builds this program with the libraries and programs before it starts (the
+    // native build's first half); its time belongs in the table.
+    if let Some(seconds) = std::env::var(PREBUILT_ENV)
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        timings.push((
+            "build (native: libraries and programs, by ./dev)",
+            std::time::Duration::from_secs(seconds),
+        ));
+    }
+    for Step { name, action, out } in steps {
         let out = match out {
             Some(dir) => {
                 let path = target_dir.join(dir);
@@ -213,22 +239,35 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             }
             None => None,
         };
-        let cmd: Vec<String> = args
-            .iter()
-            .map(|a| match &out {
-                Some(dir) if *a == OUT => dir.display().to_string(),
-                _ => (*a).to_string(),
-            })
-            .collect();
-        eprintln!("\n==> {name}: cargo {}", cmd.join(" "));
         let start = Instant::now();
-        let status = Command::new(&cargo)
-            .args(&cmd)
-            .status()
-            .with_context(|| format!("starting cargo for {name}"))?;
+        let result = match action {
+            Action::Cargo(args) => {
+                let cmd: Vec<String> = args
+                    .iter()
+                    .map(|a| match &out {
+                        Some(dir) if *a == OUT => dir.display().to_string(),
+                        _ => (*a).to_string(),
+                    })
+                    .collect();
+                eprintln!("\n==> {name}: cargo {}", cmd.join(" "));
+                let status = Command::new(&cargo)
+                    .args(&cmd)
+                    .status()
+                    .with_context(|| format!("starting cargo for {name}"))?;
+                if status.success() {
+                    Ok(())
+                } else {
+                    Err(anyhow::anyhow!("cargo exited with {status}"))
+                }
+            }
+            Action::Task(run) => {
+                eprintln!("\n==> {name}");
+                run(out.as_deref().unwrap_or(Path::new("")))
+            }
+        };
         timings.push((name, start.elapsed()));
-        if !status.success() {
-            bail!("step '{name}' failed ({status})");
+        if let Err(e) = result {
+            return Err(e.context(format!("step '{name}' failed")));
         }
         if let Some(dir) = &out {
             let files = count_files(dir)?;

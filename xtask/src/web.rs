@@ -29,20 +29,45 @@ use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 
+use crate::tools::Tools;
+
 const USAGE: &str = "usage: cargo xtask web build|test";
 
 const SETUP_HINT: &str = "run scripts/setup.sh (or ./dev test, which runs it) to install it";
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+/// Cargo's arguments for the core and the photo pipeline as wasm (`cargo xtask test` runs the
+/// same build as a step of its own, so the web step finds it done).
+pub const WASM_BUILD_ARGS: &[&str] = &[
+    "build",
+    "-p",
+    "kvits-web",
+    "--release",
+    "--target",
+    WASM_TARGET,
+];
+
+/// Where [`build`] gets the core's TypeScript generator from.
+#[derive(Debug, Clone, Copy)]
+pub enum Codegen<'a> {
+    /// The shared native build's `codegen` (what the tests use).
+    Built(&'a Tools),
+    /// `cargo run -p shared --features codegen`: builds the core alone, as `./dev run` wants.
+    CoreOnly,
+}
+
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     match args {
         [command] if command == "build" => {
-            let dist = build()?;
+            let dist = build(Codegen::CoreOnly)?;
             eprintln!("web shell built in {}", dist.display());
             Ok(())
         }
-        [command] if command == "test" => test(),
+        [command] if command == "test" => {
+            let cargo = cargo();
+            test(&Tools::build(&cargo)?)
+        }
         _ => bail!("{USAGE}"),
     }
 }
@@ -60,7 +85,7 @@ fn cargo() -> String {
 }
 
 /// Builds the web shell; answers its `dist` directory.
-pub fn build() -> anyhow::Result<PathBuf> {
+pub fn build(codegen: Codegen<'_>) -> anyhow::Result<PathBuf> {
     let root = repo_root()?;
     let web = root.join("web-shell");
     let cargo = cargo();
@@ -72,14 +97,9 @@ pub fn build() -> anyhow::Result<PathBuf> {
     // The core and the photo pipeline as wasm.
     step("building kvits-web for wasm32");
     run_checked(
-        Command::new(&cargo).current_dir(&root).args([
-            "build",
-            "-p",
-            "kvits-web",
-            "--release",
-            "--target",
-            WASM_TARGET,
-        ]),
+        Command::new(&cargo)
+            .current_dir(&root)
+            .args(WASM_BUILD_ARGS),
         "cargo build -p kvits-web --target wasm32-unknown-unknown",
         Some("the wasm32 target may be missing: rustup target add wasm32-unknown-unknown"),
     )?;
@@ -112,10 +132,28 @@ pub fn build() -> anyhow::Result<PathBuf> {
     step("generating the core's TypeScript types");
     let types = generated.join("types");
     reset(&types)?;
+    let mut generator = match codegen {
+        Codegen::Built(tools) => Command::new(tools.codegen()?),
+        Codegen::CoreOnly => {
+            let mut command = Command::new(&cargo);
+            command.args([
+                "run",
+                "-q",
+                "-p",
+                "shared",
+                "--bin",
+                "codegen",
+                "--features",
+                "codegen",
+                "--",
+            ]);
+            command
+        }
+    };
     run_checked(
-        Command::new(&cargo)
+        generator
             .current_dir(&root)
-            .args(crate::bindings::codegen_args("typescript", &types)),
+            .args(crate::tools::codegen_args("typescript", &types)),
         "the core's codegen (TypeScript)",
         Some("the TypeScript generator needs pnpm on PATH (npm install -g pnpm)"),
     )?;
@@ -137,7 +175,8 @@ pub fn build() -> anyhow::Result<PathBuf> {
     Ok(dist)
 }
 
-fn test() -> anyhow::Result<()> {
+/// Builds the shell with `tools`' codegen, then runs its unit and browser tests.
+pub fn test(tools: &Tools) -> anyhow::Result<()> {
     let root = repo_root()?;
     let web = root.join("web-shell");
     let e2e_config = web.join("tests").join("e2e").join("vitest.config.ts");
@@ -147,7 +186,7 @@ fn test() -> anyhow::Result<()> {
             e2e_config.display()
         );
     }
-    let dist = build()?;
+    let dist = build(Codegen::Built(tools))?;
 
     step("unit tests (vitest)");
     run_checked(npm().current_dir(&web).arg("test"), "npm test", None)?;

@@ -1,0 +1,86 @@
+//! The programs and the library the shell tasks run — UniFFI's `uniffi-bindgen`, the core's
+//! `codegen`, `libkvits_native.so` — taken from the one native build every task shares.
+//!
+//! That build is `cargo build --workspace --all-features` in the dev profile. `cargo test
+//! --workspace --all-features` resolves exactly the same features (xtask names the two that
+//! only dev-dependencies would turn on) and the `test` profile is `dev` unchanged, so the tests,
+//! these tools and the library the Kotlin and Swift tests load are compiled once. Running a tool
+//! with `cargo run -p <its package>` instead would resolve features for that package alone and
+//! build a second copy of much of the tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// Cargo's arguments for the shared native build of every library and program.
+pub const BUILD_ARGS: &[&str] = &["build", "--workspace", "--all-features", "--lib", "--bins"];
+
+/// Where the shared build put its programs and libraries.
+#[derive(Debug)]
+pub struct Tools {
+    dir: PathBuf,
+}
+
+impl Tools {
+    /// Builds (or finds up to date) every library and program of the workspace.
+    pub fn build(cargo: &str) -> anyhow::Result<Tools> {
+        let status = Command::new(cargo)
+            .args(BUILD_ARGS)
+            .status()
+            .context("starting cargo build")?;
+        if !status.success() {
+            bail!("cargo {} failed ({status})", BUILD_ARGS.join(" "));
+        }
+        let dir = crate::test::find_target_dir(cargo)?.join("debug");
+        Ok(Tools { dir })
+    }
+
+    /// UniFFI's binding generator, built from the same uniffi version as the library.
+    pub fn uniffi_bindgen(&self) -> anyhow::Result<PathBuf> {
+        self.program("uniffi-bindgen")
+    }
+
+    /// The core's type generator (facet typegen) for Swift, Kotlin and TypeScript.
+    pub fn codegen(&self) -> anyhow::Result<PathBuf> {
+        self.program("codegen")
+    }
+
+    /// `libkvits_native` as a shared library: what the Kotlin and Swift tests load.
+    pub fn native_library(&self) -> anyhow::Result<PathBuf> {
+        ["so", "dylib", "dll"]
+            .iter()
+            .map(|ext| self.dir.join(format!("libkvits_native.{ext}")))
+            .find(|p| p.is_file())
+            .with_context(|| {
+                format!(
+                    "the built kvits-native library is not in {}",
+                    self.dir.display()
+                )
+            })
+    }
+
+    /// The directory holding [`Tools::native_library`].
+    pub fn library_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn program(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let path = self
+            .dir
+            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        if !path.is_file() {
+            bail!("{} was not built", path.display());
+        }
+        Ok(path)
+    }
+}
+
+/// Arguments for the core's type generator writing `language` into `out`.
+pub fn codegen_args(language: &str, out: &Path) -> Vec<String> {
+    ["--language", language, "--output-dir"]
+        .iter()
+        .map(|a| (*a).to_string())
+        .chain([out.display().to_string()])
+        .collect()
+}
