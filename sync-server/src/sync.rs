@@ -1,4 +1,4 @@
-//! `POST /v1/sync/push` and `GET /v1/sync/pull` (DESIGN §3), and the approver's task list.
+//! `POST /v1/sync/push` and `GET /v1/sync/pull` (docs/design.md §3), and the approver's task list.
 //!
 //! Push: each mutation runs in its own transaction that applies its effects, stores its
 //! result and advances the client's `last_seq` — so it happens exactly once, however often

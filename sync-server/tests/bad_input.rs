@@ -1,5 +1,5 @@
-//! Bad input (DESIGN §5: "Bad input — corrupt or huge image, malformed JSON, oversize body,
-//! unknown ids, another tenant's ids — gets a clear 4xx error and changes nothing"): malformed
+//! Bad input (docs/design.md §5: a corrupt or oversized image, malformed JSON, an oversize body,
+//! unknown ids or another tenant's ids get a clear 4xx answer and change nothing): malformed
 //! JSON, wrong content types and shapes, oversize bodies, absurd query values, path tricks in
 //! ids, invalid strings in mutations, non-image uploads and decompression bombs, garbage
 //! credentials. Never a 500 for a client's mistake, nothing partially written.

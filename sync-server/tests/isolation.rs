@@ -1,5 +1,5 @@
-//! Tenant and role isolation (DESIGN §5: "No tenant sees another's data; no role does more than
-//! its role allows"), as a matrix: every endpoint of the router × every role of another firm (and
+//! Tenant and role isolation (docs/design.md §5: no tenant can see another tenant's data, and
+//! no role can do more than it is allowed), as a matrix: every endpoint of the router × every role of another firm (and
 //! of another company of the same firm) × the victim's ids → denied, answered exactly as for an
 //! id that does not exist, and nothing written. Then the role half inside one company.
 //!

@@ -1,4 +1,4 @@
-//! Protocol conformance of push and pull (DESIGN §3), over real HTTP.
+//! Protocol conformance of push and pull (docs/design.md §3), over real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

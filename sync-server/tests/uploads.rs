@@ -1,4 +1,4 @@
-//! Resumable uploads and blob downloads over real HTTP (DESIGN §3 point 4, §5).
+//! Resumable uploads and blob downloads over real HTTP (docs/design.md §3 point 4, §5).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

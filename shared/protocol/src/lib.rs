@@ -1,7 +1,7 @@
 //! Kvits' sync protocol: the JSON every shell and the sync server exchange.
 //!
 //! Serde types only — no I/O — so the pure core (also on wasm32), the native runtime and the
-//! server all share one definition. The shape follows DESIGN §3: intents (named, versioned
+//! server all share one definition. The shape follows docs/design.md §3: intents (named, versioned
 //! [`Mutation`]s) go up with a per-client contiguous `seq`; state ([`Change`]s of [`Entity`]s)
 //! comes down behind a per-tenant change-counter cursor.
 //!
