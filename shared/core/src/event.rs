@@ -127,7 +127,9 @@ pub enum ComposeField {
 }
 
 /// Everything the shell can send.
-#[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize)]
+// `IntoStaticStr` gives each variant's name (`<&str>::from(&event)`): what diagnostics show of
+// an event, never its contents, which may hold a password.
+#[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[repr(C)]
 pub enum Event {
     /// Sent once at launch: the core loads the local store and resumes where it was.

@@ -265,7 +265,10 @@ impl Model {
             Event::Internal(internal) => self.internal(internal),
             Event::NetworkChanged { online } => self.network_changed(online),
             event if self.phase != Phase::Ready => {
-                self.fail(format!("{} ignored: the app is not started", name(&event)));
+                self.fail(format!(
+                    "{} ignored: the app is not started",
+                    <&str>::from(&event)
+                ));
                 Command::done()
             }
             event if needs_clock(&event) => Command::request_from_shell(TimeRequest::Now)
@@ -316,7 +319,10 @@ impl Model {
             Internal::Timed { response, event } => {
                 let now = self.read_clock(&response);
                 if self.phase != Phase::Ready {
-                    self.fail(format!("{} ignored: the app is not started", name(&event)));
+                    self.fail(format!(
+                        "{} ignored: the app is not started",
+                        <&str>::from(&*event)
+                    ));
                     return Command::done();
                 }
                 self.user(*event, now)
@@ -945,42 +951,6 @@ fn needs_clock(event: &Event) -> bool {
             | Event::SaveApprovalRule(_)
             | Event::Navigate(crate::event::Route::Thread { .. })
     )
-}
-
-/// A short name of an event, for diagnostics (never its contents: they may hold a password).
-fn name(event: &Event) -> &'static str {
-    match event {
-        Event::Start { .. } => "Start",
-        Event::NetworkChanged { .. } => "NetworkChanged",
-        Event::Foregrounded => "Foregrounded",
-        Event::SyncNow => "SyncNow",
-        Event::SignIn { .. } => "SignIn",
-        Event::SignOut => "SignOut",
-        Event::SelectCompany { .. } => "SelectCompany",
-        Event::Navigate(_) => "Navigate",
-        Event::Back => "Back",
-        Event::ShowMore => "ShowMore",
-        Event::PhotoCaptured { .. } => "PhotoCaptured",
-        Event::EditForm(_) => "EditForm",
-        Event::SaveDraft => "SaveDraft",
-        Event::Submit => "Submit",
-        Event::DeleteReceipt => "DeleteReceipt",
-        Event::RemovePage { .. } => "RemovePage",
-        Event::Approve { .. } => "Approve",
-        Event::Reject { .. } => "Reject",
-        Event::Reply { .. } => "Reply",
-        Event::EditCompose(_) => "EditCompose",
-        Event::SendMessage => "SendMessage",
-        Event::SaveExpenseType(_) => "SaveExpenseType",
-        Event::SavePaymentMethod(_) => "SavePaymentMethod",
-        Event::SaveApprovalRule(_) => "SaveApprovalRule",
-        Event::InviteUser(_) => "InviteUser",
-        Event::SetMemberRoles { .. } => "SetMemberRoles",
-        Event::AcceptInvitation { .. } => "AcceptInvitation",
-        Event::DismissNotice { .. } => "DismissNotice",
-        Event::DismissAlert => "DismissAlert",
-        Event::Internal(_) => "Internal",
-    }
 }
 
 /// Parses an id the shell sent.
