@@ -1,0 +1,151 @@
+//! Parts every screen shares: the tabs, notices, pickers' choices and image refs, and the
+//! helpers that build them.
+
+use facet::Facet;
+use kvits_domain::State as _;
+use kvits_protocol::Role;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Model, Phase, Screen};
+
+#[derive(Facet, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub enum Tab {
+    Receipts,
+    Approvals,
+    Messages,
+    /// The company's expense types, cards and approval rules.
+    Settings,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TabView {
+    pub tab: Tab,
+    pub label: String,
+    /// Pending tasks or unread messages.
+    pub badge: u32,
+    pub selected: bool,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct NoticeView {
+    pub id: String,
+    pub text: String,
+    pub at: String,
+    pub expense_id: Option<String>,
+}
+
+/// An option in a picker.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Choice {
+    pub id: String,
+    pub label: String,
+    /// A second line or group name ("Your cards", "Company cards", ...).
+    pub detail: Option<String>,
+    pub selected: bool,
+}
+
+/// An image: a file on this device, or a path on the server (fetched with the token).
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ImageRef {
+    pub file_ref: Option<String>,
+    pub url: Option<String>,
+}
+
+impl Model {
+    pub(super) fn offset(&self) -> i32 {
+        self.config.utc_offset_minutes
+    }
+
+    pub(super) fn tabs(&self) -> Vec<TabView> {
+        if self.phase != Phase::Ready
+            || self.local.session.is_none()
+            || matches!(self.screen, Screen::SignIn | Screen::Loading)
+        {
+            return Vec::new();
+        }
+        let selected = match self.screen {
+            Screen::Receipts | Screen::Receipt(_) => Some(Tab::Receipts),
+            Screen::Approvals | Screen::Approval(_) => Some(Tab::Approvals),
+            Screen::Inbox | Screen::Thread(_) | Screen::Compose => Some(Tab::Messages),
+            Screen::Catalog => Some(Tab::Settings),
+            Screen::Loading | Screen::SignIn => None,
+        };
+        let mut tabs = Vec::new();
+        let mut push = |tab: Tab, label: &str, badge: u32| {
+            tabs.push(TabView {
+                tab,
+                label: label.into(),
+                badge,
+                selected: selected == Some(tab),
+            });
+        };
+        let roles = self.roles();
+        if roles.iter().any(|r| {
+            matches!(
+                r,
+                Role::Employee | Role::Approver | Role::CompanyAdmin | Role::Accountant
+            )
+        }) {
+            push(Tab::Receipts, "Receipts", 0);
+        }
+        if roles
+            .iter()
+            .any(|r| matches!(r, Role::Approver | Role::CompanyAdmin))
+        {
+            push(Tab::Approvals, "Approvals", self.derived.tasks.len() as u32);
+        }
+        if roles
+            .iter()
+            .any(|r| matches!(r, Role::Client | Role::CompanyAdmin | Role::Accountant))
+        {
+            push(Tab::Messages, "Messages", self.derived.unread);
+        }
+        if self.manages_catalog() {
+            push(Tab::Settings, "Company settings", 0);
+        }
+        tabs
+    }
+
+    pub(super) fn thumbnail(&self, sha: &str) -> ImageRef {
+        match self.local.photos.get(sha) {
+            Some(p) => ImageRef {
+                file_ref: Some(p.thumbnail_ref.clone()),
+                url: None,
+            },
+            None => ImageRef {
+                file_ref: None,
+                url: Some(format!("/v1/blobs/{sha}/thumbnail")),
+            },
+        }
+    }
+
+    pub(super) fn image(&self, sha: &str) -> ImageRef {
+        match self.local.photos.get(sha) {
+            Some(p) => ImageRef {
+                file_ref: Some(p.file_ref.clone()),
+                url: None,
+            },
+            None => ImageRef {
+                file_ref: None,
+                url: Some(format!("/v1/blobs/{sha}")),
+            },
+        }
+    }
+
+    pub(super) fn company_name(&self, id: kvits_protocol::CompanyId) -> String {
+        self.predicted
+            .company(id)
+            .map(|c| c.name)
+            .or_else(|| {
+                self.local.session.as_ref().and_then(|s| {
+                    s.session
+                        .memberships
+                        .iter()
+                        .find(|m| m.company_id == id)
+                        .map(|m| m.company_name.clone())
+                })
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,374 @@
+//! The receipts list and one receipt's form, with where each receipt stands for its owner.
+
+use facet::Facet;
+use kvits_domain::State as _;
+use kvits_protocol::{DecisionKind, Expense, ExpenseStatus, PaymentKind, Role};
+use serde::{Deserialize, Serialize};
+
+use super::{Choice, ImageRef};
+use crate::format;
+use crate::model::Model;
+
+/// Where a receipt stands, as its owner sees it.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[repr(C)]
+pub enum ReceiptStatus {
+    Draft,
+    /// Saved on the device, waiting for the network.
+    Queued,
+    Uploading {
+        percent: u8,
+    },
+    /// The server has it.
+    Sent,
+    Approved,
+    Rejected {
+        reason: Option<String>,
+    },
+    Returned {
+        reason: Option<String>,
+    },
+    /// The server refused a change to it.
+    NotAccepted {
+        reason: String,
+    },
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReceiptRow {
+    pub id: String,
+    pub title: String,
+    pub amount: Option<String>,
+    pub date: Option<String>,
+    pub thumbnail: Option<ImageRef>,
+    pub pages: u32,
+    pub status: ReceiptStatus,
+    pub status_text: String,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReceiptsView {
+    pub can_capture: bool,
+    /// Photos being processed right now.
+    pub processing: u32,
+    pub receipts: Vec<ReceiptRow>,
+    /// Rows not shown yet ("show more").
+    pub more: u32,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PageView {
+    pub sha256: String,
+    pub image: ImageRef,
+    pub thumbnail: ImageRef,
+    pub size: String,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct DecisionView {
+    pub text: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReceiptView {
+    pub id: String,
+    pub editable: bool,
+    pub status: ReceiptStatus,
+    pub status_text: String,
+    pub pages: Vec<PageView>,
+    pub processing: u32,
+    pub expense_types: Vec<Choice>,
+    pub payment_methods: Vec<Choice>,
+    pub amount: String,
+    pub currency: String,
+    pub date: String,
+    pub merchant: String,
+    pub note: String,
+    pub errors: Vec<FieldError>,
+    pub can_delete: bool,
+    pub decisions: Vec<DecisionView>,
+}
+
+impl Model {
+    /// The receipts the list shows, newest first. "Newest" is the capture order: receipts get
+    /// UUIDv7 ids from the capturing device's clock, which orders one device's captures
+    /// exactly; `created_at` would mix that clock with the server's (a synced receipt carries the
+    /// server's time, a queued one the device's) and reorder them whenever the two disagree.
+    pub(super) fn listed_receipts(&self) -> Vec<kvits_protocol::ExpenseId> {
+        let me = self.actor.as_ref().map(|a| a.user_id);
+        let company = self.company();
+        let all = self.has_role(Role::Accountant) || self.has_role(Role::CompanyAdmin);
+        let mut listed: Vec<&Expense> = self
+            .predicted
+            .expenses()
+            .filter(|e| Some(e.company_id) == company && (all || Some(e.created_by) == me))
+            .collect();
+        listed.sort_by_key(|e| std::cmp::Reverse(e.id));
+        listed.into_iter().map(|e| e.id).collect()
+    }
+
+    pub(super) fn receipts_view(&self) -> ReceiptsView {
+        let ids = &self.derived.receipts;
+        let receipts: Vec<ReceiptRow> = ids
+            .iter()
+            .filter_map(|id| self.predicted.expenses_get(*id))
+            .take(self.list_limit)
+            .map(|e| self.receipt_row(e))
+            .collect();
+        ReceiptsView {
+            can_capture: self.can_capture(),
+            processing: self.local.captures.len() as u32,
+            more: ids.len().saturating_sub(receipts.len()) as u32,
+            receipts,
+        }
+    }
+
+    pub(super) fn can_capture(&self) -> bool {
+        self.roles().iter().any(|r| {
+            matches!(
+                r,
+                Role::Employee | Role::Approver | Role::CompanyAdmin | Role::Accountant
+            )
+        })
+    }
+
+    pub(super) fn receipt_row(&self, e: &Expense) -> ReceiptRow {
+        let (status, status_text) = self.receipt_status(e);
+        ReceiptRow {
+            id: e.id.to_string(),
+            title: self.title(e),
+            amount: e
+                .fields
+                .amount
+                .as_ref()
+                .map(|m| format::money(m.amount_minor, &m.currency)),
+            date: e.fields.date.map(|d| d.to_string()),
+            thumbnail: e.pages.first().map(|p| self.thumbnail(&p.sha256)),
+            pages: e.pages.len() as u32,
+            status,
+            status_text,
+        }
+    }
+
+    pub(super) fn title(&self, e: &Expense) -> String {
+        if let Some(m) = e.fields.merchant.as_ref().filter(|m| !m.is_empty()) {
+            return m.clone();
+        }
+        e.fields
+            .expense_type_id
+            .and_then(|t| self.predicted.expense_type(t))
+            .map_or_else(|| "Receipt".to_string(), |t| t.name)
+    }
+
+    /// Where the receipt stands, for its owner. A receipt shows as sent only once the server
+    /// accepted every change to it.
+    pub(crate) fn receipt_status(&self, e: &Expense) -> (ReceiptStatus, String) {
+        let unsent: Vec<_> = self
+            .local
+            .unsent()
+            .filter(|o| crate::model::expense_of(o.mutation()) == Some(e.id))
+            .collect();
+        if !unsent.is_empty() {
+            if let Some(up) = &self.sync.upload
+                && e.pages.iter().any(|p| p.sha256 == up.sha256)
+            {
+                let percent = (up.sent.saturating_mul(100) / up.total.max(1)).min(100) as u8;
+                return (
+                    ReceiptStatus::Uploading { percent },
+                    format!("Uploading {percent} %"),
+                );
+            }
+            return (
+                ReceiptStatus::Queued,
+                "Saved on this device, waiting to be sent".into(),
+            );
+        }
+        if let Some(outcome) = self.refused(e.id) {
+            let reason = match outcome {
+                kvits_protocol::Outcome::Rejected { message, .. }
+                | kvits_protocol::Outcome::Conflict { message, .. } => message.clone(),
+                _ => String::new(),
+            };
+            return (
+                ReceiptStatus::NotAccepted {
+                    reason: reason.clone(),
+                },
+                format!("Not accepted: {reason}"),
+            );
+        }
+        let last_reason = || e.decisions.last().and_then(|d| d.reason.clone());
+        match e.status {
+            ExpenseStatus::Draft => (ReceiptStatus::Draft, "Draft".into()),
+            ExpenseStatus::Submitted => (ReceiptStatus::Sent, "Sent, waiting for approval".into()),
+            ExpenseStatus::Approved => (
+                ReceiptStatus::Approved,
+                if e.approval.is_some() {
+                    "Approved"
+                } else {
+                    "Sent"
+                }
+                .into(),
+            ),
+            ExpenseStatus::Rejected => {
+                let reason = last_reason();
+                let text = match &reason {
+                    Some(r) => format!("Rejected: {r}"),
+                    None => "Rejected".into(),
+                };
+                (ReceiptStatus::Rejected { reason }, text)
+            }
+            ExpenseStatus::Returned => {
+                let reason = last_reason();
+                let text = match &reason {
+                    Some(r) => format!("Returned for changes: {r}"),
+                    None => "Returned for changes".into(),
+                };
+                (ReceiptStatus::Returned { reason }, text)
+            }
+        }
+    }
+
+    pub(super) fn pages(&self, e: &Expense) -> Vec<PageView> {
+        e.pages
+            .iter()
+            .map(|p| PageView {
+                sha256: p.sha256.clone(),
+                image: self.image(&p.sha256),
+                thumbnail: self.thumbnail(&p.sha256),
+                size: format!("{} KB", p.size.div_ceil(1024)),
+            })
+            .collect()
+    }
+
+    pub(super) fn decisions(&self, e: &Expense) -> Vec<DecisionView> {
+        e.decisions
+            .iter()
+            .map(|d| DecisionView {
+                text: format!(
+                    "{} {} at {}",
+                    d.by_name,
+                    match d.kind {
+                        DecisionKind::Approve => "approved",
+                        DecisionKind::Reject => "rejected",
+                        DecisionKind::Return => "returned it",
+                    },
+                    format::date_time(d.at, self.offset())
+                ),
+                reason: d.reason.clone(),
+            })
+            .collect()
+    }
+
+    pub(super) fn receipt_view(&self, id: kvits_protocol::ExpenseId) -> Option<ReceiptView> {
+        let e = self.predicted.expense(id)?;
+        let form = self.form.as_ref().filter(|f| f.expense_id == id);
+        let (status, status_text) = self.receipt_status(&e);
+        let editable = self.editable(id);
+        let type_id = form.map_or(e.fields.expense_type_id, |f| f.expense_type_id);
+        let method_id = form.map_or(e.fields.payment_method_id, |f| f.payment_method_id);
+        let mut types: Vec<_> = self
+            .predicted
+            .expense_types(e.company_id)
+            .into_iter()
+            .filter(|t| t.active || Some(t.id) == type_id)
+            .collect();
+        types.sort_by_key(|t| t.name.to_lowercase());
+        let me = self.actor.as_ref().map(|a| a.user_id);
+        let payment_methods = self
+            .payment_choices(e.company_id, method_id)
+            .into_iter()
+            .map(|m| Choice {
+                id: m.id.to_string(),
+                label: match &m.last_four {
+                    Some(l) => format!("{} ·{l}", m.label),
+                    None => m.label.clone(),
+                },
+                detail: match (m.payment_kind, m.holder_id) {
+                    (PaymentKind::CompanyCard, Some(h)) if Some(h) == me => {
+                        Some("Your cards".into())
+                    }
+                    (PaymentKind::CompanyCard, Some(_)) => Some("Another person's card".into()),
+                    (PaymentKind::CompanyCard, None) => Some("Company cards".into()),
+                    (PaymentKind::OwnMoney, _) => None,
+                },
+                selected: Some(m.id) == method_id,
+            })
+            .collect();
+        let processing = self
+            .local
+            .captures
+            .values()
+            .filter(|c| c.target == crate::model::CaptureTarget::Page { expense_id: id })
+            .count() as u32;
+        let fields = &e.fields;
+        Some(ReceiptView {
+            id: id.to_string(),
+            editable,
+            status,
+            status_text,
+            pages: self.pages(&e),
+            processing,
+            expense_types: types
+                .into_iter()
+                .map(|t| Choice {
+                    id: t.id.to_string(),
+                    label: t.name.clone(),
+                    detail: Some(t.code.clone()),
+                    selected: Some(t.id) == type_id,
+                })
+                .collect(),
+            payment_methods,
+            amount: form.map_or_else(
+                || {
+                    fields
+                        .amount
+                        .as_ref()
+                        .map(|m| format::amount_input(m.amount_minor))
+                        .unwrap_or_default()
+                },
+                |f| f.amount.clone(),
+            ),
+            currency: form.map_or_else(
+                || {
+                    fields
+                        .amount
+                        .as_ref()
+                        .map_or("EUR".to_string(), |m| m.currency.clone())
+                },
+                |f| f.currency.clone(),
+            ),
+            date: form.map_or_else(
+                || fields.date.map(|d| d.to_string()).unwrap_or_default(),
+                |f| f.date.clone(),
+            ),
+            merchant: form.map_or_else(
+                || fields.merchant.clone().unwrap_or_default(),
+                |f| f.merchant.clone(),
+            ),
+            note: form.map_or_else(
+                || fields.note.clone().unwrap_or_default(),
+                |f| f.note.clone(),
+            ),
+            errors: form
+                .map(|f| {
+                    f.errors
+                        .iter()
+                        .map(|(field, message)| FieldError {
+                            field: field.clone(),
+                            message: message.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            can_delete: editable && e.status == ExpenseStatus::Draft && e.submitted_at.is_none(),
+            decisions: self.decisions(&e),
+        })
+    }
+}
