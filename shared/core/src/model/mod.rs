@@ -9,8 +9,11 @@ pub mod local;
 
 mod approvals;
 mod catalog;
+mod lifecycle;
 mod messages;
+mod notices;
 mod people;
+mod queue;
 mod receipts;
 mod session;
 mod sync;
@@ -19,24 +22,22 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crux_core::{Command, render::render};
 use crux_time::{TimeRequest, TimeResponse};
-use kvits_domain::{Actor, Applied, DomainError, MemoryState};
-use kvits_protocol::{
-    CompanyId, ExpenseId, Mutation, Outcome, PendingMutation, Role, ThreadId, Timestamp,
-};
+use kvits_domain::{Actor, MemoryState};
+use kvits_protocol::{CompanyId, ExpenseId, Outcome, Role, ThreadId, Timestamp};
 use rand_chacha::{
     ChaCha8Rng,
     rand_core::{RngCore, SeedableRng},
 };
 
-use crate::effects::{Effect, StoreErrorKind, StoreRequest, StoreResponse};
+use crate::effects::Effect;
 use crate::event::{Event, Internal};
-use crate::format;
 
 pub use approvals::RejectDraft;
 pub use local::{Capture, CaptureTarget};
 pub use local::{Local, LocalWrite, Notice, OutboxEntry, PhotoRecord};
 pub use messages::ComposeState;
 pub(crate) use people::ASSIGNABLE as ASSIGNABLE_ROLES;
+pub(crate) use queue::{After, Intent, StoreQueue};
 pub use receipts::FormState;
 pub use session::SignInState;
 pub(crate) use sync::expense_of;
@@ -126,84 +127,6 @@ impl Ids {
     }
 }
 
-/// A change to durable state, waiting for its turn at the store.
-#[derive(Clone, Debug)]
-pub(crate) enum Intent {
-    /// Queue these mutations (checked against the prediction when planned) with `extra`
-    /// writes in the same transaction.
-    Mutations {
-        now: Timestamp,
-        mutations: Vec<Mutation>,
-        extra: Vec<LocalWrite>,
-        then: After,
-    },
-    /// Add a photo as a page of a receipt (its pages are read when planned).
-    AddPage {
-        now: Timestamp,
-        expense_id: ExpenseId,
-        photo: PhotoRecord,
-        /// The capture it came from, forgotten in the same transaction.
-        capture: String,
-    },
-    /// Plain writes.
-    Writes {
-        writes: Vec<LocalWrite>,
-        then: After,
-    },
-    /// The sync engine's writes (a pull page, push results); a failure is the engine's.
-    Sync { writes: Vec<LocalWrite> },
-}
-
-/// What to do once a transaction is committed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum After {
-    Nothing,
-    /// Tell the user, optionally leaving the form.
-    Saved {
-        message: Option<String>,
-        close_form: bool,
-    },
-    /// Open the receipt's form (after a capture).
-    OpenReceipt(ExpenseId),
-    /// The user is signed in: go home, start syncing.
-    SignedIn,
-    SignedOut,
-    /// Go to the home screen (of the company now chosen).
-    Home,
-    /// The composed message is saved: clear the composer, show the inbox.
-    MessageSent,
-    /// The capture is recorded: process its photo.
-    Process(String),
-    /// A new install's id is saved: the app can be used.
-    Ready,
-}
-
-/// A planned transaction.
-#[derive(Clone, Debug)]
-pub(crate) struct Txn {
-    writes: Vec<LocalWrite>,
-    /// The prediction once these writes are applied, when the planner computed it.
-    predicted: Option<MemoryState>,
-    then: After,
-    /// Whether the sync engine owns it (a failure means back off) or the user (tell them).
-    sync: bool,
-    /// Whether new mutations were queued (wake the sync engine).
-    queued: bool,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct StoreQueue {
-    in_flight: Option<(u64, Txn)>,
-    queue: VecDeque<Intent>,
-    next_txn: u64,
-}
-
-impl StoreQueue {
-    pub fn busy(&self) -> bool {
-        self.in_flight.is_some() || !self.queue.is_empty()
-    }
-}
-
 /// The whole state of the app.
 #[derive(Debug, Default)]
 pub struct Model {
@@ -281,35 +204,6 @@ impl Model {
             event => self.user(event, None),
         };
         cmd.and(render())
-    }
-
-    fn start(
-        &mut self,
-        server_url: String,
-        entropy: &[u8],
-        device_name: String,
-        utc_offset_minutes: i32,
-    ) -> Cmd {
-        if matches!(self.phase, Phase::Loading | Phase::Ready) {
-            // A second start (a shell re-creating its view) changes nothing durable.
-            self.config.utc_offset_minutes = utc_offset_minutes;
-            return Command::done();
-        }
-        self.config = Config {
-            server_url: server_url.trim_end_matches('/').to_string(),
-            device_name,
-            utc_offset_minutes,
-        };
-        self.ids = Ids::seeded(entropy);
-        self.phase = Phase::Loading;
-        self.screen = Screen::Loading;
-        // The clock first: ids made while loading (a new install's client id) embed it.
-        Command::new(|ctx| async move {
-            let response = ctx.request_from_shell(TimeRequest::Now).await;
-            ctx.send_event(Event::Internal(Internal::Timer { response }));
-            let loaded = ctx.request_from_shell(StoreRequest::Load).await;
-            ctx.send_event(Event::Internal(Internal::Loaded(loaded)));
-        })
     }
 
     fn internal(&mut self, internal: Internal) -> Cmd {
@@ -415,85 +309,6 @@ impl Model {
         }
     }
 
-    fn loaded(&mut self, response: StoreResponse) -> Cmd {
-        if self.phase != Phase::Loading {
-            self.fail("the store answered a load nobody asked for");
-            return Command::done();
-        }
-        let rows = match response {
-            StoreResponse::Loaded { rows } => rows,
-            StoreResponse::Failed(e) => {
-                self.phase =
-                    Phase::Broken(format!("Could not open this device's data: {}", e.message));
-                return Command::done();
-            }
-            StoreResponse::Committed => {
-                self.phase = Phase::Broken("Could not open this device's data".into());
-                self.fail("the store answered Committed to a load");
-                return Command::done();
-            }
-        };
-        let (local, unreadable) = Local::from_rows(rows);
-        if unreadable > 0 {
-            self.fail(format!(
-                "{unreadable} stored row(s) could not be read and were skipped"
-            ));
-        }
-        self.local = local;
-        self.phase = Phase::Ready;
-        self.list_limit = LIST_PAGE;
-        self.refresh_actor();
-        self.recompute();
-        self.derived = self.derive();
-        let mut cmds = Vec::new();
-        if self.local.device.is_none() {
-            let now = self.clock.unwrap_or_default();
-            let device = local::DeviceRecord {
-                client_id: kvits_protocol::ClientId(self.ids.uuid(now)),
-                user_id: None,
-                next_seq: self.local.outbox.keys().next_back().map_or(1, |s| s + 1),
-            };
-            // A first start: the app is ready once this install's id is saved.
-            cmds.push(self.enqueue(Intent::Writes {
-                writes: vec![LocalWrite::Device(device)],
-                then: After::Ready,
-            }));
-        }
-        // Photos taken before a crash are processed now.
-        let captures: Vec<String> = self.local.captures.keys().cloned().collect();
-        for id in captures {
-            cmds.push(self.process(&id));
-        }
-        if self
-            .local
-            .session
-            .as_ref()
-            .is_some_and(|s| s.token.is_some())
-        {
-            self.sync.refresh_session = true;
-            self.screen = self.home();
-            cmds.push(self.kick());
-        } else {
-            if self.local.device.is_some() {
-                self.screen = Screen::SignIn;
-            }
-            if let Some(s) = &self.local.session {
-                self.sign_in.email = s.session.user.email.clone();
-            }
-        }
-        Command::all(cmds)
-    }
-
-    fn network_changed(&mut self, online: bool) -> Cmd {
-        let was = self.sync.online;
-        self.sync.online = online;
-        if online && !was && self.phase == Phase::Ready {
-            self.kick()
-        } else {
-            Command::done()
-        }
-    }
-
     pub(crate) fn next_op(&mut self) -> u64 {
         self.next_op += 1;
         self.next_op
@@ -577,344 +392,6 @@ impl Model {
             }
         }
         self.predicted = predicted;
-    }
-
-    /// Queues a change to durable state.
-    pub(crate) fn enqueue(&mut self, intent: Intent) -> Cmd {
-        self.store.queue.push_back(intent);
-        self.pump()
-    }
-
-    /// Starts the next transaction when none is in flight.
-    fn pump(&mut self) -> Cmd {
-        let mut cmds = Vec::new();
-        while self.store.in_flight.is_none() {
-            let Some(intent) = self.store.queue.pop_front() else {
-                break;
-            };
-            let sync = matches!(intent, Intent::Sync { .. });
-            // A refused capture is still forgotten, or it would be refused at every start.
-            let forget: Vec<LocalWrite> = match &intent {
-                Intent::Mutations { extra, .. } => extra
-                    .iter()
-                    .filter(|w| matches!(w, LocalWrite::CaptureDelete(_)))
-                    .cloned()
-                    .collect(),
-                _ => Vec::new(),
-            };
-            match self.plan(intent) {
-                Ok(txn) if txn.writes.is_empty() => cmds.push(self.after(txn)),
-                Ok(txn) => {
-                    self.store.next_txn += 1;
-                    let id = self.store.next_txn;
-                    let ops = txn.writes.iter().filter_map(LocalWrite::to_op).collect();
-                    self.store.in_flight = Some((id, txn));
-                    cmds.push(
-                        Command::request_from_shell(StoreRequest::Commit { ops }).then_send(
-                            move |response| {
-                                Event::Internal(Internal::Committed { txn: id, response })
-                            },
-                        ),
-                    );
-                }
-                Err(message) if sync => {
-                    self.fail(format!("sync writes refused: {message}"));
-                    cmds.push(self.sync_failed(message));
-                }
-                Err(message) => {
-                    self.alert = Some(message);
-                    if !forget.is_empty() {
-                        self.store.queue.push_front(Intent::Writes {
-                            writes: forget,
-                            then: After::Nothing,
-                        });
-                    }
-                }
-            }
-        }
-        Command::all(cmds)
-    }
-
-    /// Turns an intent into writes, against the state as it is now.
-    fn plan(&mut self, intent: Intent) -> Result<Txn, String> {
-        match intent {
-            Intent::Mutations {
-                now,
-                mutations,
-                extra,
-                then,
-            } => self.plan_mutations(now, mutations, extra, then),
-            Intent::AddPage {
-                now,
-                expense_id,
-                photo,
-                capture,
-            } => {
-                let intent = self.plan_add_page(now, expense_id, photo, capture);
-                self.plan(intent)
-            }
-            Intent::Writes { writes, then } => Ok(Txn {
-                writes,
-                predicted: None,
-                then,
-                sync: false,
-                queued: false,
-            }),
-            Intent::Sync { writes } => Ok(Txn {
-                writes,
-                predicted: None,
-                then: After::Nothing,
-                sync: true,
-                queued: false,
-            }),
-        }
-    }
-
-    /// Checks mutations against the prediction and turns them into outbox rows with the next
-    /// `seq`s. A mutation the rules refuse is not queued: the user is told why, now.
-    fn plan_mutations(
-        &mut self,
-        now: Timestamp,
-        mutations: Vec<Mutation>,
-        extra: Vec<LocalWrite>,
-        then: After,
-    ) -> Result<Txn, String> {
-        let actor = self.actor.clone().ok_or("Sign in first.")?;
-        let Some(mut device) = self.local.device.clone() else {
-            return Err("This device is not set up yet; try again in a moment.".into());
-        };
-        let mut predicted = self.predicted.clone();
-        for w in &extra {
-            if let LocalWrite::PhotoPut(p) = w {
-                predicted.add_blob(p.company_id, p.sha256.clone());
-            }
-        }
-        let mut writes = Vec::with_capacity(mutations.len() + extra.len() + 1);
-        for mutation in mutations {
-            match predicted.apply_mutation(&actor, now, &mutation) {
-                Ok(Applied::Changes(_)) => {}
-                // Nothing would change: nothing to send.
-                Ok(Applied::AlreadyApplied) => continue,
-                Err(DomainError::NotYet { .. }) => {}
-                Err(e) => return Err(format!("{}.", format::sentence(&e.to_string()))),
-            }
-            let needs_blobs = self.blobs_needed(&predicted, &mutation);
-            let entry = OutboxEntry {
-                pending: PendingMutation {
-                    seq: device.next_seq,
-                    created_at: now,
-                    mutation,
-                },
-                needs_blobs,
-                result: None,
-            };
-            device.next_seq += 1;
-            writes.push(LocalWrite::OutboxPut(entry));
-        }
-        let queued = !writes.is_empty();
-        if queued {
-            writes.push(LocalWrite::Device(device));
-        }
-        writes.extend(extra);
-        Ok(Txn {
-            writes,
-            predicted: Some(predicted),
-            then,
-            sync: false,
-            queued,
-        })
-    }
-
-    /// The local photos that must be uploaded before `mutation` can be decided.
-    fn blobs_needed(&self, predicted: &MemoryState, mutation: &Mutation) -> Vec<String> {
-        use kvits_domain::State as _;
-        let shas: Vec<String> = match mutation {
-            Mutation::SubmitExpense { expense_id } => predicted
-                .expense(*expense_id)
-                .map(|e| e.pages.iter().map(|p| p.sha256.clone()).collect())
-                .unwrap_or_default(),
-            Mutation::SendMessage {
-                attachment: Some(a),
-                ..
-            }
-            | Mutation::ReplyMessage {
-                attachment: Some(a),
-                ..
-            } => vec![a.sha256.clone()],
-            _ => Vec::new(),
-        };
-        shas.into_iter()
-            .filter(|s| self.local.photos.get(s).is_some_and(|p| !p.uploaded))
-            .collect()
-    }
-
-    fn committed(&mut self, id: u64, response: StoreResponse) -> Cmd {
-        let Some((in_flight, _)) = &self.store.in_flight else {
-            self.fail(format!(
-                "the store answered transaction {id}, which is not waiting"
-            ));
-            return Command::done();
-        };
-        if *in_flight != id {
-            self.fail(format!(
-                "the store answered transaction {id}, not {in_flight}"
-            ));
-            return Command::done();
-        }
-        let Some((_, txn)) = self.store.in_flight.take() else {
-            return Command::done();
-        };
-        let cmd = match response {
-            StoreResponse::Committed => self.after(txn),
-            StoreResponse::Failed(e) => {
-                let message = match e.kind {
-                    StoreErrorKind::Full => {
-                        "Not saved: this device's storage is full. Free some space and try again."
-                            .to_string()
-                    }
-                    StoreErrorKind::Other => format!("Not saved: {}", e.message),
-                };
-                if txn.sync {
-                    self.sync_failed(message)
-                } else {
-                    self.alert = Some(message);
-                    Command::done()
-                }
-            }
-            StoreResponse::Loaded { .. } => {
-                self.fail("the store answered Loaded to a commit");
-                let message = "Not saved: the device's storage answered wrongly.".to_string();
-                if txn.sync {
-                    self.sync_failed(message)
-                } else {
-                    self.alert = Some(message);
-                    Command::done()
-                }
-            }
-        };
-        cmd.and(self.pump())
-    }
-
-    /// Applies a committed (or empty) transaction and does what follows it.
-    fn after(&mut self, txn: Txn) -> Cmd {
-        self.local.apply(&txn.writes);
-        let touches_session = txn
-            .writes
-            .iter()
-            .any(|w| matches!(w, LocalWrite::Session(_)));
-        if touches_session {
-            self.refresh_actor();
-        }
-        match txn.predicted {
-            Some(p) => self.predicted = p,
-            None => {
-                let touches_state = txn.writes.iter().any(|w| {
-                    !matches!(
-                        w,
-                        LocalWrite::Device(_)
-                            | LocalWrite::Sync(_)
-                            | LocalWrite::NoticePut(_)
-                            | LocalWrite::NoticeDelete(_)
-                            | LocalWrite::CapturePut(_)
-                            | LocalWrite::CaptureDelete(_)
-                    )
-                });
-                if touches_state {
-                    self.recompute();
-                }
-            }
-        }
-        let mut cmds = Vec::new();
-        match txn.then {
-            After::Nothing => {}
-            After::Saved {
-                message,
-                close_form,
-            } => {
-                if message.is_some() {
-                    self.alert = message;
-                }
-                if close_form {
-                    self.form = None;
-                    if matches!(self.screen, Screen::Receipt(_)) {
-                        self.screen = Screen::Receipts;
-                    }
-                }
-            }
-            After::OpenReceipt(id) => {
-                if matches!(self.screen, Screen::Receipts | Screen::Receipt(_)) {
-                    self.open_form(id);
-                }
-            }
-            After::SignedIn => {
-                self.sign_in = SignInState {
-                    email: self.sign_in.email.clone(),
-                    ..SignInState::default()
-                };
-                self.screen = self.home();
-                self.sync.blocked = None;
-                cmds.push(self.kick());
-            }
-            After::Home => {
-                self.screen = self.home();
-            }
-            After::Process(id) => cmds.push(self.process(&id)),
-            After::Ready => {
-                if self.screen == Screen::Loading {
-                    self.screen = self.home();
-                }
-            }
-            After::MessageSent => {
-                let count = self.compose.companies.len();
-                self.compose = ComposeState::default();
-                if self.screen == Screen::Compose {
-                    self.screen = Screen::Inbox;
-                }
-                self.alert = Some(format!(
-                    "Message sent to {count} compan{}.",
-                    if count == 1 { "y" } else { "ies" }
-                ));
-            }
-            After::SignedOut => {
-                self.screen = Screen::SignIn;
-                self.form = None;
-                self.compose = ComposeState::default();
-            }
-        }
-        self.derived = self.derive();
-        if txn.sync {
-            cmds.push(self.sync_applied());
-        } else if txn.queued {
-            cmds.push(self.kick());
-        }
-        Command::all(cmds)
-    }
-
-    fn dismiss_notice(&mut self, id: &str) -> Cmd {
-        if !self.local.notices.contains_key(id) {
-            return Command::done();
-        }
-        self.enqueue(Intent::Writes {
-            writes: vec![LocalWrite::NoticeDelete(id.to_string())],
-            then: After::Nothing,
-        })
-    }
-
-    /// Adds a notice in its own transaction.
-    pub(crate) fn notice_write(
-        &mut self,
-        now: Timestamp,
-        text: String,
-        expense: Option<ExpenseId>,
-    ) -> LocalWrite {
-        LocalWrite::NoticePut(Notice {
-            id: self.ids.uuid(now).to_string(),
-            at: now,
-            text,
-            expense_id: expense,
-            fields: None,
-            action_at: None,
-        })
     }
 
     /// The outcome of the newest mutation about `expense` that the server refused.

@@ -802,3 +802,15 @@ fn what(m: &Mutation) -> &'static str {
         Mutation::PutApprovalRule(_) => "An approval rule",
     }
 }
+
+impl Model {
+    pub(crate) fn network_changed(&mut self, online: bool) -> Cmd {
+        let was = self.sync.online;
+        self.sync.online = online;
+        if online && !was && self.phase == Phase::Ready {
+            self.kick()
+        } else {
+            Command::done()
+        }
+    }
+}
