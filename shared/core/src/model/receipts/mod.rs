@@ -5,19 +5,21 @@
 //! `attach_receipt` in one local transaction, and the form opens. The upload happens later,
 //! whenever the sync engine gets to it.
 
+mod form;
+
 use std::collections::BTreeMap;
 
 use crux_core::Command;
 use kvits_domain::State as _;
 use kvits_protocol::{
-    CompanyId, DocumentType, ExpenseFields, ExpenseId, ExpenseStatus, ExpenseTypeId, Money,
-    Mutation, PaymentKind, PaymentMethodId, ReceiptPage, Role, Timestamp,
+    CompanyId, DocumentType, ExpenseFields, ExpenseId, ExpenseStatus, ExpenseTypeId, Mutation,
+    PaymentMethodId, ReceiptPage, Role, Timestamp,
 };
 
 use super::local::{Capture, CaptureTarget, PhotoRecord};
-use super::{After, Cmd, Intent, LocalWrite, Model, Screen, parse_id};
+use super::{After, Cmd, Intent, LocalWrite, Model, Screen};
 use crate::effects::{PhotoMode, ProcessPhotoRequest, ProcessPhotoResponse, ProcessedPhoto};
-use crate::event::{Event, FormField, Internal};
+use crate::event::{Event, Internal};
 use crate::format;
 
 /// Roles that may capture receipts (as the domain rules say).
@@ -250,268 +252,6 @@ impl Model {
         })
     }
 
-    pub(crate) fn open_form(&mut self, id: ExpenseId) {
-        let Some(e) = self.predicted.expense(id) else {
-            return;
-        };
-        // What the user entered in a refused change comes back, to be corrected.
-        let kept = self
-            .local
-            .notices
-            .values()
-            .rev()
-            .find(|n| n.expense_id == Some(id) && n.fields.is_some())
-            .and_then(|n| n.fields.clone());
-        let dirty = kept.is_some();
-        let f = kept.as_ref().unwrap_or(&e.fields);
-        self.form = Some(FormState {
-            expense_id: id,
-            expense_type_id: f.expense_type_id,
-            payment_method_id: f.payment_method_id,
-            amount: f
-                .amount
-                .as_ref()
-                .map(|m| format::amount_input(m.amount_minor))
-                .unwrap_or_default(),
-            currency: f
-                .amount
-                .as_ref()
-                .map_or(DEFAULT_CURRENCY.to_string(), |m| m.currency.clone()),
-            date: f.date.map(|d| d.to_string()).unwrap_or_default(),
-            merchant: f.merchant.clone().unwrap_or_default(),
-            note: f.note.clone().unwrap_or_default(),
-            errors: BTreeMap::new(),
-        });
-        self.screen = Screen::Receipt(id);
-        if dirty
-            && let Err(errors) = self.validate(false)
-            && let Some(form) = &mut self.form
-        {
-            form.errors = errors;
-        }
-    }
-
-    pub(crate) fn edit_form(&mut self, field: FormField) {
-        let Some(form) = &mut self.form else {
-            self.fail("a form edit with no form open");
-            return;
-        };
-        let key = match field {
-            FormField::ExpenseType(id) => {
-                form.expense_type_id = id.as_deref().and_then(parse_id);
-                "expense_type"
-            }
-            FormField::PaymentMethod(id) => {
-                form.payment_method_id = id.as_deref().and_then(parse_id);
-                "payment_method"
-            }
-            FormField::Amount(s) => {
-                form.amount = s;
-                "amount"
-            }
-            FormField::Currency(s) => {
-                form.currency = s.trim().to_uppercase();
-                "currency"
-            }
-            FormField::Date(s) => {
-                form.date = s;
-                "date"
-            }
-            FormField::Merchant(s) => {
-                form.merchant = s;
-                "merchant"
-            }
-            FormField::Note(s) => {
-                form.note = s;
-                "note"
-            }
-        };
-        // A field the user is fixing loses its message as soon as it is right.
-        if form.errors.contains_key(key)
-            && let Err(errors) = self.validate(false)
-        {
-            let still = errors.get(key).cloned();
-            if let Some(form) = &mut self.form {
-                match still {
-                    Some(m) => form.errors.insert(key.to_string(), m),
-                    None => form.errors.remove(key),
-                };
-            }
-        } else if let Some(form) = &mut self.form {
-            form.errors.remove(key);
-        }
-    }
-
-    /// The form's fields, or what is wrong with them.
-    pub(crate) fn validate(&self, submit: bool) -> Result<ExpenseFields, BTreeMap<String, String>> {
-        let mut errors = BTreeMap::new();
-        let Some(form) = &self.form else {
-            return Err(errors);
-        };
-        let company = self
-            .predicted
-            .expense(form.expense_id)
-            .map(|e| e.company_id);
-        let current = self.predicted.expense(form.expense_id).map(|e| e.fields);
-        match form.expense_type_id {
-            Some(id) => match self.predicted.expense_type(id) {
-                Some(t) if Some(t.company_id) == company => {
-                    let kept = current
-                        .as_ref()
-                        .is_some_and(|c| c.expense_type_id == Some(id));
-                    if !t.active && !kept {
-                        errors.insert(
-                            "expense_type".into(),
-                            format!("“{}” is no longer in use.", t.name),
-                        );
-                    }
-                }
-                _ => {
-                    errors.insert(
-                        "expense_type".into(),
-                        "Choose an expense type from the list.".into(),
-                    );
-                }
-            },
-            None if submit => {
-                errors.insert("expense_type".into(), "Choose an expense type.".into());
-            }
-            None => {}
-        }
-        match form.payment_method_id {
-            Some(id)
-                if self
-                    .predicted
-                    .payment_method(id)
-                    .is_none_or(|m| Some(m.company_id) != company) =>
-            {
-                errors.insert(
-                    "payment_method".into(),
-                    "Choose a card or “own money” from the list.".into(),
-                );
-            }
-            Some(_) => {}
-            None if submit => {
-                errors.insert("payment_method".into(), "Choose how it was paid.".into());
-            }
-            None => {}
-        }
-        let amount = match format::parse_amount(&form.amount) {
-            Ok(a) => a,
-            Err(m) => {
-                errors.insert("amount".into(), m);
-                None
-            }
-        };
-        let currency_ok =
-            form.currency.len() == 3 && form.currency.chars().all(|c| c.is_ascii_uppercase());
-        if amount.is_some() && !currency_ok {
-            errors.insert(
-                "currency".into(),
-                "The currency is a three-letter code such as EUR.".into(),
-            );
-        }
-        let date = match form.date.trim() {
-            "" => None,
-            d => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
-                Ok(d) => Some(d),
-                Err(_) => {
-                    errors.insert("date".into(), "Write the date as YYYY-MM-DD.".into());
-                    None
-                }
-            },
-        };
-        if let (Some(d), Some(now)) = (date, self.clock)
-            && d > format::local_day(now, self.config.utc_offset_minutes)
-                + chrono::Duration::days(1)
-        {
-            errors.insert("date".into(), "The date is in the future.".into());
-        }
-        if submit
-            && self
-                .predicted
-                .expense(form.expense_id)
-                .is_some_and(|e| e.pages.is_empty())
-        {
-            errors.insert("pages".into(), "Add a photo of the receipt first.".into());
-        }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        Ok(ExpenseFields {
-            expense_type_id: form.expense_type_id,
-            payment_method_id: form.payment_method_id,
-            amount: amount.map(|amount_minor| Money {
-                amount_minor,
-                currency: form.currency.clone(),
-            }),
-            date,
-            merchant: text(&form.merchant),
-            note: text(&form.note),
-        })
-    }
-
-    pub(crate) fn save_form(&mut self, now: Timestamp, submit: bool) -> Cmd {
-        let Some(id) = self.form.as_ref().map(|f| f.expense_id) else {
-            self.fail("save with no form open");
-            return Command::done();
-        };
-        if !self.editable(id) {
-            self.alert = Some("This receipt can no longer be changed.".into());
-            return Command::done();
-        }
-        let fields = match self.validate(submit) {
-            Ok(f) => f,
-            Err(errors) => {
-                if let Some(form) = &mut self.form {
-                    form.errors = errors;
-                }
-                return Command::done();
-            }
-        };
-        let current = self.predicted.expense(id).map(|e| e.fields);
-        let mut mutations = Vec::new();
-        if current.as_ref() != Some(&fields) {
-            mutations.push(Mutation::SetExpenseFields {
-                expense_id: id,
-                fields,
-            });
-        }
-        if submit {
-            mutations.push(Mutation::SubmitExpense { expense_id: id });
-        }
-        let message = match (submit, self.sync.online) {
-            (true, true) => "Submitted.",
-            (true, false) => {
-                "Submitted. It is saved on this device and goes out as soon as there is a connection."
-            }
-            (false, _) => "Saved as a draft.",
-        };
-        // Entries kept from a refused change are now saved again: forget them.
-        let extra = self
-            .local
-            .notices
-            .values()
-            .filter(|n| n.expense_id == Some(id) && n.fields.is_some())
-            .map(|n| {
-                LocalWrite::NoticePut(super::Notice {
-                    fields: None,
-                    ..n.clone()
-                })
-            })
-            .collect();
-        self.enqueue(Intent::Mutations {
-            now,
-            mutations,
-            extra,
-            then: After::Saved {
-                message: Some(message.into()),
-                close_form: true,
-            },
-        })
-    }
-
     pub(crate) fn delete_receipt(&mut self, now: Timestamp) -> Cmd {
         let Some(id) = self.form.as_ref().map(|f| f.expense_id) else {
             return Command::done();
@@ -548,34 +288,6 @@ impl Model {
             extra: Vec::new(),
             then: After::Nothing,
         })
-    }
-
-    /// The payment methods the form offers: the user's own cards first, then the company's
-    /// shared cards (no holder), then "own money / cash" — and whatever the receipt already
-    /// names (`keep`), even another person's card or one no longer in use.
-    pub(crate) fn payment_choices(
-        &self,
-        company: CompanyId,
-        keep: Option<PaymentMethodId>,
-    ) -> Vec<&kvits_protocol::PaymentMethod> {
-        let me = self.actor.as_ref().map(|a| a.user_id);
-        let mut methods: Vec<_> = self
-            .predicted
-            .payment_methods()
-            .filter(|m| m.company_id == company)
-            .filter(|m| {
-                Some(m.id) == keep || (m.active && (m.holder_id.is_none() || m.holder_id == me))
-            })
-            .collect();
-        methods.sort_by_key(|m| {
-            let rank = match (m.payment_kind, m.holder_id) {
-                (PaymentKind::CompanyCard, Some(h)) if Some(h) == me => 0,
-                (PaymentKind::CompanyCard, _) => 1,
-                (PaymentKind::OwnMoney, _) => 2,
-            };
-            (rank, m.label.to_lowercase())
-        });
-        methods
     }
 }
 
