@@ -1,0 +1,120 @@
+//! A company catalog managed by the accountant.
+
+use crate::sim::{FakeServer, Phone};
+use crate::view::ScreenView;
+use crate::{Event, Route};
+
+#[test]
+fn the_accountant_manages_a_company_catalog_offline_too() {
+    use crate::{ApprovalRuleInput, ExpenseTypeInput, PaymentMethodInput};
+    let mut server = FakeServer::new();
+    let mut anna = Phone::new(&mut server);
+    anna.sign_in(&mut server, "anna");
+    anna.send(Event::Navigate(Route::Catalog));
+    let ScreenView::Catalog(catalog) = anna.view().screen else {
+        panic!("{:?}", anna.view().screen)
+    };
+    assert_eq!(catalog.company, "Birch Bakery");
+    assert_eq!(catalog.expense_types.len(), 3);
+    assert_eq!(
+        catalog.approval_rules[0].summary,
+        "Every receipt — Mark Manager or Alice Approver"
+    );
+    assert!(
+        anna.view()
+            .tabs
+            .iter()
+            .any(|t| t.selected && t.label == "Company settings")
+    );
+
+    anna.go_offline();
+    anna.send(Event::SaveExpenseType(ExpenseTypeInput {
+        id: None,
+        code: "taxi".into(),
+        name: "Taxi".into(),
+        active: true,
+    }));
+    anna.settle(&mut server);
+    assert_eq!(anna.view().alert.as_deref(), Some("Saved."));
+    // A duplicate code is refused at once, with the rule's words.
+    anna.send(Event::SaveExpenseType(ExpenseTypeInput {
+        id: None,
+        code: "Taxi".into(),
+        name: "Cabs".into(),
+        active: true,
+    }));
+    anna.settle(&mut server);
+    assert_eq!(
+        anna.view().alert.as_deref(),
+        Some("Another expense type already has code TAXI.")
+    );
+    // A card needs its last four digits.
+    anna.send(Event::SavePaymentMethod(PaymentMethodInput {
+        id: None,
+        own_money: false,
+        label: "Amex".into(),
+        last_four: Some("12".into()),
+        holder_id: None,
+        active: true,
+    }));
+    anna.settle(&mut server);
+    assert!(anna.view().alert.unwrap().contains("last four digits"));
+    // Fuel from 100 EUR: Alice first, then Mark; tried before the rule for every receipt.
+    let t = server.tenant.clone();
+    anna.send(Event::SaveApprovalRule(ApprovalRuleInput {
+        id: None,
+        name: "Big fuel".into(),
+        position: -1,
+        active: true,
+        document_type: None,
+        expense_type_ids: vec![t.fuel.to_string()],
+        min_amount: "100".into(),
+        max_amount: String::new(),
+        steps: vec![
+            vec![t.user("alice").to_string()],
+            vec![t.user("mark").to_string()],
+        ],
+    }));
+    anna.settle(&mut server);
+    assert_eq!(anna.view().alert.as_deref(), Some("Saved."));
+    let ScreenView::Catalog(catalog) = anna.view().screen else {
+        panic!()
+    };
+    assert_eq!(catalog.expense_types.len(), 4);
+    assert_eq!(
+        catalog.approval_rules[0].summary,
+        "Fuel from 100.00 — Alice Approver, then Mark Manager"
+    );
+    assert_eq!(anna.view().status.pending, 2);
+    assert_eq!(
+        server.state.expense_types(t.birch).len(),
+        3,
+        "nothing sent while offline"
+    );
+
+    anna.go_online(&mut server);
+    assert_eq!(server.state.expense_types(t.birch).len(), 4);
+    // Emma's form offers the new type after her next sync.
+    let mut emma = Phone::new(&mut server);
+    emma.sign_in(&mut server, "emma");
+    emma.capture(&mut server, "cab");
+    let ScreenView::Receipt(form) = emma.view().screen else {
+        panic!()
+    };
+    assert!(form.expense_types.iter().any(|c| c.label == "Taxi"));
+    // Emma cannot open the settings.
+    emma.send(Event::Navigate(Route::Catalog));
+    assert!(
+        emma.view()
+            .alert
+            .unwrap()
+            .contains("Only the company's admins")
+    );
+    assert!(
+        emma.view()
+            .tabs
+            .iter()
+            .all(|t| t.label != "Company settings")
+    );
+    use kvits_domain::State as _;
+}
