@@ -269,3 +269,28 @@ fn bad_input_from_the_shell_changes_nothing_and_never_panics() {
         "an unreadable answer is a sync problem"
     );
 }
+
+/// Diagnostics name an event by its variant (`Internal(_)` too), never by what it carries.
+#[test]
+fn an_event_before_start_is_noted_by_its_name_only() {
+    let mut model = crate::Model::default();
+    let _ = model.update(Event::SignIn {
+        email: "emma@example.com".into(),
+        password: "secret".into(),
+    });
+    assert_eq!(
+        model.failures.back().map(String::as_str),
+        Some("SignIn ignored: the app is not started")
+    );
+    assert_eq!(<&str>::from(&Event::SyncNow), "SyncNow");
+    assert_eq!(
+        <&str>::from(&Event::EditForm(FormField::Note(String::new()))),
+        "EditForm"
+    );
+    let timer = crate::event::Internal::Timer {
+        response: crux_time::TimeResponse::Cleared {
+            id: crux_time::TimerId(1),
+        },
+    };
+    assert_eq!(<&str>::from(&Event::Internal(timer)), "Internal");
+}
