@@ -1,4 +1,4 @@
-//! `ProcessPhoto`: a camera or imported photo becomes a receipt image (DESIGN §4).
+//! `ProcessPhoto`: a camera or imported photo becomes a receipt image (docs/design.md §4).
 //!
 //! The shell runs `kvits-imaging` on the file behind `source` and answers with refs to the
 //! files it wrote — never the bytes: a photo through the bridge would cost tens of

@@ -1,4 +1,4 @@
-//! `Upload`: one photo to the server, resumably (DESIGN §3.4), with progress.
+//! `Upload`: one photo to the server, resumably (docs/design.md §3 point 4), with progress.
 //!
 //! The shell speaks the upload protocol itself (create, ask the offset, send chunks with
 //! checksums, resume after a restart) and streams updates back; the core only decides *when*

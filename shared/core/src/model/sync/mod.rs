@@ -1,5 +1,5 @@
 //! The sync engine: push the outbox in `seq` order, upload photos before the mutations that
-//! need them, pull changes with the cursor, and back off on failure (DESIGN §3).
+//! need them, pull changes with the cursor, and back off on failure (docs/design.md §3).
 //!
 //! One step runs at a time. When there is nothing to send, the engine long-polls the server
 //! so changes made elsewhere arrive within seconds; any trigger (a new local write, the network
