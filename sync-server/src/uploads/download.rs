@@ -6,8 +6,9 @@ use std::ops::Range;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use headers::{ETag, Header, HeaderMapExt, IfNoneMatch, IfRange};
 use kvits_protocol::{EntityKind, ErrorCode, FirmId, is_sha256_hex};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -119,7 +120,7 @@ pub(super) async fn head_blob(
     let h = response.headers_mut();
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
     h.insert(header::CONTENT_TYPE, text(&blob.content_type)?);
-    h.insert(header::ETAG, text(&format!("\"{sha256}\""))?);
+    h.typed_insert(etag_of(&sha256, Variant::Original)?);
     // Whether the user may read it can change (a row naming it may go): never cached.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
@@ -143,6 +144,17 @@ pub(super) async fn get_thumbnail(
     download(&state, &user, sha256, Variant::Thumbnail, &headers).await
 }
 
+/// The ETag of a blob (`"<sha256>"`) or of its thumbnail (`"<sha256>.thumb"`): the hash names
+/// the bytes, so it is a strong validator.
+fn etag_of(sha256: &str, variant: Variant) -> ApiResult<ETag> {
+    let tag = match variant {
+        Variant::Original => format!("\"{sha256}\""),
+        Variant::Thumbnail => format!("\"{sha256}.thumb\""),
+    };
+    tag.parse()
+        .map_err(|_| ApiError::internal(format!("{tag} is not an ETag")))
+}
+
 async fn download(
     state: &AppState,
     user: &AuthUser,
@@ -152,8 +164,8 @@ async fn download(
 ) -> ApiResult<Response> {
     let blob = readable(state, user, &sha256).await?;
     let firm = user.firm_id;
-    let (etag, size, content_type) = match variant {
-        Variant::Original => (format!("\"{sha256}\""), blob.size, blob.content_type),
+    let (size, content_type) = match variant {
+        Variant::Original => (blob.size, blob.content_type),
         Variant::Thumbnail => {
             let size = state
                 .blobs
@@ -171,13 +183,14 @@ async fn download(
                         )
                     }
                 })?;
-            (format!("\"{sha256}.thumb\""), size, "image/jpeg".to_owned())
+            (size, "image/jpeg".to_owned())
         }
     };
+    let etag = etag_of(&sha256, variant)?;
 
     let mut response = Response::new(Body::empty());
     let h = response.headers_mut();
-    h.insert(header::ETAG, text(&etag)?);
+    h.typed_insert(etag.clone());
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
@@ -185,24 +198,16 @@ async fn download(
         HeaderValue::from_static("nosniff"),
     );
 
-    if let Some(inm) = header_str(headers, header::IF_NONE_MATCH.as_str())?
-        && etag_matches(inm, &etag)
+    if let Some(if_none_match) = typed_header::<IfNoneMatch>(headers)?
+        && !if_none_match.precondition_passes(&etag)
     {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         return Ok(response);
     }
     h.insert(header::CONTENT_TYPE, text(&content_type)?);
 
-    let range = header_str(headers, header::RANGE.as_str())?.filter(|_| {
-        // A Range conditional on another version is ignored (the whole blob is sent).
-        match header_str(headers, header::IF_RANGE.as_str()) {
-            Ok(Some(if_range)) => if_range == etag,
-            Ok(None) => true,
-            Err(_) => false,
-        }
-    });
-    match range.map(|r| parse_range(r, size)) {
-        None | Some(RangeRequest::Ignored) => {
+    match range_request(headers, &etag, size)? {
+        RangeRequest::Whole => {
             let body = state
                 .blobs
                 .get(firm, &sha256, variant)
@@ -220,13 +225,13 @@ async fn download(
             *response.body_mut() = Body::from_stream(body.stream);
             Ok(response)
         }
-        Some(RangeRequest::Unsatisfiable) => Err(ApiError::new(
+        RangeRequest::Unsatisfiable => Err(ApiError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
             ErrorCode::RangeNotSatisfiable,
             format!("the range is outside the blob's {size} bytes"),
         )
         .with_header("content-range", format!("bytes */{size}"))),
-        Some(RangeRequest::Bytes(range)) => {
+        RangeRequest::Part(range) => {
             let bytes = state
                 .blobs
                 .get_range(firm, &sha256, variant, range.clone())
@@ -249,100 +254,220 @@ async fn download(
     }
 }
 
-/// Whether an `If-None-Match` list names `etag` (weak comparison, as RFC 9110 asks).
-fn etag_matches(if_none_match: &str, etag: &str) -> bool {
-    if_none_match.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
-    })
+// ---------------------------------------------------------------------------------------------
+// Conditional and range requests
+
+/// A typed request header: a value that is not text is a 400 (as for every header we read);
+/// one that does not parse counts as absent.
+fn typed_header<H: Header>(headers: &HeaderMap) -> ApiResult<Option<H>> {
+    header_str(headers, H::name().as_str())?;
+    Ok(headers.typed_try_get::<H>().unwrap_or(None))
 }
 
-/// A `Range` header, resolved against the size.
+/// What to send for a request's `Range` (and `If-Range`), resolved against the size.
 #[derive(Debug, PartialEq, Eq)]
 enum RangeRequest {
-    /// Malformed, another unit, or several ranges: answered with the whole blob (RFC 9110
-    /// lets a server ignore Range).
-    Ignored,
+    /// No usable range: the whole blob. RFC 9110 lets a server ignore a `Range` it does not
+    /// serve (several ranges, another unit, a malformed one), and one conditional on another
+    /// version (`If-Range`) is ignored too.
+    Whole,
     Unsatisfiable,
     /// Bytes `start..end` (end exclusive), within the blob.
-    Bytes(Range<u64>),
+    Part(Range<u64>),
 }
 
-fn parse_range(value: &str, size: u64) -> RangeRequest {
-    let Some((unit, spec)) = value.trim().split_once('=') else {
-        return RangeRequest::Ignored;
+fn range_request(headers: &HeaderMap, etag: &ETag, size: u64) -> ApiResult<RangeRequest> {
+    let Some(range) = typed_header::<ByteRange>(headers)? else {
+        return Ok(RangeRequest::Whole);
     };
-    if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
-        return RangeRequest::Ignored;
+    // A range of another version of the bytes is not served (strong comparison); neither is
+    // one with an `If-Range` that does not parse or is a date (blobs have no dates).
+    let same_version = match headers.typed_try_get::<IfRange>() {
+        Ok(None) => true,
+        Ok(Some(if_range)) => !if_range.is_modified(Some(etag), None),
+        Err(_) => false,
+    };
+    if !same_version {
+        return Ok(RangeRequest::Whole);
     }
-    let Some((first, last)) = spec.trim().split_once('-') else {
-        return RangeRequest::Ignored;
-    };
-    let number = |s: &str| -> Option<u64> {
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    let (first, last) = (first.trim(), last.trim());
-    if first.is_empty() {
-        // `-n`: the last n bytes.
-        let Some(n) = number(last) else {
-            return RangeRequest::Ignored;
+    Ok(range.within(size))
+}
+
+/// A `Range` request header of one byte range: `bytes=<first>-[<last>]` or `bytes=-<n>`.
+///
+/// Not `headers::Range`: its `satisfiable_ranges` (headers 0.4) drops a suffix longer than the
+/// whole (RFC 9110 §14.1.2: that asks for all of it), reads `+1` as a number, lets the last
+/// byte come before the first, and knows the unit only in lower case. A value this does not
+/// read — several ranges, another unit, a malformed one — fails to decode, and is ignored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ByteRange {
+    /// From `first` to `last` (inclusive), or to the end.
+    From { first: u64, last: Option<u64> },
+    /// The last `n` bytes.
+    Suffix(u64),
+}
+
+impl ByteRange {
+    fn parse(value: &str) -> Option<ByteRange> {
+        let (unit, spec) = value.trim().split_once('=')?;
+        if !unit.trim().eq_ignore_ascii_case("bytes") || spec.contains(',') {
+            return None;
+        }
+        let (first, last) = spec.trim().split_once('-')?;
+        // Digits only: `str::parse` would also take a sign.
+        let number = |s: &str| -> Option<u64> {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
         };
-        if n == 0 || size == 0 {
-            return RangeRequest::Unsatisfiable;
+        let (first, last) = (first.trim(), last.trim());
+        if first.is_empty() {
+            return number(last).map(ByteRange::Suffix);
         }
-        return RangeRequest::Bytes(size.saturating_sub(n)..size);
+        let first = number(first)?;
+        let last = match last {
+            "" => None,
+            last => Some(number(last).filter(|&last| last >= first)?),
+        };
+        Some(ByteRange::From { first, last })
     }
-    let Some(start) = number(first) else {
-        return RangeRequest::Ignored;
-    };
-    let end = if last.is_empty() {
-        None
-    } else {
-        match number(last) {
-            Some(end) if end >= start => Some(end),
-            _ => return RangeRequest::Ignored,
+
+    /// The bytes this asks for of a blob of `size` bytes.
+    fn within(&self, size: u64) -> RangeRequest {
+        match *self {
+            ByteRange::Suffix(n) if n == 0 || size == 0 => RangeRequest::Unsatisfiable,
+            ByteRange::Suffix(n) => RangeRequest::Part(size.saturating_sub(n)..size),
+            ByteRange::From { first, .. } if first >= size => RangeRequest::Unsatisfiable,
+            ByteRange::From { first, last } => {
+                let last = last.map_or(size - 1, |last| last.min(size - 1));
+                RangeRequest::Part(first..last + 1)
+            }
         }
-    };
-    if start >= size {
-        return RangeRequest::Unsatisfiable;
     }
-    let end = end.map_or(size - 1, |e| e.min(size - 1));
-    RangeRequest::Bytes(start..end + 1)
+}
+
+impl Header for ByteRange {
+    fn name() -> &'static HeaderName {
+        &header::RANGE
+    }
+
+    fn decode<'i, I: Iterator<Item = &'i HeaderValue>>(
+        values: &mut I,
+    ) -> Result<Self, headers::Error> {
+        values
+            .next()
+            .and_then(|v| v.to_str().ok())
+            .and_then(ByteRange::parse)
+            .ok_or_else(headers::Error::invalid)
+    }
+
+    fn encode<E: Extend<HeaderValue>>(&self, values: &mut E) {
+        let value = match *self {
+            ByteRange::From { first, last: None } => format!("bytes={first}-"),
+            ByteRange::From {
+                first,
+                last: Some(last),
+            } => format!("bytes={first}-{last}"),
+            ByteRange::Suffix(n) => format!("bytes=-{n}"),
+        };
+        values.extend(HeaderValue::from_str(&value).ok());
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn with(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            let value = HeaderValue::from_str(value).expect("a header value");
+            headers.append(*name, value);
+        }
+        headers
+    }
+
+    /// What a `Range` header asks of a blob of `size` bytes (without `If-Range`).
+    fn range(value: &str, size: u64) -> RangeRequest {
+        let etag = etag_of(&"ab".repeat(32), Variant::Original).expect("an ETag");
+        range_request(&with(&[("range", value)]), &etag, size).expect("text")
+    }
+
     #[test]
     fn ranges() {
         use RangeRequest::*;
-        assert_eq!(parse_range("bytes=0-9", 100), Bytes(0..10));
-        assert_eq!(parse_range("bytes=90-", 100), Bytes(90..100));
-        assert_eq!(parse_range("bytes=90-1000", 100), Bytes(90..100));
-        assert_eq!(parse_range("bytes=-10", 100), Bytes(90..100));
-        assert_eq!(parse_range("bytes=-1000", 100), Bytes(0..100));
-        assert_eq!(parse_range("bytes=99-99", 100), Bytes(99..100));
-        assert_eq!(parse_range("bytes=100-", 100), Unsatisfiable);
-        assert_eq!(parse_range("bytes=100-200", 100), Unsatisfiable);
-        assert_eq!(parse_range("bytes=-0", 100), Unsatisfiable);
-        assert_eq!(parse_range("bytes=5-1", 100), Ignored);
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), Ignored);
-        assert_eq!(parse_range("items=0-1", 100), Ignored);
-        assert_eq!(parse_range("bytes=a-b", 100), Ignored);
-        assert_eq!(parse_range("bytes=+1-2", 100), Ignored);
-        assert_eq!(parse_range("bytes", 100), Ignored);
+        assert_eq!(range("bytes=0-9", 100), Part(0..10));
+        assert_eq!(range("bytes=90-", 100), Part(90..100));
+        assert_eq!(range("bytes=90-1000", 100), Part(90..100));
+        assert_eq!(range("bytes=-10", 100), Part(90..100));
+        assert_eq!(range("bytes=-1000", 100), Part(0..100));
+        assert_eq!(range("bytes=99-99", 100), Part(99..100));
+        assert_eq!(range("bytes=100-", 100), Unsatisfiable);
+        assert_eq!(range("bytes=100-200", 100), Unsatisfiable);
+        assert_eq!(range("bytes=-0", 100), Unsatisfiable);
+        assert_eq!(range("bytes=5-1", 100), Whole);
+        assert_eq!(range("bytes=0-1,5-6", 100), Whole);
+        assert_eq!(range("items=0-1", 100), Whole);
+        assert_eq!(range("bytes=a-b", 100), Whole);
+        assert_eq!(range("bytes=+1-2", 100), Whole);
+        assert_eq!(range("bytes", 100), Whole);
+        // No header at all; a value that is not text is refused.
+        let etag = etag_of(&"ab".repeat(32), Variant::Original).expect("an ETag");
+        assert_eq!(
+            range_request(&HeaderMap::new(), &etag, 100).ok(),
+            Some(Whole)
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::RANGE,
+            HeaderValue::from_bytes(b"bytes=\xff-").expect("a header value"),
+        );
+        assert!(range_request(&headers, &etag, 100).is_err());
+    }
+
+    #[test]
+    fn if_range() {
+        let sha = "ab".repeat(32);
+        let etag = etag_of(&sha, Variant::Original).expect("an ETag");
+        let part = RangeRequest::Part(0..10);
+        for (if_range, expected) in [
+            (format!("\"{sha}\""), &part),
+            (format!("W/\"{sha}\""), &RangeRequest::Whole),
+            ("\"other\"".to_owned(), &RangeRequest::Whole),
+            (format!("\"{sha}.thumb\""), &RangeRequest::Whole),
+            (
+                "Sun, 06 Dec 2026 20:00:00 GMT".to_owned(),
+                &RangeRequest::Whole,
+            ),
+            ("not a validator".to_owned(), &RangeRequest::Whole),
+        ] {
+            let headers = with(&[("range", "bytes=0-9"), ("if-range", &if_range)]);
+            assert_eq!(
+                range_request(&headers, &etag, 100).ok().as_ref(),
+                Some(expected),
+                "{if_range}"
+            );
+        }
     }
 
     #[test]
     fn etags() {
-        let etag = "\"abc\"";
-        assert!(etag_matches("\"abc\"", etag));
-        assert!(etag_matches("W/\"abc\"", etag));
-        assert!(etag_matches("\"x\", \"abc\"", etag));
-        assert!(etag_matches("*", etag));
-        assert!(!etag_matches("\"abd\"", etag));
-        assert!(!etag_matches("abc", etag));
+        let etag: ETag = "\"abc\"".parse().expect("an ETag");
+        let not_modified = |if_none_match: &str| {
+            typed_header::<IfNoneMatch>(&with(&[("if-none-match", if_none_match)]))
+                .expect("text")
+                .is_some_and(|inm| !inm.precondition_passes(&etag))
+        };
+        assert!(not_modified("\"abc\""));
+        assert!(not_modified("W/\"abc\""));
+        assert!(not_modified("\"x\", \"abc\""));
+        assert!(not_modified("*"));
+        assert!(!not_modified("\"abd\""));
+        assert!(!not_modified("abc"));
+        // The blob's and the thumbnail's own tags.
+        let sha = "ab".repeat(32);
+        let original = etag_of(&sha, Variant::Original).expect("an ETag");
+        let thumbnail = etag_of(&sha, Variant::Thumbnail).expect("an ETag");
+        assert_ne!(original, thumbnail);
     }
 }
