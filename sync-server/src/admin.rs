@@ -4,27 +4,109 @@
 //!
 //! The functions here are used by the HTTP handlers and by the CLI's `admin` commands.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{post, put};
 use kvits_protocol::{
     Company, CompanyId, CreateCompanyRequest, Entity, FirmId, Invitation, InviteUserRequest,
     PaymentKind, PaymentMethod, PaymentMethodId, Role, SetRolesRequest, UserId,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::api::{Operation, Routes};
 use crate::auth::{AuthUser, hash_token, random_token};
 use crate::error::{ApiError, ApiResult, Json, Path};
+use crate::openapi::schema;
 use crate::{AppState, store};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/companies", post(create_company_handler))
-        .route("/v1/companies/{company_id}/users", post(invite_handler))
-        .route(
+/// Client companies, users and their roles.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/companies", create_company_handler, |g| {
+            Operation::new("createCompany", "admin", "Add a client company")
+                .describe(
+                    "Creates a client company of the signed-in accountant's firm, with an \"Own \
+                     money / cash\" payment method.",
+                )
+                .bearer()
+                .json_body(schema::<CreateCompanyRequest>(g))
+                .db()
+                .json(201, "Created.", schema::<Company>(g))
+                .error(
+                    400,
+                    "`bad_request`: the name is empty, longer than 200 characters or has control \
+                     characters.",
+                )
+                .error(
+                    403,
+                    "`forbidden`: only the firm's accountants add client companies.",
+                )
+        })
+        .post("/v1/companies/{company_id}/users", invite_handler, |g| {
+            Operation::new("inviteUser", "admin", "Invite a person into a company")
+                .describe(
+                    "Company admins and the firm's accountants. A new person gets an invitation \
+                     token and link; an existing user of the firm (same e-mail) just gets the \
+                     roles, and the answer has no token.",
+                )
+                .bearer()
+                .path_param("company_id", schema::<CompanyId>(g), "The company.")
+                .json_body(schema::<InviteUserRequest>(g))
+                .db()
+                .json(201, "Invited (or roles added).", schema::<Invitation>(g))
+                .error(
+                    400,
+                    "`bad_request`: no roles, an invalid e-mail address or name, or the \
+                     `accountant` role (accountants belong to the firm).",
+                )
+                .error(
+                    403,
+                    "`forbidden`: only the company's admins and the firm's accountants manage its \
+                     users.",
+                )
+                .error(
+                    404,
+                    "`not_found`: no such company, or not one of the user's.",
+                )
+                .error(
+                    409,
+                    "`already_exists`: the e-mail belongs to a user of another firm.",
+                )
+        })
+        .put(
             "/v1/companies/{company_id}/users/{user_id}/roles",
-            put(set_roles_handler),
+            set_roles_handler,
+            |g| {
+                Operation::new("setRoles", "admin", "Replace a member's roles")
+                    .describe(
+                        "Company admins and the firm's accountants. An empty list removes the \
+                         member from the company. The member's devices start their mirror over \
+                         (their next pull answers `reset`).",
+                    )
+                    .bearer()
+                    .path_param("company_id", schema::<CompanyId>(g), "The company.")
+                    .path_param(
+                        "user_id",
+                        schema::<UserId>(g),
+                        "The member, a user of the same firm.",
+                    )
+                    .json_body(schema::<SetRolesRequest>(g))
+                    .db()
+                    .empty(204, "Roles replaced.")
+                    .error(
+                        400,
+                        "`bad_request`: the `accountant` role (accountants belong to the firm).",
+                    )
+                    .error(
+                        403,
+                        "`forbidden`: only the company's admins and the firm's accountants \
+                         manage its users.",
+                    )
+                    .error(
+                        404,
+                        "`not_found`: no such company (or not one of the user's), or no such \
+                         user in the firm.",
+                    )
+            },
         )
 }
 

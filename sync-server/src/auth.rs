@@ -3,20 +3,21 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::routing::{get, post};
 use base64::Engine;
 use kvits_protocol::{
     AcceptInvitationRequest, ClientId, ErrorCode, FirmId, FirmSummary, LoginRequest, LoginResponse,
     Membership, PROTOCOL_HEADER, PROTOCOL_VERSION, Session, UserId, UserSummary,
 };
 use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::api::{Operation, Routes};
 use crate::error::{ApiError, ApiResult, Json};
+use crate::openapi::schema;
 use crate::{AppState, store};
 
 /// Shortest password a person may choose.
@@ -26,13 +27,87 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 /// How long an invitation link works.
 pub const INVITATION_DAYS: i64 = 7;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/auth/login", post(login))
-        .route("/v1/auth/logout", post(logout))
-        .route("/v1/auth/revoke-all", post(revoke_all))
-        .route("/v1/auth/accept-invitation", post(accept_invitation))
-        .route("/v1/me", get(me))
+/// Sign-in, sessions, invitations.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/auth/login", login, |g| {
+            Operation::new("login", "auth", "Sign in")
+                .describe(
+                    "Signs in with e-mail and password and issues a bearer token. A `client_id` \
+                     binds that app install to the user on first use.",
+                )
+                .protocol_checked()
+                .json_body(schema::<LoginRequest>(g))
+                .db()
+                .json(200, "Signed in.", schema::<LoginResponse>(g))
+                .error(
+                    400,
+                    "`bad_request`: `device_name` is longer than 100 characters.",
+                )
+                .error(401, "`bad_credentials`: wrong e-mail or password.")
+                .error(
+                    429,
+                    "`rate_limited`: five wrong passwords for this e-mail within 15 minutes; \
+                     `Retry-After` says how many seconds to wait.",
+                )
+                .error_header(
+                    401,
+                    "WWW-Authenticate",
+                    &json!({"const": "Bearer"}),
+                    "`Bearer`.",
+                )
+                .error(
+                    403,
+                    "`forbidden`: the `client_id` is bound to another user; sign in with a new \
+                     one.",
+                )
+        })
+        .post("/v1/auth/logout", logout, |_| {
+            Operation::new("logout", "auth", "Sign out")
+                .describe("Revokes the token of this request.")
+                .bearer()
+                .db()
+                .empty(204, "Signed out.")
+        })
+        .post("/v1/auth/revoke-all", revoke_all, |_| {
+            Operation::new("revokeAll", "auth", "Sign out everywhere")
+                .describe("Revokes every token of the signed-in user, on every device.")
+                .bearer()
+                .db()
+                .empty(204, "Every session ended.")
+        })
+        .post("/v1/auth/accept-invitation", accept_invitation, |g| {
+            Operation::new("acceptInvitation", "auth", "Accept an invitation")
+                .describe(
+                    "Sets the invited person's password with the one-time invitation token and \
+                     signs them in.",
+                )
+                .protocol_checked()
+                .json_body(schema::<AcceptInvitationRequest>(g))
+                .db()
+                .json(200, "Password set; signed in.", schema::<LoginResponse>(g))
+                .error(
+                    400,
+                    "`bad_request`: the password is shorter than 8 characters (or over 1024), or \
+                     `device_name` is longer than 100.",
+                )
+                .error(
+                    403,
+                    "`forbidden`: the `client_id` is bound to another user.",
+                )
+                .error(404, "`not_found`: no such invitation.")
+                .error(
+                    410,
+                    "`gone`: the invitation was already used or has expired.",
+                )
+        })
+        .get("/v1/me", me, |g| {
+            Operation::new("me", "auth", "The signed-in user")
+                .describe("Who the token belongs to, their firm and their companies with roles.")
+                .bearer()
+                .db()
+                .json(200, "The session.", schema::<Session>(g))
+        })
 }
 
 /// Failed sign-ins allowed per e-mail within [`THROTTLE_WINDOW`] before sign-in is refused.

@@ -6,6 +6,7 @@
 //! shutdown future resolves. Tests run it in-process on `127.0.0.1:0`; `main.rs` is the CLI.
 
 pub mod admin;
+mod api;
 pub mod auth;
 pub mod blobs;
 pub mod db;
@@ -24,11 +25,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use api::{Operation, Routes};
 pub use db::Db;
 
 /// Largest JSON body accepted by any endpoint (a push of many mutations fits easily).
@@ -100,14 +101,7 @@ impl Server {
 
     /// The whole HTTP API.
     pub fn router(&self) -> Router {
-        let api = Router::new()
-            .route("/healthz", get(healthz))
-            .route("/v1/openapi.json", get(openapi::document))
-            .merge(auth::routes())
-            .merge(admin::routes())
-            .merge(sync::routes())
-            .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-            .merge(uploads::routes());
+        let api = endpoints().into_router();
         let app = match self.state.config.web_dir.clone() {
             // The web app at `/`; unknown API paths still answer our JSON 404.
             Some(dir) => api.fallback(move |req: axum::extract::Request| {
@@ -154,6 +148,40 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Every endpoint of the API, each with its documentation: the router and the OpenAPI
+/// document are both built from this.
+fn endpoints() -> Routes {
+    Routes::new()
+        .get("/healthz", healthz, |_| {
+            Operation::new("healthz", "system", "Health check")
+                .describe("The server is up and its database answers.")
+                .db()
+                .json(
+                    200,
+                    "Healthy.",
+                    serde_json::json!({
+                        "type": "object",
+                        "properties": {
+                            "status": {"const": "ok"},
+                            "schema_version": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "description": "Number of database migrations applied.",
+                            },
+                        },
+                        "required": ["status", "schema_version"],
+                    }),
+                )
+        })
+        .merge(openapi::routes())
+        .merge(auth::routes())
+        .merge(admin::routes())
+        .merge(sync::routes())
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        // Uploads bound their bodies themselves.
+        .merge(uploads::routes())
 }
 
 async fn healthz(

@@ -5,11 +5,12 @@
 //! document. Schemas follow the *deserialize* contract: what the server accepts, and what a
 //! client must accept from it (e.g. a `#[serde(other)]` fallback takes any string).
 //!
-//! The operations are listed once, in [`operations`]. The shared extractors add the answers
-//! they produce themselves — a bearer token 401/426, a JSON body 400/413/415, a path id 404,
-//! a query 400, the database 503 — and each handler's own answers are listed with it.
-//! `tests/openapi.rs` checks the list against the router's `.route(…)` calls and against
-//! live answers, and real answers against these schemas.
+//! Each operation is declared with its route, next to its handler ([`crate::api::Routes`]):
+//! the table that builds the router builds `paths` here. The shared extractors add the
+//! answers they produce themselves — a bearer token 401/426, a JSON body 400/413/415, a path
+//! id 404, a query 400, the database 503 — and each handler's own answers are listed with it.
+//! `tests/openapi.rs` checks the document against live answers, and real answers against
+//! these schemas.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use crate::api::Routes;
 use crate::error::Json;
 
 /// `GET /v1/openapi.json`.
@@ -48,20 +50,23 @@ fn build() -> Value {
         .into_generator();
     let open_enums = protocol_types(&mut g);
     let error_body = schema::<p::ErrorBody>(&mut g);
-    let operations = operations(&mut g);
+    let operations: Vec<_> = crate::endpoints()
+        .into_endpoints()
+        .into_iter()
+        .map(|e| (e.method, e.path, (e.describe)(&mut g)))
+        .collect();
     let mut schemas = g.take_definitions(true);
     for (name, fallback) in &open_enums {
         open_enum(&mut schemas, name, fallback);
     }
 
     let mut paths = Map::new();
-    for op in operations {
+    for (method, path, op) in operations {
         let item = paths
-            .entry(op.path.to_owned())
+            .entry(path.to_owned())
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(item) = item {
-            let method = op.method.to_owned();
-            item.insert(method, op.render(&error_body));
+            item.insert(method.to_owned(), op.render(method, &error_body));
         }
     }
 
@@ -129,7 +134,7 @@ fn description() -> String {
 // Schemas
 
 /// A reference to `T`'s schema (registering it under `components.schemas`).
-fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
+pub(crate) fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Value {
     g.subschema_for::<T>().to_value()
 }
 
@@ -260,7 +265,7 @@ fn open_enum(schemas: &mut Map<String, Value>, name: &str, fallback: &str) {
 }
 
 /// The properties of a registered struct as query parameters (`in: query`).
-fn query_params_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Vec<Value> {
+pub(crate) fn query_params_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Vec<Value> {
     let _ = g.subschema_for::<T>();
     let Some(def) = g.definitions().get(T::schema_name().as_ref()) else {
         return Vec::new();
@@ -306,616 +311,35 @@ fn query_params_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Vec<Value> {
 // ---------------------------------------------------------------------------------------------
 // Operations
 
-/// Every route of [`crate::Server::router`], with what it takes and answers.
-fn operations(g: &mut SchemaGenerator) -> Vec<Operation> {
-    let sha256 = json!({"type": "string", "pattern": "^[0-9a-f]{64}$"});
-    let uint = json!({"type": "integer", "minimum": 0});
-    let text = json!({"type": "string"});
-    let blob_types = ["image/jpeg", "image/png", "image/webp", "application/pdf"];
-    let pull_query = query_params_of::<p::PullQuery>(g);
-    let company_id = schema::<p::CompanyId>(g);
-    let user_id = schema::<p::UserId>(g);
-    let upload_id = schema::<p::UploadId>(g);
-    let upload_status = schema::<p::UploadStatus>(g);
-
-    vec![
-        // -- system
-        Operation::new("get", "/healthz", "healthz", "system", "Health check")
-            .describe("The server is up and its database answers.")
-            .db()
-            .json(
-                200,
-                "Healthy.",
-                json!({
-                    "type": "object",
-                    "properties": {
-                        "status": {"const": "ok"},
-                        "schema_version": {
-                            "type": "integer",
-                            "minimum": 0,
-                            "description": "Number of database migrations applied.",
-                        },
-                    },
-                    "required": ["status", "schema_version"],
-                }),
-            ),
-        Operation::new(
-            "get",
-            "/v1/openapi.json",
-            "openapi",
-            "system",
-            "This document",
-        )
-        .json(
+/// `GET /v1/openapi.json`, declared.
+pub(crate) fn routes() -> Routes {
+    Routes::new().get("/v1/openapi.json", document, |_| {
+        Operation::new("openapi", "system", "This document").json(
             200,
             "The OpenAPI 3.1 document of this API.",
             json!({"type": "object"}),
-        ),
-        // -- auth
-        Operation::new("post", "/v1/auth/login", "login", "auth", "Sign in")
-            .describe(
-                "Signs in with e-mail and password and issues a bearer token. A `client_id` \
-                 binds that app install to the user on first use.",
-            )
-            .protocol_checked()
-            .json_body(schema::<p::LoginRequest>(g))
-            .db()
-            .json(200, "Signed in.", schema::<p::LoginResponse>(g))
-            .error(
-                400,
-                "`bad_request`: `device_name` is longer than 100 characters.",
-            )
-            .error(401, "`bad_credentials`: wrong e-mail or password.")
-            .error(
-                429,
-                "`rate_limited`: five wrong passwords for this e-mail within 15 minutes; \
-                 `Retry-After` says how many seconds to wait.",
-            )
-            .error_header(
-                401,
-                "WWW-Authenticate",
-                &json!({"const": "Bearer"}),
-                "`Bearer`.",
-            )
-            .error(
-                403,
-                "`forbidden`: the `client_id` is bound to another user; sign in with a new one.",
-            ),
-        Operation::new("post", "/v1/auth/logout", "logout", "auth", "Sign out")
-            .describe("Revokes the token of this request.")
-            .bearer()
-            .db()
-            .empty(204, "Signed out."),
-        Operation::new(
-            "post",
-            "/v1/auth/revoke-all",
-            "revokeAll",
-            "auth",
-            "Sign out everywhere",
         )
-        .describe("Revokes every token of the signed-in user, on every device.")
-        .bearer()
-        .db()
-        .empty(204, "Every session ended."),
-        Operation::new(
-            "post",
-            "/v1/auth/accept-invitation",
-            "acceptInvitation",
-            "auth",
-            "Accept an invitation",
-        )
-        .describe(
-            "Sets the invited person's password with the one-time invitation token and signs \
-             them in.",
-        )
-        .protocol_checked()
-        .json_body(schema::<p::AcceptInvitationRequest>(g))
-        .db()
-        .json(
-            200,
-            "Password set; signed in.",
-            schema::<p::LoginResponse>(g),
-        )
-        .error(
-            400,
-            "`bad_request`: the password is shorter than 8 characters (or over 1024), or \
-             `device_name` is longer than 100.",
-        )
-        .error(
-            403,
-            "`forbidden`: the `client_id` is bound to another user.",
-        )
-        .error(404, "`not_found`: no such invitation.")
-        .error(
-            410,
-            "`gone`: the invitation was already used or has expired.",
-        ),
-        Operation::new("get", "/v1/me", "me", "auth", "The signed-in user")
-            .describe("Who the token belongs to, their firm and their companies with roles.")
-            .bearer()
-            .db()
-            .json(200, "The session.", schema::<p::Session>(g)),
-        // -- admin
-        Operation::new(
-            "post",
-            "/v1/companies",
-            "createCompany",
-            "admin",
-            "Add a client company",
-        )
-        .describe(
-            "Creates a client company of the signed-in accountant's firm, with an \"Own money / \
-             cash\" payment method.",
-        )
-        .bearer()
-        .json_body(schema::<p::CreateCompanyRequest>(g))
-        .db()
-        .json(201, "Created.", schema::<p::Company>(g))
-        .error(
-            400,
-            "`bad_request`: the name is empty, longer than 200 characters or has control \
-             characters.",
-        )
-        .error(
-            403,
-            "`forbidden`: only the firm's accountants add client companies.",
-        ),
-        Operation::new(
-            "post",
-            "/v1/companies/{company_id}/users",
-            "inviteUser",
-            "admin",
-            "Invite a person into a company",
-        )
-        .describe(
-            "Company admins and the firm's accountants. A new person gets an invitation token \
-             and link; an existing user of the firm (same e-mail) just gets the roles, and the \
-             answer has no token.",
-        )
-        .bearer()
-        .path_param("company_id", company_id.clone(), "The company.")
-        .json_body(schema::<p::InviteUserRequest>(g))
-        .db()
-        .json(201, "Invited (or roles added).", schema::<p::Invitation>(g))
-        .error(
-            400,
-            "`bad_request`: no roles, an invalid e-mail address or name, or the `accountant` \
-             role (accountants belong to the firm).",
-        )
-        .error(
-            403,
-            "`forbidden`: only the company's admins and the firm's accountants manage its users.",
-        )
-        .error(
-            404,
-            "`not_found`: no such company, or not one of the user's.",
-        )
-        .error(
-            409,
-            "`already_exists`: the e-mail belongs to a user of another firm.",
-        ),
-        Operation::new(
-            "put",
-            "/v1/companies/{company_id}/users/{user_id}/roles",
-            "setRoles",
-            "admin",
-            "Replace a member's roles",
-        )
-        .describe(
-            "Company admins and the firm's accountants. An empty list removes the member from \
-             the company. The member's devices start their mirror over (their next pull answers \
-             `reset`).",
-        )
-        .bearer()
-        .path_param("company_id", company_id.clone(), "The company.")
-        .path_param("user_id", user_id, "The member, a user of the same firm.")
-        .json_body(schema::<p::SetRolesRequest>(g))
-        .db()
-        .empty(204, "Roles replaced.")
-        .error(
-            400,
-            "`bad_request`: the `accountant` role (accountants belong to the firm).",
-        )
-        .error(
-            403,
-            "`forbidden`: only the company's admins and the firm's accountants manage its users.",
-        )
-        .error(
-            404,
-            "`not_found`: no such company (or not one of the user's), or no such user in the firm.",
-        ),
-        // -- sync
-        Operation::new(
-            "post",
-            "/v1/sync/push",
-            "push",
-            "sync",
-            "Send queued mutations",
-        )
-        .describe(format!(
-            "The next mutations of the client's outbox, in `seq` order without gaps, starting \
-             at most at the server's `last_seq + 1` (earlier ones are answered from storage), at \
-             most {max} at a time. Each is applied exactly once; `rejected` and `conflict` \
-             results are final. A mutation that can succeed later (a `submit` whose photo is not \
-             uploaded yet) stops the batch without being consumed: see `halted`. Each mutation \
-             is read on its own: one this server cannot read (an unknown `name`, from a newer \
-             app) only needs its `seq`, and is answered `rejected` with code `invalid` while the \
-             queue moves on.",
-            max = p::MAX_PUSH_MUTATIONS,
-        ))
-        .bearer()
-        .json_body(schema::<p::PushRequest>(g))
-        .db()
-        .json(
-            200,
-            "One result per mutation processed, in order.",
-            schema::<p::PushResponse>(g),
-        )
-        .error(
-            400,
-            "`bad_request`: a mutation without a whole-number `seq`, or mutations not in `seq` \
-             order from 1 or later without gaps.",
-        )
-        .error(
-            403,
-            "`forbidden`: the `client_id` is bound to another user.",
-        )
-        .error(
-            409,
-            "`seq_gap`: the first `seq` is beyond `last_seq + 1`; `details.expected` is the \
-             next one expected.",
-        )
-        .error(
-            413,
-            format!(
-                "`too_large`: more than {} mutations.",
-                p::MAX_PUSH_MUTATIONS
-            ),
-        ),
-        Operation::new("get", "/v1/sync/pull", "pull", "sync", "Fetch changes")
-            .describe(format!(
-                "The rows changed after `cursor` that the user may see, in version order, at most \
-                 `limit` (default {default}, at most {max}) per page; with `wait` (at most \
-                 {wait} s) an empty answer waits for a change (long poll). Apply `changes`, \
-                 `results` and `cursor` in one local transaction.",
-                default = crate::sync::DEFAULT_PULL_LIMIT,
-                max = p::MAX_PULL_LIMIT,
-                wait = p::MAX_PULL_WAIT_SECS,
-            ))
-            .bearer()
-            .query_params(pull_query)
-            .db()
-            .json(200, "One page of changes.", schema::<p::PullResponse>(g))
-            .error(
-                403,
-                "`forbidden`: the `client_id` is bound to another user.",
-            ),
-        Operation::new(
-            "get",
-            "/v1/approvals",
-            "approvals",
-            "sync",
-            "Expenses waiting for my decision",
-        )
-        .describe("Submitted expenses whose current step this user decides, oldest first.")
-        .bearer()
-        .query_params(vec![json!({
-            "name": "company_id",
-            "in": "query",
-            "required": false,
-            "description": "Only this company's.",
-            "schema": company_id,
-        })])
-        .db()
-        .json(
-            200,
-            "The approval tasks.",
-            json!({"type": "array", "items": schema::<p::Expense>(g)}),
-        ),
-        // -- blobs and uploads
-        Operation::new(
-            "head",
-            "/v1/blobs/{sha256}",
-            "blobExists",
-            "blobs",
-            "May this user read this blob?",
-        )
-        .describe(
-            "`200` when the user uploaded these bytes themselves or may see a row naming the \
-             blob whose author did; otherwise `404`, as for a hash nobody uploaded (another \
-             firm's blob, a colleague's photo on no row the user sees). Naming a blob in one's \
-             own row takes one's own upload of it, so whether to upload is what \
-             `POST /v1/uploads` answers (`complete`).",
-        )
-        .bearer()
-        .path_param(
-            "sha256",
-            sha256.clone(),
-            "Lower-case hex SHA-256 of the blob.",
-        )
-        .db()
-        .empty(
-            200,
-            "The user may read the blob. `Content-Type` is the blob's; `Cache-Control: \
-             no-store`.",
-        )
-        .ok_header(200, "Content-Length", &uint, "Size of the blob, bytes.")
-        .ok_header(200, "ETag", &text, "`\"<sha256>\"`.")
-        .error(
-            404,
-            "`not_found`: no such blob, or not one this user may read.",
-        ),
-        Operation::new(
-            "get",
-            "/v1/blobs/{sha256}",
-            "getBlob",
-            "blobs",
-            "Download a blob",
-        )
-        .describe(
-            "For its uploader and for users who may see a row that names it. Immutable \
-             (`Cache-Control: private, max-age=31536000, immutable`); supports one byte range \
-             and conditional requests.",
-        )
-        .bearer()
-        .path_param(
-            "sha256",
-            sha256.clone(),
-            "Lower-case hex SHA-256 of the blob.",
-        )
-        .download_params(&text)
-        .db()
-        .bytes(200, "The blob.", &blob_types)
-        .download_headers(200, &uint, &text)
-        .bytes(206, "The requested range.", &blob_types)
-        .download_headers(206, &uint, &text)
-        .ok_header(
-            206,
-            "Content-Range",
-            &text,
-            "`bytes <first>-<last>/<size>`.",
-        )
-        .empty(304, "`If-None-Match` names the blob's ETag.")
-        .ok_header(304, "ETag", &text, "`\"<sha256>\"`.")
-        .error(
-            400,
-            "`bad_request`: a `Range`, `If-Range` or `If-None-Match` header that is not text.",
-        )
-        .error(
-            404,
-            "`not_found`: no such blob, or not one this user may see.",
-        )
-        .error(
-            416,
-            "`bad_request`: the range starts beyond the blob's end.",
-        )
-        .error_header(416, "Content-Range", &text, "`bytes */<size>`."),
-        Operation::new(
-            "get",
-            "/v1/blobs/{sha256}/thumbnail",
-            "getThumbnail",
-            "blobs",
-            "Download a blob's thumbnail",
-        )
-        .describe(
-            "A small JPEG made when an image blob was stored (a PDF has none); readable by the \
-             same users as the blob, with the same caching, ranges and conditional requests \
-             (ETag `\"<sha256>.thumb\"`).",
-        )
-        .bearer()
-        .path_param(
-            "sha256",
-            sha256.clone(),
-            "Lower-case hex SHA-256 of the blob.",
-        )
-        .download_params(&text)
-        .db()
-        .bytes(200, "The thumbnail.", &["image/jpeg"])
-        .download_headers(200, &uint, &text)
-        .bytes(206, "The requested range.", &["image/jpeg"])
-        .download_headers(206, &uint, &text)
-        .ok_header(
-            206,
-            "Content-Range",
-            &text,
-            "`bytes <first>-<last>/<size>`.",
-        )
-        .empty(304, "`If-None-Match` names the thumbnail's ETag.")
-        .ok_header(304, "ETag", &text, "`\"<sha256>.thumb\"`.")
-        .error(
-            400,
-            "`bad_request`: a `Range`, `If-Range` or `If-None-Match` header that is not text.",
-        )
-        .error(
-            404,
-            "`not_found`: no such blob, not one this user may see, or a PDF (no thumbnail).",
-        )
-        .error(
-            416,
-            "`bad_request`: the range starts beyond the thumbnail's end.",
-        )
-        .error_header(416, "Content-Range", &text, "`bytes */<size>`."),
-        Operation::new(
-            "post",
-            "/v1/uploads",
-            "createUpload",
-            "blobs",
-            "Start an upload",
-        )
-        .describe(format!(
-            "Step 2: declares the blob (headers only, no body). Answers a new upload (`201`), \
-             this user's upload of the same blob already in progress (`200`, so a restarted app \
-             resumes; a different length restarts it), or — when this user already uploaded \
-             these bytes — `200` with `complete: true`, the full offset, a nil `upload_id` and \
-             no `Location`. Uploads are per person: someone else's copy of the same bytes \
-             counts for nothing (the firm stores them once all the same). At most {max} \
-             bytes.",
-            max = p::MAX_BLOB_BYTES,
-        ))
-        .bearer()
-        .header_param(
-            p::UPLOAD_LENGTH,
-            json!({"type": "integer", "minimum": 1, "maximum": p::MAX_BLOB_BYTES}),
-            "Total size of the blob, bytes.",
-        )
-        .header_param(
-            p::UPLOAD_SHA256,
-            sha256.clone(),
-            "Lower-case hex SHA-256 of the whole blob.",
-        )
-        .db()
-        .json(201, "Upload created.", upload_status.clone())
-        .upload_headers(201, &uint, &text, true)
-        .json(
-            200,
-            "This user's upload of this blob already in progress, or the user already \
-             uploaded it (`complete`).",
-            upload_status,
-        )
-        .upload_headers(200, &uint, &text, false)
-        .error(
-            400,
-            format!(
-                "`bad_request`: `{len}` missing, not a whole number or 0, or `{sha}` not a \
-                 lower-case hex SHA-256.",
-                len = p::UPLOAD_LENGTH,
-                sha = p::UPLOAD_SHA256,
-            ),
-        )
-        .error(
-            413,
-            format!("`too_large`: the blob is over {} bytes.", p::MAX_BLOB_BYTES),
-        )
-        .error(
-            503,
-            "`unavailable`: the upload changed while it was looked up; try again.",
-        ),
-        Operation::new(
-            "head",
-            "/v1/uploads/{id}",
-            "uploadOffset",
-            "blobs",
-            "Where to continue an upload",
-        )
-        .describe("Step 3: the offset to send the next chunk from.")
-        .bearer()
-        .path_param("id", upload_id.clone(), "The upload (from `Location`).")
-        .db()
-        .empty(
-            200,
-            "The upload's progress, in headers; `Cache-Control: no-store`.",
-        )
-        .ok_header(200, p::UPLOAD_OFFSET, &uint, "Bytes received so far.")
-        .ok_header(
-            200,
-            p::UPLOAD_LENGTH,
-            &uint,
-            "Total size of the blob, bytes.",
-        )
-        .ok_header(200, p::UPLOAD_SHA256, &sha256, "SHA-256 of the whole blob.")
-        .ok_header(
-            200,
-            p::UPLOAD_EXPIRES,
-            &json!({"type": "string", "format": "date-time"}),
-            "When the partial upload is deleted if left untouched.",
-        )
-        .error(
-            404,
-            "`not_found`: no such upload of this user: it finished, expired, or never was.",
-        ),
-        Operation::new(
-            "patch",
-            "/v1/uploads/{id}",
-            "uploadChunk",
-            "blobs",
-            "Append a chunk",
-        )
-        .describe(format!(
-            "Step 4: appends one checksummed chunk (at most {chunk} bytes) at the stated \
-             offset. The last chunk is checked against the whole-file SHA-256 and validated as \
-             an image (JPEG, PNG, WebP) or a whole PDF before the blob is stored; the answer to \
-             it has `{offset}` equal to the length.",
-            chunk = p::MAX_CHUNK_BYTES,
-            offset = p::UPLOAD_OFFSET,
-        ))
-        .bearer()
-        .path_param("id", upload_id, "The upload (from `Location`).")
-        .header_param(
-            p::UPLOAD_OFFSET,
-            uint.clone(),
-            "Where this chunk starts: the upload's current offset.",
-        )
-        .header_param(
-            p::UPLOAD_CHECKSUM,
-            json!({"type": "string", "pattern": "^[Ss][Hh][Aa]256 +[A-Za-z0-9+/]{43}=$"}),
-            "`sha256 <base64 of the chunk's SHA-256 digest>`.",
-        )
-        .body(p::OFFSET_CONTENT_TYPE, "The chunk's bytes.")
-        .db()
-        .empty(
-            204,
-            "Chunk stored (the last one: blob stored). `Cache-Control: no-store`.",
-        )
-        .ok_header(204, p::UPLOAD_OFFSET, &uint, "The new offset.")
-        .error(
-            400,
-            format!(
-                "`bad_request`: `{offset}` or `{checksum}` missing or malformed, a checksum \
-                 algorithm other than sha256, or a body shorter than its `Content-Length`.",
-                offset = p::UPLOAD_OFFSET,
-                checksum = p::UPLOAD_CHECKSUM,
-            ),
-        )
-        .error(
-            404,
-            "`not_found`: no such upload of this user: it finished, expired, or never was.",
-        )
-        .error(
-            409,
-            "`offset_mismatch`: the chunk does not start at the upload's offset; \
-             `details.offset` and the header give the right one.",
-        )
-        .error_header(409, p::UPLOAD_OFFSET, &uint, "The offset to send from.")
-        .error(
-            413,
-            format!(
-                "`too_large`: the chunk is over {} bytes or longer than what the upload still \
-                 lacks.",
-                p::MAX_CHUNK_BYTES
-            ),
-        )
-        .error(
-            415,
-            format!(
-                "`unsupported_media_type`: the chunk is not sent as `Content-Type: {}`.",
-                p::OFFSET_CONTENT_TYPE
-            ),
-        )
-        .error(
-            422,
-            "`hash_mismatch` (`details.expected`, `details.actual`): the whole file does not \
-             hash to the declared SHA-256; `invalid_image` (`details.reason`): not an image \
-             we accept, or too large in pixels; or `invalid_document` (`details.reason`): a PDF \
-             that is cut short or malformed. The upload is discarded; start again.",
-        )
-        .error(
-            p::CHECKSUM_MISMATCH_STATUS,
-            "`checksum_mismatch`: the chunk does not match its checksum (damaged on the way?); \
-             it is not kept — send it again. `details.offset` and the header give the offset.",
-        )
-        .error_header(
-            p::CHECKSUM_MISMATCH_STATUS,
-            p::UPLOAD_OFFSET,
-            &uint,
-            "The offset to send from.",
-        ),
-    ]
+    })
 }
 
-/// One operation being described.
-struct Operation {
-    method: &'static str,
-    path: &'static str,
+/// A non-negative integer (a byte count, an offset).
+pub(crate) fn uint_schema() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+/// Any text (a header value).
+pub(crate) fn text_schema() -> Value {
+    json!({"type": "string"})
+}
+
+/// A lower-case hex SHA-256 (a blob's name).
+pub(crate) fn sha256_schema() -> Value {
+    json!({"type": "string", "pattern": "^[0-9a-f]{64}$"})
+}
+
+/// One operation being described (its method and path are its route's).
+#[derive(Debug)]
+pub(crate) struct Operation {
     id: &'static str,
     tag: &'static str,
     summary: &'static str,
@@ -931,16 +355,8 @@ struct Operation {
 }
 
 impl Operation {
-    fn new(
-        method: &'static str,
-        path: &'static str,
-        id: &'static str,
-        tag: &'static str,
-        summary: &'static str,
-    ) -> Self {
+    pub(crate) fn new(id: &'static str, tag: &'static str, summary: &'static str) -> Self {
         Operation {
-            method,
-            path,
             id,
             tag,
             summary,
@@ -958,13 +374,13 @@ impl Operation {
         )
     }
 
-    fn describe(mut self, text: impl Into<String>) -> Self {
+    pub(crate) fn describe(mut self, text: impl Into<String>) -> Self {
         self.description = Some(text.into());
         self
     }
 
     /// Takes a bearer token ([`crate::auth::AuthUser`]), which also checks the protocol header.
-    fn bearer(mut self) -> Self {
+    pub(crate) fn bearer(mut self) -> Self {
         self.bearer = true;
         self.protocol_checked()
             .error(
@@ -981,7 +397,7 @@ impl Operation {
     }
 
     /// Checks the `kvits-protocol` header.
-    fn protocol_checked(self) -> Self {
+    pub(crate) fn protocol_checked(self) -> Self {
         self.header_param_optional(
             p::PROTOCOL_HEADER,
             json!({"type": "integer", "minimum": 1}),
@@ -1001,7 +417,7 @@ impl Operation {
     }
 
     /// Reads or writes the database: a busy one is a 503.
-    fn db(self) -> Self {
+    pub(crate) fn db(self) -> Self {
         self.error(
             503,
             "`unavailable`: the server is busy; nothing was changed — try again after \
@@ -1016,7 +432,7 @@ impl Operation {
     }
 
     /// A path parameter ([`crate::error::Path`]: a malformed one is a 404).
-    fn path_param(mut self, name: &str, schema: Value, description: &str) -> Self {
+    pub(crate) fn path_param(mut self, name: &str, schema: Value, description: &str) -> Self {
         self.parameters.push(json!({
             "name": name,
             "in": "path",
@@ -1028,7 +444,7 @@ impl Operation {
     }
 
     /// Query parameters ([`crate::error::Query`]: a malformed query is a 400).
-    fn query_params(mut self, params: Vec<Value>) -> Self {
+    pub(crate) fn query_params(mut self, params: Vec<Value>) -> Self {
         self.parameters.extend(params);
         self.error(
             400,
@@ -1036,7 +452,7 @@ impl Operation {
         )
     }
 
-    fn header_param(mut self, name: &str, schema: Value, description: &str) -> Self {
+    pub(crate) fn header_param(mut self, name: &str, schema: Value, description: &str) -> Self {
         self.parameters.push(json!({
             "name": name,
             "in": "header",
@@ -1059,7 +475,7 @@ impl Operation {
     }
 
     /// A JSON body ([`crate::error::Json`]).
-    fn json_body(mut self, schema: Value) -> Self {
+    pub(crate) fn json_body(mut self, schema: Value) -> Self {
         self.request_body = Some(json!({
             "required": true,
             "content": {"application/json": {"schema": schema}},
@@ -1082,7 +498,7 @@ impl Operation {
     }
 
     /// A body of raw bytes.
-    fn body(mut self, media_type: &str, description: &str) -> Self {
+    pub(crate) fn body(mut self, media_type: &str, description: &str) -> Self {
         self.request_body = Some(json!({
             "required": true,
             "description": description,
@@ -1092,7 +508,7 @@ impl Operation {
     }
 
     /// Range and conditional-request headers of a download.
-    fn download_params(mut self, text: &Value) -> Self {
+    pub(crate) fn download_params(mut self, text: &Value) -> Self {
         for (name, description) in [
             (
                 "Range",
@@ -1122,7 +538,7 @@ impl Operation {
         answer
     }
 
-    fn json(mut self, status: u16, description: &str, schema: Value) -> Self {
+    pub(crate) fn json(mut self, status: u16, description: &str, schema: Value) -> Self {
         self.answer(status, description).insert(
             "content".into(),
             json!({"application/json": {"schema": schema}}),
@@ -1130,12 +546,12 @@ impl Operation {
         self
     }
 
-    fn empty(mut self, status: u16, description: &str) -> Self {
+    pub(crate) fn empty(mut self, status: u16, description: &str) -> Self {
         self.answer(status, description);
         self
     }
 
-    fn bytes(mut self, status: u16, description: &str, media_types: &[&str]) -> Self {
+    pub(crate) fn bytes(mut self, status: u16, description: &str, media_types: &[&str]) -> Self {
         let content: Map<String, Value> = media_types
             .iter()
             .map(|m| ((*m).to_owned(), json!({})))
@@ -1145,7 +561,13 @@ impl Operation {
         self
     }
 
-    fn ok_header(mut self, status: u16, name: &str, schema: &Value, description: &str) -> Self {
+    pub(crate) fn ok_header(
+        mut self,
+        status: u16,
+        name: &str,
+        schema: &Value,
+        description: &str,
+    ) -> Self {
         let headers = self
             .answers
             .entry(status)
@@ -1157,7 +579,7 @@ impl Operation {
     }
 
     /// Headers of a blob download.
-    fn download_headers(self, status: u16, uint: &Value, text: &Value) -> Self {
+    pub(crate) fn download_headers(self, status: u16, uint: &Value, text: &Value) -> Self {
         self.ok_header(status, "Content-Length", uint, "Bytes in this answer.")
             .ok_header(status, "ETag", text, "The blob's (or thumbnail's) ETag.")
             .ok_header(status, "Accept-Ranges", text, "`bytes`.")
@@ -1170,7 +592,13 @@ impl Operation {
     }
 
     /// Headers of an answer to `POST /v1/uploads`.
-    fn upload_headers(self, status: u16, uint: &Value, text: &Value, always: bool) -> Self {
+    pub(crate) fn upload_headers(
+        self,
+        status: u16,
+        uint: &Value,
+        text: &Value,
+        always: bool,
+    ) -> Self {
         let sometimes = if always {
             ""
         } else {
@@ -1197,12 +625,18 @@ impl Operation {
             )
     }
 
-    fn error(mut self, status: u16, why: impl Into<String>) -> Self {
+    pub(crate) fn error(mut self, status: u16, why: impl Into<String>) -> Self {
         self.errors.entry(status).or_default().push(why.into());
         self
     }
 
-    fn error_header(mut self, status: u16, name: &str, schema: &Value, description: &str) -> Self {
+    pub(crate) fn error_header(
+        mut self,
+        status: u16,
+        name: &str,
+        schema: &Value,
+        description: &str,
+    ) -> Self {
         self.error_headers.entry(status).or_default().insert(
             name.into(),
             json!({"description": description, "schema": schema}),
@@ -1210,7 +644,7 @@ impl Operation {
         self
     }
 
-    fn render(self, error_body: &Value) -> Value {
+    fn render(self, method: &str, error_body: &Value) -> Value {
         let mut responses = Map::new();
         for (status, answer) in self.answers {
             responses.insert(status.to_string(), Value::Object(answer));
@@ -1230,7 +664,7 @@ impl Operation {
                 answer.insert("headers".into(), Value::Object(headers.clone()));
             }
             // An answer to HEAD has no body.
-            if self.method != "head" {
+            if method != "head" {
                 answer.insert(
                     "content".into(),
                     json!({"application/json": {"schema": error_body}}),

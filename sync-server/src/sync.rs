@@ -15,9 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, post};
 use kvits_domain::{Applied, DomainError};
 use kvits_protocol::{
     Change, ChangeOp, ClientId, CompanyId, Entity, EntityKind, ErrorCode, Expense, FirmId, Halt,
@@ -26,21 +24,101 @@ use kvits_protocol::{
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Deserialize;
+use serde_json::json;
 use tokio::sync::watch;
 
 use crate::AppState;
+use crate::api::{Operation, Routes};
 use crate::auth::{AuthUser, bind_client};
 use crate::error::{ApiError, ApiResult, Json, Query};
+use crate::openapi::{query_params_of, schema};
 use crate::store::{self, DbState};
 
 /// Default pull page size.
 pub const DEFAULT_PULL_LIMIT: u32 = 500;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sync/push", post(push))
-        .route("/v1/sync/pull", get(pull))
-        .route("/v1/approvals", get(approvals))
+/// Push of queued mutations, pull of changes, approval tasks.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/sync/push", push, |g| {
+            Operation::new("push", "sync", "Send queued mutations")
+                .describe(format!(
+                    "The next mutations of the client's outbox, in `seq` order without gaps, \
+                     starting at most at the server's `last_seq + 1` (earlier ones are answered \
+                     from storage), at most {max} at a time. Each is applied exactly once; \
+                     `rejected` and `conflict` results are final. A mutation that can succeed \
+                     later (a `submit` whose photo is not uploaded yet) stops the batch without \
+                     being consumed: see `halted`. Each mutation is read on its own: one this \
+                     server cannot read (an unknown `name`, from a newer app) only needs its \
+                     `seq`, and is answered `rejected` with code `invalid` while the queue moves \
+                     on.",
+                    max = MAX_PUSH_MUTATIONS,
+                ))
+                .bearer()
+                .json_body(schema::<PushRequest>(g))
+                .db()
+                .json(
+                    200,
+                    "One result per mutation processed, in order.",
+                    schema::<PushResponse>(g),
+                )
+                .error(
+                    400,
+                    "`bad_request`: a mutation without a whole-number `seq`, or mutations not in \
+                     `seq` order from 1 or later without gaps.",
+                )
+                .error(
+                    403,
+                    "`forbidden`: the `client_id` is bound to another user.",
+                )
+                .error(
+                    409,
+                    "`seq_gap`: the first `seq` is beyond `last_seq + 1`; `details.expected` is \
+                     the next one expected.",
+                )
+                .error(
+                    413,
+                    format!("`too_large`: more than {MAX_PUSH_MUTATIONS} mutations."),
+                )
+        })
+        .get("/v1/sync/pull", pull, |g| {
+            Operation::new("pull", "sync", "Fetch changes")
+                .describe(format!(
+                    "The rows changed after `cursor` that the user may see, in version order, at \
+                     most `limit` (default {default}, at most {max}) per page; with `wait` (at \
+                     most {wait} s) an empty answer waits for a change (long poll). Apply \
+                     `changes`, `results` and `cursor` in one local transaction.",
+                    default = DEFAULT_PULL_LIMIT,
+                    max = MAX_PULL_LIMIT,
+                    wait = MAX_PULL_WAIT_SECS,
+                ))
+                .bearer()
+                .query_params(query_params_of::<PullQuery>(g))
+                .db()
+                .json(200, "One page of changes.", schema::<PullResponse>(g))
+                .error(
+                    403,
+                    "`forbidden`: the `client_id` is bound to another user.",
+                )
+        })
+        .get("/v1/approvals", approvals, |g| {
+            Operation::new("approvals", "sync", "Expenses waiting for my decision")
+                .describe("Submitted expenses whose current step this user decides, oldest first.")
+                .bearer()
+                .query_params(vec![json!({
+                    "name": "company_id",
+                    "in": "query",
+                    "required": false,
+                    "description": "Only this company's.",
+                    "schema": schema::<CompanyId>(g),
+                })])
+                .db()
+                .json(
+                    200,
+                    "The approval tasks.",
+                    json!({"type": "array", "items": schema::<Expense>(g)}),
+                )
+        })
 }
 
 /// Wakes the firm's waiting pulls after a commit.

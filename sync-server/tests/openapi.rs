@@ -1,5 +1,5 @@
-//! The OpenAPI document at `GET /v1/openapi.json`: served, self-contained, listing exactly the
-//! router's routes, and true of real answers (statuses, bodies, headers).
+//! The OpenAPI document at `GET /v1/openapi.json`: served, self-contained, each operation
+//! answered by the server, and true of real answers (statuses, bodies, headers).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -252,89 +252,11 @@ async fn every_ref_resolves_and_every_protocol_type_has_a_schema() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// (3) The documented operations are exactly the router's
-
-/// `(METHOD, path)` of every `.route("…", method(handler).method(handler))` call in
-/// `sync-server/src`, by a plain text scan.
-fn routes_in_source() -> BTreeSet<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    let mut dirs = vec![dir];
-    while let Some(d) = dirs.pop() {
-        for entry in std::fs::read_dir(d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    let mut routes = BTreeSet::new();
-    for file in files {
-        let src: String = std::fs::read_to_string(&file)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        for other in [".nest(", ".nest_service(", ".route_service("] {
-            assert!(
-                !src.contains(other),
-                "{}: {other} is not understood by this scan",
-                file.display()
-            );
-        }
-        let mut rest = src.as_str();
-        while let Some(at) = rest.find(".route(") {
-            rest = &rest[at + ".route(".len()..];
-            let lit = rest.trim_start().strip_prefix('"').unwrap_or_else(|| {
-                panic!("{}: a route path that is not a literal", file.display())
-            });
-            let end = lit.find('"').unwrap();
-            let path = &lit[..end];
-            let after = lit[end + 1..].trim_start().strip_prefix(',').expect("`,`");
-            // The method router, up to the `)` that closes `.route(`; its calls at depth 0
-            // are the methods.
-            let mut depth = 0usize;
-            let mut ident = String::new();
-            let mut close = None;
-            let mut methods = Vec::new();
-            for (i, ch) in after.char_indices() {
-                match ch {
-                    '(' => {
-                        if depth == 0 {
-                            methods.push(std::mem::take(&mut ident));
-                        }
-                        depth += 1;
-                    }
-                    ')' if depth == 0 => {
-                        close = Some(i);
-                        break;
-                    }
-                    ')' => depth -= 1,
-                    c if depth == 0 && (c.is_alphanumeric() || c == '_') => ident.push(c),
-                    _ if depth == 0 => ident.clear(),
-                    _ => {}
-                }
-            }
-            let close = close.expect("`)` closing .route(");
-            for m in methods {
-                assert!(
-                    HTTP_METHODS.contains(&m.as_str()),
-                    "{}: {path} uses `{m}(…)`, which this scan does not understand",
-                    file.display()
-                );
-                assert!(
-                    routes.insert((m.to_uppercase(), path.to_owned())),
-                    "{m} {path} twice"
-                );
-            }
-            rest = &after[close..];
-        }
-    }
-    routes
-}
+// (3) Every documented operation is served
+//
+// The router and the document are built from one route table (`src/api.rs`), so no route
+// is left out of the document; here each documented operation is called, signed out and in,
+// and must be answered by its own handler with a documented status.
 
 /// A path with dummy values for its parameters.
 fn concrete(path: &str) -> String {
@@ -351,13 +273,11 @@ fn concrete(path: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_documented_operations_are_the_routes() {
+async fn every_documented_operation_is_served() {
     let srv = TestServer::start().await;
     let doc = fetch_doc(&srv).await;
     let ops = documented(&doc);
-    let source = routes_in_source();
-    assert!(source.len() >= 19, "{source:?}");
-    assert_eq!(ops, source, "documented vs .route(…) calls in src");
+    assert!(ops.len() >= 19, "{ops:?}");
 
     let v = Validator::new(&doc);
     for (method, path) in &ops {

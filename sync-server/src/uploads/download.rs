@@ -15,9 +15,11 @@ use uuid::Uuid;
 
 use super::{Scope, blob_not_found, header_str, text};
 use crate::AppState;
+use crate::api::{Operation, Routes};
 use crate::auth::AuthUser;
 use crate::blobs::Variant;
 use crate::error::{ApiError, ApiResult, Path};
+use crate::openapi::{sha256_schema, text_schema, uint_schema};
 use crate::store;
 
 /// `Cache-Control` of blob downloads: a blob's name is its hash, so it never changes.
@@ -97,6 +99,130 @@ pub(super) fn owns_blob(c: &Connection, (firm, user): Scope, sha256: &str) -> Ap
 // ---------------------------------------------------------------------------------------------
 // Blobs
 
+/// `HEAD`/`GET /v1/blobs/{sha256}` and `GET /v1/blobs/{sha256}/thumbnail`.
+pub(super) fn routes() -> Routes {
+    let blob_types = ["image/jpeg", "image/png", "image/webp", "application/pdf"];
+    Routes::new()
+        .head("/v1/blobs/{sha256}", head_blob, |_| {
+            Operation::new("blobExists", "blobs", "May this user read this blob?")
+                .describe(
+                    "`200` when the user uploaded these bytes themselves or may see a row naming \
+                     the blob whose author did; otherwise `404`, as for a hash nobody uploaded \
+                     (another firm's blob, a colleague's photo on no row the user sees). Naming a \
+                     blob in one's own row takes one's own upload of it, so whether to upload is \
+                     what `POST /v1/uploads` answers (`complete`).",
+                )
+                .bearer()
+                .path_param(
+                    "sha256",
+                    sha256_schema(),
+                    "Lower-case hex SHA-256 of the blob.",
+                )
+                .db()
+                .empty(
+                    200,
+                    "The user may read the blob. `Content-Type` is the blob's; `Cache-Control: \
+                     no-store`.",
+                )
+                .ok_header(
+                    200,
+                    "Content-Length",
+                    &uint_schema(),
+                    "Size of the blob, bytes.",
+                )
+                .ok_header(200, "ETag", &text_schema(), "`\"<sha256>\"`.")
+                .error(
+                    404,
+                    "`not_found`: no such blob, or not one this user may read.",
+                )
+        })
+        .get("/v1/blobs/{sha256}", get_blob, move |_| {
+            Operation::new("getBlob", "blobs", "Download a blob")
+                .describe(
+                    "For its uploader and for users who may see a row that names it. Immutable \
+                     (`Cache-Control: private, max-age=31536000, immutable`); supports one byte \
+                     range and conditional requests.",
+                )
+                .bearer()
+                .path_param(
+                    "sha256",
+                    sha256_schema(),
+                    "Lower-case hex SHA-256 of the blob.",
+                )
+                .download_params(&text_schema())
+                .db()
+                .bytes(200, "The blob.", &blob_types)
+                .download_headers(200, &uint_schema(), &text_schema())
+                .bytes(206, "The requested range.", &blob_types)
+                .download_headers(206, &uint_schema(), &text_schema())
+                .ok_header(
+                    206,
+                    "Content-Range",
+                    &text_schema(),
+                    "`bytes <first>-<last>/<size>`.",
+                )
+                .empty(304, "`If-None-Match` names the blob's ETag.")
+                .ok_header(304, "ETag", &text_schema(), "`\"<sha256>\"`.")
+                .error(
+                    400,
+                    "`bad_request`: a `Range`, `If-Range` or `If-None-Match` header that is not \
+                     text.",
+                )
+                .error(
+                    404,
+                    "`not_found`: no such blob, or not one this user may see.",
+                )
+                .error(
+                    416,
+                    "`bad_request`: the range starts beyond the blob's end.",
+                )
+                .error_header(416, "Content-Range", &text_schema(), "`bytes */<size>`.")
+        })
+        .get("/v1/blobs/{sha256}/thumbnail", get_thumbnail, |_| {
+            Operation::new("getThumbnail", "blobs", "Download a blob's thumbnail")
+                .describe(
+                    "A small JPEG made when an image blob was stored (a PDF has none); readable by \
+                     the same users as the blob, with the same caching, ranges and conditional \
+                     requests (ETag `\"<sha256>.thumb\"`).",
+                )
+                .bearer()
+                .path_param(
+                    "sha256",
+                    sha256_schema(),
+                    "Lower-case hex SHA-256 of the blob.",
+                )
+                .download_params(&text_schema())
+                .db()
+                .bytes(200, "The thumbnail.", &["image/jpeg"])
+                .download_headers(200, &uint_schema(), &text_schema())
+                .bytes(206, "The requested range.", &["image/jpeg"])
+                .download_headers(206, &uint_schema(), &text_schema())
+                .ok_header(
+                    206,
+                    "Content-Range",
+                    &text_schema(),
+                    "`bytes <first>-<last>/<size>`.",
+                )
+                .empty(304, "`If-None-Match` names the thumbnail's ETag.")
+                .ok_header(304, "ETag", &text_schema(), "`\"<sha256>.thumb\"`.")
+                .error(
+                    400,
+                    "`bad_request`: a `Range`, `If-Range` or `If-None-Match` header that is not \
+                     text.",
+                )
+                .error(
+                    404,
+                    "`not_found`: no such blob, not one this user may see, or a PDF (no \
+                     thumbnail).",
+                )
+                .error(
+                    416,
+                    "`bad_request`: the range starts beyond the thumbnail's end.",
+                )
+                .error_header(416, "Content-Range", &text_schema(), "`bytes */<size>`.")
+        })
+}
+
 /// The blob named in a path, if well-formed and readable by `user`; else 404.
 async fn readable(state: &AppState, user: &AuthUser, sha256: &str) -> ApiResult<BlobRow> {
     if !is_sha256_hex(sha256) {
@@ -110,7 +236,7 @@ async fn readable(state: &AppState, user: &AuthUser, sha256: &str) -> ApiResult<
         .ok_or_else(blob_not_found)
 }
 
-pub(super) async fn head_blob(
+async fn head_blob(
     State(state): State<AppState>,
     user: AuthUser,
     Path(sha256): Path<String>,
@@ -126,7 +252,7 @@ pub(super) async fn head_blob(
     Ok(response)
 }
 
-pub(super) async fn get_blob(
+async fn get_blob(
     State(state): State<AppState>,
     user: AuthUser,
     Path(sha256): Path<String>,
@@ -135,7 +261,7 @@ pub(super) async fn get_blob(
     download(&state, &user, sha256, Variant::Original, &headers).await
 }
 
-pub(super) async fn get_thumbnail(
+async fn get_thumbnail(
     State(state): State<AppState>,
     user: AuthUser,
     Path(sha256): Path<String>,

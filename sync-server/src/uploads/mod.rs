@@ -42,12 +42,10 @@ mod protocol;
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, head, post};
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use kvits_protocol::{
@@ -56,6 +54,7 @@ use kvits_protocol::{
 };
 
 use crate::AppState;
+use crate::api::Routes;
 use crate::error::{ApiError, ApiResult};
 use partial::UploadRow;
 
@@ -64,18 +63,10 @@ pub use partial::{sweep_forever, sweep_once};
 /// How often stale partial uploads are looked for.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/blobs/{sha256}",
-            get(download::get_blob).head(download::head_blob),
-        )
-        .route("/v1/blobs/{sha256}/thumbnail", get(download::get_thumbnail))
-        .route("/v1/uploads", post(protocol::create_upload))
-        .route(
-            "/v1/uploads/{id}",
-            head(protocol::head_upload).patch(protocol::patch_upload),
-        )
+/// Uploads and blob downloads.
+pub(crate) fn routes() -> Routes {
+    download::routes()
+        .merge(protocol::routes())
         // PATCH reads its body itself (bounded by what the upload still lacks, at most
         // MAX_CHUNK_BYTES); this only bounds any extractor added later.
         .layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES as usize))

@@ -13,10 +13,11 @@ use futures::StreamExt;
 use kvits_imaging::{ImagingError, SourceFormat};
 use kvits_protocol::{
     CHECKSUM_MISMATCH_STATUS, ErrorCode, MAX_BLOB_BYTES, MAX_CHUNK_BYTES, OFFSET_CONTENT_TYPE,
-    UPLOAD_EXPIRES, UPLOAD_LENGTH, UPLOAD_OFFSET, UPLOAD_SHA256, UploadId, UploadStatus,
-    is_sha256_hex,
+    UPLOAD_CHECKSUM, UPLOAD_EXPIRES, UPLOAD_LENGTH, UPLOAD_OFFSET, UPLOAD_SHA256, UploadId,
+    UploadStatus, is_sha256_hex,
 };
 use rusqlite::params;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
@@ -31,13 +32,187 @@ use super::{
     required_u64, stamp, text, upload_not_found, upload_response,
 };
 use crate::AppState;
+use crate::api::{Operation, Routes};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Path};
+use crate::openapi::{schema, sha256_schema, text_schema, uint_schema};
 use crate::pdf;
 
 /// Decoding is memory- and CPU-heavy: at most one image per core at a time.
 static IMAGING: LazyLock<Semaphore> =
     LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// `POST /v1/uploads`, `HEAD` and `PATCH /v1/uploads/{id}`.
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/uploads", create_upload, |g| {
+            Operation::new("createUpload", "blobs", "Start an upload")
+                .describe(format!(
+                    "Step 2: declares the blob (headers only, no body). Answers a new upload \
+                     (`201`), this user's upload of the same blob already in progress (`200`, so \
+                     a restarted app resumes; a different length restarts it), or — when this \
+                     user already uploaded these bytes — `200` with `complete: true`, the full \
+                     offset, a nil `upload_id` and no `Location`. Uploads are per person: \
+                     someone else's copy of the same bytes counts for nothing (the firm stores \
+                     them once all the same). At most {MAX_BLOB_BYTES} bytes.",
+                ))
+                .bearer()
+                .header_param(
+                    UPLOAD_LENGTH,
+                    json!({"type": "integer", "minimum": 1, "maximum": MAX_BLOB_BYTES}),
+                    "Total size of the blob, bytes.",
+                )
+                .header_param(
+                    UPLOAD_SHA256,
+                    sha256_schema(),
+                    "Lower-case hex SHA-256 of the whole blob.",
+                )
+                .db()
+                .json(201, "Upload created.", schema::<UploadStatus>(g))
+                .upload_headers(201, &uint_schema(), &text_schema(), true)
+                .json(
+                    200,
+                    "This user's upload of this blob already in progress, or the user already \
+                     uploaded it (`complete`).",
+                    schema::<UploadStatus>(g),
+                )
+                .upload_headers(200, &uint_schema(), &text_schema(), false)
+                .error(
+                    400,
+                    format!(
+                        "`bad_request`: `{UPLOAD_LENGTH}` missing, not a whole number or 0, or \
+                         `{UPLOAD_SHA256}` not a lower-case hex SHA-256.",
+                    ),
+                )
+                .error(
+                    413,
+                    format!("`too_large`: the blob is over {MAX_BLOB_BYTES} bytes."),
+                )
+                .error(
+                    503,
+                    "`unavailable`: the upload changed while it was looked up; try again.",
+                )
+        })
+        .head("/v1/uploads/{id}", head_upload, |g| {
+            Operation::new("uploadOffset", "blobs", "Where to continue an upload")
+                .describe("Step 3: the offset to send the next chunk from.")
+                .bearer()
+                .path_param("id", schema::<UploadId>(g), "The upload (from `Location`).")
+                .db()
+                .empty(
+                    200,
+                    "The upload's progress, in headers; `Cache-Control: no-store`.",
+                )
+                .ok_header(200, UPLOAD_OFFSET, &uint_schema(), "Bytes received so far.")
+                .ok_header(
+                    200,
+                    UPLOAD_LENGTH,
+                    &uint_schema(),
+                    "Total size of the blob, bytes.",
+                )
+                .ok_header(
+                    200,
+                    UPLOAD_SHA256,
+                    &sha256_schema(),
+                    "SHA-256 of the whole blob.",
+                )
+                .ok_header(
+                    200,
+                    UPLOAD_EXPIRES,
+                    &json!({"type": "string", "format": "date-time"}),
+                    "When the partial upload is deleted if left untouched.",
+                )
+                .error(
+                    404,
+                    "`not_found`: no such upload of this user: it finished, expired, or never was.",
+                )
+        })
+        .patch("/v1/uploads/{id}", patch_upload, |g| {
+            Operation::new("uploadChunk", "blobs", "Append a chunk")
+                .describe(format!(
+                    "Step 4: appends one checksummed chunk (at most {MAX_CHUNK_BYTES} bytes) at \
+                     the stated offset. The last chunk is checked against the whole-file SHA-256 \
+                     and validated as an image (JPEG, PNG, WebP) or a whole PDF before the blob \
+                     is stored; the answer to it has `{UPLOAD_OFFSET}` equal to the length.",
+                ))
+                .bearer()
+                .path_param("id", schema::<UploadId>(g), "The upload (from `Location`).")
+                .header_param(
+                    UPLOAD_OFFSET,
+                    uint_schema(),
+                    "Where this chunk starts: the upload's current offset.",
+                )
+                .header_param(
+                    UPLOAD_CHECKSUM,
+                    json!({"type": "string", "pattern": "^[Ss][Hh][Aa]256 +[A-Za-z0-9+/]{43}=$"}),
+                    "`sha256 <base64 of the chunk's SHA-256 digest>`.",
+                )
+                .body(OFFSET_CONTENT_TYPE, "The chunk's bytes.")
+                .db()
+                .empty(
+                    204,
+                    "Chunk stored (the last one: blob stored). `Cache-Control: no-store`.",
+                )
+                .ok_header(204, UPLOAD_OFFSET, &uint_schema(), "The new offset.")
+                .error(
+                    400,
+                    format!(
+                        "`bad_request`: `{UPLOAD_OFFSET}` or `{UPLOAD_CHECKSUM}` missing or \
+                         malformed, a checksum algorithm other than sha256, or a body shorter \
+                         than its `Content-Length`.",
+                    ),
+                )
+                .error(
+                    404,
+                    "`not_found`: no such upload of this user: it finished, expired, or never was.",
+                )
+                .error(
+                    409,
+                    "`offset_mismatch`: the chunk does not start at the upload's offset; \
+                     `details.offset` and the header give the right one.",
+                )
+                .error_header(
+                    409,
+                    UPLOAD_OFFSET,
+                    &uint_schema(),
+                    "The offset to send from.",
+                )
+                .error(
+                    413,
+                    format!(
+                        "`too_large`: the chunk is over {MAX_CHUNK_BYTES} bytes or longer than \
+                         what the upload still lacks.",
+                    ),
+                )
+                .error(
+                    415,
+                    format!(
+                        "`unsupported_media_type`: the chunk is not sent as `Content-Type: \
+                         {OFFSET_CONTENT_TYPE}`.",
+                    ),
+                )
+                .error(
+                    422,
+                    "`hash_mismatch` (`details.expected`, `details.actual`): the whole file does \
+                     not hash to the declared SHA-256; `invalid_image` (`details.reason`): not \
+                     an image we accept, or too large in pixels; or `invalid_document` \
+                     (`details.reason`): a PDF that is cut short or malformed. The upload is \
+                     discarded; start again.",
+                )
+                .error(
+                    CHECKSUM_MISMATCH_STATUS,
+                    "`checksum_mismatch`: the chunk does not match its checksum (damaged on the \
+                     way?); it is not kept — send it again. `details.offset` and the header give \
+                     the offset.",
+                )
+                .error_header(
+                    CHECKSUM_MISMATCH_STATUS,
+                    UPLOAD_OFFSET,
+                    &uint_schema(),
+                    "The offset to send from.",
+                )
+        })
+}
 
 // ---------------------------------------------------------------------------------------------
 // POST /v1/uploads
@@ -49,7 +224,7 @@ enum Start {
     Existing(UploadRow),
 }
 
-pub(super) async fn create_upload(
+async fn create_upload(
     State(state): State<AppState>,
     user: AuthUser,
     headers: HeaderMap,
@@ -187,7 +362,7 @@ async fn resume(
 // ---------------------------------------------------------------------------------------------
 // HEAD /v1/uploads/{id}
 
-pub(super) async fn head_upload(
+async fn head_upload(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<Uuid>,
@@ -263,7 +438,7 @@ async fn drain_unless_expecting(body: Body, headers: &HeaderMap) {
     }
 }
 
-pub(super) async fn patch_upload(
+async fn patch_upload(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<Uuid>,
