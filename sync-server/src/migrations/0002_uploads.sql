@@ -1,4 +1,4 @@
--- Resumable uploads in progress (DESIGN §3 point 4). The bytes received so far live in
+-- Resumable uploads in progress (docs/design.md §3 point 4). The bytes received so far live in
 -- `<data_dir>/uploads/<id>.part`; `offset` is how many of them are durable (the file is
 -- fsynced before `offset` moves). A row disappears when its blob is stored, when the upload
 -- fails its final checks, or when it is older than the upload TTL.

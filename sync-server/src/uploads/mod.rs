@@ -1,5 +1,5 @@
-//! Resumable, content-addressed photo uploads and blob downloads (DESIGN §3 point 4; the wire
-//! contract is documented in `kvits_protocol::upload`).
+//! Resumable, content-addressed photo uploads and blob downloads (docs/design.md §3 point 4;
+//! the wire contract is documented in `kvits_protocol::upload`).
 //!
 //! * `HEAD /v1/blobs/{sha256}` — does the firm already have this blob?
 //! * `POST /v1/uploads` — start (or find again) the upload of a blob.
