@@ -12,6 +12,7 @@
 //! as an [`Entity`], so clients read a pull page's changes one by one and skip (and report) a
 //! change they cannot read instead of failing the page.
 
+mod answer;
 mod auth;
 mod entity;
 mod error;
@@ -20,6 +21,7 @@ mod mutation;
 mod sync;
 mod upload;
 
+pub use answer::*;
 pub use auth::*;
 pub use entity::*;
 pub use error::*;
