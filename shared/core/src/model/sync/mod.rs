@@ -15,7 +15,8 @@ mod upload;
 use crux_core::Command;
 use crux_http::protocol::{HttpHeader, HttpRequest, HttpResult};
 use kvits_protocol::{
-    ErrorBody, ExpenseId, Mutation, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest, Session,
+    AnswerClass, ExpenseId, Mutation, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest, Session,
+    answer_message, classify_answer,
 };
 
 use super::local::OutboxEntry;
@@ -128,6 +129,7 @@ pub(crate) enum Reply {
     Refused(String),
 }
 
+/// Sorts an HTTP result by what the engine does about it.
 pub(crate) fn classify(result: HttpResult) -> Reply {
     let response = match result {
         HttpResult::Ok(r) => r,
@@ -136,24 +138,21 @@ pub(crate) fn classify(result: HttpResult) -> Reply {
         }
     };
     let message = || {
-        serde_json::from_slice::<ErrorBody>(&response.body)
-            .map(|b| b.message)
-            .unwrap_or_else(|_| format!("The server answered {}.", response.status))
+        answer_message(&response.body)
+            .unwrap_or_else(|| format!("The server answered {}.", response.status))
     };
-    match response.status {
-        200..=299 => Reply::Ok(response.body),
-        401 => Reply::Unauthorized,
-        426 => Reply::Upgrade,
-        408 | 429 | 500..=599 => {
-            let retry_after = response
-                .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case("retry-after"))
-                .and_then(|h| h.value.trim().parse::<u64>().ok())
-                .map(|s| s.saturating_mul(1000));
-            Reply::Transient(message(), retry_after)
-        }
-        _ => Reply::Refused(message()),
+    let retry_after = response
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("retry-after"))
+        .map(|h| h.value.as_str());
+    // The one table of what an answer means, shared with the native runtime and the web shell.
+    match classify_answer(response.status, retry_after) {
+        AnswerClass::Success => Reply::Ok(response.body),
+        AnswerClass::SignInAgain => Reply::Unauthorized,
+        AnswerClass::UpdateApp => Reply::Upgrade,
+        AnswerClass::Retry { retry_after_ms } => Reply::Transient(message(), retry_after_ms),
+        AnswerClass::Permanent => Reply::Refused(message()),
     }
 }
 
