@@ -177,9 +177,8 @@ fn pure_imaging_tests(_: &Path) -> anyhow::Result<()> {
     }
     for program in &programs {
         eprintln!(
-            "\n{}={} {}",
+            "\n{}=pure {}",
             kvits_imaging::DECODER_ENV,
-            "pure",
             program.display()
         );
         let status = Command::new(program)
