@@ -75,6 +75,13 @@ pub fn test() -> anyhow::Result<()> {
     let package = base.join("KvitsKit");
     assemble(&root.join("ios").join("KvitsKit"), &bindings, &package)?;
     sync_file(&library, &base.join("lib").join("libkvits_native.so"))?;
+    // The test build's library decodes with libjpeg-turbo (the workspace builds kvits-imaging
+    // with `turbo`), which the chroot lacks: the host's copy goes where its linker looks.
+    let turbo = Path::new("/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0");
+    sync_file(
+        turbo,
+        &chroot.join("usr/lib/x86_64-linux-gnu/libturbojpeg.so.0"),
+    )?;
     sync_dir(
         &root
             .join("tests")
