@@ -6,6 +6,8 @@
 //! - [`process_photo`] runs the receipt pipeline (`kvits-imaging`, pure Rust) on a photo's bytes
 //!   and hands back the receipt image, its thumbnail and what the core needs to know about them.
 //!   The web shell calls it from a Web Worker, so the page never waits for it.
+//! - [`UploadMachine`] is the resumable upload protocol (`kvits-upload`, the one the native
+//!   runtime drives too); the page only does its transport (`fetch`, Blob slices).
 //!
 //! Nothing here panics on bad input: a garbage event, an unknown effect id or a wrong-shaped
 //! answer is a JavaScript `Error` with a readable message; a photo that is not an image (or is
@@ -18,6 +20,10 @@ use crux_core::Core;
 use crux_core::bridge::{Bridge, BridgeError, EffectId};
 use shared::Kvits;
 use wasm_bindgen::prelude::*;
+
+mod upload;
+
+pub use upload::{UploadMachine, UploadStep};
 
 /// The Crux core behind crux_core's serialising bridge (bincode).
 #[wasm_bindgen]

@@ -1,6 +1,15 @@
-import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { initSync } from "../generated/wasm/kvits_web";
 import { uploadPhoto, type UploadOptions } from "./upload";
 import { UploadRequest, type UploadUpdate } from "../generated/types/shared_types";
+
+// The protocol is the wasm `UploadMachine`: load the module the build wrote.
+beforeAll(() => {
+  initSync({ module: readFileSync(new URL("../generated/wasm/kvits_web_bg.wasm", import.meta.url)) });
+});
+
+const ID = "0b3a8e36-5a5c-4a52-9a9e-6c0b8e0e1f01";
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", bytes as BufferSource);
@@ -28,6 +37,10 @@ class FakeServer {
   /** The next PATCH answers 409 with this offset, once (another, cut call got further). */
   conflictOnce: number | null = null;
   conflictInBodyOnly = false;
+  /** The next PATCHes arrive damaged (460). */
+  damageNext = 0;
+  /** The upload exists: PATCH and HEAD answer 404 otherwise (expired and swept). */
+  open = false;
 
   constructor(readonly length: number) {}
 
@@ -46,9 +59,10 @@ class FakeServer {
     expect(headers.get("kvits-protocol")).toBe("1");
     if (method === "POST" && url.pathname === "/v1/uploads") {
       expect(headers.get("upload-length")).toBe(String(this.length));
+      if (!this.stored) this.open = true;
       return Response.json(
         {
-          upload_id: "u1",
+          upload_id: ID,
           sha256: headers.get("upload-sha256"),
           offset: this.offset,
           length: this.length,
@@ -57,11 +71,15 @@ class FakeServer {
         { status: this.offset === 0 ? 201 : 200 },
       );
     }
-    if (method === "HEAD" && url.pathname === "/v1/uploads/u1") {
+    if (method === "HEAD" && url.pathname === `/v1/uploads/${ID}` && this.open) {
       return new Response(null, { status: 200, headers: { "upload-offset": String(this.offset) } });
     }
-    if (method === "PATCH" && url.pathname === "/v1/uploads/u1") {
+    if (method === "PATCH" && url.pathname === `/v1/uploads/${ID}` && this.open) {
       const chunk = init?.body as Uint8Array;
+      if (this.damageNext > 0) {
+        this.damageNext--;
+        return new Response(null, { status: 460, headers: { "upload-offset": String(this.offset) } });
+      }
       const at = Number(headers.get("upload-offset"));
       if (this.conflictOnce !== null) {
         this.offset = this.conflictOnce;
@@ -86,7 +104,10 @@ class FakeServer {
       next.set(chunk, this.received.length);
       this.received = next;
       this.offset += chunk.length;
-      if (this.offset === this.length) this.stored = true;
+      if (this.offset === this.length) {
+        this.stored = true;
+        this.open = false;
+      }
       return new Response(null, { status: 204, headers: { "upload-offset": String(this.offset) } });
     }
     return Response.json({ code: "not_found", message: "no such route" }, { status: 404 });
@@ -165,6 +186,63 @@ describe("Upload", () => {
       expect(server.received).toEqual(bytes);
       expect(progress).toContainEqual([2000, 3000]);
       expect(progress.at(-1)).toEqual([3000, 3000]);
+    }
+  });
+
+  it("sends a damaged chunk again, and gives up when it keeps arriving damaged", async () => {
+    const { bytes, server, run } = await setup(2000);
+    server.damageNext = 1;
+    expect(await run()).toEqual({ kind: "Done" });
+    expect(server.received).toEqual(bytes);
+
+    const again = await setup(2000);
+    again.server.damageNext = 100;
+    const result = await again.run();
+    expect(result.kind === "Failed" && result.value.kind.kind).toBe("Transient");
+    expect(result.kind === "Failed" && result.value.message).toMatch(/damaged 3 times/);
+    expect(again.server.calls.filter((c) => c.startsWith("PATCH"))).toHaveLength(3);
+  });
+
+  it("starts over when the upload expired on the server", async () => {
+    const { bytes, server, run } = await setup(3000);
+    const originalFetch = server.fetch;
+    let patches = 0;
+    server.fetch = async (input, init) => {
+      if (init?.method === "PATCH" && ++patches === 2) {
+        // swept: the server forgot the upload and its bytes
+        server.open = false;
+        server.offset = 0;
+        server.received = new Uint8Array(0);
+      }
+      return originalFetch(input, init);
+    };
+    expect(await run()).toEqual({ kind: "Done" });
+    expect(server.received).toEqual(bytes);
+    expect(server.calls.filter((c) => c === "POST /v1/uploads")).toHaveLength(2);
+  });
+
+  it("stops after maxChunks and resumes from there", async () => {
+    const { bytes, server, options, request, progress } = await setup(3000);
+    const first = await uploadPhoto(request, { ...options, maxChunks: 2 }, () => undefined);
+    expect(first.kind === "Failed" && first.value.message).toMatch(/stopped after 2/);
+    expect(server.offset).toBe(2000);
+    expect(await uploadPhoto(request, options, (s, t) => progress.push([s, t]))).toEqual({ kind: "Done" });
+    expect(progress[0]).toEqual([2000, 3000]);
+    expect(server.received).toEqual(bytes);
+  });
+
+  it("fails, never throws, on requests that cannot be right", async () => {
+    const { request, options } = await setup(1000);
+    const cases: [UploadRequest, string][] = [
+      [new UploadRequest("not a url", "good", request.file_ref, request.sha256, 1000n, "image/jpeg"), "Transient"],
+      [new UploadRequest(request.server_url, "", request.file_ref, request.sha256, 1000n, "image/jpeg"), "Unauthorized"],
+      [new UploadRequest(request.server_url, "good", request.file_ref, "XYZ", 1000n, "image/jpeg"), "Refused"],
+      [new UploadRequest(request.server_url, "good", request.file_ref, request.sha256, 0n, "image/jpeg"), "Refused"],
+      [new UploadRequest(request.server_url, "good", request.file_ref, request.sha256, -1n, "image/jpeg"), "Transient"],
+    ];
+    for (const [r, kind] of cases) {
+      const result = await uploadPhoto(r, options, () => undefined);
+      expect(result.kind === "Failed" && result.value.kind.kind, JSON.stringify(r.server_url + r.size)).toBe(kind);
     }
   });
 
