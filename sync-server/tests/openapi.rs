@@ -218,6 +218,13 @@ async fn every_ref_resolves_and_every_protocol_type_has_a_schema() {
     let srv = TestServer::start().await;
     let doc = fetch_doc(&srv).await;
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    // Each one a well-formed JSON Schema 2020-12 (its meta-schema says so).
+    let meta = jsonschema::draft202012::meta::validator();
+    for (name, schema) in schemas {
+        if let Err(e) = meta.validate(schema) {
+            panic!("{name} is not a JSON Schema 2020-12: {e}");
+        }
+    }
 
     let mut all = Vec::new();
     refs(&doc, &mut all);
@@ -343,7 +350,7 @@ struct Checker {
 }
 
 impl Checker {
-    fn validator(&self) -> Validator<'_> {
+    fn validator(&self) -> Validator {
         Validator::new(&self.doc)
     }
 
@@ -966,210 +973,139 @@ async fn real_answers_fit_the_documented_schemas() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A small JSON Schema (2020-12) validator: the keywords the document uses, and no others (an
-// unknown keyword fails, so a new one cannot slip past). Objects are closed: a property no
-// applicable schema names is an error, so the server cannot send undocumented fields.
+// Validating with the `jsonschema` crate (JSON Schema 2020-12, formats asserted). Objects are
+// closed: every schema that stands for a value and describes properties gets
+// `unevaluatedProperties: false`, so the server cannot send a field the document does not name.
+// (In-place subschemas — `allOf`, `anyOf`, `oneOf` arms, `$ref` targets — stay open: what they
+// evaluate counts for the value's own schema.)
 
-struct Validator<'d> {
-    schemas: &'d Map<String, Value>,
+struct Validator {
+    /// The document's `components`, with the value positions inside them closed.
+    components: Value,
 }
 
-#[derive(Clone, Default)]
-struct Seen {
-    /// Some applicable schema describes an object's properties.
-    object: bool,
-    properties: BTreeSet<String>,
+/// Value positions below `schema`: closed where they describe properties.
+fn close_inside(schema: &mut Value, components: &Value) {
+    let Value::Object(s) = schema else { return };
+    for (keyword, sub) in s.iter_mut() {
+        match (keyword.as_str(), sub) {
+            ("properties", Value::Object(properties)) => {
+                for value_schema in properties.values_mut() {
+                    close(value_schema, components);
+                }
+            }
+            ("items" | "additionalProperties", value_schema @ Value::Object(_)) => {
+                close(value_schema, components);
+            }
+            ("allOf" | "anyOf" | "oneOf", Value::Array(arms)) => {
+                for arm in arms {
+                    close_inside(arm, components);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
-impl<'d> Validator<'d> {
-    fn new(doc: &'d Value) -> Self {
-        Validator {
-            schemas: doc["components"]["schemas"].as_object().expect("schemas"),
-        }
+/// A schema standing for a value: closed if it describes properties, and its insides too.
+fn close(schema: &mut Value, components: &Value) {
+    if describes_properties(schema, components, 0)
+        && let Value::Object(s) = schema
+        && !s.contains_key("additionalProperties")
+    {
+        s.insert("unevaluatedProperties".into(), Value::Bool(false));
     }
+    close_inside(schema, components);
+}
 
-    fn check(&self, schema: &Value, value: &Value) -> Result<(), String> {
-        self.check_at(schema, value, "$")
+/// Whether `schema` (through `$ref`s and in-place arms) names any properties.
+fn describes_properties(schema: &Value, components: &Value, depth: u32) -> bool {
+    if depth > 32 {
+        return false;
     }
-
-    fn check_at(&self, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
-        let mut seen = Seen::default();
-        self.apply(schema, value, at, &mut seen)?;
-        if let (Value::Object(object), true) = (value, seen.object)
-            && let Some(extra) = object.keys().find(|k| !seen.properties.contains(*k))
-        {
-            return Err(format!("{at}: property `{extra}` is not in the schema"));
-        }
-        Ok(())
+    if schema.get("properties").is_some() {
+        return true;
     }
+    let by_ref = schema["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        .map(|name| &components["schemas"][name])
+        .is_some_and(|target| describes_properties(target, components, depth + 1));
+    by_ref
+        || ["allOf", "anyOf", "oneOf"].iter().any(|k| {
+            schema[*k].as_array().is_some_and(|arms| {
+                arms.iter()
+                    .any(|arm| describes_properties(arm, components, depth + 1))
+            })
+        })
+}
 
-    fn apply(
-        &self,
-        schema: &Value,
-        value: &Value,
-        at: &str,
-        seen: &mut Seen,
-    ) -> Result<(), String> {
-        let s = match schema {
-            Value::Bool(true) => return Ok(()),
-            Value::Bool(false) => return Err(format!("{at}: no value is valid here")),
-            Value::Object(s) => s,
-            other => return Err(format!("{at}: not a schema: {other}")),
-        };
-        for (keyword, arg) in s {
-            match keyword.as_str() {
-                "$ref" => {
-                    let r = arg.as_str().unwrap_or_default();
-                    let target = r
-                        .strip_prefix("#/components/schemas/")
-                        .and_then(|name| self.schemas.get(name))
-                        .ok_or_else(|| format!("{at}: unresolved {r}"))?;
-                    self.apply(target, value, at, seen)?;
-                }
-                "type" => {
-                    let types: Vec<&str> = match arg {
-                        Value::String(t) => vec![t.as_str()],
-                        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-                        _ => return Err(format!("{at}: bad type {arg}")),
-                    };
-                    if !types.iter().any(|t| has_type(value, t)) {
-                        return Err(format!("{at}: {value} is not of type {arg}"));
-                    }
-                }
-                "const" => {
-                    if value != arg {
-                        return Err(format!("{at}: {value} is not {arg}"));
-                    }
-                }
-                "enum" => {
-                    if !arg.as_array().is_some_and(|a| a.contains(value)) {
-                        return Err(format!("{at}: {value} is not one of {arg}"));
-                    }
-                }
-                "properties" => {
-                    seen.object = true;
-                    let properties = arg.as_object().ok_or("properties")?;
-                    for (name, sub) in properties {
-                        seen.properties.insert(name.clone());
-                        if let Some(v) = value.get(name).filter(|_| value.is_object()) {
-                            self.check_at(sub, v, &format!("{at}.{name}"))?;
-                        }
-                    }
-                }
-                "required" => {
-                    if let Value::Object(object) = value {
-                        for name in arg.as_array().ok_or("required")? {
-                            let name = name.as_str().ok_or("required")?;
-                            if !object.contains_key(name) {
-                                return Err(format!("{at}: `{name}` is required"));
-                            }
-                        }
-                    }
-                }
-                "items" => {
-                    if let Value::Array(items) = value {
-                        for (i, item) in items.iter().enumerate() {
-                            self.check_at(arg, item, &format!("{at}[{i}]"))?;
-                        }
-                    }
-                }
-                "allOf" => {
-                    for sub in arg.as_array().ok_or("allOf")? {
-                        self.apply(sub, value, at, seen)?;
-                    }
-                }
-                "anyOf" | "oneOf" => {
-                    let mut matched = Vec::new();
-                    let mut errors = Vec::new();
-                    for sub in arg.as_array().ok_or("anyOf/oneOf")? {
-                        let mut s = seen.clone();
-                        match self.apply(sub, value, at, &mut s) {
-                            Ok(()) => matched.push(s),
-                            Err(e) => errors.push(e),
-                        }
-                    }
-                    if matched.is_empty() {
-                        return Err(format!("{at}: no {keyword} arm fits: {errors:?}"));
-                    }
-                    if keyword == "oneOf" && matched.len() > 1 {
-                        return Err(format!("{at}: {} oneOf arms fit", matched.len()));
-                    }
-                    for s in matched {
-                        seen.object |= s.object;
-                        seen.properties.extend(s.properties);
-                    }
-                }
-                "format" => check_format(arg.as_str().unwrap_or_default(), value, at)?,
-                "minimum" => {
-                    if let (Some(v), Some(min)) = (value.as_f64(), arg.as_f64())
-                        && v < min
-                    {
-                        return Err(format!("{at}: {v} < {min}"));
-                    }
-                }
-                "maximum" => {
-                    if let (Some(v), Some(max)) = (value.as_f64(), arg.as_f64())
-                        && v > max
-                    {
-                        return Err(format!("{at}: {v} > {max}"));
-                    }
-                }
-                // Annotations (and `pattern`, which only hand-written parameter schemas use).
-                "description" | "title" | "default" | "examples" | "deprecated" | "readOnly"
-                | "writeOnly" | "pattern" => {}
-                other => return Err(format!("{at}: keyword `{other}` is not supported here")),
+impl Validator {
+    fn new(doc: &Value) -> Self {
+        let original = doc["components"].clone();
+        let mut components = original.clone();
+        if let Some(schemas) = components["schemas"].as_object_mut() {
+            for schema in schemas.values_mut() {
+                close_inside(schema, &original);
             }
         }
-        Ok(())
+        Validator { components }
     }
-}
 
-fn has_type(value: &Value, t: &str) -> bool {
-    match t {
-        "null" => value.is_null(),
-        "boolean" => value.is_boolean(),
-        "string" => value.is_string(),
-        "array" => value.is_array(),
-        "object" => value.is_object(),
-        "number" => value.is_number(),
-        "integer" => value.is_i64() || value.is_u64(),
-        _ => false,
-    }
-}
-
-fn check_format(format: &str, value: &Value, at: &str) -> Result<(), String> {
-    let fits = match (format, value) {
-        ("uuid", Value::String(s)) => uuid::Uuid::parse_str(s).is_ok(),
-        ("date-time", Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
-        ("date", Value::String(s)) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
-        ("uint64" | "uint", Value::Number(n)) => n.is_u64(),
-        ("uint32", Value::Number(n)) => n.as_u64().is_some_and(|n| u32::try_from(n).is_ok()),
-        ("int64" | "int", Value::Number(n)) => n.is_i64(),
-        ("int32", Value::Number(n)) => n.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
-        ("uuid" | "date-time" | "date", _) => true, // formats only constrain strings
-        ("uint64" | "uint" | "uint32" | "int64" | "int" | "int32", _) => true,
-        (other, _) => return Err(format!("{at}: format `{other}` is not supported here")),
-    };
-    if fits {
-        Ok(())
-    } else {
-        Err(format!("{at}: {value} is not a {format}"))
+    /// Whether `value` fits `schema` (which may `$ref` the document's components); the
+    /// reasons if not.
+    fn check(&self, schema: &Value, value: &Value) -> Result<(), String> {
+        let mut root = schema.clone();
+        close(&mut root, &self.components);
+        let mut root = match root {
+            Value::Object(map) => map,
+            other => Map::from_iter([("allOf".to_owned(), json!([other]))]),
+        };
+        root.insert(
+            "$schema".into(),
+            json!("https://json-schema.org/draft/2020-12/schema"),
+        );
+        root.insert("components".into(), self.components.clone());
+        let root = Value::Object(root);
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&root)
+            .map_err(|e| format!("not a schema: {e}"))?;
+        let errors: Vec<String> = validator
+            .iter_errors(value)
+            .map(|e| format!("${}: {e}", e.instance_path()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
     }
 }
 
 #[test]
 fn the_validator_catches_what_it_should() {
     let doc = json!({"components": {"schemas": {
-        "P": {"type": "object", "properties": {"a": {"type": "integer", "format": "uint32"}},
+        "P": {"type": "object", "properties": {"a": {"type": "integer", "minimum": 0},
+              "when": {"type": "string", "format": "date-time"}},
               "required": ["a"]},
         "E": {"oneOf": [{"const": "x"}, {"const": "y"}]},
+        "Free": {"type": "object", "description": "any object"},
     }}});
     let v = Validator::new(&doc);
     let p = json!({"$ref": "#/components/schemas/P"});
     assert!(v.check(&p, &json!({"a": 1})).is_ok());
     assert!(v.check(&p, &json!({})).is_err(), "required");
-    assert!(v.check(&p, &json!({"a": -1})).is_err(), "format");
+    assert!(v.check(&p, &json!({"a": -1})).is_err(), "minimum");
+    assert!(v.check(&p, &json!({"a": 1, "when": "soon"})).is_err(), "format");
     assert!(v.check(&p, &json!({"a": 1, "b": 2})).is_err(), "closed");
+    assert!(
+        v.check(&json!({"type": "array", "items": p.clone()}), &json!([{"a": 1, "b": 2}]))
+            .is_err(),
+        "closed inside an array"
+    );
+    let free = json!({"$ref": "#/components/schemas/Free"});
+    assert!(v.check(&free, &json!({"anything": 1})).is_ok(), "free-form");
     assert!(
         v.check(&json!({"$ref": "#/components/schemas/E"}), &json!("y"))
             .is_ok()
@@ -1180,11 +1116,8 @@ fn the_validator_catches_what_it_should() {
     );
     assert!(
         v.check(&json!({"$ref": "#/components/schemas/Q"}), &json!(1))
-            .is_err()
-    );
-    assert!(
-        v.check(&json!({"frobnicate": 1}), &json!(1)).is_err(),
-        "unknown keyword"
+            .is_err(),
+        "unresolved"
     );
     // Flattened one-of arms count as described properties.
     let flat = json!({"type": "object", "properties": {"seq": {"type": "integer"}},
