@@ -15,45 +15,73 @@
 //!
 //! # How requests travel
 //!
-//! The client side speaks keep-alive HTTP/1.1 (reqwest sends several requests per connection).
-//! For each request the proxy reads the head (up to 64 KiB) and the whole body (by
-//! `Content-Length`, or `Transfer-Encoding: chunked`, forwarded verbatim), then forwards it on a
-//! **fresh upstream connection** with `Connection: close`, reads the complete response (by
-//! `Content-Length`, chunked, or until the server closes) and writes it back, keeping the client
-//! connection open for the next request. Nothing on the upstream side times out, so ~30 s
-//! long-polls pass. If the client goes away while the server is still working, the upstream
-//! connection is closed too, as it would be without the proxy.
+//! Both sides speak HTTP/1.1 through [hyper]; the proxy has no HTTP parser of its own. Each client
+//! connection is served by hyper's HTTP/1 server with keep-alive (reqwest sends several requests
+//! per connection; hyper answers `Expect: 100-continue` when the proxy starts reading the body).
+//! For each request the proxy reads the whole body into memory, then sends the request on a
+//! **fresh upstream connection** (hyper's HTTP/1 client) with `Connection: close`, the body framed
+//! by `Content-Length` and the hop-by-hop headers (`Connection` and the headers it names,
+//! `Keep-Alive`, `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, `Expect`) left out. It reads the
+//! server's complete response, body included, and hands it back on the client connection, which
+//! stays open for the next request. Nothing on the upstream side times out, so ~30 s long polls
+//! pass. If the client goes away while the server is still working, hyper notices the end of
+//! stream, the request's handling is dropped and the upstream connection with it, as it would be
+//! without the proxy.
+//!
+//! # Faults
+//!
+//! Every fault is queued by one call, is matched against requests with a [`Match`], fires once,
+//! counts in [`FaultProxy::pending_faults`] until it fires, and shows in the [log](FaultProxy::log)
+//! as the [`Outcome`] of the request it hit. A request suffers **at most one fault**: a pending
+//! [`drop_next_request`] that matches it, or, if none did, a pending [`drop_next_response`].
+//!
+//! * Offline ([`FaultProxy::set_online`]): open connections are reset at once, new ones are
+//!   accepted and reset at once.
+//! * [`drop_next_request`]: the body is read, nothing is forwarded, the client connection is
+//!   reset.
+//! * [`drop_next_response`]: forwarded, the complete answer is read, then thrown away and the
+//!   client connection reset.
+//!
+//! "Reset" means `SO_LINGER` 0 on close: the client sees an error at once rather than a clean end
+//! of stream.
 //!
 //! # Limitations
 //!
-//! * HTTP/1.x only, no TLS, no `Upgrade` (WebSockets): `Connection` is rewritten to `close`
-//!   upstream, so an upgrade is never granted.
+//! * HTTP/1.x only, no TLS, no `Upgrade` (WebSockets) and no `CONNECT`: the upgrade headers are
+//!   not forwarded, so an upgrade is never granted.
 //! * Requests and responses are buffered whole before they are passed on (fine for the few MB a
 //!   receipt upload carries; not a streaming proxy, so a client sees a response only once the
-//!   server has finished it).
-//! * `Expect: 100-continue` is answered by the proxy itself, before the server sees the request.
+//!   server has finished it). Response trailers are not passed on.
 //! * "Refusing" a connection while offline means accepting it and resetting it at once (the
 //!   port stays bound so the URL stays valid): clients see a reset, not `ECONNREFUSED`.
-//! * Garbage on the wire is reported on stderr and the connection is reset; the proxy keeps
-//!   serving other connections.
+//! * Garbage on the wire is hyper's to handle: a malformed head gets an error status from hyper
+//!   (`400 Bad Request` and the like) and the connection is closed; a malformed request body gets
+//!   a reset. Either is reported on stderr; nothing malformed reaches the server, and the proxy
+//!   keeps serving other connections.
+//!
+//! [`drop_next_request`]: FaultProxy::drop_next_request
+//! [`drop_next_response`]: FaultProxy::drop_next_response
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::http::request;
+use hyper::{Method, Request, Response, Uri, Version};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
-
-/// Longest request or response head accepted.
-const MAX_HEAD: usize = 64 * 1024;
-/// Longest chunk-size or trailer line accepted in a chunked body.
-const MAX_LINE: usize = 8 * 1024;
-/// Bodies are read in steps of this size, so a lying `Content-Length` costs no huge allocation.
-const BODY_STEP: usize = 1 << 20;
 
 /// Which requests a fault applies to: a method (any if unset) and a prefix of the request target
 /// (path and query, as the client sent it).
@@ -95,7 +123,7 @@ impl Match {
 /// What became of one request, in [`Exchange::outcome`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// The server answered and the answer reached the client.
+    /// The server answered and the answer was handed back to the client.
     Forwarded,
     /// Not forwarded because of [`FaultProxy::drop_next_request`]; the client connection was
     /// reset.
@@ -106,10 +134,9 @@ pub enum Outcome {
     /// The upstream could not be reached or sent no complete, well-formed response; the client
     /// connection was reset.
     UpstreamFailed,
-    /// The client went away before its request arrived in full or before the answer could be
-    /// written back.
+    /// The client went away before its request arrived in full or before the answer was ready.
     ClientGone,
-    /// Cut half-way because the proxy went offline (or was dropped).
+    /// Cut half-way because the proxy went offline.
     Cut,
 }
 
@@ -141,6 +168,26 @@ struct State {
     dropped_responses: u64,
 }
 
+impl State {
+    /// Removes the first pending fault of this kind for a request matching `method` and
+    /// `target`, and counts it as fired.
+    fn take(&mut self, kind: Fault, method: &str, target: &str) -> bool {
+        let Some(i) = self
+            .faults
+            .iter()
+            .position(|(fault, m)| *fault == kind && m.matches(method, target))
+        else {
+            return false;
+        };
+        self.faults.remove(i);
+        match kind {
+            Fault::DropRequest => self.dropped_requests += 1,
+            Fault::DropResponse => self.dropped_responses += 1,
+        }
+        true
+    }
+}
+
 #[derive(Debug)]
 struct Shared {
     upstream: SocketAddr,
@@ -157,21 +204,8 @@ impl Shared {
         *self.online.borrow()
     }
 
-    /// Removes and reports the first pending fault of this kind that matches the request.
-    fn take_fault(&self, kind: Fault, method: &str, target: &str) -> bool {
-        let mut state = self.state();
-        let found = state
-            .faults
-            .iter()
-            .position(|(k, m)| *k == kind && m.matches(method, target));
-        if let Some(i) = found {
-            state.faults.remove(i);
-            match kind {
-                Fault::DropRequest => state.dropped_requests += 1,
-                Fault::DropResponse => state.dropped_responses += 1,
-            }
-        }
-        found.is_some()
+    fn queue(&self, fault: Fault, matcher: Match) {
+        self.state().faults.push_back((fault, matcher));
     }
 }
 
@@ -267,21 +301,16 @@ impl FaultProxy {
     /// connection is reset: the network failed before the server saw it. Each call queues one
     /// fault; each fault fires once.
     pub fn drop_next_request(&self, matcher: Match) {
-        self.shared
-            .state()
-            .faults
-            .push_back((Fault::DropRequest, matcher));
+        self.shared.queue(Fault::DropRequest, matcher);
     }
 
     /// The next request matching `matcher` is forwarded and the server's complete response is
     /// read, then the client's connection is reset without it: the server committed, the answer
     /// was lost. Each call queues one fault; each fault fires once. A request that also matches a
-    /// pending [`drop_next_request`](Self::drop_next_request) is dropped before it gets here.
+    /// pending [`drop_next_request`](Self::drop_next_request) is dropped before it gets here, and
+    /// this fault stays pending.
     pub fn drop_next_response(&self, matcher: Match) {
-        self.shared
-            .state()
-            .faults
-            .push_back((Fault::DropResponse, matcher));
+        self.shared.queue(Fault::DropResponse, matcher);
     }
 
     /// Faults queued that have not fired yet.
@@ -316,8 +345,9 @@ impl FaultProxy {
     }
 
     /// Every request handled so far, in the order their handling ended. An exchange is logged
-    /// when the proxy is done with it, which is just *after* the client got the response: to
-    /// check the log right after a response, use [`FaultProxy::log_of`].
+    /// when the proxy is done with it: for an answered request, just *before* the answer is
+    /// written to the client; for a reset one, as the reset happens. To wait for entries
+    /// that may still be on their way, use [`FaultProxy::log_of`].
     pub fn log(&self) -> Vec<Exchange> {
         self.shared.state().log.clone()
     }
@@ -367,598 +397,489 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-/// How a client connection ends: politely, or with a reset (`SO_LINGER` 0, so the client sees an
-/// error at once rather than a clean end of stream).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    Close,
-    Reset,
+/// What the handling of one client connection decided about how it ends.
+#[derive(Debug, Default)]
+struct ClientConn {
+    /// Close with a reset rather than politely.
+    reset: AtomicBool,
+    /// Torn down because the proxy went offline.
+    offline: AtomicBool,
 }
 
-async fn connection(mut client: TcpStream, shared: Arc<Shared>) {
-    let mut online = shared.online.subscribe();
-    let end = tokio::select! {
-        end = serve(&mut client, &shared) => end,
-        _ = online.wait_for(|online| !online) => End::Reset,
-    };
-    if end == End::Reset {
-        let _ = client.set_zero_linger();
+impl ClientConn {
+    /// Asks for a reset; the returned error makes hyper drop the connection without an answer.
+    fn reset(&self) -> Reset {
+        self.reset.store(true, Ordering::Relaxed);
+        Reset
     }
 }
 
-/// Logs a request when its handling ends, however it ends (a cancelled future logs `Cut`).
-struct InFlight<'a> {
-    shared: &'a Shared,
+/// A request's handling gave up on the client connection (see [`ClientConn::reset`]).
+#[derive(Debug)]
+struct Reset;
+
+impl fmt::Display for Reset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the proxy resets this connection")
+    }
+}
+
+impl std::error::Error for Reset {}
+
+/// Serves the requests of one client connection until it closes, must be reset, or the proxy
+/// goes offline.
+async fn connection(stream: TcpStream, shared: Arc<Shared>) {
+    let conn = Arc::new(ClientConn::default());
+    let io = TokioIo::new(ClientIo {
+        stream,
+        conn: Arc::clone(&conn),
+    });
+    let service = {
+        let (shared, conn) = (Arc::clone(&shared), Arc::clone(&conn));
+        hyper::service::service_fn(move |request| {
+            handle(request, Arc::clone(&shared), Arc::clone(&conn))
+        })
+    };
+    let serving = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    let mut online = shared.online.subscribe();
+    let offline = async {
+        // An error means the sender is gone, which `shared` prevents; treat it as offline too.
+        let _ = online.wait_for(|online| !online).await;
+        // Before anything is dropped: a request in flight logs `Cut`, the socket is reset.
+        conn.offline.store(true, Ordering::Relaxed);
+        conn.reset.store(true, Ordering::Relaxed);
+    };
+    tokio::select! {
+        served = serving => match served {
+            Err(e) if e.is_parse() || e.is_parse_too_large() => {
+                eprintln!("fault-proxy: bad request from a client: {e}");
+            }
+            _ => {}
+        },
+        () = offline => {}
+    }
+    // `serving` is dropped by now, and with it the socket (reset if asked for) and any request
+    // in flight with its upstream connection.
+}
+
+/// The client side of a connection: a TCP stream that is reset on close when asked to.
+struct ClientIo {
+    stream: TcpStream,
+    conn: Arc<ClientConn>,
+}
+
+impl Drop for ClientIo {
+    fn drop(&mut self) {
+        if self.conn.reset.load(Ordering::Relaxed) {
+            let _ = self.stream.set_zero_linger();
+        }
+    }
+}
+
+impl AsyncRead for ClientIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ClientIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// Logs a request when its handling ends, however it ends: a handling dropped before it decided
+/// logs `Cut` if the proxy went offline, else `ClientGone` (hyper drops it when the client hangs
+/// up).
+struct InFlight {
+    shared: Arc<Shared>,
+    conn: Arc<ClientConn>,
     method: String,
     path: String,
     status: Option<u16>,
-    outcome: Outcome,
+    outcome: Option<Outcome>,
 }
 
-impl InFlight<'_> {
+impl InFlight {
     fn finish(&mut self, outcome: Outcome, status: Option<u16>) {
-        self.outcome = outcome;
+        self.outcome = Some(outcome);
         self.status = status;
     }
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
+        let outcome = self
+            .outcome
+            .unwrap_or(if self.conn.offline.load(Ordering::Relaxed) {
+                Outcome::Cut
+            } else {
+                Outcome::ClientGone
+            });
         let entry = Exchange {
             method: std::mem::take(&mut self.method),
             path: std::mem::take(&mut self.path),
             status: self.status,
-            outcome: self.outcome,
+            outcome,
         };
         self.shared.state().log.push(entry);
     }
 }
 
-/// Serves the requests of one client connection until it closes or must be reset.
-async fn serve(client: &mut TcpStream, shared: &Shared) -> End {
-    let mut conn = Conn::new(client);
-    loop {
-        let head = match conn.read_head().await {
-            Ok(Some(head)) => head,
-            Ok(None) => return End::Close,
-            Err(e) => {
-                if e.kind() != io::ErrorKind::ConnectionReset {
-                    eprintln!("fault-proxy: bad request head: {e}");
-                }
-                return End::Reset;
-            }
-        };
-        let req = match Head::parse_request(&head) {
-            Ok(req) => req,
-            Err(e) => {
-                eprintln!("fault-proxy: bad request head: {e}");
-                return End::Reset;
-            }
-        };
-        let (method, target) = (req.method.clone(), req.target.clone());
-        let mut flight = InFlight {
-            shared,
-            method: method.clone(),
-            path: target.clone(),
-            status: None,
-            outcome: Outcome::Cut,
-        };
-        let framing = match req.request_framing() {
-            Ok(framing) => framing,
-            Err(e) => {
-                eprintln!("fault-proxy: {method} {target}: {e}");
-                flight.finish(Outcome::ClientGone, None);
-                return End::Reset;
-            }
-        };
-        if req.expects_continue() && conn.io.write_all(CONTINUE).await.is_err() {
-            flight.finish(Outcome::ClientGone, None);
-            return End::Reset;
-        }
-        let mut body = Vec::new();
-        if let Err(e) = conn.read_body(framing, &mut body).await {
+/// Handles one request from a client: read it, apply the fault it matches, forward it, answer.
+async fn handle(
+    request: Request<Incoming>,
+    shared: Arc<Shared>,
+    conn: Arc<ClientConn>,
+) -> Result<Response<Full<Bytes>>, Reset> {
+    let (parts, body) = request.into_parts();
+    let method = parts.method.as_str().to_owned();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let mut flight = InFlight {
+        shared: Arc::clone(&shared),
+        conn: Arc::clone(&conn),
+        method: method.clone(),
+        path: target.clone(),
+        status: None,
+        outcome: None,
+    };
+    let body = match body.collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
             eprintln!("fault-proxy: {method} {target}: reading the request body: {e}");
             flight.finish(Outcome::ClientGone, None);
-            return End::Reset;
+            return Err(conn.reset());
         }
-        if shared.take_fault(Fault::DropRequest, &method, &target) {
-            flight.finish(Outcome::DroppedRequest, None);
-            return End::Reset;
-        }
-        let keep_alive = req.client_keeps_alive();
-        let mut upstream_request = req.upstream_request_head();
-        upstream_request.extend_from_slice(&body);
-        drop(body);
-
-        // Forward, and meanwhile watch the client: if it hangs up, stop waiting for the server.
-        let is_head = method.eq_ignore_ascii_case("HEAD");
-        let exchange = exchange(shared, &upstream_request, is_head);
-        tokio::pin!(exchange);
-        let mut client_open = true;
-        let response = loop {
-            tokio::select! {
-                response = &mut exchange => break response,
-                read = conn.fill(), if client_open && conn.buf.len() < MAX_HEAD => match read {
-                    Ok(0) | Err(_) => client_open = false,
-                    Ok(_) => {}
-                },
-            }
-            if !client_open {
-                flight.finish(Outcome::ClientGone, None);
-                return End::Reset;
-            }
-        };
-        let response = match response {
-            Ok(response) => response,
-            Err(e) => {
-                eprintln!("fault-proxy: {method} {target}: upstream failed: {e}");
-                flight.finish(Outcome::UpstreamFailed, None);
-                return End::Reset;
-            }
-        };
-        let status = Some(response.status);
-        if shared.take_fault(Fault::DropResponse, &method, &target) {
-            flight.finish(Outcome::DroppedResponse, status);
-            return End::Reset;
-        }
-        let head = response.client_head(!keep_alive);
-        let written = async {
-            conn.io.write_all(&head).await?;
-            conn.io.write_all(&response.body).await?;
-            conn.io.flush().await
-        }
-        .await;
-        if written.is_err() {
-            flight.finish(Outcome::ClientGone, status);
-            return End::Reset;
-        }
-        flight.finish(Outcome::Forwarded, status);
-        drop(flight);
-        if !keep_alive {
-            let _ = conn.io.shutdown().await;
-            return End::Close;
-        }
+    };
+    if shared.state().take(Fault::DropRequest, &method, &target) {
+        flight.finish(Outcome::DroppedRequest, None);
+        return Err(conn.reset());
     }
-}
-
-const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-
-/// A complete response read from the upstream.
-struct Response {
-    status: u16,
-    head: Head,
-    /// Framed as `framing` says (chunked bodies are kept verbatim).
-    body: Vec<u8>,
-    framing: Framing,
-}
-
-impl Response {
-    /// The head sent to the client: keep-alive unless `close`, and a `Content-Length` where the
-    /// server framed the body by closing its connection.
-    fn client_head(&self, close: bool) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(b"HTTP/1.1 ");
-        out.extend_from_slice(self.head.rest.as_bytes());
-        out.extend_from_slice(b"\r\n");
-        for (name, value) in &self.head.headers {
-            if is_hop_by_hop(name) {
-                continue;
-            }
-            if self.framing == Framing::UntilClose
-                && (name.eq_ignore_ascii_case("transfer-encoding")
-                    || name.eq_ignore_ascii_case("content-length"))
-            {
-                continue;
-            }
-            push_header(&mut out, name, value);
+    let head = Head::upstream(&parts);
+    let answer = match exchange(&shared, &head, body).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            eprintln!("fault-proxy: {method} {target}: upstream failed: {e}");
+            flight.finish(Outcome::UpstreamFailed, None);
+            return Err(conn.reset());
         }
-        if self.framing == Framing::UntilClose {
-            push_header(
-                &mut out,
-                "Content-Length",
-                self.body.len().to_string().as_bytes(),
-            );
-        }
-        if close {
-            push_header(&mut out, "Connection", b"close");
-        }
-        out.extend_from_slice(b"\r\n");
-        out
+    };
+    let status = Some(answer.status().as_u16());
+    if shared.state().take(Fault::DropResponse, &method, &target) {
+        flight.finish(Outcome::DroppedResponse, status);
+        return Err(conn.reset());
     }
+    flight.finish(Outcome::Forwarded, status);
+    let (mut parts, body) = answer.into_parts();
+    parts.headers = without_hop_by_hop(&parts.headers, &[]);
+    parts.version = Version::HTTP_11;
+    Ok(Response::from_parts(parts, Full::new(body)))
 }
 
-/// Sends one request on a fresh upstream connection and reads the complete final response.
-async fn exchange(shared: &Shared, request: &[u8], is_head: bool) -> io::Result<Response> {
-    let mut stream = TcpStream::connect(shared.upstream).await?;
-    stream.set_nodelay(true)?;
-    stream.write_all(request).await?;
-    stream.flush().await?;
-    shared.state().forwarded += 1;
-    let mut conn = Conn::new(&mut stream);
-    loop {
-        let raw = conn
-            .read_head()
-            .await?
-            .ok_or_else(|| invalid("the server closed without a response"))?;
-        let head = Head::parse_response(&raw)?;
-        let status = head.status()?;
-        if (100..200).contains(&status) && status != 101 {
-            continue; // interim responses: the proxy already answered any Expect itself
+/// Headers that describe one connection, not the message, and are not passed on.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// `headers` without the hop-by-hop ones, the ones `Connection` names, and those in `also`.
+fn without_hop_by_hop(headers: &HeaderMap, also: &[&str]) -> HeaderMap {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let mut kept = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name_str = name.as_str(); // always lower case
+        if HOP_BY_HOP.contains(&name_str)
+            || also.contains(&name_str)
+            || named.iter().any(|n| n == name_str)
+        {
+            continue;
         }
-        if status == 101 {
-            return Err(invalid("protocol upgrades are not supported"));
-        }
-        let framing = if is_head || status == 204 || status == 304 {
-            Framing::None
-        } else {
-            head.response_framing()?
-        };
-        let mut body = Vec::new();
-        conn.read_body(framing, &mut body).await?;
-        return Ok(Response {
-            status,
-            head,
-            body,
-            framing,
-        });
+        kept.append(name.clone(), value.clone());
     }
+    kept
 }
 
-/// How a message body is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    None,
-    Length(u64),
-    Chunked,
-    UntilClose,
-}
-
-/// A parsed request or response head. For a request `method` and `target` are set and `rest` is
-/// the version; for a response `rest` is the status code and reason.
+/// The head of a request as it is sent upstream.
 #[derive(Debug)]
 struct Head {
-    method: String,
-    target: String,
-    rest: String,
-    headers: Vec<Header>,
-}
-
-/// A header's name and raw value (values may hold non-UTF-8 bytes; they pass through as sent).
-type Header = (String, Vec<u8>);
-
-fn invalid(msg: impl Into<String>) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, msg.into())
-}
-
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-fn is_hop_by_hop(name: &str) -> bool {
-    ["connection", "keep-alive", "proxy-connection"]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
-}
-
-fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
-}
-
-/// Comma-separated, trimmed, lower-cased list items of every header called `name`.
-fn list_items(headers: &[Header], name: &str) -> Vec<String> {
-    headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .flat_map(|(_, v)| {
-            String::from_utf8_lossy(v)
-                .split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .collect::<Vec<_>>()
-        })
-        .filter(|s| !s.is_empty())
-        .collect()
+    method: Method,
+    /// Origin form: path and query.
+    uri: Uri,
+    headers: HeaderMap,
 }
 
 impl Head {
-    /// Splits a head (ending in an empty line) into its start line and headers.
-    fn parse(raw: &[u8]) -> io::Result<(String, Vec<Header>)> {
-        let raw = raw
-            .strip_suffix(b"\r\n\r\n")
-            .ok_or_else(|| invalid("head without an end"))?;
-        let mut lines = raw
-            .split(|&b| b == b'\n')
-            .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-        let start = lines.next().unwrap_or_default();
-        let start = std::str::from_utf8(start)
-            .ok()
-            .filter(|s| s.is_ascii() && !s.bytes().any(|b| b.is_ascii_control()))
-            .ok_or_else(|| invalid("start line is not printable ASCII"))?
-            .to_owned();
-        let mut headers = Vec::new();
-        for line in lines {
-            let colon = line
-                .iter()
-                .position(|&b| b == b':')
-                .ok_or_else(|| invalid("header line without a colon"))?;
-            let name = std::str::from_utf8(&line[..colon])
-                .ok()
-                .filter(|n| is_token(n))
-                .ok_or_else(|| invalid("bad header name"))?;
-            let value = line[colon + 1..].trim_ascii();
-            if value.iter().any(|&b| b == b'\r' || b == 0) {
-                return Err(invalid("bad header value"));
-            }
-            headers.push((name.to_owned(), value.to_vec()));
-        }
-        Ok((start, headers))
-    }
-
-    fn parse_request(raw: &[u8]) -> io::Result<Head> {
-        let (start, headers) = Self::parse(raw)?;
-        let mut parts = start.split(' ');
-        let (Some(method), Some(target), Some(version), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(invalid(format!("bad request line {start:?}")));
-        };
-        if !is_token(method) || target.is_empty() {
-            return Err(invalid(format!("bad request line {start:?}")));
-        }
-        if version != "HTTP/1.1" && version != "HTTP/1.0" {
-            return Err(invalid(format!("unsupported version {version:?}")));
-        }
-        Ok(Head {
-            method: method.to_owned(),
-            target: target.to_owned(),
-            rest: version.to_owned(),
+    /// The client's request head, made fit for a fresh upstream connection: origin-form target,
+    /// no hop-by-hop headers, no `Expect` (the body is already here), no framing headers (the
+    /// body's length frames it), `Connection: close`.
+    fn upstream(parts: &request::Parts) -> Head {
+        let uri = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| Uri::from_static("/"), |pq| Uri::from(pq.clone()));
+        let mut headers = without_hop_by_hop(&parts.headers, &["expect", "content-length"]);
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        Head {
+            method: parts.method.clone(),
+            uri,
             headers,
-        })
-    }
-
-    fn parse_response(raw: &[u8]) -> io::Result<Head> {
-        let (start, headers) = Self::parse(raw)?;
-        let rest = start
-            .strip_prefix("HTTP/1.1 ")
-            .or_else(|| start.strip_prefix("HTTP/1.0 "))
-            .ok_or_else(|| invalid(format!("bad status line {start:?}")))?;
-        let head = Head {
-            method: String::new(),
-            target: String::new(),
-            rest: rest.to_owned(),
-            headers,
-        };
-        head.status()?;
-        Ok(head)
-    }
-
-    fn status(&self) -> io::Result<u16> {
-        let code = self.rest.get(..3).unwrap_or_default();
-        match (code.parse::<u16>(), self.rest.as_bytes().get(3)) {
-            (Ok(code), None | Some(b' ')) if (100..1000).contains(&code) => Ok(code),
-            _ => Err(invalid(format!("bad status {:?}", self.rest))),
         }
     }
 
-    fn content_length(&self) -> io::Result<Option<u64>> {
-        let mut length = None;
-        for (_, value) in self
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+    fn request(&self, body: Outgoing) -> Request<Outgoing> {
+        let mut request = Request::new(body);
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.version_mut() = Version::HTTP_11;
+        *request.headers_mut() = self.headers.clone();
+        request
+    }
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Sends one request on a fresh upstream connection and reads the complete final response.
+async fn exchange(
+    shared: &Arc<Shared>,
+    head: &Head,
+    body: Bytes,
+) -> Result<Response<Bytes>, Failure> {
+    let progress = Arc::new(Progress::new(body.is_empty(), Some(Arc::clone(shared))));
+    let length = body.len();
+    let request = head.request(Outgoing {
+        data: Some(body),
+        remaining: length as u64,
+        progress: Arc::clone(&progress),
+    });
+    let (mut sender, connection) = connect(shared, progress).await?;
+    let answer = async move {
+        let response = sender.send_request(request).await?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok::<_, hyper::Error>(Response::from_parts(parts, body))
+        // `sender` is dropped here, which lets `connection` finish.
+    };
+    // The connection is driven here rather than spawned, so that dropping this future (the
+    // client went away, the proxy went offline) closes the upstream connection at once.
+    let (answer, _) = tokio::join!(answer, connection);
+    Ok(answer?)
+}
+
+type UpstreamConnection = hyper::client::conn::http1::Connection<TokioIo<UpstreamIo>, Outgoing>;
+
+async fn connect(
+    shared: &Shared,
+    progress: Arc<Progress>,
+) -> Result<
+    (
+        hyper::client::conn::http1::SendRequest<Outgoing>,
+        UpstreamConnection,
+    ),
+    Failure,
+> {
+    let stream = TcpStream::connect(shared.upstream).await?;
+    stream.set_nodelay(true)?;
+    let io = TokioIo::new(UpstreamIo { stream, progress });
+    Ok(hyper::client::conn::http1::handshake(io).await?)
+}
+
+/// How far one request has got onto the upstream wire; shared by its body and its connection.
+#[derive(Debug)]
+struct Progress {
+    sent: Mutex<Sent>,
+    /// Counts the request in [`FaultProxy::forwarded`] once it is on the wire.
+    count_in: Option<Arc<Shared>>,
+}
+
+#[derive(Debug, Default)]
+struct Sent {
+    /// The body has handed hyper all the data it will.
+    handed_all: bool,
+    /// Bytes written to the socket (head and body).
+    written: u64,
+    /// Everything handed over is written: a flush found hyper's buffer empty after
+    /// `handed_all`.
+    on_wire: bool,
+}
+
+impl Progress {
+    fn new(nothing_to_hand: bool, count_in: Option<Arc<Shared>>) -> Progress {
+        Progress {
+            sent: Mutex::new(Sent {
+                handed_all: nothing_to_hand,
+                ..Sent::default()
+            }),
+            count_in,
+        }
+    }
+
+    fn sent(&self) -> MutexGuard<'_, Sent> {
+        self.sent.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn handed_all(&self) {
+        self.sent().handed_all = true;
+    }
+
+    fn wrote(&self, n: usize) {
+        self.sent().written += n as u64;
+    }
+
+    /// The socket was flushed. Hyper flushes the socket only once its own buffer is written out,
+    /// and it buffers what the body hands it before it flushes, so a flush after the body handed
+    /// everything (and after the head, at least, was written) means the whole request is out.
+    fn flushed(&self) {
         {
-            for item in String::from_utf8_lossy(value).split(',') {
-                let item = item.trim();
-                let n: u64 = item
-                    .parse()
-                    .ok()
-                    .filter(|_| !item.starts_with('+'))
-                    .ok_or_else(|| invalid(format!("bad Content-Length {item:?}")))?;
-                if length.is_some_and(|l| l != n) {
-                    return Err(invalid("conflicting Content-Length headers"));
-                }
-                length = Some(n);
+            let mut sent = self.sent();
+            if sent.on_wire || !sent.handed_all || sent.written == 0 {
+                return;
             }
+            sent.on_wire = true;
         }
-        Ok(length)
-    }
-
-    fn request_framing(&self) -> io::Result<Framing> {
-        let codings = list_items(&self.headers, "transfer-encoding");
-        if let Some(last) = codings.last() {
-            return if last == "chunked" {
-                Ok(Framing::Chunked)
-            } else {
-                Err(invalid(format!(
-                    "request Transfer-Encoding {codings:?} does not end in chunked"
-                )))
-            };
-        }
-        Ok(match self.content_length()? {
-            Some(0) | None => Framing::None,
-            Some(n) => Framing::Length(n),
-        })
-    }
-
-    fn response_framing(&self) -> io::Result<Framing> {
-        let codings = list_items(&self.headers, "transfer-encoding");
-        if let Some(last) = codings.last() {
-            return Ok(if last == "chunked" {
-                Framing::Chunked
-            } else {
-                Framing::UntilClose
-            });
-        }
-        Ok(match self.content_length()? {
-            Some(0) => Framing::None,
-            Some(n) => Framing::Length(n),
-            None => Framing::UntilClose,
-        })
-    }
-
-    fn expects_continue(&self) -> bool {
-        list_items(&self.headers, "expect")
-            .iter()
-            .any(|e| e == "100-continue")
-    }
-
-    fn client_keeps_alive(&self) -> bool {
-        let connection = list_items(&self.headers, "connection");
-        if self.rest == "HTTP/1.0" {
-            connection.iter().any(|c| c == "keep-alive")
-        } else {
-            !connection.iter().any(|c| c == "close")
-        }
-    }
-
-    /// The request head as sent upstream: `Connection: close`, no `Expect`, no hop-by-hop
-    /// headers; framing headers untouched (the body is forwarded verbatim).
-    fn upstream_request_head(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(512);
-        out.extend_from_slice(format!("{} {} HTTP/1.1\r\n", self.method, self.target).as_bytes());
-        for (name, value) in &self.headers {
-            if is_hop_by_hop(name) || name.eq_ignore_ascii_case("expect") {
-                continue;
-            }
-            push_header(&mut out, name, value);
-        }
-        push_header(&mut out, "Connection", b"close");
-        out.extend_from_slice(b"\r\n");
-        out
-    }
-}
-
-/// A buffered reader over one side of a connection.
-struct Conn<'a> {
-    io: &'a mut TcpStream,
-    buf: Vec<u8>,
-}
-
-impl<'a> Conn<'a> {
-    fn new(io: &'a mut TcpStream) -> Self {
-        Conn {
-            io,
-            buf: Vec::with_capacity(16 * 1024),
-        }
-    }
-
-    /// Reads more into the buffer; 0 at end of stream. Cancel-safe.
-    async fn fill(&mut self) -> io::Result<usize> {
-        self.buf.reserve(16 * 1024);
-        self.io.read_buf(&mut self.buf).await
-    }
-
-    /// The next head, up to and including its empty line; `None` at a clean end of stream.
-    async fn read_head(&mut self) -> io::Result<Option<Vec<u8>>> {
-        let mut searched: usize = 0;
-        loop {
-            let from = searched.saturating_sub(3);
-            if let Some(i) = find(&self.buf[from..], b"\r\n\r\n") {
-                let end = from + i + 4;
-                let head = self.buf[..end].to_vec();
-                self.buf.drain(..end);
-                return Ok(Some(head));
-            }
-            if self.buf.len() > MAX_HEAD {
-                return Err(invalid("head longer than 64 KiB"));
-            }
-            searched = self.buf.len();
-            if self.fill().await? == 0 {
-                return if self.buf.is_empty() {
-                    Ok(None)
-                } else {
-                    Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "connection closed inside a head",
-                    ))
-                };
-            }
-        }
-    }
-
-    /// One line including its `\n`, for chunk sizes and trailers.
-    async fn read_line(&mut self) -> io::Result<Vec<u8>> {
-        loop {
-            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
-                return Ok(self.buf.drain(..=i).collect());
-            }
-            if self.buf.len() > MAX_LINE {
-                return Err(invalid("chunk line too long"));
-            }
-            if self.fill().await? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "connection closed inside a chunked body",
-                ));
-            }
-        }
-    }
-
-    /// Appends exactly `n` bytes to `out`.
-    async fn read_exact_into(&mut self, n: u64, out: &mut Vec<u8>) -> io::Result<()> {
-        let mut remaining = usize::try_from(n).map_err(|_| invalid("body too large"))?;
-        let buffered = remaining.min(self.buf.len());
-        out.extend(self.buf.drain(..buffered));
-        remaining -= buffered;
-        while remaining > 0 {
-            let step = remaining.min(BODY_STEP);
-            let start = out.len();
-            out.resize(start + step, 0);
-            self.io.read_exact(&mut out[start..]).await?;
-            remaining -= step;
-        }
-        Ok(())
-    }
-
-    /// Appends the body framed by `framing` to `out`; chunked bodies verbatim, with trailers.
-    async fn read_body(&mut self, framing: Framing, out: &mut Vec<u8>) -> io::Result<()> {
-        match framing {
-            Framing::None => Ok(()),
-            Framing::Length(n) => self.read_exact_into(n, out).await,
-            Framing::UntilClose => {
-                out.append(&mut self.buf);
-                self.io.read_to_end(out).await.map(drop)
-            }
-            Framing::Chunked => loop {
-                let line = self.read_line().await?;
-                let size = chunk_size(&line)?;
-                out.extend_from_slice(&line);
-                if size == 0 {
-                    loop {
-                        let trailer = self.read_line().await?;
-                        out.extend_from_slice(&trailer);
-                        if trailer == b"\r\n" || trailer == b"\n" {
-                            return Ok(());
-                        }
-                    }
-                }
-                self.read_exact_into(size, out).await?;
-                let end = self.read_line().await?;
-                if end != b"\r\n" {
-                    return Err(invalid("chunk not followed by CRLF"));
-                }
-                out.extend_from_slice(&end);
-            },
+        if let Some(shared) = &self.count_in {
+            shared.state().forwarded += 1;
         }
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// The upstream side of a connection: a TCP stream that reports to [`Progress`].
+struct UpstreamIo {
+    stream: TcpStream,
+    progress: Arc<Progress>,
 }
 
-/// The size on a chunk-size line (`1a3f;ext=1\r\n`).
-fn chunk_size(line: &[u8]) -> io::Result<u64> {
-    let line = String::from_utf8_lossy(line);
-    let digits = line.split(';').next().unwrap_or_default().trim();
-    if digits.is_empty() || digits.len() > 15 {
-        return Err(invalid(format!("bad chunk size {line:?}")));
+impl AsyncRead for UpstreamIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
     }
-    u64::from_str_radix(digits, 16).map_err(|_| invalid(format!("bad chunk size {line:?}")))
+}
+
+impl AsyncWrite for UpstreamIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = written {
+            this.progress.wrote(n);
+        }
+        written
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = written {
+            this.progress.wrote(n);
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let flushed = Pin::new(&mut this.stream).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = flushed {
+            this.progress.flushed();
+        }
+        flushed
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// A request body sent upstream: the buffered bytes in one frame, announced with their length.
+struct Outgoing {
+    data: Option<Bytes>,
+    /// Bytes announced and not yet handed over.
+    remaining: u64,
+    progress: Arc<Progress>,
+}
+
+impl Body for Outgoing {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        this.progress.handed_all();
+        match this.data.take().filter(|data| !data.is_empty()) {
+            Some(data) => {
+                this.remaining = this.remaining.saturating_sub(data.len() as u64);
+                Poll::Ready(Some(Ok(Frame::data(data))))
+            }
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.as_ref().is_none_or(Bytes::is_empty)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
 }
 
 #[cfg(test)]
@@ -976,70 +897,28 @@ mod tests {
     }
 
     #[test]
-    fn request_heads() -> io::Result<()> {
-        let head = Head::parse_request(
-            b"POST /up?x=1 HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\
-              Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n",
-        )?;
-        assert_eq!(
-            (head.method.as_str(), head.target.as_str()),
-            ("POST", "/up?x=1")
-        );
-        assert_eq!(head.request_framing()?, Framing::Chunked);
-        assert!(head.expects_continue());
-        assert!(head.client_keeps_alive());
-        let up = String::from_utf8_lossy(&head.upstream_request_head()).into_owned();
-        assert_eq!(
-            up,
-            "POST /up?x=1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-        );
-
-        let head = Head::parse_request(b"GET / HTTP/1.0\r\n\r\n")?;
-        assert!(!head.client_keeps_alive());
-        assert_eq!(head.request_framing()?, Framing::None);
-
-        for garbage in [
-            &b"NOT HTTP\r\n\r\n"[..],
-            b"GET / HTTP/2\r\n\r\n",
-            b"GET / HTTP/1.1\r\nno colon\r\n\r\n",
-            b"GET / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n",
-            b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
-            b"\x00\xff / HTTP/1.1\r\n\r\n",
-        ] {
-            let parsed = Head::parse_request(garbage).and_then(|h| h.request_framing());
-            assert!(parsed.is_err(), "{:?}", String::from_utf8_lossy(garbage));
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn response_heads() -> io::Result<()> {
-        let head = Head::parse_response(b"HTTP/1.1 204 No Content\r\n\r\n")?;
-        assert_eq!(head.status()?, 204);
-        let head = Head::parse_response(b"HTTP/1.0 200\r\nX: y\r\n\r\n")?;
-        assert_eq!(head.status()?, 200);
-        assert_eq!(head.response_framing()?, Framing::UntilClose);
-        let response = Response {
-            status: 200,
-            head,
-            body: b"abc".to_vec(),
-            framing: Framing::UntilClose,
-        };
-        assert_eq!(
-            String::from_utf8_lossy(&response.client_head(true)),
-            "HTTP/1.1 200\r\nX: y\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"
-        );
-        assert!(Head::parse_response(b"HTTP/1.1 2000 OK\r\n\r\n").is_err());
-        assert!(Head::parse_response(b"SIP/2.0 200 OK\r\n\r\n").is_err());
-        Ok(())
-    }
-
-    #[test]
-    fn chunk_sizes() {
-        assert_eq!(chunk_size(b"1a\r\n").ok(), Some(26));
-        assert_eq!(chunk_size(b"0;ext=1\r\n").ok(), Some(0));
-        assert!(chunk_size(b"\r\n").is_err());
-        assert!(chunk_size(b"xyz\r\n").is_err());
-        assert!(chunk_size(b"ffffffffffffffffff\r\n").is_err());
+    fn upstream_heads_lose_hop_by_hop_headers() {
+        let (parts, ()) = Request::builder()
+            .method("POST")
+            .uri("http://example.test/up?x=1")
+            .header("Host", "a")
+            .header("Connection", "keep-alive, X-Private")
+            .header("X-Private", "1")
+            .header("Keep-Alive", "timeout=5")
+            .header("Expect", "100-continue")
+            .header("Transfer-Encoding", "chunked")
+            .header("Content-Length", "5")
+            .header("Authorization", "Bearer t")
+            .body(())
+            .map(Request::into_parts)
+            .expect("request");
+        let head = Head::upstream(&parts);
+        assert_eq!(head.uri, "/up?x=1");
+        assert_eq!(head.method, Method::POST);
+        let mut names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["authorization", "connection", "host"]);
+        assert_eq!(head.headers[header::CONNECTION], "close");
+        assert_eq!(head.headers[header::AUTHORIZATION], "Bearer t");
     }
 }

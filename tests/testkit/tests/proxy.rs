@@ -31,6 +31,17 @@ impl Seen {
     }
 }
 
+/// Records its message in `Seen` if dropped while still armed (a handler cancelled half-way).
+struct Cancelled(Option<(Seen, String)>);
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        if let Some((seen, message)) = self.0.take() {
+            seen.0.lock().expect("seen").push(message);
+        }
+    }
+}
+
 /// Deterministic bytes that differ along the whole length.
 fn payload(len: usize, seed: u32) -> Vec<u8> {
     let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
@@ -53,7 +64,10 @@ async fn handle(State(seen): State<Seen>, method: Method, uri: Uri, body: Bytes)
         "/hello" => "hello".into_response(),
         "/echo" => body.into_response(),
         "/slow" => {
+            let mut cancelled =
+                Cancelled(Some((seen.clone(), format!("{method} /slow cancelled"))));
             tokio::time::sleep(Duration::from_secs(2)).await;
+            cancelled.0 = None;
             "slow".into_response()
         }
         "/big" => payload(3 << 20, 7).into_response(),
@@ -357,18 +371,83 @@ fn chunked_requests_and_garbage_from_a_sync_test() {
     );
     assert!(response.ends_with("\r\n\r\nhello world"), "{response}");
 
+    // Garbage never reaches the server. hyper answers a malformed head itself with an error
+    // status (400 or the like) and a malformed body gets a reset: never a success.
     for garbage in [
         &b"NOT HTTP AT ALL\r\n\r\n"[..],
         b"GET / HTTP/1.1\r\nContent-Length: banana\r\n\r\n",
         b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
     ] {
-        assert!(exchange_raw(garbage).is_empty(), "answered {garbage:?}");
+        let response = exchange_raw(garbage);
+        assert!(
+            response.is_empty()
+                || response.starts_with(b"HTTP/1.1 4")
+                || response.starts_with(b"HTTP/1.1 5"),
+            "{garbage:?} answered {:?}",
+            String::from_utf8_lossy(&response)
+        );
     }
     assert_eq!(seen.total(), 1, "garbage reached the server");
+
+    // `Expect: 100-continue`: the proxy says go on, and the server gets the body.
+    let mut stream = std::net::TcpStream::connect(proxy.addr()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\
+              Connection: close\r\n\r\n",
+        )
+        .expect("write");
+    let mut interim = [0; 25];
+    stream.read_exact(&mut interim).expect("100 Continue");
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream.write_all(b"later").expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(response.ends_with("\r\n\r\nlater"), "{response}");
+    assert_eq!(seen.count("POST /echo"), 2);
 
     let response = exchange_raw(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(String::from_utf8_lossy(&response).ends_with("hello"));
     drop(proxy);
     drop(runtime);
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_takes_its_upstream_request_along() {
+    let (addr, seen) = server().await;
+    let proxy = FaultProxy::start(addr).expect("proxy");
+
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(proxy.addr())
+        .await
+        .expect("connect");
+    tokio::io::AsyncWriteExt::write_all(&mut stream, b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(stream);
+
+    assert_eq!(
+        proxy.log_of(1, Duration::from_secs(5)),
+        vec![exchange("GET", "/slow", None, Outcome::ClientGone)]
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.count("GET /slow cancelled") == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        seen.count("GET /slow cancelled"),
+        1,
+        "the server's handler ran on"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the upstream request was not closed at once"
+    );
 }
