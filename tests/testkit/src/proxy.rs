@@ -1,7 +1,9 @@
 //! A fault-injecting HTTP/1.1 proxy for end-to-end tests: simulated phones talk to the real sync
-//! server through it, and a test can take the network away ([`FaultProxy::set_online`]) or lose
-//! one request ([`FaultProxy::drop_next_request`]) or one answer
-//! ([`FaultProxy::drop_next_response`]) at the moment the product must survive it.
+//! server through it, and a test can take the network away ([`FaultProxy::set_online`]), lose one
+//! request ([`FaultProxy::drop_next_request`]) or one answer ([`FaultProxy::drop_next_response`]),
+//! cut a request body half-way ([`FaultProxy::cut_next_request`]), flip a byte of one
+//! ([`FaultProxy::damage_next_request`]) or deliver one twice
+//! ([`FaultProxy::duplicate_next_request`]) at the moment the product must survive it.
 //!
 //! # Threading model
 //!
@@ -32,8 +34,11 @@
 //!
 //! Every fault is queued by one call, is matched against requests with a [`Match`], fires once,
 //! counts in [`FaultProxy::pending_faults`] until it fires, and shows in the [log](FaultProxy::log)
-//! as the [`Outcome`] of the request it hit. A request suffers **at most one fault**: a pending
-//! [`drop_next_request`] that matches it, or, if none did, a pending [`drop_next_response`].
+//! as the [`Outcome`] of the request it hit. A request suffers **at most one fault**: the first
+//! pending request fault (drop, cut, damage, duplicate, in the order they were queued) that
+//! matches and applies to it, or, if none did, a pending [`drop_next_response`]. So a request
+//! matching both a `drop_next_request` and a `drop_next_response` is dropped, and the response
+//! fault stays pending.
 //!
 //! * Offline ([`FaultProxy::set_online`]): open connections are reset at once, new ones are
 //!   accepted and reset at once.
@@ -41,6 +46,14 @@
 //!   reset.
 //! * [`drop_next_response`]: forwarded, the complete answer is read, then thrown away and the
 //!   client connection reset.
+//! * [`cut_next_request`]: only the head and the first N body bytes reach the server, then both
+//!   connections are closed (the client's with a reset). Applies only to a request whose body is
+//!   longer than N bytes, so the server always sees a body that ends early.
+//! * [`damage_next_request`]: one byte of the body (the middle one) is flipped on the way; the
+//!   answer reaches the client. Applies only to a request with a body.
+//! * [`duplicate_next_request`]: the request is sent twice, one after the other, each time on a
+//!   fresh connection; the client gets the second answer, as a client whose first attempt landed
+//!   and then retried would.
 //!
 //! "Reset" means `SO_LINGER` 0 on close: the client sees an error at once rather than a clean end
 //! of stream.
@@ -61,16 +74,18 @@
 //!
 //! [`drop_next_request`]: FaultProxy::drop_next_request
 //! [`drop_next_response`]: FaultProxy::drop_next_response
+//! [`cut_next_request`]: FaultProxy::cut_next_request
+//! [`damage_next_request`]: FaultProxy::damage_next_request
+//! [`duplicate_next_request`]: FaultProxy::duplicate_next_request
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 
 use http_body_util::{BodyExt, Full};
@@ -131,6 +146,15 @@ pub enum Outcome {
     /// The server answered (its status is in the log) but the answer was thrown away because of
     /// [`FaultProxy::drop_next_response`]; the client connection was reset.
     DroppedResponse,
+    /// Only part of the body was forwarded because of [`FaultProxy::cut_next_request`], then the
+    /// upstream connection was closed and the client connection reset.
+    CutRequest,
+    /// Forwarded with one body byte flipped because of [`FaultProxy::damage_next_request`]; the
+    /// server's answer (its status is in the log) was handed back to the client.
+    DamagedRequest,
+    /// Forwarded twice because of [`FaultProxy::duplicate_next_request`]; the second answer (its
+    /// status is in the log) was handed back to the client.
+    DuplicatedRequest,
     /// The upstream could not be reached or sent no complete, well-formed response; the client
     /// connection was reset.
     UpstreamFailed,
@@ -155,7 +179,23 @@ pub struct Exchange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
     DropRequest,
+    /// Forward this many body bytes, then close.
+    CutRequest(usize),
+    DamageRequest,
+    DuplicateRequest,
     DropResponse,
+}
+
+impl Fault {
+    /// Whether this fault acts on a request with a body of `len` bytes (before it is forwarded).
+    fn applies_to_request(self, len: usize) -> bool {
+        match self {
+            Fault::DropRequest | Fault::DuplicateRequest => true,
+            Fault::CutRequest(after) => len > after,
+            Fault::DamageRequest => len > 0,
+            Fault::DropResponse => false,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -166,25 +206,29 @@ struct State {
     forwarded: u64,
     dropped_requests: u64,
     dropped_responses: u64,
+    cut_requests: u64,
+    damaged_requests: u64,
+    duplicated_requests: u64,
 }
 
 impl State {
-    /// Removes the first pending fault of this kind for a request matching `method` and
+    /// Removes the first pending fault that `pick` accepts for a request matching `method` and
     /// `target`, and counts it as fired.
-    fn take(&mut self, kind: Fault, method: &str, target: &str) -> bool {
-        let Some(i) = self
+    fn take(&mut self, method: &str, target: &str, pick: impl Fn(Fault) -> bool) -> Option<Fault> {
+        let i = self
             .faults
             .iter()
-            .position(|(fault, m)| *fault == kind && m.matches(method, target))
-        else {
-            return false;
+            .position(|(fault, m)| pick(*fault) && m.matches(method, target))?;
+        let (fault, _) = self.faults.remove(i)?;
+        let counter = match fault {
+            Fault::DropRequest => &mut self.dropped_requests,
+            Fault::CutRequest(_) => &mut self.cut_requests,
+            Fault::DamageRequest => &mut self.damaged_requests,
+            Fault::DuplicateRequest => &mut self.duplicated_requests,
+            Fault::DropResponse => &mut self.dropped_responses,
         };
-        self.faults.remove(i);
-        match kind {
-            Fault::DropRequest => self.dropped_requests += 1,
-            Fault::DropResponse => self.dropped_responses += 1,
-        }
-        true
+        *counter += 1;
+        Some(fault)
     }
 }
 
@@ -307,10 +351,35 @@ impl FaultProxy {
     /// The next request matching `matcher` is forwarded and the server's complete response is
     /// read, then the client's connection is reset without it: the server committed, the answer
     /// was lost. Each call queues one fault; each fault fires once. A request that also matches a
-    /// pending [`drop_next_request`](Self::drop_next_request) is dropped before it gets here, and
-    /// this fault stays pending.
+    /// pending request fault ([`drop_next_request`](Self::drop_next_request) and the like) gets
+    /// that one instead, and this one stays pending.
     pub fn drop_next_response(&self, matcher: Match) {
         self.shared.queue(Fault::DropResponse, matcher);
+    }
+
+    /// The next request matching `matcher` whose body is longer than `after_bytes` reaches the
+    /// server with its head (announcing the whole body) and only the first `after_bytes` bytes of
+    /// its body; then the upstream connection is closed and the client's reset, without waiting
+    /// for an answer: the network failed mid-upload. Requests with shorter bodies pass and leave
+    /// the fault pending. Each call queues one fault; each fault fires once.
+    pub fn cut_next_request(&self, matcher: Match, after_bytes: usize) {
+        self.shared.queue(Fault::CutRequest(after_bytes), matcher);
+    }
+
+    /// The next request matching `matcher` that has a body is forwarded with its middle byte
+    /// (index `len / 2`) flipped (XOR `0xff`), and the server's answer reaches the client:
+    /// corruption a transport checksum did not catch. Requests without a body pass unchanged and
+    /// leave the fault pending. Each call queues one fault; each fault fires once.
+    pub fn damage_next_request(&self, matcher: Match) {
+        self.shared.queue(Fault::DamageRequest, matcher);
+    }
+
+    /// The next request matching `matcher` is sent to the server twice, one after the other,
+    /// each time on a fresh connection, and the client gets the answer to the second: what a
+    /// client sees when it retried a request whose first attempt had already landed. The first
+    /// answer is read in full and thrown away. Each call queues one fault; each fault fires once.
+    pub fn duplicate_next_request(&self, matcher: Match) {
+        self.shared.queue(Fault::DuplicateRequest, matcher);
     }
 
     /// Faults queued that have not fired yet.
@@ -329,7 +398,8 @@ impl FaultProxy {
     }
 
     /// Requests written to the upstream in full, whether or not their answer then reached the
-    /// client (dropped responses count here too).
+    /// client (dropped responses count here too, a duplicated request counts twice, a cut one
+    /// not at all).
     pub fn forwarded(&self) -> u64 {
         self.shared.state().forwarded
     }
@@ -344,9 +414,24 @@ impl FaultProxy {
         self.shared.state().dropped_responses
     }
 
+    /// Requests cut by [`cut_next_request`](Self::cut_next_request).
+    pub fn cut_requests(&self) -> u64 {
+        self.shared.state().cut_requests
+    }
+
+    /// Requests damaged by [`damage_next_request`](Self::damage_next_request).
+    pub fn damaged_requests(&self) -> u64 {
+        self.shared.state().damaged_requests
+    }
+
+    /// Requests sent twice by [`duplicate_next_request`](Self::duplicate_next_request).
+    pub fn duplicated_requests(&self) -> u64 {
+        self.shared.state().duplicated_requests
+    }
+
     /// Every request handled so far, in the order their handling ended. An exchange is logged
     /// when the proxy is done with it: for an answered request, just *before* the answer is
-    /// written to the client; for a reset one, as the reset happens. To wait for entries
+    /// written to the client; for a reset or cut one, as the reset happens. To wait for entries
     /// that may still be on their way, use [`FaultProxy::log_of`].
     pub fn log(&self) -> Vec<Exchange> {
         self.shared.state().log.clone()
@@ -582,13 +667,41 @@ async fn handle(
             return Err(conn.reset());
         }
     };
-    if shared.state().take(Fault::DropRequest, &method, &target) {
-        flight.finish(Outcome::DroppedRequest, None);
-        return Err(conn.reset());
-    }
     let head = Head::upstream(&parts);
-    let answer = match exchange(&shared, &head, body).await {
-        Ok(answer) => answer,
+    let fault = shared
+        .state()
+        .take(&method, &target, |f| f.applies_to_request(body.len()));
+    let answered = match fault {
+        Some(Fault::DropRequest) => {
+            flight.finish(Outcome::DroppedRequest, None);
+            return Err(conn.reset());
+        }
+        Some(Fault::CutRequest(after)) => {
+            let outcome = match cut(&shared, &head, &body, after).await {
+                Ok(()) => Outcome::CutRequest,
+                Err(e) => {
+                    eprintln!("fault-proxy: {method} {target}: upstream failed: {e}");
+                    Outcome::UpstreamFailed
+                }
+            };
+            flight.finish(outcome, None);
+            return Err(conn.reset());
+        }
+        Some(Fault::DamageRequest) => exchange(&shared, &head, damaged(&body))
+            .await
+            .map(|answer| (answer, Outcome::DamagedRequest)),
+        Some(Fault::DuplicateRequest) => match exchange(&shared, &head, body.clone()).await {
+            Ok(_first) => exchange(&shared, &head, body)
+                .await
+                .map(|answer| (answer, Outcome::DuplicatedRequest)),
+            Err(e) => Err(e),
+        },
+        Some(Fault::DropResponse) | None => exchange(&shared, &head, body)
+            .await
+            .map(|answer| (answer, Outcome::Forwarded)),
+    };
+    let (answer, outcome) = match answered {
+        Ok(answered) => answered,
         Err(e) => {
             eprintln!("fault-proxy: {method} {target}: upstream failed: {e}");
             flight.finish(Outcome::UpstreamFailed, None);
@@ -596,15 +709,29 @@ async fn handle(
         }
     };
     let status = Some(answer.status().as_u16());
-    if shared.state().take(Fault::DropResponse, &method, &target) {
+    if outcome == Outcome::Forwarded
+        && shared
+            .state()
+            .take(&method, &target, |f| f == Fault::DropResponse)
+            .is_some()
+    {
         flight.finish(Outcome::DroppedResponse, status);
         return Err(conn.reset());
     }
-    flight.finish(Outcome::Forwarded, status);
+    flight.finish(outcome, status);
     let (mut parts, body) = answer.into_parts();
     parts.headers = without_hop_by_hop(&parts.headers, &[]);
     parts.version = Version::HTTP_11;
     Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// The body with its middle byte flipped.
+fn damaged(body: &Bytes) -> Bytes {
+    let mut damaged = body.to_vec();
+    if let Some(byte) = damaged.get_mut(body.len() / 2) {
+        *byte ^= 0xff;
+    }
+    Bytes::from(damaged)
 }
 
 /// Headers that describe one connection, not the message, and are not passed on.
@@ -692,6 +819,7 @@ async fn exchange(
     let request = head.request(Outgoing {
         data: Some(body),
         remaining: length as u64,
+        cut: false,
         progress: Arc::clone(&progress),
     });
     let (mut sender, connection) = connect(shared, progress).await?;
@@ -706,6 +834,24 @@ async fn exchange(
     // client went away, the proxy went offline) closes the upstream connection at once.
     let (answer, _) = tokio::join!(answer, connection);
     Ok(answer?)
+}
+
+/// Sends the head and the first `after` bytes of `body` on a fresh upstream connection, and
+/// closes it as soon as they are on the wire.
+async fn cut(shared: &Arc<Shared>, head: &Head, body: &Bytes, after: usize) -> Result<(), Failure> {
+    let sent = body.slice(..after.min(body.len()));
+    let progress = Arc::new(Progress::new(sent.is_empty(), None));
+    let request = head.request(Outgoing {
+        remaining: body.len() as u64,
+        data: Some(sent),
+        cut: true,
+        progress: Arc::clone(&progress),
+    });
+    let (mut sender, connection) = connect(shared, progress).await?;
+    // The body fails once its part is on the wire, which makes hyper abandon both the request and
+    // the connection; whatever the server may have answered so far is of no interest.
+    let _ = tokio::join!(sender.send_request(request), connection);
+    Ok(())
 }
 
 type UpstreamConnection = hyper::client::conn::http1::Connection<TokioIo<UpstreamIo>, Outgoing>;
@@ -743,6 +889,8 @@ struct Sent {
     /// Everything handed over is written: a flush found hyper's buffer empty after
     /// `handed_all`.
     on_wire: bool,
+    /// The body, waiting for `on_wire` to fail.
+    waker: Option<Waker>,
 }
 
 impl Progress {
@@ -772,15 +920,29 @@ impl Progress {
     /// and it buffers what the body hands it before it flushes, so a flush after the body handed
     /// everything (and after the head, at least, was written) means the whole request is out.
     fn flushed(&self) {
-        {
+        let waker = {
             let mut sent = self.sent();
             if sent.on_wire || !sent.handed_all || sent.written == 0 {
                 return;
             }
             sent.on_wire = true;
-        }
+            sent.waker.take()
+        };
         if let Some(shared) = &self.count_in {
             shared.state().forwarded += 1;
+        }
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn poll_on_wire(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut sent = self.sent();
+        if sent.on_wire {
+            Poll::Ready(())
+        } else {
+            sent.waker = Some(cx.waker().clone());
+            Poll::Pending
         }
     }
 }
@@ -847,34 +1009,54 @@ impl AsyncWrite for UpstreamIo {
 }
 
 /// A request body sent upstream: the buffered bytes in one frame, announced with their length.
+/// A cut body announces more than it has: once its bytes are on the wire it fails, and hyper
+/// closes the connection.
 struct Outgoing {
     data: Option<Bytes>,
     /// Bytes announced and not yet handed over.
     remaining: u64,
+    cut: bool,
     progress: Arc<Progress>,
 }
 
+/// The error a cut body ends with.
+#[derive(Debug)]
+struct CutHere;
+
+impl fmt::Display for CutHere {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("request body cut by the fault proxy")
+    }
+}
+
+impl std::error::Error for CutHere {}
+
 impl Body for Outgoing {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = CutHere;
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, CutHere>>> {
         let this = self.get_mut();
+        if let Some(data) = this.data.take().filter(|data| !data.is_empty()) {
+            this.remaining = this.remaining.saturating_sub(data.len() as u64);
+            this.progress.handed_all();
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
         this.progress.handed_all();
-        match this.data.take().filter(|data| !data.is_empty()) {
-            Some(data) => {
-                this.remaining = this.remaining.saturating_sub(data.len() as u64);
-                Poll::Ready(Some(Ok(Frame::data(data))))
-            }
-            None => Poll::Ready(None),
+        if !this.cut {
+            return Poll::Ready(None);
+        }
+        match this.progress.poll_on_wire(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(CutHere))),
+            Poll::Pending => Poll::Pending,
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.data.as_ref().is_none_or(Bytes::is_empty)
+        !self.cut && self.data.as_ref().is_none_or(Bytes::is_empty)
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -920,5 +1102,64 @@ mod tests {
         assert_eq!(names, ["authorization", "connection", "host"]);
         assert_eq!(head.headers[header::CONNECTION], "close");
         assert_eq!(head.headers[header::AUTHORIZATION], "Bearer t");
+    }
+
+    #[test]
+    fn damage_flips_the_middle_byte() {
+        assert_eq!(damaged(&Bytes::new()), Bytes::new());
+        assert_eq!(
+            damaged(&Bytes::from_static(b"a")),
+            Bytes::from_static(&[!b'a'])
+        );
+        assert_eq!(
+            damaged(&Bytes::from_static(b"abcd")),
+            Bytes::from_static(&[b'a', b'b', !b'c', b'd'])
+        );
+    }
+
+    #[test]
+    fn one_fault_per_request_first_queued_first() {
+        let mut state = State::default();
+        let push = Match::path_prefix("/push");
+        state.faults.push_back((Fault::DropResponse, push.clone()));
+        state
+            .faults
+            .push_back((Fault::CutRequest(10), push.clone()));
+        state.faults.push_back((Fault::DamageRequest, push.clone()));
+        state.faults.push_back((Fault::DropRequest, push));
+        let request = |len: usize| move |f: Fault| f.applies_to_request(len);
+
+        // Nothing applies to another path.
+        assert_eq!(state.take("GET", "/pull", request(100)), None);
+        // An empty body: neither cut nor damage apply, the drop does.
+        assert_eq!(
+            state.take("POST", "/push", request(0)),
+            Some(Fault::DropRequest)
+        );
+        // Five bytes: too short to cut after ten, damaged.
+        assert_eq!(
+            state.take("POST", "/push", request(5)),
+            Some(Fault::DamageRequest)
+        );
+        assert_eq!(
+            state.take("POST", "/push", request(11)),
+            Some(Fault::CutRequest(10))
+        );
+        assert_eq!(state.take("POST", "/push", request(11)), None);
+        assert_eq!(
+            state.take("POST", "/push", |f| f == Fault::DropResponse),
+            Some(Fault::DropResponse)
+        );
+        assert!(state.faults.is_empty());
+        assert_eq!(
+            (
+                state.dropped_requests,
+                state.damaged_requests,
+                state.cut_requests,
+                state.dropped_responses,
+                state.duplicated_requests
+            ),
+            (1, 1, 1, 1, 0)
+        );
     }
 }

@@ -70,6 +70,11 @@ async fn handle(State(seen): State<Seen>, method: Method, uri: Uri, body: Bytes)
             cancelled.0 = None;
             "slow".into_response()
         }
+        // How many times the server has seen this request, this one included.
+        "/next" => seen
+            .count(&format!("{method} /next"))
+            .to_string()
+            .into_response(),
         "/big" => payload(3 << 20, 7).into_response(),
         "/chunked" => {
             let data = payload(2 << 20, 9);
@@ -449,5 +454,215 @@ async fn a_client_that_hangs_up_takes_its_upstream_request_along() {
     assert!(
         started.elapsed() < Duration::from_millis(1500),
         "the upstream request was not closed at once"
+    );
+}
+
+/// A bare upstream that reads each connection to its end and hands over every byte it got.
+fn recording_upstream() -> (SocketAddr, std::sync::mpsc::Receiver<Vec<u8>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut got = Vec::new();
+            let _ = stream.read_to_end(&mut got);
+            if tx.send(got).is_err() {
+                return;
+            }
+        }
+    });
+    (addr, rx)
+}
+
+fn split_head(raw: &[u8]) -> (String, &[u8]) {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a whole head")
+        + 4;
+    (
+        String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase(),
+        &raw[end..],
+    )
+}
+
+#[tokio::test]
+async fn cut_next_request_forwards_part_of_the_body_then_closes() {
+    let (addr, upstream) = recording_upstream();
+    let proxy = FaultProxy::start(addr).expect("proxy");
+    let client = client();
+    let url = proxy.url();
+
+    proxy.cut_next_request(Match::path_prefix("/up").method("PUT"), 1000);
+    let upload = payload(100_000, 5);
+    let started = Instant::now();
+    // The bare upstream never answers: a request forwarded whole would wait forever.
+    let cut = tokio::time::timeout(
+        Duration::from_secs(5),
+        client
+            .put(format!("{url}/up/1"))
+            .body(upload.clone())
+            .send(),
+    )
+    .await
+    .expect("the request was not cut");
+    assert!(cut.is_err(), "the cut request got an answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "not cut at once"
+    );
+
+    let got = upstream
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the server got a connection");
+    let (head, body) = split_head(&got);
+    assert!(head.starts_with("put /up/1 http/1.1\r\n"), "{head}");
+    assert!(head.contains("\r\ncontent-length: 100000\r\n"), "{head}");
+    assert_eq!(body.len(), 1000, "the server got more or less than the cut");
+    assert!(body == &upload[..1000], "the part forwarded changed");
+
+    assert_eq!(proxy.pending_faults(), 0);
+    assert_eq!(proxy.cut_requests(), 1);
+    assert_eq!(
+        proxy.forwarded(),
+        0,
+        "a cut request is not forwarded in full"
+    );
+    assert_eq!(
+        proxy.log_of(1, Duration::from_secs(5)),
+        vec![exchange("PUT", "/up/1", None, Outcome::CutRequest)]
+    );
+}
+
+#[tokio::test]
+async fn cut_next_request_waits_for_a_body_longer_than_the_cut() {
+    let (addr, seen) = server().await;
+    let proxy = FaultProxy::start(addr).expect("proxy");
+    let client = client();
+    let url = proxy.url();
+
+    proxy.cut_next_request(Match::path_prefix("/echo"), 10);
+    let echoed = |body: &'static [u8]| {
+        let client = client.clone();
+        let url = format!("{url}/echo");
+        async move {
+            client
+                .post(url)
+                .body(body)
+                .send()
+                .await?
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+        }
+    };
+    // Ten bytes or fewer cannot be cut after ten: they pass, the fault waits.
+    assert_eq!(echoed(b"0123456789").await.expect("short"), b"0123456789");
+    assert_eq!(proxy.pending_faults(), 1);
+    assert!(echoed(b"0123456789A").await.is_err(), "not cut");
+    assert_eq!(proxy.pending_faults(), 0);
+    assert_eq!(echoed(b"0123456789A").await.expect("again"), b"0123456789A");
+    // The server never handled the cut one: its body ended early.
+    assert_eq!(seen.count("POST /echo"), 2);
+    assert_eq!(
+        proxy.log_of(3, Duration::from_secs(5)),
+        vec![
+            exchange("POST", "/echo", Some(200), Outcome::Forwarded),
+            exchange("POST", "/echo", None, Outcome::CutRequest),
+            exchange("POST", "/echo", Some(200), Outcome::Forwarded),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn damage_next_request_flips_one_byte_of_the_body() {
+    let (addr, seen) = server().await;
+    let proxy = FaultProxy::start(addr).expect("proxy");
+    let client = client();
+    let url = proxy.url();
+
+    proxy.damage_next_request(Match::path_prefix("/echo"));
+    // No body, nothing to damage: it passes and the fault waits.
+    assert_eq!(get(&client, format!("{url}/echo")).await.expect("get"), b"");
+    assert_eq!(proxy.pending_faults(), 1);
+
+    let upload = payload(64 * 1024 + 1, 11);
+    let post = |body: Vec<u8>| {
+        let client = client.clone();
+        let url = format!("{url}/echo");
+        async move {
+            client
+                .post(url)
+                .body(body)
+                .send()
+                .await
+                .expect("post")
+                .bytes()
+                .await
+                .expect("body")
+                .to_vec()
+        }
+    };
+    let echoed = post(upload.clone()).await;
+    assert_eq!(echoed.len(), upload.len());
+    let changed: Vec<usize> = (0..upload.len())
+        .filter(|&i| echoed[i] != upload[i])
+        .collect();
+    assert_eq!(changed, [upload.len() / 2], "not exactly the middle byte");
+    assert_eq!(echoed[upload.len() / 2], !upload[upload.len() / 2]);
+
+    assert_eq!(proxy.pending_faults(), 0);
+    assert_eq!(proxy.damaged_requests(), 1);
+    assert!(post(upload.clone()).await == upload, "damaged twice");
+    assert_eq!(seen.count("POST /echo"), 2);
+    assert_eq!(proxy.forwarded(), 3);
+    assert_eq!(
+        proxy.log_of(3, Duration::from_secs(5)),
+        vec![
+            exchange("GET", "/echo", Some(200), Outcome::Forwarded),
+            exchange("POST", "/echo", Some(200), Outcome::DamagedRequest),
+            exchange("POST", "/echo", Some(200), Outcome::Forwarded),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn duplicate_next_request_sends_it_twice_and_answers_with_the_second() {
+    let (addr, seen) = server().await;
+    let proxy = FaultProxy::start(addr).expect("proxy");
+    let client = client();
+    let url = proxy.url();
+
+    let post = || {
+        let client = client.clone();
+        let url = format!("{url}/next");
+        async move {
+            client
+                .post(url)
+                .body("once")
+                .send()
+                .await
+                .expect("post")
+                .text()
+                .await
+                .expect("text")
+        }
+    };
+    proxy.duplicate_next_request(Match::path_prefix("/next").method("POST"));
+    assert_eq!(post().await, "2", "the client got the first answer");
+    assert_eq!(seen.count("POST /next"), 2, "the server saw it twice");
+    assert_eq!(proxy.duplicated_requests(), 1);
+    assert_eq!(proxy.pending_faults(), 0);
+    assert_eq!(post().await, "3");
+    assert_eq!(seen.count("POST /next"), 3);
+    assert_eq!(proxy.forwarded(), 3);
+    assert_eq!(proxy.connections(), 1);
+    assert_eq!(
+        proxy.log_of(2, Duration::from_secs(5)),
+        vec![
+            exchange("POST", "/next", Some(200), Outcome::DuplicatedRequest),
+            exchange("POST", "/next", Some(200), Outcome::Forwarded),
+        ]
     );
 }
