@@ -1097,11 +1097,17 @@ fn the_validator_catches_what_it_should() {
     assert!(v.check(&p, &json!({"a": 1})).is_ok());
     assert!(v.check(&p, &json!({})).is_err(), "required");
     assert!(v.check(&p, &json!({"a": -1})).is_err(), "minimum");
-    assert!(v.check(&p, &json!({"a": 1, "when": "soon"})).is_err(), "format");
+    assert!(
+        v.check(&p, &json!({"a": 1, "when": "soon"})).is_err(),
+        "format"
+    );
     assert!(v.check(&p, &json!({"a": 1, "b": 2})).is_err(), "closed");
     assert!(
-        v.check(&json!({"type": "array", "items": p.clone()}), &json!([{"a": 1, "b": 2}]))
-            .is_err(),
+        v.check(
+            &json!({"type": "array", "items": p.clone()}),
+            &json!([{"a": 1, "b": 2}])
+        )
+        .is_err(),
         "closed inside an array"
     );
     let free = json!({"$ref": "#/components/schemas/Free"});
