@@ -10,9 +10,8 @@ use crate::tools::Tools;
 /// Set by `./dev test`: the seconds its build of the libraries and programs took.
 const PREBUILT_ENV: &str = "KVITS_PREBUILT_SECONDS";
 
-/// One step: a name and what it runs. In a cargo command line, [`OUT`] stands for the step's
-/// output directory, `<target dir>/<out>`, emptied before the step runs; a step with an output
-/// directory fails when it leaves no file there.
+/// One step: a name and what it runs. A step with an output directory (`<target dir>/<out>`,
+/// emptied before the step and handed to its task) fails when it leaves no file there.
 struct Step {
     name: &'static str,
     action: Action,
@@ -24,9 +23,6 @@ enum Action {
     /// A task of this program, run in this process (no second build of xtask).
     Task(fn(&Path) -> anyhow::Result<()>),
 }
-
-/// In a step's command line: its output directory.
-const OUT: &str = "{out}";
 
 /// Most steps only run cargo.
 const fn step(name: &'static str, args: &'static [&'static str]) -> Step {
@@ -241,16 +237,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         let start = Instant::now();
         let result = match action {
             Action::Cargo(args) => {
-                let cmd: Vec<String> = args
-                    .iter()
-                    .map(|a| match &out {
-                        Some(dir) if *a == OUT => dir.display().to_string(),
-                        _ => (*a).to_string(),
-                    })
-                    .collect();
-                eprintln!("\n==> {name}: cargo {}", cmd.join(" "));
+                eprintln!("\n==> {name}: cargo {}", args.join(" "));
                 let status = Command::new(&cargo)
-                    .args(&cmd)
+                    .args(*args)
                     .status()
                     .with_context(|| format!("starting cargo for {name}"))?;
                 if status.success() {
