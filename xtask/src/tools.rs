@@ -46,6 +46,11 @@ impl Tools {
         self.program("codegen")
     }
 
+    /// The upload's conformance harness over HTTP (`tests/conformance`), for the web driver.
+    pub fn upload_conformance(&self) -> anyhow::Result<PathBuf> {
+        self.program("kvits-upload-conformance")
+    }
+
     /// `libkvits_native` as a shared library: what the Kotlin and Swift tests load.
     pub fn native_library(&self) -> anyhow::Result<PathBuf> {
         ["so", "dylib", "dll"]

@@ -191,6 +191,21 @@ pub fn test(tools: &Tools) -> anyhow::Result<()> {
     step("unit tests (vitest)");
     run_checked(npm().current_dir(&web).arg("test"), "npm test", None)?;
 
+    let harness = Conformance::start(&tools.upload_conformance()?)?;
+    step(&format!(
+        "the upload's conformance cases through the web driver, harness at {}",
+        harness.url
+    ));
+    run_checked(
+        npm()
+            .current_dir(&web)
+            .args(["run", "conformance"])
+            .env("KVITS_CONFORMANCE", &harness.url),
+        "npm run conformance",
+        None,
+    )?;
+    harness.stop()?;
+
     let chromium = Path::new("/usr/bin/chromium");
     if !chromium.is_file() {
         bail!(
@@ -226,6 +241,48 @@ pub fn test(tools: &Tools) -> anyhow::Result<()> {
     drop(server);
     eprintln!("screenshots in {}", screenshots.display());
     Ok(())
+}
+
+/// `kvits-upload-conformance`, running: it serves until its standard input closes.
+struct Conformance {
+    url: String,
+    child: std::process::Child,
+}
+
+impl Conformance {
+    fn start(program: &Path) -> anyhow::Result<Conformance> {
+        use std::io::BufRead;
+        let mut child = Command::new(program)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", program.display()))?;
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            std::io::BufReader::new(out).read_line(&mut line)?;
+        }
+        match line.trim().strip_prefix("listening on ") {
+            Some(url) => Ok(Conformance {
+                url: url.to_owned(),
+                child,
+            }),
+            None => {
+                let _ = child.kill();
+                let status = child.wait()?;
+                bail!("{} did not start ({status})", program.display())
+            }
+        }
+    }
+
+    /// Closes its standard input and waits for it to end.
+    fn stop(mut self) -> anyhow::Result<()> {
+        drop(self.child.stdin.take());
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("the conformance harness ended with {status}");
+        }
+        Ok(())
+    }
 }
 
 fn step(what: &str) {
