@@ -210,7 +210,7 @@ pub const MARK: Person = Person {
     email: "mark@demo.kvits",
     name: "Mark Manager",
     accountant: false,
-    memberships: &[(BIRCH.id, &[Role::Employee, Role::Approver])],
+    memberships: &[(BIRCH.id, &[Role::Approver, Role::Employee])],
 };
 pub const ALICE: Person = Person {
     id: UserId(id(13)),
@@ -224,7 +224,7 @@ pub const CLARA: Person = Person {
     email: "clara@demo.kvits",
     name: "Clara Client",
     accountant: false,
-    memberships: &[(BIRCH.id, &[Role::CompanyAdmin, Role::Client])],
+    memberships: &[(BIRCH.id, &[Role::Client, Role::CompanyAdmin])],
 };
 pub const OTTO: Person = Person {
     id: UserId(id(15)),
