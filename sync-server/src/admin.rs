@@ -112,8 +112,12 @@ pub(crate) fn routes() -> Routes {
 
 /// Creates a firm (CLI only: firms are our customers).
 pub fn create_firm(c: &Connection, name: &str) -> ApiResult<FirmId> {
+    create_firm_with_id(c, FirmId(crate::new_id()), name)
+}
+
+/// Like [`create_firm`], with a given id (the demo's).
+pub fn create_firm_with_id(c: &Connection, id: FirmId, name: &str) -> ApiResult<FirmId> {
     check_name("firm name", name)?;
-    let id = FirmId(crate::new_id());
     c.execute(
         "INSERT INTO firms (id, name, created_at) VALUES (?1, ?2, ?3)",
         params![id.to_string(), name.trim(), crate::now().to_rfc3339()],
@@ -150,8 +154,19 @@ fn check_email(email: &str) -> ApiResult<String> {
 
 /// Creates a client company of `firm`, with an "Own money / cash" payment method.
 pub fn create_company(c: &Connection, firm: FirmId, name: &str) -> ApiResult<CompanyId> {
-    check_name("company name", name)?;
     let id = CompanyId(crate::new_id());
+    create_company_with_ids(c, firm, id, PaymentMethodId(crate::new_id()), name)
+}
+
+/// Like [`create_company`], with given ids for the company and its own money (the demo's).
+pub fn create_company_with_ids(
+    c: &Connection,
+    firm: FirmId,
+    id: CompanyId,
+    own_money: PaymentMethodId,
+    name: &str,
+) -> ApiResult<CompanyId> {
+    check_name("company name", name)?;
     store::put(
         c,
         firm,
@@ -166,7 +181,7 @@ pub fn create_company(c: &Connection, firm: FirmId, name: &str) -> ApiResult<Com
         c,
         firm,
         &Entity::PaymentMethod(PaymentMethod {
-            id: PaymentMethodId(crate::new_id()),
+            id: own_money,
             company_id: id,
             payment_kind: PaymentKind::OwnMoney,
             label: "Own money / cash".into(),
@@ -187,6 +202,20 @@ pub fn create_user(
     password_hash: Option<&str>,
     accountant: bool,
 ) -> ApiResult<UserId> {
+    let id = UserId(crate::new_id());
+    create_user_with_id(c, id, firm, email, name, password_hash, accountant)
+}
+
+/// Like [`create_user`], with a given id (the demo's).
+pub fn create_user_with_id(
+    c: &Connection,
+    id: UserId,
+    firm: FirmId,
+    email: &str,
+    name: &str,
+    password_hash: Option<&str>,
+    accountant: bool,
+) -> ApiResult<UserId> {
     let email = check_email(email)?;
     check_name("name", name)?;
     let taken: bool = c
@@ -198,7 +227,6 @@ pub fn create_user(
             "a user with this e-mail already exists",
         ));
     }
-    let id = UserId(crate::new_id());
     c.execute(
         "INSERT INTO users (id, firm_id, email, name, password_hash, accountant, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -1,8 +1,10 @@
 //! The demo accounting firm: what the README's run command serves and what tests start from.
 //!
-//! "Demo Accounting" with client companies "Birch Bakery" and "Cedar Logistics", each with
-//! expense types, two company cards, own money, an approval rule and people; a welcome
-//! message from the accountant to both. Every password is `demo`.
+//! The firm itself — "Demo Accounting" with client companies "Birch Bakery" and "Cedar
+//! Logistics", their people, expense types, cards, own money, approval rules and the welcome
+//! message, with fixed ids — is described once in [`kvits_demo`]; the domain tests, the core's
+//! simulated server and the core benchmark start from the same description. Every password is
+//! [`PASSWORD`].
 //!
 //! Catalog rows, rules and the message are made with the same mutations a device would push,
 //! so the demo exercises the real rules.
@@ -11,74 +13,21 @@ use std::collections::BTreeMap;
 
 use kvits_domain::Actor;
 use kvits_protocol::{
-    ApprovalRule, ApprovalRuleId, ApprovalStep, CompanyId, DocumentType, ExpenseType,
-    ExpenseTypeId, FirmId, MessageId, Mutation, Outcome, PaymentKind, PaymentMethod,
-    PaymentMethodId, Role, UserId,
+    CompanyId, ExpenseTypeId, FirmId, Mutation, Outcome, PaymentMethodId, UserId,
 };
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::admin::{create_company, create_firm, create_user, set_roles};
+use crate::admin::{create_company_with_ids, create_firm_with_id, create_user_with_id, set_roles};
 use crate::error::{ApiError, ApiResult};
 use crate::{auth, store, sync};
 
+pub use kvits_demo::{PASSWORD, PEOPLE};
+
 /// The demo firm's name.
-pub const FIRM: &str = "Demo Accounting";
-/// Every demo user's password.
-pub const PASSWORD: &str = "demo";
+pub const FIRM: &str = kvits_demo::FIRM.name;
 
-/// A demo person: e-mail, name, firm accountant?, roles per company name.
-type Person = (
-    &'static str,
-    &'static str,
-    bool,
-    &'static [(&'static str, &'static [Role])],
-);
-
-/// Everyone in the demo.
-pub const PEOPLE: &[Person] = &[
-    ("anna@demo.kvits", "Anna Accountant", true, &[]),
-    (
-        "emma@demo.kvits",
-        "Emma Employee",
-        false,
-        &[("Birch Bakery", &[Role::Employee])],
-    ),
-    (
-        "mark@demo.kvits",
-        "Mark Manager",
-        false,
-        &[("Birch Bakery", &[Role::Approver, Role::Employee])],
-    ),
-    (
-        "alice@demo.kvits",
-        "Alice Approver",
-        false,
-        &[("Birch Bakery", &[Role::Approver])],
-    ),
-    (
-        "clara@demo.kvits",
-        "Clara Client",
-        false,
-        &[("Birch Bakery", &[Role::Client, Role::CompanyAdmin])],
-    ),
-    (
-        "otto@demo.kvits",
-        "Otto Operator",
-        false,
-        &[("Cedar Logistics", &[Role::Employee])],
-    ),
-    (
-        "vera@demo.kvits",
-        "Vera Director",
-        false,
-        &[(
-            "Cedar Logistics",
-            &[Role::Approver, Role::CompanyAdmin, Role::Client],
-        )],
-    ),
-];
-
-/// Ids of what [`seed`] made, for tests.
+/// Ids of what [`seed`] made, for tests: [`kvits_demo`]'s, unless the data dir was seeded before
+/// the demo's ids were fixed.
 #[derive(Clone, Debug)]
 pub struct Demo {
     pub firm: FirmId,
@@ -127,19 +76,22 @@ pub fn seed(c: &mut Connection) -> ApiResult<Demo> {
 }
 
 fn seed_people(c: &Connection, password_hash: &str) -> ApiResult<()> {
-    let firm = create_firm(c, FIRM)?;
-    let mut companies = BTreeMap::new();
-    for name in ["Birch Bakery", "Cedar Logistics"] {
-        companies.insert(name, create_company(c, firm, name)?);
+    let firm = create_firm_with_id(c, kvits_demo::FIRM.id, FIRM)?;
+    for company in kvits_demo::COMPANIES {
+        create_company_with_ids(c, firm, company.id, company.own_money, company.name)?;
     }
-    for (email, name, accountant, memberships) in PEOPLE {
-        let id = create_user(c, firm, email, name, Some(password_hash), *accountant)?;
-        for (company, roles) in *memberships {
-            let company = companies
-                .get(company)
-                .copied()
-                .ok_or_else(|| ApiError::internal("demo names an unknown company"))?;
-            set_roles(c, company, id, roles)?;
+    for p in PEOPLE {
+        let id = create_user_with_id(
+            c,
+            p.id,
+            firm,
+            p.email,
+            p.name,
+            Some(password_hash),
+            p.accountant,
+        )?;
+        for (company, roles) in p.memberships {
+            set_roles(c, *company, id, roles)?;
         }
     }
     Ok(())
@@ -156,13 +108,13 @@ fn load(c: &Connection) -> ApiResult<Demo> {
         expense_types: BTreeMap::new(),
         payment_methods: BTreeMap::new(),
     };
-    for (email, ..) in PEOPLE {
-        let id: UserId = c.query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
+    for p in PEOPLE {
+        let id: UserId = c.query_row("SELECT id FROM users WHERE email = ?1", [p.email], |r| {
             store::uuid_col(r, 0)
         })?;
-        demo.users.insert(email, id);
+        demo.users.insert(p.email, id);
     }
-    for name in ["Birch Bakery", "Cedar Logistics"] {
+    for name in kvits_demo::COMPANIES.map(|c| c.name) {
         let id: CompanyId = c.query_row(
             "SELECT id FROM entities WHERE kind = 'company' AND firm_id = ?1
              AND json_extract(body, '$.name') = ?2",
@@ -181,10 +133,10 @@ fn load(c: &Connection) -> ApiResult<Demo> {
             let (_, body) = row?;
             match serde_json::from_str(&body)? {
                 kvits_protocol::Entity::ExpenseType(t) => {
-                    if let Some(&(_, type_name, _)) =
-                        EXPENSE_TYPES.iter().find(|(_, n, _)| *n == t.name)
+                    if let Some(demo_type) =
+                        kvits_demo::EXPENSE_TYPES.iter().find(|d| d.name == t.name)
                     {
-                        demo.expense_types.insert((name, type_name), t.id);
+                        demo.expense_types.insert((name, demo_type.name), t.id);
                     }
                 }
                 kvits_protocol::Entity::PaymentMethod(m) => {
@@ -196,41 +148,6 @@ fn load(c: &Connection) -> ApiResult<Demo> {
     }
     Ok(demo)
 }
-
-/// (code, name, active) of every company's expense types.
-const EXPENSE_TYPES: &[(&str, &str, bool)] = &[
-    ("6110", "Fuel", true),
-    ("6120", "Meals", true),
-    ("6130", "Office supplies", true),
-    ("6140", "Travel", true),
-    ("6190", "Other", true),
-];
-
-/// (company, label, last four, holder e-mail) of the demo cards.
-const CARDS: &[(&str, &str, &str, &str)] = &[
-    ("Birch Bakery", "Visa Business", "4821", "emma@demo.kvits"),
-    (
-        "Birch Bakery",
-        "Mastercard Fleet",
-        "7302",
-        "mark@demo.kvits",
-    ),
-    (
-        "Cedar Logistics",
-        "Visa Business",
-        "1188",
-        "otto@demo.kvits",
-    ),
-    (
-        "Cedar Logistics",
-        "Amex Corporate",
-        "9034",
-        "vera@demo.kvits",
-    ),
-];
-
-/// The subject of the welcome message: the last thing a seed makes.
-const WELCOME: &str = "Welcome to Kvits";
 
 /// Applies `m` as `actor` through the rules; anything but applied is a bug of the demo.
 fn run(c: &mut Connection, actor: &Actor, m: Mutation) -> ApiResult<()> {
@@ -256,98 +173,61 @@ fn has_row(
 }
 
 fn seed_catalog(c: &mut Connection) -> ApiResult<()> {
+    // The ids of the rows the people step made: the demo's own, unless a data dir seeded before
+    // the demo had fixed ids holds other ones.
     let demo = load(c)?;
-    let birch = demo.company("Birch Bakery");
-    let cedar = demo.company("Cedar Logistics");
-    if has_row(c, "thread", birch, "$.subject", WELCOME)? {
+    let birch = demo.company(kvits_demo::BIRCH.name);
+    if has_row(c, "thread", birch, "$.subject", kvits_demo::WELCOME_SUBJECT)? {
         return Ok(());
     }
-    let anna = store::actor(c, demo.user("anna@demo.kvits"))?;
-    for (company_name, &company) in &demo.companies {
-        for (code, name, active) in EXPENSE_TYPES {
-            if has_row(c, "expense_type", company, "$.code", code)? {
+    let company = |id: CompanyId| {
+        kvits_demo::COMPANIES
+            .iter()
+            .find(|d| d.id == id)
+            .map_or(id, |d| demo.company(d.name))
+    };
+    let user = |id: UserId| {
+        PEOPLE
+            .iter()
+            .find(|p| p.id == id)
+            .map_or(id, |p| demo.user(p.email))
+    };
+    let anna = store::actor(c, demo.user(kvits_demo::ANNA.email))?;
+    for d in kvits_demo::COMPANIES {
+        let id = company(d.id);
+        for mut t in d.expense_types() {
+            if has_row(c, "expense_type", id, "$.code", &t.code)? {
                 continue;
             }
-            run(
-                c,
-                &anna,
-                Mutation::PutExpenseType(ExpenseType {
-                    id: ExpenseTypeId(crate::new_id()),
-                    company_id: company,
-                    code: (*code).into(),
-                    name: (*name).into(),
-                    active: *active,
-                }),
-            )?;
+            t.company_id = id;
+            run(c, &anna, Mutation::PutExpenseType(t))?;
         }
-        for (_, label, last_four, holder) in CARDS.iter().filter(|c| c.0 == *company_name) {
-            if has_row(c, "payment_method", company, "$.label", label)? {
+        for card in d.cards() {
+            if has_row(c, "payment_method", id, "$.label", card.label)? {
                 continue;
             }
-            run(
-                c,
-                &anna,
-                Mutation::PutPaymentMethod(PaymentMethod {
-                    id: PaymentMethodId(crate::new_id()),
-                    company_id: company,
-                    payment_kind: PaymentKind::CompanyCard,
-                    label: (*label).into(),
-                    last_four: Some((*last_four).into()),
-                    holder_id: Some(demo.user(holder)),
-                    active: true,
-                }),
-            )?;
+            let mut m = card.payment_method();
+            m.company_id = id;
+            m.holder_id = m.holder_id.map(user);
+            run(c, &anna, Mutation::PutPaymentMethod(m))?;
         }
     }
-    // Birch: every receipt needs a manager (Mark or Alice). Cedar: from 100 EUR, Vera.
-    let rules = [
-        ApprovalRule {
-            id: ApprovalRuleId(crate::new_id()),
-            company_id: birch,
-            name: "Every receipt needs a manager".into(),
-            position: 10,
-            active: true,
-            document_type: Some(DocumentType::Receipt),
-            expense_type_ids: Vec::new(),
-            min_amount_minor: None,
-            max_amount_minor: None,
-            steps: vec![ApprovalStep {
-                approver_ids: vec![demo.user("mark@demo.kvits"), demo.user("alice@demo.kvits")],
-            }],
-        },
-        ApprovalRule {
-            id: ApprovalRuleId(crate::new_id()),
-            company_id: cedar,
-            name: "From 100 EUR the director approves".into(),
-            position: 10,
-            active: true,
-            document_type: None,
-            expense_type_ids: Vec::new(),
-            min_amount_minor: Some(10_000),
-            max_amount_minor: None,
-            steps: vec![ApprovalStep {
-                approver_ids: vec![demo.user("vera@demo.kvits")],
-            }],
-        },
-    ];
-    for rule in rules {
+    for mut rule in kvits_demo::approval_rules() {
+        rule.company_id = company(rule.company_id);
+        for step in &mut rule.steps {
+            for a in &mut step.approver_ids {
+                *a = user(*a);
+            }
+        }
         if !has_row(c, "approval_rule", rule.company_id, "$.name", &rule.name)? {
             run(c, &anna, Mutation::PutApprovalRule(rule))?;
         }
     }
-    run(
-        c,
-        &anna,
-        Mutation::SendMessage {
-            message_id: MessageId(crate::new_id()),
-            company_ids: vec![birch, cedar],
-            subject: WELCOME.into(),
-            body: "Hello! From now on, photograph every receipt in Kvits right after paying: \
-                   pick the expense type and the card, and send it. It works without network \
-                   too. Questions? Answer here. — Anna"
-                .into(),
-            attachment: None,
-        },
-    )?;
-    Ok(())
+    let mut welcome = kvits_demo::welcome();
+    if let Mutation::SendMessage { company_ids, .. } = &mut welcome {
+        for id in company_ids {
+            *id = company(*id);
+        }
+    }
+    run(c, &anna, welcome)
 }

@@ -181,9 +181,11 @@ fn serve(args: ServeArgs, seed_demo: bool) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, data_dir = %args.data_dir.display(), "serving");
         if seed_demo {
+            let emails: Vec<&str> = demo::PEOPLE.iter().map(|p| p.email).collect();
             eprintln!(
-                "Kvits demo on http://{addr} — sign in as anna@demo.kvits, emma@demo.kvits, \
-                 mark@demo.kvits, clara@demo.kvits or otto@demo.kvits, password \"demo\""
+                "Kvits demo on http://{addr} — sign in as {}, password \"{}\"",
+                emails.join(", "),
+                demo::PASSWORD
             );
         }
         server.serve(listener, shutdown_signal()).await?;

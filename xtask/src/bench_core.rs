@@ -5,9 +5,9 @@
 //! The model gets there the way a phone's does: `Start` goes through
 //! [`Bridge`](crux_core::bridge::Bridge), and the `Store` load it asks for is answered with
 //! rows as the device's store would hold them (the signed-in session, this install's record,
-//! and the mirror of one company: its catalog, 1 000 of the user's own receipts in every
-//! status, 50 of a colleague's waiting for the user's approval, and 200 messages in a few
-//! threads). The core then starts syncing; its HTTP request is left unanswered, as on a phone
+//! and the mirror of one company: the demo's Birch Bakery of `kvits_demo` with its catalog and
+//! rule, signed in as Mark, plus 1 000 of his own receipts in every status, 50 of Emma's
+//! waiting for his approval, and 200 messages in a few threads). The core then starts syncing; its HTTP request is left unanswered, as on a phone
 //! with no network.
 //!
 //! Each measured round trip is what a shell does for one user action: serialise the event
@@ -25,12 +25,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use crux_core::bridge::{Bridge, EffectId, Request};
 use crux_time::TimeRequest;
+use kvits_demo::Person;
 use kvits_protocol::{
-    Approval, ApprovalRule, ApprovalRuleId, ApprovalStep, ClientId, Company, CompanyId, Decision,
-    DecisionKind, DocumentType, Entity, Expense, ExpenseFields, ExpenseId, ExpenseStatus,
-    ExpenseType, ExpenseTypeId, FirmId, FirmSummary, Member, Membership, Message, MessageId,
-    MessageRead, Money, PaymentKind, PaymentMethod, PaymentMethodId, ReceiptPage, Role, Session,
-    Thread, ThreadId, Timestamp, UserId, UserSummary,
+    Approval, ApprovalRule, ApprovalStep, ClientId, CompanyId, Decision, DecisionKind,
+    DocumentType, Entity, Expense, ExpenseFields, ExpenseId, ExpenseStatus, ExpenseTypeId,
+    FirmSummary, Membership, Message, MessageId, MessageRead, Money, PaymentMethodId, ReceiptPage,
+    Role, Session, Thread, ThreadId, Timestamp, UserId, UserSummary,
 };
 use shared::effects::{Collection, EffectFfi, StoreRequest, StoreResponse, StoredRow};
 use shared::model::local::{DeviceRecord, SessionRecord};
@@ -432,20 +432,26 @@ struct Fixture {
     draft: ExpenseId,
 }
 
-/// The people in the bench's company.
+/// The people of the demo's Birch Bakery the rows are about.
 #[derive(Debug, Clone, Copy)]
 struct People {
-    /// The signed-in user: employee, approver and client contact.
-    user: UserId,
-    /// Approves the user's receipts; submits the receipts the user approves.
-    colleague: UserId,
-    /// The accounting firm's accountant, who writes the messages.
-    accountant: UserId,
+    /// The signed-in user, Mark: employee and approver as in the demo, and (the bench's own
+    /// addition) client contact, so that one user has receipts, approval tasks and messages.
+    user: &'static Person,
+    /// Emma: submits the receipts the user approves.
+    colleague: &'static Person,
+    /// Alice: the other manager, who decides the user's receipts.
+    approver: &'static Person,
+    /// Anna, the firm's accountant, who writes the messages.
+    accountant: &'static Person,
 }
 
-const USER_NAME: &str = "Emma Bērziņa";
-const COLLEAGUE_NAME: &str = "Mark Ozols";
-const ACCOUNTANT_NAME: &str = "Anna Kalniņa";
+const PEOPLE: People = People {
+    user: &kvits_demo::MARK,
+    colleague: &kvits_demo::EMMA,
+    approver: &kvits_demo::ALICE,
+    accountant: &kvits_demo::ANNA,
+};
 
 const MERCHANTS: [&str; 8] = [
     "Circle K Brīvības iela",
@@ -485,20 +491,16 @@ fn mirror_row(entity: &Entity) -> Result<StoredRow> {
 
 impl Fixture {
     fn new() -> Result<Fixture> {
-        let people = People {
-            user: UserId(uuid("user", 0)),
-            colleague: UserId(uuid("user", 1)),
-            accountant: UserId(uuid("user", 2)),
-        };
-        let firm = FirmId(uuid("firm", 0));
-        let company = CompanyId(uuid("company", 0));
-        let company_name = "Birch Bakery SIA".to_string();
+        let people = PEOPLE;
+        let firm = kvits_demo::FIRM;
+        let birch = kvits_demo::BIRCH;
+        let company = birch.id;
         let mut rows = Vec::new();
 
         // This install and its signed-in session.
         let device = DeviceRecord {
             client_id: ClientId(uuid("client", 0)),
-            user_id: Some(people.user),
+            user_id: Some(people.user.id),
             next_seq: 1,
         };
         rows.push(StoredRow {
@@ -506,22 +508,24 @@ impl Fixture {
             key: "device".into(),
             value: json(&device)?,
         });
-        let user_roles = vec![Role::Employee, Role::Approver, Role::Client];
+        let mut user_roles = people.user.roles_in(company).to_vec();
+        user_roles.push(Role::Client);
+        user_roles.sort();
         let session = SessionRecord {
             token: Some("t".into()),
             session: Session {
                 user: UserSummary {
-                    id: people.user,
-                    name: USER_NAME.into(),
-                    email: "emma@bench.kvits".into(),
+                    id: people.user.id,
+                    name: people.user.name.into(),
+                    email: people.user.email.into(),
                 },
                 firm: FirmSummary {
-                    id: firm,
-                    name: "Demo Accounting".into(),
+                    id: firm.id,
+                    name: firm.name.into(),
                 },
                 memberships: vec![Membership {
                     company_id: company,
-                    company_name: company_name.clone(),
+                    company_name: birch.name.into(),
                     roles: user_roles.clone(),
                 }],
             },
@@ -533,89 +537,25 @@ impl Fixture {
             value: json(&session)?,
         });
 
-        // The company and its catalog.
-        let mut entities = vec![Entity::Company(Company {
-            id: company,
-            firm_id: firm,
-            name: company_name,
-            members: vec![
-                Member {
-                    user_id: people.user,
-                    name: USER_NAME.into(),
-                    email: "emma@bench.kvits".into(),
-                    roles: user_roles,
-                },
-                Member {
-                    user_id: people.colleague,
-                    name: COLLEAGUE_NAME.into(),
-                    email: "mark@bench.kvits".into(),
-                    roles: vec![Role::Employee, Role::Approver],
-                },
-            ],
-        })];
-        let types = [
-            ("6110", "Fuel"),
-            ("6120", "Meals"),
-            ("6130", "Travel"),
-            ("6140", "Office supplies"),
-            ("6150", "Phone and internet"),
-            ("6160", "Parking"),
-        ];
-        let type_ids: Vec<ExpenseTypeId> = (0..types.len() as u64)
-            .map(|i| ExpenseTypeId(uuid("expense_type", i)))
-            .collect();
-        for ((code, name), id) in types.iter().zip(&type_ids) {
-            entities.push(Entity::ExpenseType(ExpenseType {
-                id: *id,
-                company_id: company,
-                code: (*code).into(),
-                name: (*name).into(),
-                active: true,
-            }));
+        // The company, its catalog and its rule: the demo's.
+        let mut birch_entity = birch.entity();
+        for m in &mut birch_entity.members {
+            if m.user_id == people.user.id {
+                m.roles.clone_from(&user_roles);
+            }
         }
-        let methods = [
-            (
-                PaymentKind::CompanyCard,
-                "Visa Business",
-                Some("4242"),
-                Some(people.user),
-            ),
-            (
-                PaymentKind::CompanyCard,
-                "Mastercard",
-                Some("5454"),
-                Some(people.colleague),
-            ),
-            (PaymentKind::OwnMoney, "Own money / cash", None, None),
-        ];
-        let method_ids: Vec<PaymentMethodId> = (0..methods.len() as u64)
-            .map(|i| PaymentMethodId(uuid("payment_method", i)))
-            .collect();
-        for ((kind, label, last_four, holder), id) in methods.iter().zip(&method_ids) {
-            entities.push(Entity::PaymentMethod(PaymentMethod {
-                id: *id,
-                company_id: company,
-                payment_kind: *kind,
-                label: (*label).into(),
-                last_four: last_four.map(Into::into),
-                holder_id: *holder,
-                active: true,
-            }));
-        }
-        let rule = ApprovalRule {
-            id: ApprovalRuleId(uuid("approval_rule", 0)),
-            company_id: company,
-            name: "Everything".into(),
-            position: 0,
-            active: true,
-            document_type: None,
-            expense_type_ids: Vec::new(),
-            min_amount_minor: None,
-            max_amount_minor: None,
-            steps: vec![ApprovalStep {
-                approver_ids: vec![people.colleague, people.user],
-            }],
-        };
+        let mut entities = vec![Entity::Company(birch_entity)];
+        let types = birch.expense_types();
+        let type_ids: Vec<ExpenseTypeId> = types.iter().map(|t| t.id).collect();
+        entities.extend(types.into_iter().map(Entity::ExpenseType));
+        let methods = birch.payment_methods();
+        let method_ids: Vec<PaymentMethodId> = methods.iter().map(|m| m.id).collect();
+        entities.extend(methods.into_iter().map(Entity::PaymentMethod));
+        let rule = birch
+            .approval_rules()
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("the demo's Birch Bakery has no approval rule"))?;
         entities.push(Entity::ApprovalRule(rule.clone()));
 
         // The user's receipts in every status, and a colleague's waiting for the user.
@@ -641,7 +581,7 @@ impl Fixture {
                     id: ThreadId(uuid("thread", t)),
                     company_id: company,
                     subject: format!("Month-end documents, part {}", t + 1),
-                    created_by: people.accountant,
+                    created_by: people.accountant.id,
                     created_at: at(((THREADS - t) * 30 * 86_400) as i64)?,
                     broadcast_id: None,
                     last_message_at: at(0)?,
@@ -657,8 +597,10 @@ impl Fixture {
                 id: MessageId(uuid("message", m)),
                 thread_id: thread.id,
                 company_id: company,
-                author_id: if mine { people.user } else { people.accountant },
-                author_name: if mine { USER_NAME } else { ACCOUNTANT_NAME }.into(),
+                author_id: if mine { people.user } else { people.accountant }.id,
+                author_name: if mine { people.user } else { people.accountant }
+                    .name
+                    .into(),
                 body: format!(
                     "Message {m}: please send the receipts for the fuel card statement of \
                      this month, and the invoice from the office supplier."
@@ -672,7 +614,7 @@ impl Fixture {
                     message_id: message.id,
                     thread_id: message.thread_id,
                     company_id: company,
-                    user_id: people.user,
+                    user_id: people.user.id,
                     read_at: at(((MESSAGES - m) * 3_600 - 600) as i64)?,
                 }));
             }
@@ -744,8 +686,8 @@ impl Catalog<'_> {
             kind,
             step: 0,
             revision: 2,
-            by: self.people.colleague,
-            by_name: COLLEAGUE_NAME.into(),
+            by: self.people.approver.id,
+            by_name: self.people.approver.name.into(),
             at,
             reason: reason.map(Into::into),
         }
@@ -758,7 +700,7 @@ impl Catalog<'_> {
         let submitted_at = at(((RECEIPTS - i) * 3 * 3_600 - 600) as i64)?;
         let decided_at = at(((RECEIPTS - i) * 3 * 3_600 - 7_200) as i64)?;
         // At submission the author is left out of a step that names others too.
-        let approval = || self.approval(vec![self.people.colleague], 0);
+        let approval = || self.approval(vec![self.people.approver.id], 0);
         let (status, approval, decisions, submitted, updated_at) = match i % 10 {
             0 | 1 => (ExpenseStatus::Draft, None, vec![], None, created_at),
             2 => (
@@ -804,8 +746,8 @@ impl Catalog<'_> {
         Ok(Expense {
             id: ExpenseId(uuid("expense", i)),
             company_id: self.company,
-            created_by: self.people.user,
-            created_by_name: USER_NAME.into(),
+            created_by: self.people.user.id,
+            created_by_name: self.people.user.name.into(),
             document_type: if i.is_multiple_of(7) {
                 DocumentType::Invoice
             } else {
@@ -831,14 +773,23 @@ impl Catalog<'_> {
         Ok(Expense {
             id: ExpenseId(uuid("expense", n)),
             company_id: self.company,
-            created_by: self.people.colleague,
-            created_by_name: COLLEAGUE_NAME.into(),
+            created_by: self.people.colleague.id,
+            created_by_name: self.people.colleague.name.into(),
             document_type: DocumentType::Receipt,
             fields: self.fields(n),
             pages: vec![Self::page(n)],
             status: ExpenseStatus::Submitted,
             revision: 2,
-            approval: Some(self.approval(vec![self.people.user], 0)),
+            approval: Some(
+                self.approval(
+                    self.rule
+                        .steps
+                        .first()
+                        .map(|s| s.approver_ids.clone())
+                        .unwrap_or_default(),
+                    0,
+                ),
+            ),
             decisions: Vec::new(),
             created_at,
             updated_at: submitted_at,

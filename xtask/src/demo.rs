@@ -75,7 +75,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         eprintln!(
             "\nKvits demo: {} http://{addr}  (data in {})\n\
              sign in as anna@ (accountant), emma@ (employee), mark@ (approver), alice@, \
-             clara@ (client, admin), otto@ or vera@demo.kvits, password \"demo\"; \
+             clara@ (client, admin), otto@ or vera@{}, password \"{}\"; \
              API description: http://{addr}/v1/openapi.json\n\
              Ctrl-C stops it.\n",
             if with_web {
@@ -83,7 +83,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             } else {
                 "the API (no web app) at"
             },
-            data_dir.display()
+            data_dir.display(),
+            kvits_demo::EMAIL_DOMAIN,
+            kvits_demo::PASSWORD,
         );
         server
             .serve(listener, async {

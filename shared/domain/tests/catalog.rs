@@ -354,14 +354,17 @@ fn catalogs_and_rules_are_listed_per_company() {
         .iter()
         .map(|t| t.name.clone())
         .collect();
-    assert_eq!(birch, ["Fuel", "Meals", "Office supplies", "Travel"]);
+    assert_eq!(
+        birch,
+        ["Fuel", "Meals", "Office supplies", "Travel", "Other"]
+    );
     assert!(
         w.state
             .expense_types(w.cedar)
             .iter()
             .all(|t| t.company_id == w.cedar)
     );
-    assert_eq!(w.state.expense_types(w.cedar).len(), 4);
+    assert_eq!(w.state.expense_types(w.cedar).len(), 5);
     assert_eq!(w.state.expense_types(w.fir).len(), 1);
     let rules: Vec<_> = w
         .state

@@ -115,7 +115,7 @@ impl TestServer {
             .post(self.url("/v1/auth/login"))
             .json(&LoginRequest {
                 email: email.into(),
-                password: "demo".into(),
+                password: kvits_sync_server::demo::PASSWORD.into(),
                 client_id: client,
                 device_name: None,
             })

@@ -1,5 +1,6 @@
 //! Test harness: the core driven like a phone drives it, with an in-memory local store and a
-//! fake sync server that decides with the same domain rules as the real one.
+//! fake sync server that decides with the same domain rules as the real one, serving the demo
+//! firm of `kvits_demo` (the real server's demo).
 //!
 //! The fake is small on purpose — push (exactly once per `(client, seq)`, gaps refused, a
 //! missing photo halts), pull (changes after a cursor, results after a seq, visibility by the
@@ -372,11 +373,15 @@ impl Phone {
         }
     }
 
-    /// Signs in and settles.
+    /// Signs `who` ("emma": a demo person's e-mail up to the `@`) in and settles.
     pub fn sign_in(&mut self, server: &mut FakeServer, who: &str) {
+        let email = kvits_demo::person(who).map_or_else(
+            || format!("{who}@{}", kvits_demo::EMAIL_DOMAIN),
+            |p| p.email.to_string(),
+        );
         self.send(Event::SignIn {
-            email: format!("{who}@kvits.test"),
-            password: "demo".into(),
+            email,
+            password: kvits_demo::PASSWORD.into(),
         });
         self.settle(server);
     }

@@ -7,27 +7,36 @@ use chrono::{DateTime, Duration, Utc};
 use crux_http::protocol::{HttpRequest, HttpResponse};
 use kvits_domain::{Actor, Applied, DomainError, MemoryState, State as _, Write};
 use kvits_protocol::{
-    ApprovalRule, ApprovalRuleId, ApprovalStep, Change, ChangeOp, ClientId, Company, CompanyId,
-    Entity, ExpenseType, ExpenseTypeId, FirmId, FirmSummary, Halt, LoginRequest, LoginResponse,
-    Member, Membership, MutationResult, PaymentKind, PaymentMethod, PaymentMethodId, PullResponse,
-    PushRequest, PushResponse, Role, Session, UserId, UserSummary,
+    Change, ChangeOp, ClientId, CompanyId, Entity, ExpenseType, ExpenseTypeId, FirmId, FirmSummary,
+    Halt, LoginRequest, LoginResponse, Membership, MutationResult, PaymentKind, PaymentMethod,
+    PaymentMethodId, PullResponse, PushRequest, PushResponse, Role, Session, UserId, UserSummary,
 };
 
 use super::{DATE, SERVER, t0, uuid};
 
-/// A demo tenant like the server's: Birch (Emma employee, Mark approver+employee, Alice
-/// approver, Clara client) and Cedar (Otto employee); Anna is the firm's accountant.
+/// The demo firm of `kvits_demo`, as the server seeds it (its welcome message aside), plus two
+/// rows the tests need in Birch: an inactive expense type and a shared card without a holder.
+///
+/// Birch: Emma employee, Mark approver and employee, Alice approver, Clara client and admin;
+/// Cedar: Otto employee, Vera approver, admin and client; Anna is the firm's accountant.
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub firm: FirmId,
     pub birch: CompanyId,
     pub cedar: CompanyId,
+    /// Everyone, by the e-mail's local part ("emma"): id and name.
     pub users: BTreeMap<&'static str, (UserId, &'static str)>,
+    /// The firm's accountants (members of no company, they act in every one).
+    pub accountants: BTreeSet<UserId>,
     pub fuel: ExpenseTypeId,
     pub meals: ExpenseTypeId,
+    /// "Retired type" (inactive): the tests' own.
     pub old_type: ExpenseTypeId,
+    /// Emma's Visa Business.
     pub emma_card: PaymentMethodId,
+    /// Mark's Mastercard Fleet.
     pub mark_card: PaymentMethodId,
+    /// "Fuel card", held by nobody: the tests' own.
     pub shared_card: PaymentMethodId,
     pub own_money: PaymentMethodId,
 }
@@ -64,8 +73,13 @@ pub struct FakeServer {
 }
 
 fn actor_of(tenant: &Tenant, state: &MemoryState, user: UserId) -> Actor {
-    let mut roles = BTreeMap::new();
-    let mut name = String::new();
+    let mut roles: BTreeMap<CompanyId, Vec<Role>> = BTreeMap::new();
+    let mut name = tenant
+        .users
+        .values()
+        .find(|(id, _)| *id == user)
+        .map(|(_, n)| (*n).to_string())
+        .unwrap_or_default();
     for c in [tenant.birch, tenant.cedar] {
         if let Some(company) = state.company(c) {
             for m in &company.members {
@@ -74,6 +88,13 @@ fn actor_of(tenant: &Tenant, state: &MemoryState, user: UserId) -> Actor {
                     name = m.name.clone();
                 }
             }
+        }
+        // As the server: an accountant of the firm acts in each of its companies.
+        if tenant.accountants.contains(&user) {
+            let r = roles.entry(c).or_default();
+            r.push(Role::Accountant);
+            r.sort();
+            r.dedup();
         }
     }
     Actor {
@@ -86,47 +107,27 @@ fn actor_of(tenant: &Tenant, state: &MemoryState, user: UserId) -> Actor {
 
 impl FakeServer {
     pub fn new() -> FakeServer {
-        let firm = FirmId(uuid(1));
-        let birch = CompanyId(uuid(2));
-        let cedar = CompanyId(uuid(3));
-        let mut users = BTreeMap::new();
-        for (i, (key, name)) in [
-            ("anna", "Anna Accountant"),
-            ("emma", "Emma Employee"),
-            ("mark", "Mark Manager"),
-            ("alice", "Alice Approver"),
-            ("clara", "Clara Client"),
-            ("otto", "Otto Employee"),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            users.insert(key, (UserId(uuid(10 + i as u128)), name));
-        }
+        use kvits_demo::{BIRCH, BIRCH_MASTERCARD, BIRCH_VISA, CEDAR, FIRM, PEOPLE};
         let tenant = Tenant {
-            firm,
-            birch,
-            cedar,
-            users,
-            fuel: ExpenseTypeId(uuid(20)),
-            meals: ExpenseTypeId(uuid(21)),
-            old_type: ExpenseTypeId(uuid(22)),
-            emma_card: PaymentMethodId(uuid(30)),
-            mark_card: PaymentMethodId(uuid(31)),
-            shared_card: PaymentMethodId(uuid(33)),
-            own_money: PaymentMethodId(uuid(32)),
-        };
-        let member = |key: &str, roles: Vec<Role>| {
-            let (id, name) = tenant.users[key];
-            Member {
-                user_id: id,
-                name: name.into(),
-                email: format!("{key}@kvits.test"),
-                roles,
-            }
+            firm: FIRM.id,
+            birch: BIRCH.id,
+            cedar: CEDAR.id,
+            users: PEOPLE.iter().map(|p| (p.key(), (p.id, p.name))).collect(),
+            accountants: PEOPLE
+                .iter()
+                .filter(|p| p.accountant)
+                .map(|p| p.id)
+                .collect(),
+            fuel: BIRCH.expense_type_id(kvits_demo::FUEL),
+            meals: BIRCH.expense_type_id(kvits_demo::MEALS),
+            old_type: ExpenseTypeId(uuid(100)),
+            emma_card: BIRCH_VISA.id,
+            mark_card: BIRCH_MASTERCARD.id,
+            shared_card: PaymentMethodId(uuid(101)),
+            own_money: BIRCH.own_money,
         };
         let mut server = FakeServer {
-            passwords: users_passwords(&tenant),
+            passwords: users_passwords(),
             tenant: tenant.clone(),
             state: MemoryState::new(),
             tokens: BTreeMap::new(),
@@ -143,100 +144,23 @@ impl FakeServer {
             phones: 0,
             reset_next_pull: false,
         };
-        let seed = vec![
-            Entity::Company(Company {
-                id: birch,
-                firm_id: firm,
-                name: "Birch Bakery".into(),
-                members: vec![
-                    member("anna", vec![Role::Accountant]),
-                    member("emma", vec![Role::Employee]),
-                    member("mark", vec![Role::Employee, Role::Approver]),
-                    member("alice", vec![Role::Approver]),
-                    member("clara", vec![Role::Client]),
-                ],
-            }),
-            Entity::Company(Company {
-                id: cedar,
-                firm_id: firm,
-                name: "Cedar Cafe".into(),
-                members: vec![
-                    member("anna", vec![Role::Accountant]),
-                    member("otto", vec![Role::Employee]),
-                ],
-            }),
-            Entity::ExpenseType(ExpenseType {
-                id: tenant.fuel,
-                company_id: birch,
-                code: "FUEL".into(),
-                name: "Fuel".into(),
-                active: true,
-            }),
-            Entity::ExpenseType(ExpenseType {
-                id: tenant.meals,
-                company_id: birch,
-                code: "MEAL".into(),
-                name: "Meals".into(),
-                active: true,
-            }),
-            Entity::ExpenseType(ExpenseType {
-                id: tenant.old_type,
-                company_id: birch,
-                code: "OLD".into(),
-                name: "Retired type".into(),
-                active: false,
-            }),
-            Entity::PaymentMethod(PaymentMethod {
-                id: tenant.emma_card,
-                company_id: birch,
-                payment_kind: PaymentKind::CompanyCard,
-                label: "Visa".into(),
-                last_four: Some("4821".into()),
-                holder_id: Some(tenant.user("emma")),
-                active: true,
-            }),
-            Entity::PaymentMethod(PaymentMethod {
-                id: tenant.mark_card,
-                company_id: birch,
-                payment_kind: PaymentKind::CompanyCard,
-                label: "Mastercard".into(),
-                last_four: Some("1177".into()),
-                holder_id: Some(tenant.user("mark")),
-                active: true,
-            }),
-            Entity::PaymentMethod(PaymentMethod {
-                id: tenant.shared_card,
-                company_id: birch,
-                payment_kind: PaymentKind::CompanyCard,
-                label: "Fuel card".into(),
-                last_four: Some("0042".into()),
-                holder_id: None,
-                active: true,
-            }),
-            Entity::PaymentMethod(PaymentMethod {
-                id: tenant.own_money,
-                company_id: birch,
-                payment_kind: PaymentKind::OwnMoney,
-                label: "Own money / cash".into(),
-                last_four: None,
-                holder_id: None,
-                active: true,
-            }),
-            Entity::ApprovalRule(ApprovalRule {
-                id: ApprovalRuleId(uuid(40)),
-                company_id: birch,
-                name: "Every receipt".into(),
-                position: 0,
-                active: true,
-                document_type: None,
-                expense_type_ids: vec![],
-                min_amount_minor: None,
-                max_amount_minor: None,
-                steps: vec![ApprovalStep {
-                    approver_ids: vec![tenant.user("mark"), tenant.user("alice")],
-                }],
-            }),
-        ];
+        let mut seed = kvits_demo::entities();
+        seed.push(Entity::ExpenseType(ExpenseType {
+            id: tenant.old_type,
+            company_id: tenant.birch,
+            code: "OLD".into(),
+            name: "Retired type".into(),
+            active: false,
+        }));
+        seed.push(Entity::PaymentMethod(PaymentMethod {
+            id: tenant.shared_card,
+            company_id: tenant.birch,
+            payment_kind: PaymentKind::CompanyCard,
+            label: "Fuel card".into(),
+            last_four: Some("0042".into()),
+            holder_id: None,
+            active: true,
+        }));
         for e in seed {
             server.write(Write::Put(e));
         }
@@ -290,29 +214,16 @@ impl FakeServer {
 
     fn session(&self, user: UserId) -> Session {
         let actor = self.actor(user);
-        let (_, name) = self
-            .tenant
-            .users
-            .values()
-            .find(|(id, _)| *id == user)
-            .copied()
-            .unwrap();
-        let email = self
-            .tenant
-            .users
-            .iter()
-            .find(|(_, (id, _))| *id == user)
-            .map(|(k, _)| format!("{k}@kvits.test"))
-            .unwrap();
+        let person = kvits_demo::PEOPLE.iter().find(|p| p.id == user).unwrap();
         Session {
             user: UserSummary {
                 id: user,
-                name: name.into(),
-                email,
+                name: person.name.into(),
+                email: person.email.into(),
             },
             firm: FirmSummary {
                 id: self.tenant.firm,
-                name: "Kvits Demo Accounting".into(),
+                name: kvits_demo::FIRM.name.into(),
             },
             memberships: actor
                 .roles
@@ -540,10 +451,16 @@ impl Default for FakeServer {
     }
 }
 
-fn users_passwords(t: &Tenant) -> BTreeMap<String, (&'static str, String)> {
-    t.users
-        .keys()
-        .map(|k| (format!("{k}@kvits.test"), (*k, "demo".to_string())))
+/// Every demo person's e-mail, with their key and password.
+fn users_passwords() -> BTreeMap<String, (&'static str, String)> {
+    kvits_demo::PEOPLE
+        .iter()
+        .map(|p| {
+            (
+                p.email.to_string(),
+                (p.key(), kvits_demo::PASSWORD.to_string()),
+            )
+        })
         .collect()
 }
 

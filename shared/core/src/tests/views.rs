@@ -138,7 +138,7 @@ fn sign_in_screen() {
     snap("sign_in_empty", &phone);
 
     phone.send(Event::SignIn {
-        email: "emma@kvits.test".into(),
+        email: kvits_demo::EMMA.email.into(),
         password: "wrong".into(),
     });
     phone.settle(&mut server);

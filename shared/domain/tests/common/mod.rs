@@ -1,17 +1,24 @@
-//! A realistic world for the domain tests: the firm "Demo Accounting" with two client
-//! companies, their people, catalogs and approval rules, plus a company of another firm.
+//! A realistic world for the domain tests: the demo firm of `kvits_demo` — "Demo Accounting"
+//! with Birch Bakery and Cedar Logistics, its people (ids, names, e-mails), expense types,
+//! cards and own money — plus what the tests need on top: an admin and a client who hold one
+//! role alone, a company of another firm, and Birch's approval rules below (instead of the
+//! demo's).
 //!
-//! | user  | Birch Bakery   | Cedar Logistics | Fir Foods (other firm) |
-//! |-------|----------------|-----------------|------------------------|
-//! | anna  | accountant     | accountant      |                        |
-//! | emma  | employee       |                 |                        |
-//! | mark  | approver       |                 |                        |
-//! | alice | approver       |                 |                        |
-//! | adam  | company_admin  |                 |                        |
-//! | clara | client         |                 |                        |
-//! | otto  |                | employee        |                        |
-//! | cora  |                | client          |                        |
-//! | fred  |                |                 | company_admin          |
+//! | user  | Birch Bakery       | Cedar Logistics | Fir Foods (other firm) |
+//! |-------|--------------------|-----------------|------------------------|
+//! | anna  | accountant         | accountant      |                        |
+//! | emma  | employee           |                 |                        |
+//! | mark  | approver, employee |                 |                        |
+//! | alice | approver           |                 |                        |
+//! | adam  | company_admin      |                 |                        |
+//! | clara | client             |                 |                        |
+//! | otto  |                    | employee        |                        |
+//! | cora  |                    | client          |                        |
+//! | fred  |                    |                 | company_admin          |
+//!
+//! The demo's roles, except clara's: in the demo she is also Birch's admin; here adam is, so
+//! that a client and an admin can be told apart. Vera, the demo's Cedar director, and her
+//! Amex are left out: here cora is Cedar's one client and nobody approves there.
 //!
 //! Birch's approval rules, in position order:
 //! 1. "Invoices" (10): document type invoice → alice.
@@ -19,8 +26,8 @@
 //! 3. "Fuel and travel" (30): fuel or travel below 500.00 → mark or alice.
 //! 4. "Old rule" (40): inactive, every expense → adam.
 //!
-//! Meals and office supplies below 500.00 match no rule: approved on submit. Cedar has no
-//! rules at all.
+//! Meals, office supplies and other below 500.00 match no rule: approved on submit. Cedar has
+//! no rules at all.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -124,6 +131,19 @@ pub struct Types {
     pub meals: ExpenseTypeId,
     pub office: ExpenseTypeId,
     pub travel: ExpenseTypeId,
+    pub other: ExpenseTypeId,
+}
+
+impl Types {
+    fn of(company: &kvits_demo::DemoCompany) -> Types {
+        Types {
+            fuel: company.expense_type_id(kvits_demo::FUEL),
+            meals: company.expense_type_id(kvits_demo::MEALS),
+            office: company.expense_type_id(kvits_demo::OFFICE),
+            travel: company.expense_type_id(kvits_demo::TRAVEL),
+            other: company.expense_type_id(kvits_demo::OTHER),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -153,15 +173,15 @@ pub struct World {
     pub fred: Actor,
     /// Birch's expense types.
     pub birch_types: Types,
-    /// Cedar's expense types (fuel, meals, office, travel as in Birch, other ids).
+    /// Cedar's expense types (as in Birch, other ids).
     pub cedar_types: Types,
-    /// Birch: Visa Business held by mark.
+    /// Birch: Visa Business held by emma.
     pub birch_visa: PaymentMethodId,
-    /// Birch: Mastercard held by emma.
+    /// Birch: Mastercard Fleet held by mark.
     pub birch_master: PaymentMethodId,
     /// Birch: own money / cash.
     pub birch_own: PaymentMethodId,
-    /// Cedar: fuel card held by otto.
+    /// Cedar: Visa Business held by otto.
     pub cedar_card: PaymentMethodId,
     /// Cedar: own money / cash.
     pub cedar_own: PaymentMethodId,
@@ -172,15 +192,27 @@ pub struct World {
     next: u128,
 }
 
-fn member(u: &Actor, email: &str, roles: &[Role]) -> Member {
+/// `a` as a member of `company`, with their roles there.
+fn member(a: &Actor, email: &str, company: CompanyId) -> Member {
     Member {
-        user_id: u.user_id,
-        name: u.name.clone(),
+        user_id: a.user_id,
+        name: a.name.clone(),
         email: email.into(),
-        roles: roles.to_vec(),
+        roles: a.roles.get(&company).cloned().unwrap_or_default(),
     }
 }
 
+/// A person of the demo, with the demo's roles.
+fn demo_actor(p: &kvits_demo::Person) -> Actor {
+    Actor {
+        user_id: p.id,
+        name: p.name.into(),
+        firm_id: kvits_demo::FIRM.id,
+        roles: p.roles(),
+    }
+}
+
+/// A person the tests add: `id(0x0003, n)`.
 fn actor(n: u128, name: &str, firm: FirmId, roles: &[(CompanyId, &[Role])]) -> Actor {
     Actor {
         user_id: UserId(id(0x0003, n)),
@@ -218,34 +250,23 @@ fn card(
     }
 }
 
-fn own_money(n: u128, company: CompanyId) -> PaymentMethod {
-    PaymentMethod {
-        id: PaymentMethodId(id(0x0005, n)),
-        company_id: company,
-        payment_kind: PaymentKind::OwnMoney,
-        label: "Own money / cash".into(),
-        last_four: None,
-        holder_id: None,
-        active: true,
-    }
-}
-
 impl World {
     pub fn new() -> World {
-        let firm = FirmId(id(0x0001, 1));
+        use kvits_demo::{ALICE, ANNA, BIRCH, CEDAR, CLARA, EMMA, FIRM, MARK, OTTO, VERA};
+        let firm = FIRM.id;
         let other_firm = FirmId(id(0x0001, 2));
-        let birch = CompanyId(id(0x0002, 1));
-        let cedar = CompanyId(id(0x0002, 2));
+        let birch = BIRCH.id;
+        let cedar = CEDAR.id;
         let fir = CompanyId(id(0x0002, 3));
 
-        let acc: &[Role] = &[Role::Accountant];
-        let anna = actor(1, "Anna Accountant", firm, &[(birch, acc), (cedar, acc)]);
-        let emma = actor(2, "Emma Employee", firm, &[(birch, &[Role::Employee])]);
-        let mark = actor(3, "Mark Manager", firm, &[(birch, &[Role::Approver])]);
-        let alice = actor(4, "Alice Approver", firm, &[(birch, &[Role::Approver])]);
+        let anna = demo_actor(&ANNA);
+        let emma = demo_actor(&EMMA);
+        let mark = demo_actor(&MARK);
+        let alice = demo_actor(&ALICE);
         let adam = actor(5, "Adam Admin", firm, &[(birch, &[Role::CompanyAdmin])]);
-        let clara = actor(6, "Clara Client", firm, &[(birch, &[Role::Client])]);
-        let otto = actor(7, "Otto Driver", firm, &[(cedar, &[Role::Employee])]);
+        let mut clara = demo_actor(&CLARA);
+        clara.roles.insert(birch, vec![Role::Client]);
+        let otto = demo_actor(&OTTO);
         let cora = actor(8, "Cora Owner", firm, &[(cedar, &[Role::Client])]);
         let fred = actor(
             9,
@@ -258,67 +279,50 @@ impl World {
         state.put(Entity::Company(Company {
             id: birch,
             firm_id: firm,
-            name: "Birch Bakery".into(),
+            name: BIRCH.name.into(),
             members: vec![
-                member(&emma, "emma@birch.example", &[Role::Employee]),
-                member(&mark, "mark@birch.example", &[Role::Approver]),
-                member(&alice, "alice@birch.example", &[Role::Approver]),
-                member(&adam, "adam@birch.example", &[Role::CompanyAdmin]),
-                member(&clara, "clara@birch.example", &[Role::Client]),
+                member(&emma, EMMA.email, birch),
+                member(&mark, MARK.email, birch),
+                member(&alice, ALICE.email, birch),
+                member(&adam, "adam@birch.example", birch),
+                member(&clara, CLARA.email, birch),
             ],
         }));
         state.put(Entity::Company(Company {
             id: cedar,
             firm_id: firm,
-            name: "Cedar Logistics".into(),
+            name: CEDAR.name.into(),
             members: vec![
-                member(&otto, "otto@cedar.example", &[Role::Employee]),
-                member(&cora, "cora@cedar.example", &[Role::Client]),
+                member(&otto, OTTO.email, cedar),
+                member(&cora, "cora@cedar.example", cedar),
             ],
         }));
         state.put(Entity::Company(Company {
             id: fir,
             firm_id: other_firm,
             name: "Fir Foods".into(),
-            members: vec![member(&fred, "fred@fir.example", &[Role::CompanyAdmin])],
+            members: vec![member(&fred, "fred@fir.example", fir)],
         }));
 
-        let mut types = |base: u128, company: CompanyId| {
-            let t = [
-                expense_type(base + 1, company, "6110", "Fuel"),
-                expense_type(base + 2, company, "6120", "Meals"),
-                expense_type(base + 3, company, "6130", "Office supplies"),
-                expense_type(base + 4, company, "6140", "Travel"),
-            ];
-            let ids = Types {
-                fuel: t[0].id,
-                meals: t[1].id,
-                office: t[2].id,
-                travel: t[3].id,
-            };
-            for x in t {
-                state.put(Entity::ExpenseType(x));
+        for company in [BIRCH, CEDAR] {
+            for t in company.expense_types() {
+                state.put(Entity::ExpenseType(t));
             }
-            ids
-        };
-        let birch_types = types(0, birch);
-        let cedar_types = types(10, cedar);
+            // Vera is not in this world; nor is the card she holds.
+            for m in company.payment_methods() {
+                if m.holder_id != Some(VERA.id) {
+                    state.put(Entity::PaymentMethod(m));
+                }
+            }
+        }
+        let birch_types = Types::of(&BIRCH);
+        let cedar_types = Types::of(&CEDAR);
         let fir_type = expense_type(21, fir, "6110", "Fuel");
         let fir_type_id = fir_type.id;
         state.put(Entity::ExpenseType(fir_type));
-
-        let methods = [
-            card(1, birch, "Visa Business", "4242", Some(mark.user_id)),
-            card(2, birch, "Mastercard", "5555", Some(emma.user_id)),
-            own_money(3, birch),
-            card(11, cedar, "Fuel card", "1234", Some(otto.user_id)),
-            own_money(12, cedar),
-            card(21, fir, "Fir card", "9999", None),
-        ];
-        let ids: Vec<PaymentMethodId> = methods.iter().map(|m| m.id).collect();
-        for m in methods {
-            state.put(Entity::PaymentMethod(m));
-        }
+        let fir_card = card(21, fir, "Fir card", "9999", None);
+        let fir_card_id = fir_card.id;
+        state.put(Entity::PaymentMethod(fir_card));
 
         let birch_rules = Rules {
             invoices: ApprovalRuleId(id(0x0006, 1)),
@@ -375,12 +379,12 @@ impl World {
             fred,
             birch_types,
             cedar_types,
-            birch_visa: ids[0],
-            birch_master: ids[1],
-            birch_own: ids[2],
-            cedar_card: ids[3],
-            cedar_own: ids[4],
-            fir_card: ids[5],
+            birch_visa: kvits_demo::BIRCH_VISA.id,
+            birch_master: kvits_demo::BIRCH_MASTERCARD.id,
+            birch_own: BIRCH.own_money,
+            cedar_card: kvits_demo::CEDAR_VISA.id,
+            cedar_own: CEDAR.own_money,
+            fir_card: fir_card_id,
             fir_type: fir_type_id,
             birch_rules,
             next: 0,

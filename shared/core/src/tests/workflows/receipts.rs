@@ -107,7 +107,7 @@ fn submit_without_type_or_card_shows_what_is_missing() {
     assert_eq!(
         cards,
         [
-            ("Visa ·4821", Some("Your cards")),
+            ("Visa Business ·4821", Some("Your cards")),
             ("Fuel card ·0042", Some("Company cards")),
             ("Own money / cash", None)
         ],

@@ -47,8 +47,8 @@ fn sign_in_sends_the_install_id_and_explains_failures() {
     let mut server = FakeServer::new();
     let mut phone = Phone::new(&mut server);
     phone.send(Event::SignIn {
-        email: "emma@kvits.test".into(),
-        password: "demo".into(),
+        email: kvits_demo::EMMA.email.into(),
+        password: kvits_demo::PASSWORD.into(),
     });
     let http = phone
         .effects
@@ -74,7 +74,7 @@ fn sign_in_sends_the_install_id_and_explains_failures() {
 
     let mut other = Phone::new(&mut server);
     other.send(Event::SignIn {
-        email: "emma@kvits.test".into(),
+        email: kvits_demo::EMMA.email.into(),
         password: "nope".into(),
     });
     other.settle(&mut server);
@@ -138,7 +138,7 @@ fn an_expired_session_keeps_the_queue_until_the_user_signs_in_again() {
     let ScreenView::SignIn(s) = phone.view().screen else {
         panic!()
     };
-    assert_eq!(s.email, "emma@kvits.test");
+    assert_eq!(s.email, kvits_demo::EMMA.email);
     assert!(phone.view().tabs.is_empty());
     phone.sign_in(&mut server, "emma");
     assert_eq!(phone.view().status.pending, 0);

@@ -1,0 +1,540 @@
+//! The demo accounting firm, described once, as data built from the protocol's own types.
+//!
+//! "Demo Accounting" keeps the books of two client companies, "Birch Bakery" and "Cedar
+//! Logistics". Each has the same expense types, two company cards and own money, and an
+//! approval rule; the firm's accountant greets both with a welcome message. Every password is
+//! [`PASSWORD`].
+//!
+//! | person | Birch Bakery                  | Cedar Logistics               |
+//! |--------|-------------------------------|-------------------------------|
+//! | anna   | accountant of the firm        | accountant of the firm        |
+//! | emma   | employee (Visa Business)      |                               |
+//! | mark   | approver, employee (Mastercard Fleet) |                       |
+//! | alice  | approver                      |                               |
+//! | clara  | client, company admin         |                               |
+//! | otto   |                               | employee (Visa Business)      |
+//! | vera   |                               | approver, company admin, client (Amex Corporate) |
+//!
+//! Rules: in Birch every receipt needs a manager (Mark or Alice); in Cedar, from 100.00 EUR,
+//! Vera approves.
+//!
+//! Users:
+//! - the sync server's seed (`kvits_sync_server::demo::seed`) makes all of it, the catalog,
+//!   rules and message through the same mutations a device would push;
+//! - the domain tests' `World`, the core's simulated server and the core benchmark take the
+//!   firm, companies, people and catalog from here and add what they test on top.
+//!
+//! Every id is fixed ([`id`]), so the same demo has the same ids on the server, in the tests and
+//! in the benchmark.
+
+use std::collections::BTreeMap;
+
+use kvits_protocol::{
+    ApprovalRule, ApprovalRuleId, ApprovalStep, Company, CompanyId, DocumentType, Entity,
+    ExpenseType, ExpenseTypeId, FirmId, Member, MessageId, Mutation, PaymentKind, PaymentMethod,
+    PaymentMethodId, Role, UserId,
+};
+use uuid::Uuid;
+
+/// Every demo user's password.
+pub const PASSWORD: &str = "demo";
+
+/// The domain of every demo e-mail address.
+pub const EMAIL_DOMAIN: &str = "demo.kvits";
+
+/// The demo's `n`-th id: UUIDv7-shaped, its time part in 2024, `n` in the last bits.
+///
+/// The numbers in use: 1 the firm; 2 and 3 the companies; 10–16 the people; 20–24 Birch's and
+/// 25–29 Cedar's expense types; 30–32 Birch's and 33–35 Cedar's payment methods; 40 and 41
+/// the approval rules; 50 the welcome message. Tests that add their own rows use numbers from
+/// 100 on (or ids of their own).
+pub const fn id(n: u16) -> Uuid {
+    Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n as u128)
+}
+
+// ---------------------------------------------------------------------------------------------
+// the firm and its companies
+
+/// The accounting firm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DemoFirm {
+    pub id: FirmId,
+    pub name: &'static str,
+}
+
+/// "Demo Accounting".
+pub const FIRM: DemoFirm = DemoFirm {
+    id: FirmId(id(1)),
+    name: "Demo Accounting",
+};
+
+/// A client company of the firm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DemoCompany {
+    pub id: CompanyId,
+    pub name: &'static str,
+    /// Its "Own money / cash" payment method (the server makes one with every company).
+    pub own_money: PaymentMethodId,
+    /// The number ([`id`]) of its first expense type; the others follow in
+    /// [`EXPENSE_TYPES`]' order.
+    first_type: u16,
+}
+
+/// "Birch Bakery".
+pub const BIRCH: DemoCompany = DemoCompany {
+    id: CompanyId(id(2)),
+    name: "Birch Bakery",
+    own_money: PaymentMethodId(id(32)),
+    first_type: 20,
+};
+
+/// "Cedar Logistics".
+pub const CEDAR: DemoCompany = DemoCompany {
+    id: CompanyId(id(3)),
+    name: "Cedar Logistics",
+    own_money: PaymentMethodId(id(35)),
+    first_type: 25,
+};
+
+/// The firm's client companies.
+pub const COMPANIES: [DemoCompany; 2] = [BIRCH, CEDAR];
+
+/// The company named `name`.
+pub fn company(name: &str) -> Option<&'static DemoCompany> {
+    COMPANIES.iter().find(|c| c.name == name)
+}
+
+/// The label of every company's own-money payment method.
+pub const OWN_MONEY_LABEL: &str = "Own money / cash";
+
+impl DemoCompany {
+    /// The company as the server stores it: its members sorted by name, each one's roles
+    /// sorted; the firm's accountants are not members (they see every company).
+    pub fn entity(&self) -> Company {
+        let mut members: Vec<Member> = PEOPLE.iter().filter_map(|p| p.member(self.id)).collect();
+        members.sort_by(|a, b| (&a.name, a.user_id).cmp(&(&b.name, b.user_id)));
+        Company {
+            id: self.id,
+            firm_id: FIRM.id,
+            name: self.name.into(),
+            members,
+        }
+    }
+
+    /// The id of its expense type `t`.
+    pub const fn expense_type_id(&self, t: DemoExpenseType) -> ExpenseTypeId {
+        ExpenseTypeId(id(self.first_type + t.index))
+    }
+
+    /// Its expense types, in [`EXPENSE_TYPES`]' order.
+    pub fn expense_types(&self) -> Vec<ExpenseType> {
+        EXPENSE_TYPES
+            .iter()
+            .map(|t| ExpenseType {
+                id: self.expense_type_id(*t),
+                company_id: self.id,
+                code: t.code.into(),
+                name: t.name.into(),
+                active: true,
+            })
+            .collect()
+    }
+
+    /// Its company cards, in [`CARDS`]' order.
+    pub fn cards(&self) -> impl Iterator<Item = &'static Card> + use<> {
+        let company = self.id;
+        CARDS.iter().filter(move |c| c.company == company)
+    }
+
+    /// Its "Own money / cash" payment method.
+    pub fn own_money(&self) -> PaymentMethod {
+        PaymentMethod {
+            id: self.own_money,
+            company_id: self.id,
+            payment_kind: PaymentKind::OwnMoney,
+            label: OWN_MONEY_LABEL.into(),
+            last_four: None,
+            holder_id: None,
+            active: true,
+        }
+    }
+
+    /// Its payment methods: the cards, then own money.
+    pub fn payment_methods(&self) -> Vec<PaymentMethod> {
+        self.cards()
+            .map(Card::payment_method)
+            .chain([self.own_money()])
+            .collect()
+    }
+
+    /// Its approval rules.
+    pub fn approval_rules(&self) -> Vec<ApprovalRule> {
+        approval_rules()
+            .into_iter()
+            .filter(|r| r.company_id == self.id)
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// people
+
+/// A person of the firm: staff (an accountant) or someone of a client company.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub id: UserId,
+    pub email: &'static str,
+    pub name: &'static str,
+    /// The firm's accountant: sees and manages every company, without a membership.
+    pub accountant: bool,
+    /// Roles per company (as set by a company admin; never [`Role::Accountant`]).
+    pub memberships: &'static [(CompanyId, &'static [Role])],
+}
+
+pub const ANNA: Person = Person {
+    id: UserId(id(10)),
+    email: "anna@demo.kvits",
+    name: "Anna Accountant",
+    accountant: true,
+    memberships: &[],
+};
+pub const EMMA: Person = Person {
+    id: UserId(id(11)),
+    email: "emma@demo.kvits",
+    name: "Emma Employee",
+    accountant: false,
+    memberships: &[(BIRCH.id, &[Role::Employee])],
+};
+pub const MARK: Person = Person {
+    id: UserId(id(12)),
+    email: "mark@demo.kvits",
+    name: "Mark Manager",
+    accountant: false,
+    memberships: &[(BIRCH.id, &[Role::Approver, Role::Employee])],
+};
+pub const ALICE: Person = Person {
+    id: UserId(id(13)),
+    email: "alice@demo.kvits",
+    name: "Alice Approver",
+    accountant: false,
+    memberships: &[(BIRCH.id, &[Role::Approver])],
+};
+pub const CLARA: Person = Person {
+    id: UserId(id(14)),
+    email: "clara@demo.kvits",
+    name: "Clara Client",
+    accountant: false,
+    memberships: &[(BIRCH.id, &[Role::Client, Role::CompanyAdmin])],
+};
+pub const OTTO: Person = Person {
+    id: UserId(id(15)),
+    email: "otto@demo.kvits",
+    name: "Otto Operator",
+    accountant: false,
+    memberships: &[(CEDAR.id, &[Role::Employee])],
+};
+pub const VERA: Person = Person {
+    id: UserId(id(16)),
+    email: "vera@demo.kvits",
+    name: "Vera Director",
+    accountant: false,
+    memberships: &[(
+        CEDAR.id,
+        &[Role::Approver, Role::CompanyAdmin, Role::Client],
+    )],
+};
+
+/// Everyone in the demo.
+pub const PEOPLE: [Person; 7] = [ANNA, EMMA, MARK, ALICE, CLARA, OTTO, VERA];
+
+/// The person with e-mail `email`, or whose e-mail starts with `key@` ("emma").
+pub fn person(email_or_key: &str) -> Option<&'static Person> {
+    PEOPLE
+        .iter()
+        .find(|p| p.email == email_or_key || p.key() == email_or_key)
+}
+
+impl Person {
+    /// The e-mail's local part: "emma".
+    pub fn key(&self) -> &'static str {
+        self.email
+            .split_once('@')
+            .map_or(self.email, |(key, _)| key)
+    }
+
+    /// Roles in `company` by membership (an accountant has none).
+    pub fn roles_in(&self, company: CompanyId) -> &'static [Role] {
+        self.memberships
+            .iter()
+            .find(|(c, _)| *c == company)
+            .map_or(&[], |(_, roles)| *roles)
+    }
+
+    /// Roles per company as the server grants them at sign-in: the memberships, and
+    /// [`Role::Accountant`] in every company for an accountant; each list sorted.
+    pub fn roles(&self) -> BTreeMap<CompanyId, Vec<Role>> {
+        let mut roles: BTreeMap<CompanyId, Vec<Role>> = BTreeMap::new();
+        for (company, r) in self.memberships {
+            roles.entry(*company).or_default().extend(r.iter().copied());
+        }
+        if self.accountant {
+            for company in COMPANIES {
+                roles.entry(company.id).or_default().push(Role::Accountant);
+            }
+        }
+        for r in roles.values_mut() {
+            r.sort();
+            r.dedup();
+        }
+        roles
+    }
+
+    /// The person as a member of `company` (roles sorted), if they have a membership there.
+    pub fn member(&self, company: CompanyId) -> Option<Member> {
+        let roles = self.roles_in(company);
+        if roles.is_empty() {
+            return None;
+        }
+        let mut roles = roles.to_vec();
+        roles.sort();
+        Some(Member {
+            user_id: self.id,
+            name: self.name.into(),
+            email: self.email.into(),
+            roles,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the catalog
+
+/// An expense type every company has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DemoExpenseType {
+    /// Its place in [`EXPENSE_TYPES`].
+    index: u16,
+    pub code: &'static str,
+    pub name: &'static str,
+}
+
+pub const FUEL: DemoExpenseType = DemoExpenseType {
+    index: 0,
+    code: "6110",
+    name: "Fuel",
+};
+pub const MEALS: DemoExpenseType = DemoExpenseType {
+    index: 1,
+    code: "6120",
+    name: "Meals",
+};
+pub const OFFICE: DemoExpenseType = DemoExpenseType {
+    index: 2,
+    code: "6130",
+    name: "Office supplies",
+};
+pub const TRAVEL: DemoExpenseType = DemoExpenseType {
+    index: 3,
+    code: "6140",
+    name: "Travel",
+};
+pub const OTHER: DemoExpenseType = DemoExpenseType {
+    index: 4,
+    code: "6190",
+    name: "Other",
+};
+
+/// Every company's expense types.
+pub const EXPENSE_TYPES: [DemoExpenseType; 5] = [FUEL, MEALS, OFFICE, TRAVEL, OTHER];
+
+/// A company card and who holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Card {
+    pub id: PaymentMethodId,
+    pub company: CompanyId,
+    pub label: &'static str,
+    pub last_four: &'static str,
+    pub holder: UserId,
+}
+
+/// Birch: Emma's Visa Business.
+pub const BIRCH_VISA: Card = Card {
+    id: PaymentMethodId(id(30)),
+    company: BIRCH.id,
+    label: "Visa Business",
+    last_four: "4821",
+    holder: EMMA.id,
+};
+/// Birch: Mark's Mastercard Fleet.
+pub const BIRCH_MASTERCARD: Card = Card {
+    id: PaymentMethodId(id(31)),
+    company: BIRCH.id,
+    label: "Mastercard Fleet",
+    last_four: "7302",
+    holder: MARK.id,
+};
+/// Cedar: Otto's Visa Business.
+pub const CEDAR_VISA: Card = Card {
+    id: PaymentMethodId(id(33)),
+    company: CEDAR.id,
+    label: "Visa Business",
+    last_four: "1188",
+    holder: OTTO.id,
+};
+/// Cedar: Vera's Amex Corporate.
+pub const CEDAR_AMEX: Card = Card {
+    id: PaymentMethodId(id(34)),
+    company: CEDAR.id,
+    label: "Amex Corporate",
+    last_four: "9034",
+    holder: VERA.id,
+};
+
+/// Every company card.
+pub const CARDS: [Card; 4] = [BIRCH_VISA, BIRCH_MASTERCARD, CEDAR_VISA, CEDAR_AMEX];
+
+impl Card {
+    pub fn payment_method(&self) -> PaymentMethod {
+        PaymentMethod {
+            id: self.id,
+            company_id: self.company,
+            payment_kind: PaymentKind::CompanyCard,
+            label: self.label.into(),
+            last_four: Some(self.last_four.into()),
+            holder_id: Some(self.holder),
+            active: true,
+        }
+    }
+}
+
+/// Birch's rule: every receipt needs a manager, Mark or Alice.
+pub const BIRCH_RULE: ApprovalRuleId = ApprovalRuleId(id(40));
+/// Cedar's rule: from 100.00 EUR, Vera approves.
+pub const CEDAR_RULE: ApprovalRuleId = ApprovalRuleId(id(41));
+
+/// Every approval rule of the demo.
+pub fn approval_rules() -> Vec<ApprovalRule> {
+    vec![
+        ApprovalRule {
+            id: BIRCH_RULE,
+            company_id: BIRCH.id,
+            name: "Every receipt needs a manager".into(),
+            position: 10,
+            active: true,
+            document_type: Some(DocumentType::Receipt),
+            expense_type_ids: Vec::new(),
+            min_amount_minor: None,
+            max_amount_minor: None,
+            steps: vec![ApprovalStep {
+                approver_ids: vec![MARK.id, ALICE.id],
+            }],
+        },
+        ApprovalRule {
+            id: CEDAR_RULE,
+            company_id: CEDAR.id,
+            name: "From 100 EUR the director approves".into(),
+            position: 10,
+            active: true,
+            document_type: None,
+            expense_type_ids: Vec::new(),
+            min_amount_minor: Some(10_000),
+            max_amount_minor: None,
+            steps: vec![ApprovalStep {
+                approver_ids: vec![VERA.id],
+            }],
+        },
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// the welcome message
+
+/// The welcome message's id.
+pub const WELCOME: MessageId = MessageId(id(50));
+/// Its subject.
+pub const WELCOME_SUBJECT: &str = "Welcome to Kvits";
+/// Its text.
+pub const WELCOME_BODY: &str = "Hello! From now on, photograph every receipt in Kvits right \
+    after paying: pick the expense type and the card, and send it. It works without network \
+    too. Questions? Answer here. — Anna";
+
+/// The accountant's welcome message to both companies, as [`ANNA`] sends it.
+pub fn welcome() -> Mutation {
+    Mutation::SendMessage {
+        message_id: WELCOME,
+        company_ids: COMPANIES.iter().map(|c| c.id).collect(),
+        subject: WELCOME_SUBJECT.into(),
+        body: WELCOME_BODY.into(),
+        attachment: None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// all of it
+
+/// The firm's companies and catalogs as a device mirrors them after the seed (the welcome
+/// message aside): each company, then its expense types, payment methods and rules.
+pub fn entities() -> Vec<Entity> {
+    let mut out = Vec::new();
+    for c in COMPANIES {
+        out.push(Entity::Company(c.entity()));
+        out.extend(c.expense_types().into_iter().map(Entity::ExpenseType));
+        out.extend(c.payment_methods().into_iter().map(Entity::PaymentMethod));
+        out.extend(c.approval_rules().into_iter().map(Entity::ApprovalRule));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_distinct() {
+        let mut ids: Vec<Uuid> = vec![FIRM.id.0, WELCOME.0];
+        ids.extend(PEOPLE.iter().map(|p| p.id.0));
+        for e in entities() {
+            ids.push(e.id());
+        }
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
+
+    #[test]
+    fn everyone_can_be_found_and_belongs_to_a_company() {
+        for p in PEOPLE {
+            assert_eq!(person(p.email), Some(&p));
+            assert_eq!(person(p.key()), Some(&p));
+            assert!(p.email.ends_with(EMAIL_DOMAIN));
+            assert!(!p.roles().is_empty());
+            assert!(p.memberships.iter().all(|(c, r)| {
+                company_named(*c).is_some() && !r.is_empty() && !r.contains(&Role::Accountant)
+            }));
+        }
+        assert_eq!(ANNA.roles().len(), COMPANIES.len());
+    }
+
+    #[test]
+    fn card_holders_and_approvers_are_members() {
+        for card in CARDS {
+            let holder = PEOPLE.iter().find(|p| p.id == card.holder);
+            assert!(holder.is_some_and(|p| !p.roles_in(card.company).is_empty()));
+        }
+        for rule in approval_rules() {
+            for step in &rule.steps {
+                for a in &step.approver_ids {
+                    let p = PEOPLE.iter().find(|p| p.id == *a);
+                    assert!(
+                        p.is_some_and(|p| p.roles_in(rule.company_id).contains(&Role::Approver))
+                    );
+                }
+            }
+        }
+    }
+
+    fn company_named(id: CompanyId) -> Option<&'static str> {
+        COMPANIES.iter().find(|c| c.id == id).map(|c| c.name)
+    }
+}
