@@ -17,7 +17,8 @@ use super::{DATE, SERVER, t0, uuid};
 /// The demo firm of `kvits_demo`, as the server seeds it (its welcome message aside), plus two
 /// rows the tests need in Birch: an inactive expense type and a shared card without a holder.
 ///
-/// Birch: Emma employee, Mark approver and employee, Alice approver, Clara client and admin;
+/// Birch: Emma employee, Mark approver and employee, Alice approver, Clara client (only: the
+/// demo also makes her admin);
 /// Cedar: Otto employee, Vera approver, admin and client; Anna is the firm's accountant.
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -145,6 +146,16 @@ impl FakeServer {
             reset_next_pull: false,
         };
         let mut seed = kvits_demo::entities();
+        // Clara only as a client (the demo also makes her Birch's admin), so the screens of a
+        // user who only reads the accountant's messages stay covered.
+        let clara = tenant.user("clara");
+        for e in &mut seed {
+            if let Entity::Company(company) = e {
+                for m in company.members.iter_mut().filter(|m| m.user_id == clara) {
+                    m.roles = vec![Role::Client];
+                }
+            }
+        }
         seed.push(Entity::ExpenseType(ExpenseType {
             id: tenant.old_type,
             company_id: tenant.birch,
