@@ -52,6 +52,26 @@ pub(crate) struct Routes {
     endpoints: Vec<Endpoint>,
 }
 
+/// `Routes::$method(path, handler, describe)`: the endpoint `$METHOD path`, served by `handler`
+/// and documented by `describe`.
+macro_rules! method {
+    ($(#[$doc:meta])* $method:ident) => {
+        $(#[$doc])*
+        pub(crate) fn $method<H, T>(
+            self,
+            path: &'static str,
+            handler: H,
+            describe: impl FnOnce(&mut SchemaGenerator) -> Operation + Send + 'static,
+        ) -> Self
+        where
+            H: Handler<T, AppState>,
+            T: 'static,
+        {
+            self.add(stringify!($method), path, routing::$method(handler), describe)
+        }
+    };
+}
+
 impl Routes {
     pub(crate) fn new() -> Self {
         Routes {
@@ -60,71 +80,14 @@ impl Routes {
         }
     }
 
-    /// `GET path` (axum also answers `HEAD` with it, unless `HEAD` is declared too).
-    pub(crate) fn get<H, T>(
-        self,
-        path: &'static str,
-        handler: H,
-        describe: impl FnOnce(&mut SchemaGenerator) -> Operation + Send + 'static,
-    ) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        self.add("get", path, routing::get(handler), describe)
-    }
-
-    pub(crate) fn head<H, T>(
-        self,
-        path: &'static str,
-        handler: H,
-        describe: impl FnOnce(&mut SchemaGenerator) -> Operation + Send + 'static,
-    ) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        self.add("head", path, routing::head(handler), describe)
-    }
-
-    pub(crate) fn post<H, T>(
-        self,
-        path: &'static str,
-        handler: H,
-        describe: impl FnOnce(&mut SchemaGenerator) -> Operation + Send + 'static,
-    ) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        self.add("post", path, routing::post(handler), describe)
-    }
-
-    pub(crate) fn put<H, T>(
-        self,
-        path: &'static str,
-        handler: H,
-        describe: impl FnOnce(&mut SchemaGenerator) -> Operation + Send + 'static,
-    ) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        self.add("put", path, routing::put(handler), describe)
-    }
-
-    pub(crate) fn patch<H, T>(
-        self,
-        path: &'static str,
-        handler: H,
-        describe: impl FnOnce(&mut SchemaGenerator) -> Operation + Send + 'static,
-    ) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        self.add("patch", path, routing::patch(handler), describe)
-    }
+    method!(
+        /// `GET path` (axum also answers `HEAD` with it, unless `HEAD` is declared too).
+        get
+    );
+    method!(head);
+    method!(post);
+    method!(put);
+    method!(patch);
 
     /// Routes `method path` to `route` (a second method of a path joins the first) and keeps
     /// its description.
