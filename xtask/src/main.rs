@@ -37,8 +37,9 @@ commands:
   swift sources                        copy the generated Swift sources into ios/KvitsKit (Xcode)
   kotlin test                          the Android core module's tests on the JVM
   kotlin bindings --out DIR            the Kotlin glue and types (what Gradle runs)
-  test [STEP]                          every check CI runs (fmt, clippy, wasm build, codegen,
-                                       tests); with STEP, only the steps whose name has it
+  test [STEP]                          every check CI runs (fmt, builds linted by clippy-driver,
+                                       codegen, tests); through ./dev test, which sets the lint
+                                       wrapper; with STEP, only the steps whose name has it
 ";
 
 fn main() -> ExitCode {

@@ -1,4 +1,4 @@
-//! `cargo xtask test`: every check CI runs, in order, stopping at the first failure.
+//! `./dev test`: every check CI runs, in order, stopping at the first failure.
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -9,6 +9,32 @@ use crate::tools::Tools;
 
 /// Set by `./dev test`: the seconds its build of the libraries and programs took.
 const PREBUILT_ENV: &str = "KVITS_PREBUILT_SECONDS";
+
+/// The compiler wrapper `./dev test` sets as `RUSTC_WORKSPACE_WRAPPER`: Kvits' crates are
+/// compiled by clippy-driver with `-D warnings`, dependencies by rustc.
+pub const LINT_WRAPPER: &str = "scripts/lint-rustc";
+
+/// Fails unless cargo will compile our crates through [`LINT_WRAPPER`]: without it every
+/// build step would pass unlinted.
+fn check_lint_wrapper() -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("xtask has no parent directory")?;
+    let expected = root.join(LINT_WRAPPER);
+    match std::env::var_os("RUSTC_WORKSPACE_WRAPPER") {
+        Some(set) if Path::new(&set) == expected => Ok(()),
+        Some(set) => bail!(
+            "RUSTC_WORKSPACE_WRAPPER is {}, not {}: run the checks with ./dev test",
+            Path::new(&set).display(),
+            expected.display()
+        ),
+        None => bail!(
+            "the lints run inside the builds, through {}: run the checks with ./dev test \
+             (it sets RUSTC_WORKSPACE_WRAPPER)",
+            expected.display()
+        ),
+    }
+}
 
 /// One step: a name and what it runs. A step with an output directory (`<target dir>/<out>`,
 /// emptied before the step and handed to its task) fails when it leaves no file there.
@@ -41,47 +67,24 @@ const fn task(name: &'static str, run: fn(&Path) -> anyhow::Result<()>) -> Step 
     }
 }
 
-/// Each thing is built once: one check build for the lints, one wasm32 build (release, what
-/// the web shell serves), one native build in the dev profile that the tests, the binding
-/// generators and the shells' library all come from (see [`crate::tools`]). The pure-Rust
-/// imaging path is tested by running the same test programs again with
-/// `KVITS_IMAGING_DECODER=pure`, not by a second build without the `turbo` feature.
+/// Each thing is built once: one wasm32 build (release, what the web shell serves) and one
+/// native build in the dev profile that the tests, the binding generators and the shells'
+/// library all come from (see [`crate::tools`]). There is no separate lint step: `./dev test`
+/// compiles Kvits' own crates with clippy-driver ([`LINT_WRAPPER`]), so each build below is
+/// also the lint of what it compiles, warnings as errors. The pure-Rust imaging path is tested
+/// by running the same test programs again with `KVITS_IMAGING_DECODER=pure`, not by a second
+/// build without the `turbo` feature.
 const STEPS: &[Step] = &[
     step("format", &["fmt", "--all", "--", "--check"]),
+    // The web bridge pulls in protocol, domain, core, upload and imaging: all of them build,
+    // and are linted, for wasm32. This is also the lint of kvits-imaging without `turbo` (the
+    // code only the pure-Rust build has); its tests have no such code.
     step(
-        "lint (all features)",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--all-features",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    ),
-    // Alone, kvits-imaging is checked without `turbo`: the code only the pure-Rust build has.
-    step(
-        "lint (pure-Rust imaging)",
-        &[
-            "clippy",
-            "-p",
-            "kvits-imaging",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    ),
-    // The web bridge pulls in protocol, domain, core and imaging: all of them build for wasm32.
-    // (No source has code only for wasm32, so the native lint above covers what this build
-    // compiles; a `cfg(target_arch = "wasm32")` block would want a wasm32 clippy step again.)
-    step(
-        "protocol, domain, core, imaging and web bridge build for wasm32",
+        "build and lint for wasm32: protocol, domain, core, imaging, web bridge",
         crate::web::WASM_BUILD_ARGS,
     ),
     step(
-        "build (native: libraries, programs, tests)",
+        "build and lint (native: libraries, programs, tests)",
         &["build", "--workspace", "--all-targets", "--all-features"],
     ),
     // What the phone shells compile against: UniFFI's Swift and Kotlin glue for kvits-native
@@ -179,12 +182,13 @@ fn pure_imaging_tests(_: &Path) -> anyhow::Result<()> {
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    // `cargo xtask test wasm32` runs only the steps whose name mentions "wasm32".
+    // `./dev test wasm32` runs only the steps whose name mentions "wasm32".
     let only = match args {
         [] => None,
         [part] if !part.starts_with('-') => Some(part.as_str()),
-        _ => bail!("usage: cargo xtask test [PART-OF-A-STEP-NAME]"),
+        _ => bail!("usage: ./dev test [PART-OF-A-STEP-NAME]"),
     };
+    check_lint_wrapper()?;
     let steps: Vec<&Step> = STEPS
         .iter()
         .filter(|s| only.is_none_or(|part| s.name.contains(part)))
