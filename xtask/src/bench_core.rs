@@ -38,6 +38,7 @@ use shared::view::ScreenView;
 use shared::{Event, FormField, Route, ViewModel};
 
 use crate::bench_sync::percentile;
+use shared::ReceiptEvent;
 
 const USAGE: &str = "usage: cargo xtask bench core";
 
@@ -214,7 +215,11 @@ fn cases(fixture: &Fixture) -> Vec<Case> {
             label: "EditForm(Merchant(..))",
             setup: Some(receipt),
             events: (0..8)
-                .map(|i| Event::EditForm(FormField::Merchant(format!("Rimi Hipermārkets {i}"))))
+                .map(|i| {
+                    Event::Receipts(ReceiptEvent::EditForm(FormField::Merchant(format!(
+                        "Rimi Hipermārkets {i}"
+                    ))))
+                })
                 .collect(),
             expect: |s| matches!(s, ScreenView::Receipt(r) if r.merchant.starts_with("Rimi")),
         },

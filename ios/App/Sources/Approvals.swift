@@ -18,7 +18,7 @@ struct ApprovalsScreen: View {
                 Section("Decided") { ForEach(view.decided, id: \.id) { TaskRowView(task: $0) } }
             }
         }
-        .refreshable { core.send(.syncNow) }
+        .refreshable { core.send(.sync(.now)) }
         .navigationTitle("Approvals")
     }
 }
@@ -55,7 +55,7 @@ struct ApprovalScreen: View {
             }
             ForEach(view.decisions, id: \.text) { d in Text(d.text) }
             if view.canDecide {
-                Button("Approve") { core.send(.approve(expenseId: view.task.id)) }
+                Button("Approve") { core.send(.approvals(.approve(expenseId: view.task.id))) }
                 Button("Reject…", role: .destructive) { rejecting = true }
             }
             if let error = view.rejectError { Text(error).foregroundStyle(.red) }
@@ -64,7 +64,7 @@ struct ApprovalScreen: View {
         .toolbar { Button("Back") { core.send(.back) } }
         .alert("Why is it rejected?", isPresented: $rejecting) {
             TextField("Reason", text: $reason)
-            Button("Reject", role: .destructive) { core.send(.reject(expenseId: view.task.id, reason: reason)) }
+            Button("Reject", role: .destructive) { core.send(.approvals(.reject(expenseId: view.task.id, reason: reason))) }
             Button("Cancel", role: .cancel) {}
         }
         .sheet(item: Binding(get: { zoomed.map(Zoom.init) }, set: { zoomed = $0?.image })) { zoom in
@@ -106,7 +106,7 @@ struct InboxScreen: View {
             }
             if view.more > 0 { Button("Show \(view.more) more") { core.send(.showMore) } }
         }
-        .refreshable { core.send(.syncNow) }
+        .refreshable { core.send(.sync(.now)) }
         .navigationTitle("Messages")
     }
 }
@@ -133,7 +133,7 @@ struct ThreadScreen: View {
             if view.canReply {
                 HStack {
                     TextField("Reply", text: $reply, axis: .vertical)
-                    Button("Send") { core.send(.reply(body: reply)); reply = "" }.disabled(reply.isEmpty)
+                    Button("Send") { core.send(.messages(.reply(body: reply))); reply = "" }.disabled(reply.isEmpty)
                 }
                 .padding()
             }

@@ -34,7 +34,7 @@ struct CaptureButtons: View {
         }
         .fullScreenCover(isPresented: $showCamera) {
             CameraPicker { data in
-                if let path = try? Captures.save(data) { core.send(.photoCaptured(fileRef: path)) }
+                if let path = try? Captures.save(data) { core.send(.receipts(.photoCaptured(fileRef: path))) }
             }
             .ignoresSafeArea()
         }
@@ -45,7 +45,7 @@ struct CaptureButtons: View {
                 for item in items {
                     if let data = try? await item.loadTransferable(type: Data.self),
                        let path = try? Captures.save(data) {
-                        core.send(.photoCaptured(fileRef: path))
+                        core.send(.receipts(.photoCaptured(fileRef: path)))
                     }
                 }
             }
@@ -101,7 +101,7 @@ struct ReceiptsScreen: View {
             }
             if view.more > 0 { Button("Show \(view.more) more") { core.send(.showMore) } }
         }
-        .refreshable { core.send(.syncNow) }
+        .refreshable { core.send(.sync(.now)) }
         .navigationTitle("Receipts")
     }
 }
@@ -140,7 +140,7 @@ struct ReceiptFormScreen: View {
                             ReceiptImage(image: page.thumbnail).frame(width: 90, height: 120)
                                 .contextMenu {
                                     if view.editable {
-                                        Button("Remove", role: .destructive) { core.send(.removePage(sha256: page.sha256)) }
+                                        Button("Remove", role: .destructive) { core.send(.receipts(.removePage(sha256: page.sha256))) }
                                     }
                                 }
                         }
@@ -150,13 +150,13 @@ struct ReceiptFormScreen: View {
                 if view.editable { CaptureButtons() }
             }
             Section("Expense") {
-                ChoicePicker(title: "Type", choices: view.expenseTypes) { core.send(.editForm(.expenseType($0))) }
-                ChoicePicker(title: "Paid with", choices: view.paymentMethods) { core.send(.editForm(.paymentMethod($0))) }
-                FieldText(title: "Amount", value: view.amount, keyboard: .decimalPad) { core.send(.editForm(.amount($0))) }
-                FieldText(title: "Currency", value: view.currency) { core.send(.editForm(.currency($0))) }
-                FieldText(title: "Date (YYYY-MM-DD)", value: view.date) { core.send(.editForm(.date($0))) }
-                FieldText(title: "Merchant", value: view.merchant) { core.send(.editForm(.merchant($0))) }
-                FieldText(title: "Note", value: view.note) { core.send(.editForm(.note($0))) }
+                ChoicePicker(title: "Type", choices: view.expenseTypes) { core.send(.receipts(.editForm(.expenseType($0)))) }
+                ChoicePicker(title: "Paid with", choices: view.paymentMethods) { core.send(.receipts(.editForm(.paymentMethod($0)))) }
+                FieldText(title: "Amount", value: view.amount, keyboard: .decimalPad) { core.send(.receipts(.editForm(.amount($0)))) }
+                FieldText(title: "Currency", value: view.currency) { core.send(.receipts(.editForm(.currency($0)))) }
+                FieldText(title: "Date (YYYY-MM-DD)", value: view.date) { core.send(.receipts(.editForm(.date($0)))) }
+                FieldText(title: "Merchant", value: view.merchant) { core.send(.receipts(.editForm(.merchant($0)))) }
+                FieldText(title: "Note", value: view.note) { core.send(.receipts(.editForm(.note($0)))) }
             }
             .disabled(!view.editable)
             ForEach(view.errors, id: \.field) { e in Text(e.message).foregroundStyle(.red) }
@@ -164,10 +164,10 @@ struct ReceiptFormScreen: View {
                 VStack(alignment: .leading) { Text(d.text); if let r = d.reason { Text(r).font(.caption) } }
             }
             if view.editable {
-                Button("Submit") { core.send(.submit) }
-                Button("Save draft") { core.send(.saveDraft) }
+                Button("Submit") { core.send(.receipts(.submit)) }
+                Button("Save draft") { core.send(.receipts(.saveDraft)) }
             }
-            if view.canDelete { Button("Delete", role: .destructive) { core.send(.deleteReceipt) } }
+            if view.canDelete { Button("Delete", role: .destructive) { core.send(.receipts(.delete)) } }
         }
         .navigationTitle(view.statusText)
         .toolbar { Button("Back") { core.send(.back) } }

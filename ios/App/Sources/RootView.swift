@@ -70,7 +70,7 @@ struct CompanySwitcher: View {
     var body: some View {
         Menu(user.companyName ?? "Company") {
             ForEach(user.companies, id: \.id) { c in
-                Button { core.send(.selectCompany(companyId: c.id)) } label: {
+                Button { core.send(.session(.selectCompany(companyId: c.id))) } label: {
                     if c.selected { Label(c.label, systemImage: "checkmark") } else { Text(c.label) }
                 }
             }
@@ -129,7 +129,7 @@ struct SignInScreen: View {
             SecureField("Password", text: $password).textContentType(.password)
             if let error = view.error { Text(error).foregroundStyle(.red) }
             Button(view.busy ? "Signing in…" : "Sign in") {
-                core.send(.signIn(email: email, password: password))
+                core.send(.session(.signIn(email: email, password: password)))
             }
             .disabled(view.busy || email.isEmpty)
         }

@@ -10,6 +10,9 @@ use facet_generate_attrs as typegen;
 use serde::{Deserialize, Serialize};
 
 use crate::effects::{ProcessPhotoResponse, StoreResponse, UploadUpdate};
+pub use crate::model::{
+    ApprovalEvent, CatalogEvent, MessageEvent, PeopleEvent, ReceiptEvent, SessionEvent, SyncEvent,
+};
 
 /// Where the user can go.
 #[derive(Facet, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,9 +129,10 @@ pub enum ComposeField {
     Body(String),
 }
 
-/// Everything the shell can send.
-// `IntoStaticStr` gives each variant's name (`<&str>::from(&event)`): what diagnostics show of
-// an event, never its contents, which may hold a password.
+/// Everything the shell can send: the app's life and navigation here, each workflow's actions
+/// in its own enum, handled by that workflow's `update` (see [`crate::model`]).
+// `IntoStaticStr` (here and on each workflow's enum) gives the variants' names for
+// [`Event::name`].
 #[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[repr(C)]
 pub enum Event {
@@ -152,80 +156,75 @@ pub enum Event {
     },
     /// The app came to the foreground.
     Foregrounded,
-    /// Pull to refresh.
-    SyncNow,
-
-    SignIn {
-        email: String,
-        password: String,
-    },
-    SignOut,
-    SelectCompany {
-        company_id: String,
-    },
 
     Navigate(Route),
     Back,
     /// Show more rows of a long list.
     ShowMore,
-
-    /// A photo from the camera or an import. On the form of a receipt that can still be edited
-    /// it becomes another page of that receipt; anywhere else it starts a new receipt.
-    PhotoCaptured {
-        file_ref: String,
-    },
-    /// Edit the open expense form.
-    EditForm(FormField),
-    /// Keep the receipt as a draft.
-    SaveDraft,
-    /// Send the receipt for approval/booking.
-    Submit,
-    /// Delete the open receipt (only a draft that was never submitted).
-    DeleteReceipt,
-    /// Remove a page from the open receipt.
-    RemovePage {
-        sha256: String,
-    },
-
-    Approve {
-        expense_id: String,
-    },
-    Reject {
-        expense_id: String,
-        reason: String,
-    },
-
-    Reply {
-        body: String,
-    },
-    EditCompose(ComposeField),
-    SendMessage,
-
-    SaveExpenseType(ExpenseTypeInput),
-    SavePaymentMethod(PaymentMethodInput),
-    SaveApprovalRule(ApprovalRuleInput),
-    /// Invite someone to the current company (admins, accountants; needs the network).
-    InviteUser(InviteInput),
-    /// Replace a member's roles in the current company (needs the network).
-    SetMemberRoles {
-        user_id: String,
-        roles: Vec<String>,
-    },
-    /// The invited person sets their password with the invitation's token and is signed in.
-    AcceptInvitation {
-        token: String,
-        password: String,
-    },
-
-    DismissNotice {
-        id: String,
-    },
+    /// Close the message about the last action.
     DismissAlert,
+
+    /// Signing in and out, accepting an invitation, the company switcher.
+    Session(SessionEvent),
+    /// Capturing receipts and the expense form.
+    Receipts(ReceiptEvent),
+    /// Pull to refresh, and the notices sync leaves.
+    Sync(SyncEvent),
+    Approvals(ApprovalEvent),
+    Messages(MessageEvent),
+    /// The company's expense types, cards and approval rules.
+    Catalog(CatalogEvent),
+    /// Inviting people and changing their roles (needs the network).
+    People(PeopleEvent),
 
     /// Answers to the core's own effects; never sent by a shell.
     #[serde(skip)]
     #[facet(skip)]
     Internal(#[facet(opaque)] Internal),
+}
+
+impl Event {
+    /// What diagnostics show of an event: its name (`Receipts::Submit`), never its contents,
+    /// which may hold a password.
+    pub fn name(&self) -> String {
+        let outer: &'static str = self.into();
+        let inner: Option<&'static str> = match self {
+            Event::Session(e) => Some(e.into()),
+            Event::Receipts(e) => Some(e.into()),
+            Event::Sync(e) => Some(e.into()),
+            Event::Approvals(e) => Some(e.into()),
+            Event::Messages(e) => Some(e.into()),
+            Event::Catalog(e) => Some(e.into()),
+            Event::People(e) => Some(e.into()),
+            _ => None,
+        };
+        match inner {
+            Some(inner) => format!("{outer}::{inner}"),
+            None => outer.to_string(),
+        }
+    }
+
+    /// Whether the action needs the time (it makes ids or timestamps): the core reads the
+    /// clock before it runs.
+    pub(crate) fn needs_clock(&self) -> bool {
+        match self {
+            Event::Navigate(Route::Thread { .. }) => true,
+            Event::Receipts(e) => e.needs_clock(),
+            Event::Approvals(_) | Event::Catalog(_) => true,
+            Event::Messages(e) => e.needs_clock(),
+            Event::Start { .. }
+            | Event::NetworkChanged { .. }
+            | Event::Foregrounded
+            | Event::Navigate(_)
+            | Event::Back
+            | Event::ShowMore
+            | Event::DismissAlert
+            | Event::Session(_)
+            | Event::Sync(_)
+            | Event::People(_)
+            | Event::Internal(_) => false,
+        }
+    }
 }
 
 /// Answers to effects, routed back with the id of the operation that asked.

@@ -25,8 +25,9 @@ pub use app::Kvits;
 pub use crux_core::Core;
 pub use effects::Effect;
 pub use event::{
-    ApprovalRuleInput, ComposeField, DocumentKind, Event, ExpenseTypeInput, FormField, InviteInput,
-    PaymentMethodInput, Route,
+    ApprovalEvent, ApprovalRuleInput, CatalogEvent, ComposeField, DocumentKind, Event,
+    ExpenseTypeInput, FormField, InviteInput, MessageEvent, PaymentMethodInput, PeopleEvent,
+    ReceiptEvent, Route, SessionEvent, SyncEvent,
 };
 pub use model::Model;
 pub use view::ViewModel;

@@ -16,6 +16,7 @@ use kvits_native::{Config, EffectKind, Runtime, Shell};
 use kvits_sync_server::demo::Demo;
 use kvits_sync_server::{Config as ServerConfig, Server};
 use kvits_testkit::proxy::FaultProxy;
+use shared::SessionEvent;
 use shared::{Event, ViewModel};
 use tokio::sync::watch;
 
@@ -217,10 +218,10 @@ impl Phone {
             !matches!(v.screen, shared::view::ScreenView::Loading)
         })
         .await;
-        self.send(Event::SignIn {
+        self.send(Event::Session(SessionEvent::SignIn {
             email: format!("{who}@demo.kvits"),
             password: "demo".into(),
-        });
+        }));
         self.wait_for("signing in", |v| {
             v.user.is_some() && v.status.last_synced.is_some()
         })

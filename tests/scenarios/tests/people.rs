@@ -6,6 +6,7 @@
 use kvits_scenarios::World;
 use shared::view::{CatalogView, ScreenView, Tab};
 use shared::{Event, InviteInput, Route, ViewModel};
+use shared::{PeopleEvent, SessionEvent, SyncEvent};
 
 fn catalog(v: &ViewModel) -> Option<&CatalogView> {
     match &v.screen {
@@ -32,11 +33,11 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
 
     // Offline, nothing is sent and the admin is told why.
     clara.network(false);
-    clara.send(Event::InviteUser(InviteInput {
+    clara.send(Event::People(PeopleEvent::Invite(InviteInput {
         email: "dana@demo.kvits".into(),
         name: "Dana Baker".into(),
         roles: vec!["employee".into()],
-    }));
+    })));
     let v = clara
         .wait_for("the offline refusal", |v| {
             catalog(v).is_some_and(|c| c.people_error.is_some())
@@ -54,11 +55,11 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
     clara.network(true);
 
     // A role that cannot be given here is refused before anything is sent.
-    clara.send(Event::InviteUser(InviteInput {
+    clara.send(Event::People(PeopleEvent::Invite(InviteInput {
         email: "dana@demo.kvits".into(),
         name: "Dana Baker".into(),
         roles: vec!["accountant".into()],
-    }));
+    })));
     let v = clara.view();
     assert!(
         catalog(&v)
@@ -69,11 +70,11 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
             .contains("accountant")
     );
 
-    clara.send(Event::InviteUser(InviteInput {
+    clara.send(Event::People(PeopleEvent::Invite(InviteInput {
         email: "dana@demo.kvits".into(),
         name: "Dana Baker".into(),
         roles: vec!["employee".into()],
-    }));
+    })));
     let v = clara
         .wait_for("the invitation link and Dana in the member list", |v| {
             catalog(v).is_some_and(|c| {
@@ -106,19 +107,19 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
         matches!(v.screen, ScreenView::SignIn(_))
     })
     .await;
-    dana.send(Event::AcceptInvitation {
+    dana.send(Event::Session(SessionEvent::AcceptInvitation {
         token: token.clone(),
         password: "short".into(),
-    });
+    }));
     let v = dana.view();
     match &v.screen {
         ScreenView::SignIn(s) => assert!(s.error.as_deref().unwrap().contains("8 characters")),
         other => panic!("{other:?}"),
     }
-    dana.send(Event::AcceptInvitation {
+    dana.send(Event::Session(SessionEvent::AcceptInvitation {
         token: token.clone(),
         password: "bread and butter".into(),
-    });
+    }));
     let v = dana
         .wait_for("Dana signed in and synced", |v| {
             v.user.is_some() && v.status.last_synced.is_some()
@@ -140,10 +141,10 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
             matches!(v.screen, ScreenView::SignIn(_))
         })
         .await;
-    again.send(Event::AcceptInvitation {
+    again.send(Event::Session(SessionEvent::AcceptInvitation {
         token,
         password: "bread and butter".into(),
-    });
+    }));
     again
         .wait_for("the used link refused", |v| match &v.screen {
             ScreenView::SignIn(s) => s
@@ -155,10 +156,10 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
         .await;
 
     // Clara makes Dana an approver too; Dana's phone follows.
-    clara.send(Event::SetMemberRoles {
+    clara.send(Event::People(PeopleEvent::SetRoles {
         user_id: dana_id,
         roles: vec!["employee".into(), "approver".into()],
-    });
+    }));
     clara
         .wait_for("the role change", |v| {
             catalog(v).is_some_and(|c| {
@@ -169,7 +170,7 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
             })
         })
         .await;
-    dana.send(Event::SyncNow);
+    dana.send(Event::Sync(SyncEvent::Now));
     dana.wait_for("the Approvals tab on Dana's phone", |v| {
         v.tabs.iter().any(|t| t.tab == Tab::Approvals)
     })
@@ -181,20 +182,20 @@ async fn an_employee_cannot_invite_anyone() {
     let world = World::start().await;
     let emma = world.phone("emma").await;
     assert!(!emma.view().tabs.iter().any(|t| t.tab == Tab::Settings));
-    emma.send(Event::InviteUser(InviteInput {
+    emma.send(Event::People(PeopleEvent::Invite(InviteInput {
         email: "eve@demo.kvits".into(),
         name: "Eve".into(),
         roles: vec!["employee".into()],
-    }));
+    })));
     // Nothing reached the server: when an admin invites the same address afterwards, it is a
     // new person who gets a link.
     let mut clara = world.phone("clara").await;
     clara.send(Event::Navigate(Route::Catalog));
-    clara.send(Event::InviteUser(InviteInput {
+    clara.send(Event::People(PeopleEvent::Invite(InviteInput {
         email: "eve@demo.kvits".into(),
         name: "Eve".into(),
         roles: vec!["employee".into()],
-    }));
+    })));
     clara
         .wait_for("Eve invited as a new person", |v| {
             catalog(v).is_some_and(|c| c.invite_link.is_some())

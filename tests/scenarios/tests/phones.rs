@@ -5,6 +5,7 @@
 
 use kvits_scenarios::{Phone, World};
 use shared::view::{ReceiptStatus, ScreenView};
+use shared::{ApprovalEvent, MessageEvent, ReceiptEvent, SyncEvent};
 use shared::{ComposeField, Event, FormField, Route, ViewModel};
 
 fn receipts(v: &ViewModel) -> Option<&shared::view::ReceiptsView> {
@@ -32,9 +33,9 @@ async fn capture_and_submit(
 ) {
     phone.send(Event::Navigate(Route::Receipts));
     for page in 0..pages {
-        phone.send(Event::PhotoCaptured {
+        phone.send(Event::Receipts(ReceiptEvent::PhotoCaptured {
             file_ref: world.photo(first + page).display().to_string(),
-        });
+        }));
         phone
             .wait_for("the photo on the form", |v| {
                 form(v).is_some_and(|f| f.pages.len() == page + 1)
@@ -44,10 +45,16 @@ async fn capture_and_submit(
     let f = form(&phone.view()).cloned().expect("the form");
     let expense_type = f.expense_types.first().expect("an expense type").id.clone();
     let card = f.payment_methods.first().expect("a card").id.clone();
-    phone.send(Event::EditForm(FormField::ExpenseType(Some(expense_type))));
-    phone.send(Event::EditForm(FormField::PaymentMethod(Some(card))));
-    phone.send(Event::EditForm(FormField::Amount(amount.into())));
-    phone.send(Event::Submit);
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(
+        FormField::ExpenseType(Some(expense_type)),
+    )));
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(
+        FormField::PaymentMethod(Some(card)),
+    )));
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(FormField::Amount(
+        amount.into(),
+    ))));
+    phone.send(Event::Receipts(ReceiptEvent::Submit));
     phone
         .wait_for("the receipt saved", |v| receipts(v).is_some() && !v.saving)
         .await;
@@ -160,13 +167,13 @@ async fn an_approval_and_a_rejection_reach_the_employee() {
         unreachable!()
     };
     assert!(a.pending.iter().all(|t| t.submitter == "Emma Employee"));
-    mark.send(Event::Approve {
+    mark.send(Event::Approvals(ApprovalEvent::Approve {
         expense_id: a.pending[0].id.clone(),
-    });
-    mark.send(Event::Reject {
+    }));
+    mark.send(Event::Approvals(ApprovalEvent::Reject {
         expense_id: a.pending[1].id.clone(),
         reason: "Not a business expense".into(),
-    });
+    }));
     mark.wait_for("both decisions sent", |v| {
         v.status.pending == 0 && !v.saving
     })
@@ -204,15 +211,15 @@ async fn an_offline_approval_loses_to_an_earlier_rejection() {
     alice.wait_for("Alice's task", |v| task(v).is_some()).await;
 
     mark.network(false);
-    mark.send(Event::Approve {
+    mark.send(Event::Approvals(ApprovalEvent::Approve {
         expense_id: id.clone(),
-    });
+    }));
     mark.wait_for("the approval saved offline", |v| v.status.pending == 1)
         .await;
-    alice.send(Event::Reject {
+    alice.send(Event::Approvals(ApprovalEvent::Reject {
         expense_id: id.clone(),
         reason: "Duplicate of last week's".into(),
-    });
+    }));
     alice
         .wait_for("Alice's rejection sent", |v| {
             v.status.pending == 0 && !v.saving
@@ -229,7 +236,7 @@ async fn an_offline_approval_loses_to_an_earlier_rejection() {
             && text.contains("was not applied — Alice Approver rejected it at"),
         "{text}"
     );
-    emma.send(Event::SyncNow);
+    emma.send(Event::Sync(SyncEvent::Now));
     emma.wait_for("the rejection everywhere", |v| {
         statuses(v)
             == [ReceiptStatus::Rejected {
@@ -246,12 +253,16 @@ async fn the_accountant_sees_who_read_her_message_and_gets_the_reply() {
     let world = World::start().await;
     let mut anna = world.phone("anna").await;
     anna.send(Event::Navigate(Route::Compose));
-    anna.send(Event::EditCompose(ComposeField::AllCompanies));
-    anna.send(Event::EditCompose(ComposeField::Subject("Year-end".into())));
-    anna.send(Event::EditCompose(ComposeField::Body(
-        "Please send all December receipts by 5 January.".into(),
+    anna.send(Event::Messages(MessageEvent::EditCompose(
+        ComposeField::AllCompanies,
     )));
-    anna.send(Event::SendMessage);
+    anna.send(Event::Messages(MessageEvent::EditCompose(
+        ComposeField::Subject("Year-end".into()),
+    )));
+    anna.send(Event::Messages(MessageEvent::EditCompose(
+        ComposeField::Body("Please send all December receipts by 5 January.".into()),
+    )));
+    anna.send(Event::Messages(MessageEvent::Send));
     anna.wait_for("the message sent", |v| v.status.pending == 0 && !v.saving)
         .await;
 
@@ -274,9 +285,9 @@ async fn the_accountant_sees_who_read_her_message_and_gets_the_reply() {
     clara
         .wait_for("read", |v| v.status.pending == 0 && !v.saving)
         .await;
-    clara.send(Event::Reply {
+    clara.send(Event::Messages(MessageEvent::Reply {
         body: "Will do.".into(),
-    });
+    }));
     clara
         .wait_for("the reply sent", |v| v.status.pending == 0 && !v.saving)
         .await;

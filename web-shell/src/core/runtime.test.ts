@@ -56,7 +56,7 @@ describe("Runtime", () => {
     const runtime = new Runtime(bridge, effects({ store }), () => ({ n: ++views }) as unknown as ViewModel);
     const listener = vi.fn();
     runtime.subscribe(listener);
-    runtime.dispatch({ kind: "SyncNow" });
+    runtime.dispatch({ kind: "Sync", value: { kind: "Now" } });
     await vi.waitFor(() => expect(resolved).toHaveLength(1));
     expect(store).toHaveBeenCalledWith({ kind: "Load" });
     expect(resolved[0]).toEqual([5, encodeOutput.store(loaded)]);
@@ -85,7 +85,7 @@ describe("Runtime", () => {
       effects({ upload: upload as unknown as Effects["upload"] }),
       () => ({}) as ViewModel,
     );
-    runtime.dispatch({ kind: "SyncNow" });
+    runtime.dispatch({ kind: "Sync", value: { kind: "Now" } });
     await vi.waitFor(() => expect(resolved).toEqual([9, 9, 9]));
   });
 
@@ -121,7 +121,7 @@ describe("Runtime", () => {
     };
     const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const runtime = new Runtime(bridge, effects({}), () => ({}) as ViewModel);
-    expect(() => runtime.dispatch({ kind: "SyncNow" })).not.toThrow();
+    expect(() => runtime.dispatch({ kind: "Sync", value: { kind: "Now" } })).not.toThrow();
     expect(error).toHaveBeenCalled();
     error.mockRestore();
   });

@@ -87,7 +87,7 @@ export class Runtime implements CoreHandle {
 
   async capture(file: Blob): Promise<void> {
     const fileRef = await this.effects.keepPhoto(file);
-    this.dispatch({ kind: "PhotoCaptured", file_ref: fileRef });
+    this.dispatch({ kind: "Receipts", value: { kind: "PhotoCaptured", file_ref: fileRef } });
   }
 
   loadImage(ref: ImageRef): Promise<string | null> {

@@ -64,7 +64,7 @@ function Header({ view }: { view: ViewModel }) {
             <span className="sr-only">Company</span>
             <select
               value={user.company_id ?? ""}
-              onChange={(e) => dispatch({ kind: "SelectCompany", company_id: e.target.value })}
+              onChange={(e) => dispatch({ kind: "Session", value: { kind: "SelectCompany", company_id: e.target.value } })}
             >
               {!user.company_id && <option value="">Choose a company</option>}
               {user.companies.map((c) => (
@@ -83,7 +83,7 @@ function Header({ view }: { view: ViewModel }) {
             <span className="who-name" title={`${user.email} · ${user.firm}`}>
               {user.name}
             </span>
-            <button type="button" className="button-quiet" onClick={() => dispatch({ kind: "SignOut" })}>
+            <button type="button" className="button-quiet" onClick={() => dispatch({ kind: "Session", value: { kind: "SignOut" } })}>
               Sign out
             </button>
           </div>
@@ -157,7 +157,7 @@ function SyncStatus({ view }: { view: ViewModel }) {
         <button
           type="button"
           className="button-quiet sync-now"
-          onClick={() => dispatch({ kind: "SyncNow" })}
+          onClick={() => dispatch({ kind: "Sync", value: { kind: "Now" } })}
           aria-label="Sync now"
           title="Sync now"
         >
@@ -210,7 +210,7 @@ function Notices({ view }: { view: ViewModel }) {
               <button
                 type="button"
                 className="button-quiet"
-                onClick={() => dispatch({ kind: "DismissNotice", id: n.id })}
+                onClick={() => dispatch({ kind: "Sync", value: { kind: "DismissNotice", id: n.id } })}
                 aria-label={`Dismiss notice: ${n.text}`}
               >
                 Dismiss

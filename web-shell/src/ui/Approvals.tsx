@@ -122,7 +122,7 @@ export function ApprovalScreen({ view }: { view: ApprovalView }) {
               <button
                 type="button"
                 className="button-primary approve"
-                onClick={() => dispatch({ kind: "Approve", expense_id: t.id })}
+                onClick={() => dispatch({ kind: "Approvals", value: { kind: "Approve", expense_id: t.id } })}
               >
                 Approve
               </button>
@@ -130,7 +130,7 @@ export function ApprovalScreen({ view }: { view: ApprovalView }) {
                 className="reject-form"
                 onSubmit={(e) => {
                   e.preventDefault();
-                  dispatch({ kind: "Reject", expense_id: t.id, reason });
+                  dispatch({ kind: "Approvals", value: { kind: "Reject", expense_id: t.id, reason } });
                 }}
               >
                 <div className={`field${view.reject_error ? " field-invalid" : ""}`}>

@@ -145,7 +145,7 @@ function ExpenseTypes({ rows }: { rows: ExpenseTypeRow[] }) {
           <span className="code">{r.code}</span> {r.name} <Inactive active={r.active} />
         </>
       )}
-      editor={(row, done) => <TypeEditor row={row} done={done} save={(v) => dispatch({ kind: "SaveExpenseType", value: v })} />}
+      editor={(row, done) => <TypeEditor row={row} done={done} save={(v) => dispatch({ kind: "Catalog", value: { kind: "SaveExpenseType", value: v } })} />}
     />
   );
 }
@@ -195,7 +195,7 @@ function PaymentMethods({ rows, members }: { rows: PaymentMethodRow[]; members: 
         </>
       )}
       editor={(row, done) => (
-        <CardEditor row={row} members={members} done={done} save={(v) => dispatch({ kind: "SavePaymentMethod", value: v })} />
+        <CardEditor row={row} members={members} done={done} save={(v) => dispatch({ kind: "Catalog", value: { kind: "SavePaymentMethod", value: v } })} />
       )}
     />
   );
@@ -277,7 +277,7 @@ function ApprovalRules(props: { rows: ApprovalRuleRow[]; types: ExpenseTypeRow[]
           approvers={props.approvers}
           nextPosition={Math.max(0, ...props.rows.map((r) => r.position)) + 10}
           done={done}
-          save={(v) => dispatch({ kind: "SaveApprovalRule", value: v })}
+          save={(v) => dispatch({ kind: "Catalog", value: { kind: "SaveApprovalRule", value: v } })}
         />
       )}
     />
@@ -416,7 +416,7 @@ function People(props: { view: CatalogView }) {
           <InviteEditor
             roles={v.roles}
             done={() => setOpen(null)}
-            save={(email, name, roles) => dispatch({ kind: "InviteUser", value: new InviteInput(email, name, roles) })}
+            save={(email, name, roles) => dispatch({ kind: "People", value: { kind: "Invite", value: new InviteInput(email, name, roles) } })}
           />
         </div>
       )}
@@ -446,7 +446,7 @@ function People(props: { view: CatalogView }) {
                   member={m}
                   roles={v.roles}
                   done={() => setOpen(null)}
-                  save={(roles) => dispatch({ kind: "SetMemberRoles", user_id: m.user_id, roles })}
+                  save={(roles) => dispatch({ kind: "People", value: { kind: "SetRoles", user_id: m.user_id, roles } })}
                 />
               </div>
             )}

@@ -90,7 +90,7 @@ export function ThreadScreen({ view }: { view: ThreadView }) {
           className="card reply"
           onSubmit={(e) => {
             e.preventDefault();
-            dispatch({ kind: "Reply", body });
+            dispatch({ kind: "Messages", value: { kind: "Reply", body } });
             setBody("");
           }}
         >
@@ -158,7 +158,7 @@ export function ComposeScreen({ view }: { view: ComposeView }) {
         className="card"
         onSubmit={(e) => {
           e.preventDefault();
-          dispatch({ kind: "SendMessage" });
+          dispatch({ kind: "Messages", value: { kind: "Send" } });
         }}
       >
         <fieldset className="recipients">
@@ -167,7 +167,7 @@ export function ComposeScreen({ view }: { view: ComposeView }) {
             type="button"
             className="button-quiet"
             disabled={all}
-            onClick={() => dispatch({ kind: "EditCompose", value: { kind: "AllCompanies" } })}
+            onClick={() => dispatch({ kind: "Messages", value: { kind: "EditCompose", value: { kind: "AllCompanies" } } })}
           >
             All client companies
           </button>
@@ -178,7 +178,7 @@ export function ComposeScreen({ view }: { view: ComposeView }) {
                   <input
                     type="checkbox"
                     checked={c.selected}
-                    onChange={() => dispatch({ kind: "EditCompose", value: { kind: "ToggleCompany", value: c.id } })}
+                    onChange={() => dispatch({ kind: "Messages", value: { kind: "EditCompose", value: { kind: "ToggleCompany", value: c.id } } })}
                   />
                   {c.label}
                 </label>
@@ -189,13 +189,13 @@ export function ComposeScreen({ view }: { view: ComposeView }) {
         <EchoInput
           label="Subject"
           value={view.subject}
-          onChange={(v) => dispatch({ kind: "EditCompose", value: { kind: "Subject", value: v } })}
+          onChange={(v) => dispatch({ kind: "Messages", value: { kind: "EditCompose", value: { kind: "Subject", value: v } } })}
         />
         <EchoInput
           label="Message"
           multiline
           value={view.body}
-          onChange={(v) => dispatch({ kind: "EditCompose", value: { kind: "Body", value: v } })}
+          onChange={(v) => dispatch({ kind: "Messages", value: { kind: "EditCompose", value: { kind: "Body", value: v } } })}
         />
         {view.error && (
           <p className="form-error" role="alert">

@@ -1,6 +1,7 @@
 import { useId, useRef, useState } from "react";
 import type { DragEvent, ReactNode } from "react";
 import type {
+  FormField,
   PageView,
   ReceiptRow,
   ReceiptStatus,
@@ -211,7 +212,7 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
   const { capture, error, storing } = useCapture();
   const [viewing, setViewing] = useState<number | null>(null);
   const err = (field: string) => view.errors.find((e) => e.field === field)?.message ?? null;
-  const edit = (value: Parameters<typeof dispatch>[0]) => dispatch(value);
+  const edit = (field: FormField) => dispatch({ kind: "Receipts", value: { kind: "EditForm", value: field } });
   const ro = !view.editable;
   const busy = view.processing + storing;
   const pagesError = err("pages");
@@ -241,7 +242,7 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
                   <button
                     type="button"
                     className="button-quiet danger"
-                    onClick={() => dispatch({ kind: "RemovePage", sha256: p.sha256 })}
+                    onClick={() => dispatch({ kind: "Receipts", value: { kind: "RemovePage", sha256: p.sha256 } })}
                   >
                     Remove page {i + 1}
                   </button>
@@ -268,7 +269,7 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
           aria-label="Receipt details"
           onSubmit={(e) => {
             e.preventDefault();
-            dispatch({ kind: "Submit" });
+            dispatch({ kind: "Receipts", value: { kind: "Submit" } });
           }}
         >
           <ChoiceSelect
@@ -278,7 +279,7 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
             detail="suffix"
             disabled={ro}
             error={err("expense_type")}
-            onChange={(id) => edit({ kind: "EditForm", value: { kind: "ExpenseType", value: id } })}
+            onChange={(id) => edit({ kind: "ExpenseType", value: id })}
           />
           <ChoiceSelect
             label="Paid with"
@@ -287,7 +288,7 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
             detail="group"
             disabled={ro}
             error={err("payment_method")}
-            onChange={(id) => edit({ kind: "EditForm", value: { kind: "PaymentMethod", value: id } })}
+            onChange={(id) => edit({ kind: "PaymentMethod", value: id })}
           />
           <div className="field-pair">
             <EchoInput
@@ -297,7 +298,7 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
               disabled={ro}
               error={err("amount")}
               placeholder="0.00"
-              onChange={(v) => edit({ kind: "EditForm", value: { kind: "Amount", value: v } })}
+              onChange={(v) => edit({ kind: "Amount", value: v })}
             />
             <EchoInput
               label="Currency"
@@ -305,7 +306,7 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
               disabled={ro}
               error={err("currency")}
               maxLength={3}
-              onChange={(v) => edit({ kind: "EditForm", value: { kind: "Currency", value: v.toUpperCase() } })}
+              onChange={(v) => edit({ kind: "Currency", value: v.toUpperCase() })}
             />
           </div>
           <EchoInput
@@ -314,14 +315,14 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
             value={view.date}
             disabled={ro}
             error={err("date")}
-            onChange={(v) => edit({ kind: "EditForm", value: { kind: "Date", value: v } })}
+            onChange={(v) => edit({ kind: "Date", value: v })}
           />
           <EchoInput
             label="Merchant"
             value={view.merchant}
             disabled={ro}
             error={err("merchant")}
-            onChange={(v) => edit({ kind: "EditForm", value: { kind: "Merchant", value: v } })}
+            onChange={(v) => edit({ kind: "Merchant", value: v })}
           />
           <EchoInput
             label="Note"
@@ -329,14 +330,14 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
             value={view.note}
             disabled={ro}
             error={err("note")}
-            onChange={(v) => edit({ kind: "EditForm", value: { kind: "Note", value: v } })}
+            onChange={(v) => edit({ kind: "Note", value: v })}
           />
           {view.editable && (
             <div className="actions">
               <button type="submit" className="button-primary">
                 Submit
               </button>
-              <button type="button" className="button" onClick={() => dispatch({ kind: "SaveDraft" })}>
+              <button type="button" className="button" onClick={() => dispatch({ kind: "Receipts", value: { kind: "SaveDraft" } })}>
                 Save draft
               </button>
               {view.can_delete && (
@@ -345,7 +346,7 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
                   className="button danger"
                   onClick={() => {
                     if (window.confirm("Delete this receipt? Its photos are removed from this device too.")) {
-                      dispatch({ kind: "DeleteReceipt" });
+                      dispatch({ kind: "Receipts", value: { kind: "Delete" } });
                     }
                   }}
                 >

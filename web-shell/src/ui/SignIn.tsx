@@ -26,7 +26,7 @@ function AcceptInvitation({ view, token }: { view: SignInView; token: string }) 
         onSubmit={(e) => {
           e.preventDefault();
           if (mismatch) return;
-          dispatch({ kind: "AcceptInvitation", token, password });
+          dispatch({ kind: "Session", value: { kind: "AcceptInvitation", token, password } });
         }}
       >
         <div className="field">
@@ -82,7 +82,7 @@ function SignInForm({ view }: { view: SignInView }) {
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          dispatch({ kind: "SignIn", email: email.trim(), password });
+          dispatch({ kind: "Session", value: { kind: "SignIn", email: email.trim(), password } });
         }}
         aria-describedby={view.error ? "sign-in-error" : undefined}
       >

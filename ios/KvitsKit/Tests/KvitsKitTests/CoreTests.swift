@@ -18,7 +18,7 @@ final class CoreTests: XCTestCase {
         try await emma.signIn("emma")
 
         emma.send(.navigate(.receipts))
-        emma.send(.photoCaptured(fileRef: try Env.photo(into: try Env.tempDir("camera")).path))
+        emma.send(.receipts(.photoCaptured(fileRef: try Env.photo(into: try Env.tempDir("camera")).path)))
         let form = try await emma.waitFor("the photo on the form") { v in
             v.form.map { $0.pages.count == 1 } ?? false
         }.form!
@@ -26,10 +26,10 @@ final class CoreTests: XCTestCase {
         let card = try XCTUnwrap(
             form.paymentMethods.first { $0.label.contains("Visa Business") },
             "Emma's Visa Business card among \(form.paymentMethods.map(\.label))")
-        emma.send(.editForm(.expenseType(type.id)))
-        emma.send(.editForm(.paymentMethod(card.id)))
-        emma.send(.editForm(.amount("12.50")))
-        emma.send(.submit)
+        emma.send(.receipts(.editForm(.expenseType(type.id))))
+        emma.send(.receipts(.editForm(.paymentMethod(card.id))))
+        emma.send(.receipts(.editForm(.amount("12.50"))))
+        emma.send(.receipts(.submit))
         XCTAssertNil(emma.lastError)
 
         let sent = try await emma.waitFor("the receipt sent to the server") { v in
@@ -48,7 +48,7 @@ final class CoreTests: XCTestCase {
         }
         let task = approvals.approvals!.pending.first { $0.id == expenseId }!
         XCTAssertEqual(task.submitter, "Emma Employee")
-        mark.send(.approve(expenseId: expenseId))
+        mark.send(.approvals(.approve(expenseId: expenseId)))
         try await mark.waitFor("the approval sent") { v in
             v.status.pending == 0 && !v.saving
                 && !(v.approvals?.pending.contains { $0.id == expenseId } ?? true)
@@ -87,7 +87,7 @@ final class CoreTests: XCTestCase {
             }
         }
 
-        core.send(.signIn(email: "nobody@demo.kvits", password: "wrong"))
+        core.send(.session(.signIn(email: "nobody@demo.kvits", password: "wrong")))
         XCTAssertNil(core.lastError)
         try await core.waitFor("the sign-in attempt in the view") { v in
             if case .signIn(let s) = v.screen { return s.email == "nobody@demo.kvits" }

@@ -93,7 +93,7 @@ extension Core {
             if case .loading = v.screen { return false }
             return true
         }
-        send(.signIn(email: "\(who)@demo.kvits", password: "demo"))
+        send(.session(.signIn(email: "\(who)@demo.kvits", password: "demo")))
         try await waitFor("\(who) signed in and synced") { v in
             v.user != nil && v.status.lastSynced != nil
         }

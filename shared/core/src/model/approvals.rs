@@ -2,10 +2,20 @@
 //! saw; the server decides races in arrival order and a lost race comes back as a notice.
 
 use crux_core::Command;
+use facet::Facet;
 use kvits_domain::State as _;
 use kvits_protocol::{DecisionKind, ExpenseId, Mutation, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use super::{After, Cmd, Intent, Model, Screen, parse_id};
+
+/// An approver's decision.
+#[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[repr(C)]
+pub enum ApprovalEvent {
+    Approve { expense_id: String },
+    Reject { expense_id: String, reason: String },
+}
 
 /// The reject dialog of the open task.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -14,12 +24,16 @@ pub struct RejectDraft {
 }
 
 impl Model {
-    pub(crate) fn decide(
-        &mut self,
-        expense_id: &str,
-        reason: Option<String>,
-        now: Timestamp,
-    ) -> Cmd {
+    pub(super) fn update_approvals(&mut self, event: ApprovalEvent, now: Timestamp) -> Cmd {
+        match event {
+            ApprovalEvent::Approve { expense_id } => self.decide(&expense_id, None, now),
+            ApprovalEvent::Reject { expense_id, reason } => {
+                self.decide(&expense_id, Some(reason), now)
+            }
+        }
+    }
+
+    fn decide(&mut self, expense_id: &str, reason: Option<String>, now: Timestamp) -> Cmd {
         let Some(id) = parse_id::<ExpenseId>(expense_id) else {
             self.alert = Some("That receipt is not on this device.".into());
             return Command::done();

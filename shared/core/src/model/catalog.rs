@@ -3,16 +3,35 @@
 //! any other: checked by the domain rules at once, queued, synced — offline too.
 
 use crux_core::Command;
+use facet::Facet;
 use kvits_protocol::{
     ApprovalRule, ApprovalRuleId, ApprovalStep, CompanyId, DocumentType, ExpenseType,
     ExpenseTypeId, Mutation, PaymentKind, PaymentMethod, PaymentMethodId, Role, Timestamp, UserId,
 };
+use serde::{Deserialize, Serialize};
 
 use super::{After, Cmd, Intent, Model, parse_id};
 use crate::event::{ApprovalRuleInput, DocumentKind, ExpenseTypeInput, PaymentMethodInput};
 use crate::format;
 
+/// A change to the current company's catalog: create (`id: None`) or change one entry.
+#[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[repr(C)]
+pub enum CatalogEvent {
+    SaveExpenseType(ExpenseTypeInput),
+    SavePaymentMethod(PaymentMethodInput),
+    SaveApprovalRule(ApprovalRuleInput),
+}
+
 impl Model {
+    pub(super) fn update_catalog(&mut self, event: CatalogEvent, now: Timestamp) -> Cmd {
+        match event {
+            CatalogEvent::SaveExpenseType(input) => self.save_expense_type(input, now),
+            CatalogEvent::SavePaymentMethod(input) => self.save_payment_method(input, now),
+            CatalogEvent::SaveApprovalRule(input) => self.save_approval_rule(input, now),
+        }
+    }
+
     /// Whether the user manages the current company's catalog.
     pub(crate) fn manages_catalog(&self) -> bool {
         self.has_role(Role::Accountant) || self.has_role(Role::CompanyAdmin)
@@ -55,7 +74,7 @@ impl Model {
         })
     }
 
-    pub(crate) fn save_expense_type(&mut self, input: ExpenseTypeInput, now: Timestamp) -> Cmd {
+    fn save_expense_type(&mut self, input: ExpenseTypeInput, now: Timestamp) -> Cmd {
         let Some(company_id) = self.managed_company() else {
             return Command::done();
         };
@@ -72,7 +91,7 @@ impl Model {
         self.save_catalog(now, Mutation::PutExpenseType(t))
     }
 
-    pub(crate) fn save_payment_method(&mut self, input: PaymentMethodInput, now: Timestamp) -> Cmd {
+    fn save_payment_method(&mut self, input: PaymentMethodInput, now: Timestamp) -> Cmd {
         let Some(company_id) = self.managed_company() else {
             return Command::done();
         };
@@ -113,7 +132,7 @@ impl Model {
         self.save_catalog(now, Mutation::PutPaymentMethod(m))
     }
 
-    pub(crate) fn save_approval_rule(&mut self, input: ApprovalRuleInput, now: Timestamp) -> Cmd {
+    fn save_approval_rule(&mut self, input: ApprovalRuleInput, now: Timestamp) -> Cmd {
         let Some(company_id) = self.managed_company() else {
             return Command::done();
         };

@@ -3,10 +3,33 @@
 use std::collections::BTreeSet;
 
 use crux_core::Command;
+use facet::Facet;
 use kvits_protocol::{CompanyId, MessageId, Mutation, Role, ThreadId, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use super::{After, Cmd, Intent, Model, Screen, parse_id};
 use crate::event::ComposeField;
+
+/// Reading, answering and writing messages.
+#[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[repr(C)]
+pub enum MessageEvent {
+    /// Answer in the open thread.
+    Reply { body: String },
+    /// Edit the accountant's message being composed.
+    EditCompose(ComposeField),
+    /// Send the composed message to the chosen client companies.
+    Send,
+}
+
+impl MessageEvent {
+    pub(crate) fn needs_clock(&self) -> bool {
+        match self {
+            MessageEvent::Reply { .. } | MessageEvent::Send => true,
+            MessageEvent::EditCompose(_) => false,
+        }
+    }
+}
 
 /// The accountant's message being written.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,6 +41,17 @@ pub struct ComposeState {
 }
 
 impl Model {
+    pub(super) fn update_messages(&mut self, event: MessageEvent, now: Timestamp) -> Cmd {
+        match event {
+            MessageEvent::Reply { body } => self.reply(body, now),
+            MessageEvent::EditCompose(field) => {
+                self.edit_compose(field);
+                Command::done()
+            }
+            MessageEvent::Send => self.send_message(now),
+        }
+    }
+
     /// Moves the user's read marker in `thread` to its newest message from someone else.
     pub(crate) fn mark_read(&mut self, thread: ThreadId, now: Timestamp) -> Cmd {
         let Some(me) = self.actor.as_ref().map(|a| a.user_id) else {
@@ -44,7 +78,7 @@ impl Model {
         })
     }
 
-    pub(crate) fn reply(&mut self, body: String, now: Timestamp) -> Cmd {
+    fn reply(&mut self, body: String, now: Timestamp) -> Cmd {
         let Screen::Thread(thread_id) = self.screen else {
             self.fail("a reply with no conversation open");
             return Command::done();
@@ -68,7 +102,7 @@ impl Model {
         })
     }
 
-    pub(crate) fn edit_compose(&mut self, field: ComposeField) {
+    fn edit_compose(&mut self, field: ComposeField) {
         match field {
             ComposeField::ToggleCompany(id) => {
                 let Some(id) = parse_id::<CompanyId>(&id) else {
@@ -102,7 +136,7 @@ impl Model {
             .unwrap_or_default()
     }
 
-    pub(crate) fn send_message(&mut self, now: Timestamp) -> Cmd {
+    fn send_message(&mut self, now: Timestamp) -> Cmd {
         let c = &self.compose;
         let error = if c.companies.is_empty() {
             Some("Choose at least one company.")

@@ -18,7 +18,7 @@ mod receipts;
 mod session;
 mod sync;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use crux_core::{Command, render::render};
 use crux_time::{TimeRequest, TimeResponse};
@@ -32,16 +32,21 @@ use rand_chacha::{
 use crate::effects::Effect;
 use crate::event::{Event, Internal};
 
-pub use approvals::RejectDraft;
+pub use approvals::{ApprovalEvent, RejectDraft};
+pub use catalog::CatalogEvent;
 pub use local::{Capture, CaptureTarget};
 pub use local::{Local, LocalWrite, Notice, OutboxEntry, PhotoRecord};
 pub use messages::ComposeState;
+pub use messages::MessageEvent;
 pub(crate) use people::ASSIGNABLE as ASSIGNABLE_ROLES;
+pub use people::PeopleEvent;
 pub(crate) use queue::{After, Intent, StoreQueue};
-pub use receipts::FormState;
+pub use receipts::ReceiptEvent;
+pub use receipts::{FormState, ReceiptsState};
+pub use session::SessionEvent;
 pub use session::SignInState;
 pub(crate) use sync::expense_of;
-pub use sync::{Blocked, Step, SyncState, UploadProgress};
+pub use sync::{Blocked, Step, SyncEvent, SyncState, UploadProgress};
 
 pub(crate) type Cmd = Command<Effect, Event>;
 
@@ -142,13 +147,12 @@ pub struct Model {
     pub(crate) store: StoreQueue,
     pub(crate) sync: SyncState,
     pub(crate) screen: Screen,
+    // Each workflow's own state; the data they share is above (the store, the prediction).
     pub(crate) sign_in: SignInState,
-    pub(crate) form: Option<FormState>,
+    pub(crate) receipts: ReceiptsState,
     pub(crate) compose: ComposeState,
     pub(crate) people: people::PeopleState,
     pub(crate) reject: Option<RejectDraft>,
-    /// Captures being processed, by operation id.
-    pub(crate) processing: BTreeMap<u64, String>,
     /// A message for the user about their last action.
     pub(crate) alert: Option<String>,
     pub(crate) list_limit: usize,
@@ -188,13 +192,10 @@ impl Model {
             Event::Internal(internal) => self.internal(internal),
             Event::NetworkChanged { online } => self.network_changed(online),
             event if self.phase != Phase::Ready => {
-                self.fail(format!(
-                    "{} ignored: the app is not started",
-                    <&str>::from(&event)
-                ));
+                self.fail(format!("{} ignored: the app is not started", event.name()));
                 Command::done()
             }
-            event if needs_clock(&event) => Command::request_from_shell(TimeRequest::Now)
+            event if event.needs_clock() => Command::request_from_shell(TimeRequest::Now)
                 .then_send(move |response| {
                     Event::Internal(Internal::Timed {
                         response,
@@ -213,10 +214,7 @@ impl Model {
             Internal::Timed { response, event } => {
                 let now = self.read_clock(&response);
                 if self.phase != Phase::Ready {
-                    self.fail(format!(
-                        "{} ignored: the app is not started",
-                        <&str>::from(&*event)
-                    ));
+                    self.fail(format!("{} ignored: the app is not started", event.name()));
                     return Command::done();
                 }
                 self.user(*event, now)
@@ -255,7 +253,7 @@ impl Model {
         let now = now.or(self.clock).unwrap_or_default();
         if matches!(
             event,
-            Event::Navigate(_) | Event::Back | Event::SelectCompany { .. }
+            Event::Navigate(_) | Event::Back | Event::Session(SessionEvent::SelectCompany { .. })
         ) {
             // A message about the last action belongs to the screen it was shown on.
             self.alert = None;
@@ -268,44 +266,23 @@ impl Model {
                 self.sync.refresh_session = true;
                 self.kick()
             }
-            Event::SyncNow => self.kick(),
-            Event::SignIn { email, password } => self.sign_in(email, password),
-            Event::SignOut => self.sign_out(),
-            Event::SelectCompany { company_id } => self.select_company(&company_id),
             Event::Navigate(route) => self.navigate(route, now),
             Event::Back => self.back(),
             Event::ShowMore => {
                 self.list_limit += LIST_PAGE;
                 Command::done()
             }
-            Event::PhotoCaptured { file_ref } => self.photo_captured(file_ref, now),
-            Event::EditForm(field) => {
-                self.edit_form(field);
-                Command::done()
-            }
-            Event::SaveDraft => self.save_form(now, false),
-            Event::Submit => self.save_form(now, true),
-            Event::DeleteReceipt => self.delete_receipt(now),
-            Event::RemovePage { sha256 } => self.remove_page(&sha256, now),
-            Event::Approve { expense_id } => self.decide(&expense_id, None, now),
-            Event::Reject { expense_id, reason } => self.decide(&expense_id, Some(reason), now),
-            Event::Reply { body } => self.reply(body, now),
-            Event::EditCompose(field) => {
-                self.edit_compose(field);
-                Command::done()
-            }
-            Event::SendMessage => self.send_message(now),
-            Event::SaveExpenseType(input) => self.save_expense_type(input, now),
-            Event::SavePaymentMethod(input) => self.save_payment_method(input, now),
-            Event::SaveApprovalRule(input) => self.save_approval_rule(input, now),
-            Event::InviteUser(input) => self.invite_user(input),
-            Event::SetMemberRoles { user_id, roles } => self.set_member_roles(&user_id, &roles),
-            Event::AcceptInvitation { token, password } => self.accept_invitation(token, password),
-            Event::DismissNotice { id } => self.dismiss_notice(&id),
             Event::DismissAlert => {
                 self.alert = None;
                 Command::done()
             }
+            Event::Session(event) => self.update_session(event),
+            Event::Receipts(event) => self.update_receipts(event, now),
+            Event::Sync(event) => self.update_sync(event),
+            Event::Approvals(event) => self.update_approvals(event, now),
+            Event::Messages(event) => self.update_messages(event, now),
+            Event::Catalog(event) => self.update_catalog(event, now),
+            Event::People(event) => self.update_people(event),
         }
     }
 
@@ -408,26 +385,6 @@ impl Model {
                     .filter(|o| !o.is_success())
             })
     }
-}
-
-/// Events that carry a user action needing the time (ids, timestamps).
-fn needs_clock(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::PhotoCaptured { .. }
-            | Event::SaveDraft
-            | Event::Submit
-            | Event::DeleteReceipt
-            | Event::RemovePage { .. }
-            | Event::Approve { .. }
-            | Event::Reject { .. }
-            | Event::Reply { .. }
-            | Event::SendMessage
-            | Event::SaveExpenseType(_)
-            | Event::SavePaymentMethod(_)
-            | Event::SaveApprovalRule(_)
-            | Event::Navigate(crate::event::Route::Thread { .. })
-    )
 }
 
 /// Parses an id the shell sent.

@@ -5,10 +5,10 @@
 
 use crux_core::Command;
 use crux_http::protocol::HttpResult;
+use facet::Facet;
 use kvits_domain::State as _;
-use kvits_protocol::{
-    AcceptInvitationRequest, ClientId, Invitation, InviteUserRequest, Role, SetRolesRequest,
-};
+use kvits_protocol::{Invitation, InviteUserRequest, Role, SetRolesRequest};
+use serde::{Deserialize, Serialize};
 
 use super::sync::{Reply, classify};
 use super::{Cmd, Model, parse_id};
@@ -22,6 +22,16 @@ pub(crate) const ASSIGNABLE: [Role; 4] = [
     Role::CompanyAdmin,
     Role::Client,
 ];
+
+/// What an admin or accountant does to the current company's people.
+#[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[repr(C)]
+pub enum PeopleEvent {
+    /// Invite someone to the current company.
+    Invite(InviteInput),
+    /// Replace a member's roles in the current company.
+    SetRoles { user_id: String, roles: Vec<String> },
+}
 
 /// What the people screen is waiting for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +66,13 @@ fn parse_roles(roles: &[String]) -> Result<Vec<Role>, String> {
 }
 
 impl Model {
+    pub(super) fn update_people(&mut self, event: PeopleEvent) -> Cmd {
+        match event {
+            PeopleEvent::Invite(input) => self.invite_user(input),
+            PeopleEvent::SetRoles { user_id, roles } => self.set_member_roles(&user_id, &roles),
+        }
+    }
+
     /// Whether the user may manage the current company's people.
     fn manages_people(&self) -> bool {
         self.manages_catalog()
@@ -85,7 +102,7 @@ impl Model {
         company
     }
 
-    pub(crate) fn invite_user(&mut self, input: InviteInput) -> Cmd {
+    fn invite_user(&mut self, input: InviteInput) -> Cmd {
         let Some(company) = self.people_ready() else {
             return Command::done();
         };
@@ -128,7 +145,7 @@ impl Model {
         cmd
     }
 
-    pub(crate) fn set_member_roles(&mut self, user_id: &str, roles: &[String]) -> Cmd {
+    fn set_member_roles(&mut self, user_id: &str, roles: &[String]) -> Cmd {
         let Some(company) = self.people_ready() else {
             return Command::done();
         };
@@ -215,45 +232,5 @@ impl Model {
                 Command::done()
             }
         }
-    }
-
-    /// The invited person sets their password and is signed in (the answer is a sign-in).
-    pub(crate) fn accept_invitation(&mut self, token: String, password: String) -> Cmd {
-        if self.sign_in.op.is_some() {
-            return Command::done();
-        }
-        let token = token.trim().to_string();
-        if token.is_empty() {
-            self.sign_in.error = Some("This invitation link is incomplete.".into());
-            return Command::done();
-        }
-        if password.chars().count() < 8 {
-            self.sign_in.error = Some("Choose a password of at least 8 characters.".into());
-            return Command::done();
-        }
-        let Some(device) = self.local.device.clone() else {
-            self.sign_in.error = Some("This device is still getting ready; try again.".into());
-            return Command::done();
-        };
-        let unsent = self.local.unsent_count();
-        if unsent > 0 {
-            self.sign_in.error = Some(format!(
-                "This device holds {unsent} change(s) of another person that are not sent yet. Accept the invitation on another device, or let them sign in and send those first."
-            ));
-            return Command::done();
-        }
-        // A client id belongs to one user: a device someone used before gets a new one.
-        let client_id = if device.user_id.is_some() || self.local.session.is_some() {
-            ClientId(self.ids.uuid(self.clock.unwrap_or_default()))
-        } else {
-            device.client_id
-        };
-        let body = AcceptInvitationRequest {
-            token,
-            password,
-            client_id: Some(client_id),
-            device_name: Some(self.config.device_name.clone()).filter(|d| !d.is_empty()),
-        };
-        self.send_sign_in("/v1/auth/accept-invitation", &body, client_id)
     }
 }

@@ -351,7 +351,7 @@ impl Model {
                     self.alert = message;
                 }
                 if close_form {
-                    self.form = None;
+                    self.receipts.form = None;
                     if matches!(self.screen, Screen::Receipt(_)) {
                         self.screen = Screen::Receipts;
                     }
@@ -393,7 +393,7 @@ impl Model {
             }
             After::SignedOut => {
                 self.screen = Screen::SignIn;
-                self.form = None;
+                self.receipts.form = None;
                 self.compose = ComposeState::default();
             }
         }

@@ -2,13 +2,35 @@
 
 use crux_core::Command;
 use crux_http::protocol::HttpResult;
+use facet::Facet;
 use kvits_protocol::{
-    ClientId, CompanyId, ErrorBody, ExpenseId, LoginRequest, LoginResponse, ThreadId, Timestamp,
+    AcceptInvitationRequest, ClientId, CompanyId, ErrorBody, ExpenseId, LoginRequest,
+    LoginResponse, ThreadId, Timestamp,
 };
 
 use super::local::{DeviceRecord, SessionRecord, SyncRecord};
 use super::{After, Cmd, Intent, LocalWrite, Model, Screen, parse_id};
 use crate::event::Route;
+use serde::{Deserialize, Serialize};
+
+/// What the user does to their session.
+#[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[repr(C)]
+pub enum SessionEvent {
+    SignIn {
+        email: String,
+        password: String,
+    },
+    SignOut,
+    /// The invited person sets their password with the invitation's token and is signed in.
+    AcceptInvitation {
+        token: String,
+        password: String,
+    },
+    SelectCompany {
+        company_id: String,
+    },
+}
 
 /// The sign-in form.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -22,7 +44,18 @@ pub struct SignInState {
 }
 
 impl Model {
-    pub(crate) fn sign_in(&mut self, email: String, password: String) -> Cmd {
+    pub(super) fn update_session(&mut self, event: SessionEvent) -> Cmd {
+        match event {
+            SessionEvent::SignIn { email, password } => self.sign_in(email, password),
+            SessionEvent::SignOut => self.sign_out(),
+            SessionEvent::AcceptInvitation { token, password } => {
+                self.accept_invitation(token, password)
+            }
+            SessionEvent::SelectCompany { company_id } => self.select_company(&company_id),
+        }
+    }
+
+    fn sign_in(&mut self, email: String, password: String) -> Cmd {
         let email = email.trim().to_string();
         self.sign_in.email = email.clone();
         if self.sign_in.op.is_some() {
@@ -263,7 +296,7 @@ impl Model {
             return Command::done();
         }
         record.company_id = Some(company);
-        self.form = None;
+        self.receipts.form = None;
         self.reject = None;
         // The switch is applied when committed; the home screen follows the new roles.
         self.enqueue(Intent::Writes {
@@ -282,11 +315,11 @@ impl Model {
         match route {
             Route::SignIn => {}
             Route::Home => {
-                self.form = None;
+                self.receipts.form = None;
                 self.screen = self.home();
             }
             Route::Receipts => {
-                self.form = None;
+                self.receipts.form = None;
                 self.screen = Screen::Receipts;
             }
             Route::Receipt { expense_id } => match self.visible_expense(&expense_id) {
@@ -338,7 +371,7 @@ impl Model {
         self.reject = None;
         self.screen = match self.screen {
             Screen::Receipt(_) => {
-                self.form = None;
+                self.receipts.form = None;
                 Screen::Receipts
             }
             Screen::Approval(_) => Screen::Approvals,
@@ -348,6 +381,46 @@ impl Model {
             _ => self.home(),
         };
         Command::done()
+    }
+
+    /// The invited person sets their password and is signed in (the answer is a sign-in).
+    fn accept_invitation(&mut self, token: String, password: String) -> Cmd {
+        if self.sign_in.op.is_some() {
+            return Command::done();
+        }
+        let token = token.trim().to_string();
+        if token.is_empty() {
+            self.sign_in.error = Some("This invitation link is incomplete.".into());
+            return Command::done();
+        }
+        if password.chars().count() < 8 {
+            self.sign_in.error = Some("Choose a password of at least 8 characters.".into());
+            return Command::done();
+        }
+        let Some(device) = self.local.device.clone() else {
+            self.sign_in.error = Some("This device is still getting ready; try again.".into());
+            return Command::done();
+        };
+        let unsent = self.local.unsent_count();
+        if unsent > 0 {
+            self.sign_in.error = Some(format!(
+                "This device holds {unsent} change(s) of another person that are not sent yet. Accept the invitation on another device, or let them sign in and send those first."
+            ));
+            return Command::done();
+        }
+        // A client id belongs to one user: a device someone used before gets a new one.
+        let client_id = if device.user_id.is_some() || self.local.session.is_some() {
+            ClientId(self.ids.uuid(self.clock.unwrap_or_default()))
+        } else {
+            device.client_id
+        };
+        let body = AcceptInvitationRequest {
+            token,
+            password,
+            client_id: Some(client_id),
+            device_name: Some(self.config.device_name.clone()).filter(|d| !d.is_empty()),
+        };
+        self.send_sign_in("/v1/auth/accept-invitation", &body, client_id)
     }
 
     fn visible_expense(&self, id: &str) -> Option<ExpenseId> {

@@ -26,6 +26,7 @@ use crate::{Event, Kvits, Model, ViewModel};
 
 mod server;
 
+use crate::event::{ReceiptEvent, SessionEvent};
 pub use server::FakeServer;
 use server::error;
 
@@ -379,10 +380,10 @@ impl Phone {
             || format!("{who}@{}", kvits_demo::EMAIL_DOMAIN),
             |p| p.email.to_string(),
         );
-        self.send(Event::SignIn {
+        self.send(Event::Session(SessionEvent::SignIn {
             email,
             password: kvits_demo::PASSWORD.into(),
-        });
+        }));
         self.settle(server);
     }
 
@@ -399,9 +400,9 @@ impl Phone {
 
     /// Captures a photo and settles.
     pub fn capture(&mut self, server: &mut FakeServer, file_ref: &str) {
-        self.send(Event::PhotoCaptured {
+        self.send(Event::Receipts(ReceiptEvent::PhotoCaptured {
             file_ref: file_ref.into(),
-        });
+        }));
         self.settle(server);
     }
 

@@ -11,6 +11,7 @@ use kvits_protocol::{DecisionKind, ExpenseId, ExpenseStatus, Mutation};
 use proptest::prelude::*;
 
 use crate::effects::StoreErrorKind;
+use crate::event::{ReceiptEvent, SyncEvent};
 use crate::sim::{FakeServer, Fault, Phone};
 use crate::view::ReceiptStatus;
 use crate::{Event, FormField, Route};
@@ -146,20 +147,18 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::FillAndSubmit(cents) => {
-                phone.send(Event::EditForm(FormField::ExpenseType(Some(
-                    tenant.fuel.to_string(),
+                phone.send(Event::Receipts(ReceiptEvent::EditForm(
+                    FormField::ExpenseType(Some(tenant.fuel.to_string())),
+                )));
+                phone.send(Event::Receipts(ReceiptEvent::EditForm(
+                    FormField::PaymentMethod(Some(tenant.emma_card.to_string())),
+                )));
+                phone.send(Event::Receipts(ReceiptEvent::EditForm(FormField::Amount(
+                    format!("{}.{:02}", cents / 100, cents % 100),
                 ))));
-                phone.send(Event::EditForm(FormField::PaymentMethod(Some(
-                    tenant.emma_card.to_string(),
-                ))));
-                phone.send(Event::EditForm(FormField::Amount(format!(
-                    "{}.{:02}",
-                    cents / 100,
-                    cents % 100
-                ))));
-                phone.send(Event::Submit);
+                phone.send(Event::Receipts(ReceiptEvent::Submit));
             }
-            Op::SaveDraft => phone.send(Event::SaveDraft),
+            Op::SaveDraft => phone.send(Event::Receipts(ReceiptEvent::SaveDraft)),
             Op::Offline => phone.go_offline(),
             Op::Online => phone.go_online(&mut server),
             Op::Fault(f) => phone.http_faults.push_back(f),
@@ -169,7 +168,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 phone = Phone::restart(&mut server, store, online);
             }
             Op::FireTimers => phone.fire_timers(&mut server),
-            Op::SyncNow => phone.send(Event::SyncNow),
+            Op::SyncNow => phone.send(Event::Sync(SyncEvent::Now)),
             Op::Decide { pick, approve } => {
                 let submitted: Vec<_> = server
                     .state
@@ -203,7 +202,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     phone.http_faults.clear();
     phone.store_fault = None;
     phone.go_online(&mut server);
-    phone.send(Event::SyncNow);
+    phone.send(Event::Sync(SyncEvent::Now));
     phone.settle(&mut server);
     for _ in 0..5 {
         if phone.model.local.outbox.is_empty() {

@@ -11,6 +11,7 @@ use kvits_protocol::{DecisionKind, Mutation};
 
 use crate::effects::{StoreError, StoreErrorKind, StoreResponse};
 use crate::event::Internal;
+use crate::event::{ApprovalEvent, MessageEvent, ReceiptEvent, SessionEvent, SyncEvent};
 use crate::sim::{FakeServer, Phone};
 use crate::view::ScreenView;
 use crate::{ComposeField, Event, FormField, Model, Route};
@@ -44,7 +45,7 @@ fn fill_form(phone: &mut Phone, server: &FakeServer, merchant: &str, amount: &st
         FormField::Merchant(merchant.into()),
         FormField::Note("Trip to the flour mill".into()),
     ] {
-        phone.send(Event::EditForm(field));
+        phone.send(Event::Receipts(ReceiptEvent::EditForm(field)));
     }
 }
 
@@ -53,9 +54,9 @@ fn receipt(phone: &mut Phone, server: &mut FakeServer, photo: &str, merchant: &s
     phone.capture(server, photo);
     fill_form(phone, server, merchant, "45,90");
     phone.send(if submit {
-        Event::Submit
+        Event::Receipts(ReceiptEvent::Submit)
     } else {
-        Event::SaveDraft
+        Event::Receipts(ReceiptEvent::SaveDraft)
     });
     phone.settle(server);
 }
@@ -137,10 +138,10 @@ fn sign_in_screen() {
     let mut phone = Phone::new(&mut server);
     snap("sign_in_empty", &phone);
 
-    phone.send(Event::SignIn {
+    phone.send(Event::Session(SessionEvent::SignIn {
         email: kvits_demo::EMMA.email.into(),
         password: "wrong".into(),
-    });
+    }));
     phone.settle(&mut server);
     snap("sign_in_wrong_password", &phone);
 }
@@ -163,7 +164,7 @@ fn receipts_list_in_every_status() {
     decide_on_server(&mut server, "alice", "Shell", DecisionKind::Reject, private);
     let vat = Some("The VAT number is cut off; take the photo again");
     decide_on_server(&mut server, "alice", "St1", DecisionKind::Return, vat);
-    emma.send(Event::SyncNow);
+    emma.send(Event::Sync(SyncEvent::Now));
     emma.settle(&mut server);
     receipt(&mut emma, &mut server, "photo-draft", "Teboil", false);
     emma.go_offline();
@@ -184,7 +185,7 @@ fn receipt_form() {
     emma.capture(&mut server, "photo-1");
     snap("receipt_form_fresh", &emma);
 
-    emma.send(Event::Submit);
+    emma.send(Event::Receipts(ReceiptEvent::Submit));
     emma.settle(&mut server);
     snap("receipt_form_errors", &emma);
 
@@ -237,10 +238,10 @@ fn approvals_list_and_detail() {
     }));
     snap("approval_detail", &mark);
 
-    mark.send(Event::Reject {
+    mark.send(Event::Approvals(ApprovalEvent::Reject {
         expense_id: id,
         reason: "  ".into(),
-    });
+    }));
     mark.settle(&mut server);
     snap("approval_reject_without_reason", &mark);
 
@@ -260,7 +261,7 @@ fn approval_lost_race_shows_a_notice() {
     mark.send(Event::Navigate(Route::Approval {
         expense_id: id.clone(),
     }));
-    mark.send(Event::Approve { expense_id: id });
+    mark.send(Event::Approvals(ApprovalEvent::Approve { expense_id: id }));
     mark.settle(&mut server);
     snap("approval_approved_offline", &mark);
 
@@ -290,9 +291,9 @@ fn anna_writes(server: &mut FakeServer) -> Phone {
         ComposeField::Subject("November receipts".into()),
         ComposeField::Body("Hello Clara,\nplease send the bank statement for November.".into()),
     ] {
-        anna.send(Event::EditCompose(field));
+        anna.send(Event::Messages(MessageEvent::EditCompose(field)));
     }
-    anna.send(Event::SendMessage);
+    anna.send(Event::Messages(MessageEvent::Send));
     anna.settle(server);
     anna
 }
@@ -304,9 +305,13 @@ fn compose_screen() {
     anna.send(Event::Navigate(Route::Compose));
     snap("compose_empty", &anna);
 
-    anna.send(Event::EditCompose(ComposeField::Subject("VAT".into())));
-    anna.send(Event::EditCompose(ComposeField::Body("Due Friday.".into())));
-    anna.send(Event::SendMessage);
+    anna.send(Event::Messages(MessageEvent::EditCompose(
+        ComposeField::Subject("VAT".into()),
+    )));
+    anna.send(Event::Messages(MessageEvent::EditCompose(
+        ComposeField::Body("Due Friday.".into()),
+    )));
+    anna.send(Event::Messages(MessageEvent::Send));
     anna.settle(&mut server);
     snap("compose_error_no_company", &anna);
 }
@@ -328,7 +333,7 @@ fn inbox_and_thread_with_read_receipts() {
     clara.settle(&mut server);
     snap("clara_thread", &clara);
 
-    anna.send(Event::SyncNow);
+    anna.send(Event::Sync(SyncEvent::Now));
     anna.settle(&mut server);
     anna.send(Event::Navigate(Route::Thread { thread_id }));
     anna.settle(&mut server);
@@ -351,7 +356,7 @@ fn status_when_the_app_is_too_old() {
     let mut server = FakeServer::new();
     let mut emma = signed_in(&mut server, "emma");
     server.protocol = 2;
-    emma.send(Event::SyncNow);
+    emma.send(Event::Sync(SyncEvent::Now));
     emma.settle(&mut server);
     snap("status_upgrade_required", &emma);
 }
@@ -361,7 +366,7 @@ fn status_when_the_session_ended() {
     let mut server = FakeServer::new();
     let mut emma = signed_in(&mut server, "emma");
     server.revoke_all();
-    emma.send(Event::SyncNow);
+    emma.send(Event::Sync(SyncEvent::Now));
     emma.settle(&mut server);
     snap("status_session_ended", &emma);
 }

@@ -268,7 +268,7 @@ impl Model {
 
     pub(super) fn receipt_view(&self, id: kvits_protocol::ExpenseId) -> Option<ReceiptView> {
         let e = self.predicted.expense(id)?;
-        let form = self.form.as_ref().filter(|f| f.expense_id == id);
+        let form = self.receipts.form.as_ref().filter(|f| f.expense_id == id);
         let (status, status_text) = self.receipt_status(&e);
         let editable = self.editable(id);
         let type_id = form.map_or(e.fields.expense_type_id, |f| f.expense_type_id);

@@ -29,7 +29,7 @@ impl Model {
             .and_then(|n| n.fields.clone());
         let dirty = kept.is_some();
         let f = kept.as_ref().unwrap_or(&e.fields);
-        self.form = Some(FormState {
+        self.receipts.form = Some(FormState {
             expense_id: id,
             expense_type_id: f.expense_type_id,
             payment_method_id: f.payment_method_id,
@@ -50,14 +50,14 @@ impl Model {
         self.screen = Screen::Receipt(id);
         if dirty
             && let Err(errors) = self.validate(false)
-            && let Some(form) = &mut self.form
+            && let Some(form) = &mut self.receipts.form
         {
             form.errors = errors;
         }
     }
 
     pub(crate) fn edit_form(&mut self, field: FormField) {
-        let Some(form) = &mut self.form else {
+        let Some(form) = &mut self.receipts.form else {
             self.fail("a form edit with no form open");
             return;
         };
@@ -96,13 +96,13 @@ impl Model {
             && let Err(errors) = self.validate(false)
         {
             let still = errors.get(key).cloned();
-            if let Some(form) = &mut self.form {
+            if let Some(form) = &mut self.receipts.form {
                 match still {
                     Some(m) => form.errors.insert(key.to_string(), m),
                     None => form.errors.remove(key),
                 };
             }
-        } else if let Some(form) = &mut self.form {
+        } else if let Some(form) = &mut self.receipts.form {
             form.errors.remove(key);
         }
     }
@@ -110,7 +110,7 @@ impl Model {
     /// The form's fields, or what is wrong with them.
     pub(crate) fn validate(&self, submit: bool) -> Result<ExpenseFields, BTreeMap<String, String>> {
         let mut errors = BTreeMap::new();
-        let Some(form) = &self.form else {
+        let Some(form) = &self.receipts.form else {
             return Err(errors);
         };
         let company = self
@@ -218,7 +218,7 @@ impl Model {
     }
 
     pub(crate) fn save_form(&mut self, now: Timestamp, submit: bool) -> Cmd {
-        let Some(id) = self.form.as_ref().map(|f| f.expense_id) else {
+        let Some(id) = self.receipts.form.as_ref().map(|f| f.expense_id) else {
             self.fail("save with no form open");
             return Command::done();
         };
@@ -229,7 +229,7 @@ impl Model {
         let fields = match self.validate(submit) {
             Ok(f) => f,
             Err(errors) => {
-                if let Some(form) = &mut self.form {
+                if let Some(form) = &mut self.receipts.form {
                     form.errors = errors;
                 }
                 return Command::done();

@@ -10,16 +10,18 @@ mod form;
 use std::collections::BTreeMap;
 
 use crux_core::Command;
+use facet::Facet;
 use kvits_domain::State as _;
 use kvits_protocol::{
     CompanyId, DocumentType, ExpenseFields, ExpenseId, ExpenseStatus, ExpenseTypeId, Mutation,
     PaymentMethodId, ReceiptPage, Role, Timestamp,
 };
+use serde::{Deserialize, Serialize};
 
 use super::local::{Capture, CaptureTarget, PhotoRecord};
 use super::{After, Cmd, Intent, LocalWrite, Model, Screen};
 use crate::effects::{PhotoMode, ProcessPhotoRequest, ProcessPhotoResponse, ProcessedPhoto};
-use crate::event::{Event, Internal};
+use crate::event::{Event, FormField, Internal};
 use crate::format;
 
 /// Roles that may capture receipts (as the domain rules say).
@@ -32,6 +34,47 @@ const CAPTURE_ROLES: [Role; 4] = [
 
 /// The currency a new receipt starts with.
 pub const DEFAULT_CURRENCY: &str = "EUR";
+
+/// What the user does with receipts.
+#[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[repr(C)]
+pub enum ReceiptEvent {
+    /// A photo from the camera or an import. On the form of a receipt that can still be edited
+    /// it becomes another page of that receipt; anywhere else it starts a new receipt.
+    PhotoCaptured { file_ref: String },
+    /// Edit the open expense form.
+    EditForm(FormField),
+    /// Keep the receipt as a draft.
+    SaveDraft,
+    /// Send the receipt for approval/booking.
+    Submit,
+    /// Delete the open receipt (only a draft that was never submitted).
+    Delete,
+    /// Remove a page from the open receipt.
+    RemovePage { sha256: String },
+}
+
+impl ReceiptEvent {
+    pub(crate) fn needs_clock(&self) -> bool {
+        match self {
+            ReceiptEvent::EditForm(_) => false,
+            ReceiptEvent::PhotoCaptured { .. }
+            | ReceiptEvent::SaveDraft
+            | ReceiptEvent::Submit
+            | ReceiptEvent::Delete
+            | ReceiptEvent::RemovePage { .. } => true,
+        }
+    }
+}
+
+/// The receipts workflow's own state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReceiptsState {
+    /// The open expense form.
+    pub form: Option<FormState>,
+    /// Captures being processed, by operation id.
+    pub processing: BTreeMap<u64, String>,
+}
 
 /// The expense form as the user is editing it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +92,21 @@ pub struct FormState {
 }
 
 impl Model {
-    pub(crate) fn photo_captured(&mut self, file_ref: String, now: Timestamp) -> Cmd {
+    pub(in crate::model) fn update_receipts(&mut self, event: ReceiptEvent, now: Timestamp) -> Cmd {
+        match event {
+            ReceiptEvent::PhotoCaptured { file_ref } => self.photo_captured(file_ref, now),
+            ReceiptEvent::EditForm(field) => {
+                self.edit_form(field);
+                Command::done()
+            }
+            ReceiptEvent::SaveDraft => self.save_form(now, false),
+            ReceiptEvent::Submit => self.save_form(now, true),
+            ReceiptEvent::Delete => self.delete_receipt(now),
+            ReceiptEvent::RemovePage { sha256 } => self.remove_page(&sha256, now),
+        }
+    }
+
+    fn photo_captured(&mut self, file_ref: String, now: Timestamp) -> Cmd {
         if file_ref.trim().is_empty() {
             self.alert = Some("No photo was taken.".into());
             return Command::done();
@@ -63,7 +120,7 @@ impl Model {
                 Some("Your role in this company does not include capturing receipts.".into());
             return Command::done();
         }
-        let target = match (&self.screen, &self.form) {
+        let target = match (&self.screen, &self.receipts.form) {
             (Screen::Receipt(id), Some(_)) if self.editable(*id) => {
                 CaptureTarget::Page { expense_id: *id }
             }
@@ -91,12 +148,12 @@ impl Model {
         let Some(capture) = self.local.captures.get(capture_id) else {
             return Command::done();
         };
-        if self.processing.values().any(|id| id == capture_id) {
+        if self.receipts.processing.values().any(|id| id == capture_id) {
             return Command::done();
         }
         let source = capture.source.clone();
         let op = self.next_op();
-        self.processing.insert(op, capture_id.to_string());
+        self.receipts.processing.insert(op, capture_id.to_string());
         Command::request_from_shell(ProcessPhotoRequest {
             source,
             mode: PhotoMode::Document,
@@ -107,6 +164,7 @@ impl Model {
 
     pub(crate) fn photo_processed(&mut self, op: u64, response: ProcessPhotoResponse) -> Cmd {
         let Some(capture) = self
+            .receipts
             .processing
             .remove(&op)
             .and_then(|id| self.local.captures.get(&id).cloned())
@@ -252,8 +310,8 @@ impl Model {
         })
     }
 
-    pub(crate) fn delete_receipt(&mut self, now: Timestamp) -> Cmd {
-        let Some(id) = self.form.as_ref().map(|f| f.expense_id) else {
+    fn delete_receipt(&mut self, now: Timestamp) -> Cmd {
+        let Some(id) = self.receipts.form.as_ref().map(|f| f.expense_id) else {
             return Command::done();
         };
         self.enqueue(Intent::Mutations {
@@ -267,8 +325,8 @@ impl Model {
         })
     }
 
-    pub(crate) fn remove_page(&mut self, sha256: &str, now: Timestamp) -> Cmd {
-        let Some(id) = self.form.as_ref().map(|f| f.expense_id) else {
+    fn remove_page(&mut self, sha256: &str, now: Timestamp) -> Cmd {
+        let Some(id) = self.receipts.form.as_ref().map(|f| f.expense_id) else {
             return Command::done();
         };
         let Some(e) = self.predicted.expense(id) else {

@@ -14,10 +14,12 @@ mod upload;
 
 use crux_core::Command;
 use crux_http::protocol::{HttpHeader, HttpRequest, HttpResult};
+use facet::Facet;
 use kvits_protocol::{
     AnswerClass, ExpenseId, Mutation, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest, Session,
     answer_message, classify_answer,
 };
+use serde::{Deserialize, Serialize};
 
 use super::local::OutboxEntry;
 use super::{Cmd, Intent, LocalWrite, Model, Phase};
@@ -31,6 +33,16 @@ const PULL_LIMIT: u32 = 500;
 pub const LONG_POLL_SECS: u32 = 25;
 const FIRST_RETRY_MS: u64 = 1_000;
 const MAX_RETRY_MS: u64 = 5 * 60_000;
+
+/// What the user asks of sync.
+#[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[repr(C)]
+pub enum SyncEvent {
+    /// Pull to refresh: sync now, whatever the back-off timer says.
+    Now,
+    /// Put away a notice (a refused change, a lost approval race).
+    DismissNotice { id: String },
+}
 
 /// What the engine is doing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -170,6 +182,13 @@ pub(crate) fn expense_of(m: &Mutation) -> Option<ExpenseId> {
 }
 
 impl Model {
+    pub(in crate::model) fn update_sync(&mut self, event: SyncEvent) -> Cmd {
+        match event {
+            SyncEvent::Now => self.kick(),
+            SyncEvent::DismissNotice { id } => self.dismiss_notice(&id),
+        }
+    }
+
     /// An HTTP request to the server with the session's token.
     pub(crate) fn request(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> HttpRequest {
         let mut headers = vec![

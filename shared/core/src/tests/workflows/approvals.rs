@@ -3,6 +3,7 @@
 use kvits_protocol::{DecisionKind, ExpenseStatus, Mutation};
 
 use super::{fill_and_submit, receipts};
+use crate::event::{ApprovalEvent, SyncEvent};
 use crate::sim::{FakeServer, Phone};
 use crate::view::{ReceiptStatus, ScreenView};
 use crate::{Event, Route};
@@ -25,9 +26,9 @@ fn an_offline_approval_that_lost_the_race_becomes_a_notice() {
     assert_eq!(a.pending.len(), 1);
     assert_eq!(a.pending[0].submitter, "Emma Employee");
     mark.go_offline();
-    mark.send(Event::Approve {
+    mark.send(Event::Approvals(ApprovalEvent::Approve {
         expense_id: id.to_string(),
-    });
+    }));
     mark.settle(&mut server);
     // Alice rejects online first.
     let alice = server.tenant.user("alice");
@@ -61,7 +62,7 @@ fn an_offline_approval_that_lost_the_race_becomes_a_notice() {
         server.state.expense(id).unwrap().status,
         ExpenseStatus::Rejected
     );
-    emma.send(Event::SyncNow);
+    emma.send(Event::Sync(SyncEvent::Now));
     emma.settle(&mut server);
     let list = receipts(&emma);
     assert_eq!(
@@ -86,20 +87,20 @@ fn reject_needs_a_reason() {
     mark.send(Event::Navigate(Route::Approval {
         expense_id: id.to_string(),
     }));
-    mark.send(Event::Reject {
+    mark.send(Event::Approvals(ApprovalEvent::Reject {
         expense_id: id.to_string(),
         reason: "   ".into(),
-    });
+    }));
     mark.settle(&mut server);
     let ScreenView::Approval(a) = mark.view().screen else {
         panic!()
     };
     assert!(a.reject_error.is_some());
     assert_eq!(mark.view().status.pending, 0);
-    mark.send(Event::Reject {
+    mark.send(Event::Approvals(ApprovalEvent::Reject {
         expense_id: id.to_string(),
         reason: "wrong card".into(),
-    });
+    }));
     mark.settle(&mut server);
     use kvits_domain::State as _;
     assert_eq!(

@@ -1,5 +1,6 @@
 //! A company catalog managed by the accountant.
 
+use crate::event::CatalogEvent;
 use crate::sim::{FakeServer, Phone};
 use crate::view::ScreenView;
 use crate::{Event, Route};
@@ -30,53 +31,61 @@ fn the_accountant_manages_a_company_catalog_offline_too() {
     );
 
     anna.go_offline();
-    anna.send(Event::SaveExpenseType(ExpenseTypeInput {
-        id: None,
-        code: "taxi".into(),
-        name: "Taxi".into(),
-        active: true,
-    }));
+    anna.send(Event::Catalog(CatalogEvent::SaveExpenseType(
+        ExpenseTypeInput {
+            id: None,
+            code: "taxi".into(),
+            name: "Taxi".into(),
+            active: true,
+        },
+    )));
     anna.settle(&mut server);
     assert_eq!(anna.view().alert.as_deref(), Some("Saved."));
     // A duplicate code is refused at once, with the rule's words.
-    anna.send(Event::SaveExpenseType(ExpenseTypeInput {
-        id: None,
-        code: "Taxi".into(),
-        name: "Cabs".into(),
-        active: true,
-    }));
+    anna.send(Event::Catalog(CatalogEvent::SaveExpenseType(
+        ExpenseTypeInput {
+            id: None,
+            code: "Taxi".into(),
+            name: "Cabs".into(),
+            active: true,
+        },
+    )));
     anna.settle(&mut server);
     assert_eq!(
         anna.view().alert.as_deref(),
         Some("Another expense type already has code TAXI.")
     );
     // A card needs its last four digits.
-    anna.send(Event::SavePaymentMethod(PaymentMethodInput {
-        id: None,
-        own_money: false,
-        label: "Amex".into(),
-        last_four: Some("12".into()),
-        holder_id: None,
-        active: true,
-    }));
+    anna.send(Event::Catalog(CatalogEvent::SavePaymentMethod(
+        PaymentMethodInput {
+            id: None,
+            own_money: false,
+            label: "Amex".into(),
+            last_four: Some("12".into()),
+            holder_id: None,
+            active: true,
+        },
+    )));
     anna.settle(&mut server);
     assert!(anna.view().alert.unwrap().contains("last four digits"));
     // Fuel from 100 EUR: Alice first, then Mark; tried before the rule for every receipt.
     let t = server.tenant.clone();
-    anna.send(Event::SaveApprovalRule(ApprovalRuleInput {
-        id: None,
-        name: "Big fuel".into(),
-        position: -1,
-        active: true,
-        document_type: None,
-        expense_type_ids: vec![t.fuel.to_string()],
-        min_amount: "100".into(),
-        max_amount: String::new(),
-        steps: vec![
-            vec![t.user("alice").to_string()],
-            vec![t.user("mark").to_string()],
-        ],
-    }));
+    anna.send(Event::Catalog(CatalogEvent::SaveApprovalRule(
+        ApprovalRuleInput {
+            id: None,
+            name: "Big fuel".into(),
+            position: -1,
+            active: true,
+            document_type: None,
+            expense_type_ids: vec![t.fuel.to_string()],
+            min_amount: "100".into(),
+            max_amount: String::new(),
+            steps: vec![
+                vec![t.user("alice").to_string()],
+                vec![t.user("mark").to_string()],
+            ],
+        },
+    )));
     anna.settle(&mut server);
     assert_eq!(anna.view().alert.as_deref(), Some("Saved."));
     let ScreenView::Catalog(catalog) = anna.view().screen else {

@@ -1,5 +1,6 @@
 //! Messages: reading, replying, read receipts and attachments.
 
+use crate::event::{MessageEvent, SyncEvent};
 use crate::sim::{FakeServer, Phone};
 use crate::view::ScreenView;
 use crate::{Event, Route};
@@ -11,19 +12,19 @@ fn messages_are_read_replied_and_the_accountant_sees_read_times() {
     anna.sign_in(&mut server, "anna");
     anna.send(Event::Navigate(Route::Compose));
     let t = server.tenant.clone();
-    anna.send(Event::EditCompose(crate::ComposeField::ToggleCompany(
-        t.birch.to_string(),
+    anna.send(Event::Messages(MessageEvent::EditCompose(
+        crate::ComposeField::ToggleCompany(t.birch.to_string()),
     )));
-    anna.send(Event::EditCompose(crate::ComposeField::ToggleCompany(
-        t.cedar.to_string(),
+    anna.send(Event::Messages(MessageEvent::EditCompose(
+        crate::ComposeField::ToggleCompany(t.cedar.to_string()),
     )));
-    anna.send(Event::EditCompose(crate::ComposeField::Subject(
-        "VAT".into(),
+    anna.send(Event::Messages(MessageEvent::EditCompose(
+        crate::ComposeField::Subject("VAT".into()),
     )));
-    anna.send(Event::EditCompose(crate::ComposeField::Body(
-        "Send November receipts".into(),
+    anna.send(Event::Messages(MessageEvent::EditCompose(
+        crate::ComposeField::Body("Send November receipts".into()),
     )));
-    anna.send(Event::SendMessage);
+    anna.send(Event::Messages(MessageEvent::Send));
     anna.settle(&mut server);
     assert_eq!(server.state.threads().count(), 2);
 
@@ -43,12 +44,12 @@ fn messages_are_read_replied_and_the_accountant_sees_read_times() {
         panic!()
     };
     assert_eq!(clara.view().tabs.iter().map(|t| t.badge).sum::<u32>(), 0);
-    clara.send(Event::Reply {
+    clara.send(Event::Messages(MessageEvent::Reply {
         body: "Done!".into(),
-    });
+    }));
     clara.settle(&mut server);
 
-    anna.send(Event::SyncNow);
+    anna.send(Event::Sync(SyncEvent::Now));
     anna.settle(&mut server);
     anna.send(Event::Navigate(Route::Thread { thread_id: thread }));
     anna.settle(&mut server);

@@ -7,6 +7,7 @@ mod receipts;
 mod session;
 mod sync;
 
+use crate::event::ReceiptEvent;
 use crate::sim::{FakeServer, Phone};
 use crate::view::ScreenView;
 use crate::{Event, FormField};
@@ -20,14 +21,16 @@ fn receipts(p: &Phone) -> crate::view::ReceiptsView {
 
 fn fill_and_submit(phone: &mut Phone, server: &mut FakeServer, amount: &str) {
     let t = server.tenant.clone();
-    phone.send(Event::EditForm(FormField::ExpenseType(Some(
-        t.fuel.to_string(),
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(
+        FormField::ExpenseType(Some(t.fuel.to_string())),
+    )));
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(
+        FormField::PaymentMethod(Some(t.emma_card.to_string())),
+    )));
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(FormField::Amount(
+        amount.into(),
     ))));
-    phone.send(Event::EditForm(FormField::PaymentMethod(Some(
-        t.emma_card.to_string(),
-    ))));
-    phone.send(Event::EditForm(FormField::Amount(amount.into())));
-    phone.send(Event::Submit);
+    phone.send(Event::Receipts(ReceiptEvent::Submit));
     phone.settle(server);
 }
 

@@ -4,6 +4,7 @@ use kvits_protocol::{ExpenseStatus, Mutation};
 
 use super::{fill_and_submit, receipts};
 use crate::effects::Effect;
+use crate::event::ReceiptEvent;
 use crate::sim::{FakeServer, Phone};
 use crate::view::{ReceiptStatus, ScreenView};
 use crate::{Event, FormField, Route};
@@ -25,14 +26,16 @@ fn emma_captures_offline_submits_and_it_arrives_once() {
         "the photo's date prefills the form"
     );
     let t = server.tenant.clone();
-    phone.send(Event::EditForm(FormField::ExpenseType(Some(
-        t.fuel.to_string(),
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(
+        FormField::ExpenseType(Some(t.fuel.to_string())),
+    )));
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(
+        FormField::PaymentMethod(Some(t.emma_card.to_string())),
+    )));
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(FormField::Amount(
+        "12,50".into(),
     ))));
-    phone.send(Event::EditForm(FormField::PaymentMethod(Some(
-        t.emma_card.to_string(),
-    ))));
-    phone.send(Event::EditForm(FormField::Amount("12,50".into())));
-    phone.send(Event::Submit);
+    phone.send(Event::Receipts(ReceiptEvent::Submit));
     phone.settle(&mut server);
     let list = receipts(&phone);
     assert_eq!(list.receipts.len(), 1);
@@ -90,8 +93,10 @@ fn submit_without_type_or_card_shows_what_is_missing() {
     let mut phone = Phone::new(&mut server);
     phone.sign_in(&mut server, "emma");
     phone.capture(&mut server, "x");
-    phone.send(Event::EditForm(FormField::Amount("12.3.4x".into())));
-    phone.send(Event::Submit);
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(FormField::Amount(
+        "12.3.4x".into(),
+    ))));
+    phone.send(Event::Receipts(ReceiptEvent::Submit));
     phone.settle(&mut server);
     let ScreenView::Receipt(form) = phone.view().screen else {
         panic!()
@@ -168,7 +173,9 @@ fn refused_entries_come_back_in_the_form() {
     phone.sign_in(&mut server, "emma");
     phone.go_offline();
     phone.capture(&mut server, "retired");
-    phone.send(Event::EditForm(FormField::Merchant("Neste".into())));
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(
+        FormField::Merchant("Neste".into()),
+    )));
     fill_and_submit(&mut phone, &mut server, "45.90");
     // Meanwhile the accountant retires the type Emma chose.
     use kvits_domain::State as _;
@@ -192,8 +199,10 @@ fn refused_entries_come_back_in_the_form() {
     assert_eq!(form.errors[0].field, "expense_type");
     // Corrected and submitted again, it goes through; the kept entries are forgotten.
     let meals = server.tenant.meals.to_string();
-    phone.send(Event::EditForm(FormField::ExpenseType(Some(meals))));
-    phone.send(Event::Submit);
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(
+        FormField::ExpenseType(Some(meals)),
+    )));
+    phone.send(Event::Receipts(ReceiptEvent::Submit));
     phone.settle(&mut server);
     let e = server.state.expenses().next().unwrap().clone();
     assert_eq!(e.status, ExpenseStatus::Submitted);
@@ -214,9 +223,9 @@ fn a_photo_taken_just_before_a_crash_becomes_a_receipt_after_the_restart() {
     let mut phone = Phone::new(&mut server);
     phone.sign_in(&mut server, "emma");
     phone.go_offline();
-    phone.send(Event::PhotoCaptured {
+    phone.send(Event::Receipts(ReceiptEvent::PhotoCaptured {
         file_ref: "last-photo".into(),
-    });
+    }));
     // Run until the photo pipeline is asked, then the app dies.
     for _ in 0..20 {
         let Some(effect) = phone.effects.pop_front() else {
@@ -249,9 +258,9 @@ fn a_page_for_a_receipt_submitted_meanwhile_becomes_its_own_receipt() {
     let mut phone = Phone::new(&mut server);
     phone.sign_in(&mut server, "emma");
     phone.capture(&mut server, "first");
-    phone.send(Event::PhotoCaptured {
+    phone.send(Event::Receipts(ReceiptEvent::PhotoCaptured {
         file_ref: "second".into(),
-    });
+    }));
     // The page is recorded for the open receipt; before it is processed, the receipt is
     // submitted.
     let mut photo = None;

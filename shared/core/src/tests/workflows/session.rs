@@ -4,6 +4,7 @@ use crux_core::App as _;
 
 use super::{fill_and_submit, receipts_or_tasks_empty};
 use crate::effects::{Effect, StoreRequest};
+use crate::event::{ApprovalEvent, MessageEvent, ReceiptEvent, SessionEvent, SyncEvent};
 use crate::sim::{FakeServer, Phone};
 use crate::view::ScreenView;
 use crate::{Event, FormField, Route};
@@ -46,10 +47,10 @@ fn start_asks_for_the_local_store_and_the_clock_and_nothing_else() {
 fn sign_in_sends_the_install_id_and_explains_failures() {
     let mut server = FakeServer::new();
     let mut phone = Phone::new(&mut server);
-    phone.send(Event::SignIn {
+    phone.send(Event::Session(SessionEvent::SignIn {
         email: kvits_demo::EMMA.email.into(),
         password: kvits_demo::PASSWORD.into(),
-    });
+    }));
     let http = phone
         .effects
         .iter()
@@ -73,10 +74,10 @@ fn sign_in_sends_the_install_id_and_explains_failures() {
     assert_eq!(phone.view().user.unwrap().name, "Emma Employee");
 
     let mut other = Phone::new(&mut server);
-    other.send(Event::SignIn {
+    other.send(Event::Session(SessionEvent::SignIn {
         email: kvits_demo::EMMA.email.into(),
         password: "nope".into(),
-    });
+    }));
     other.settle(&mut server);
     let ScreenView::SignIn(s) = other.view().screen else {
         panic!()
@@ -163,12 +164,12 @@ fn sign_out_waits_for_unsent_work_then_forgets_the_user() {
     phone.sign_in(&mut server, "emma");
     phone.go_offline();
     phone.capture(&mut server, "unsent");
-    phone.send(Event::SignOut);
+    phone.send(Event::Session(SessionEvent::SignOut));
     phone.settle(&mut server);
     assert!(phone.view().alert.unwrap().contains("not sent yet"));
     phone.go_online(&mut server);
     let before = phone.client_id();
-    phone.send(Event::SignOut);
+    phone.send(Event::Session(SessionEvent::SignOut));
     phone.settle(&mut server);
     assert!(matches!(phone.view().screen, ScreenView::SignIn(_)));
     assert!(phone.view().user.is_none());
@@ -197,23 +198,23 @@ fn bad_input_from_the_shell_changes_nothing_and_never_panics() {
         Event::Navigate(Route::Thread {
             thread_id: "".into(),
         }),
-        Event::Approve {
+        Event::Approvals(ApprovalEvent::Approve {
             expense_id: "x".into(),
-        },
-        Event::SelectCompany {
+        }),
+        Event::Session(SessionEvent::SelectCompany {
             company_id: uuid::Uuid::nil().to_string(),
-        },
-        Event::EditForm(FormField::Amount("1".into())),
-        Event::SaveDraft,
-        Event::DeleteReceipt,
-        Event::Reply { body: "hi".into() },
-        Event::PhotoCaptured {
+        }),
+        Event::Receipts(ReceiptEvent::EditForm(FormField::Amount("1".into()))),
+        Event::Receipts(ReceiptEvent::SaveDraft),
+        Event::Receipts(ReceiptEvent::Delete),
+        Event::Messages(MessageEvent::Reply { body: "hi".into() }),
+        Event::Receipts(ReceiptEvent::PhotoCaptured {
             file_ref: "".into(),
-        },
-        Event::DismissNotice { id: "none".into() },
-        Event::RemovePage {
+        }),
+        Event::Sync(SyncEvent::DismissNotice { id: "none".into() }),
+        Event::Receipts(ReceiptEvent::RemovePage {
             sha256: "zz".into(),
-        },
+        }),
     ] {
         phone.send(e);
         phone.settle(&mut server);
@@ -246,7 +247,7 @@ fn bad_input_from_the_shell_changes_nothing_and_never_panics() {
     assert_eq!(phone.model.local.outbox.len(), 0);
 
     // A request resolved twice: the second resolution is refused by Crux.
-    phone.send(Event::SyncNow);
+    phone.send(Event::Sync(SyncEvent::Now));
     let mut http = None;
     while let Some(e) = phone.effects.pop_front() {
         if let Effect::Http(r) = e {
@@ -274,23 +275,24 @@ fn bad_input_from_the_shell_changes_nothing_and_never_panics() {
 #[test]
 fn an_event_before_start_is_noted_by_its_name_only() {
     let mut model = crate::Model::default();
-    let _ = model.update(Event::SignIn {
+    let _ = model.update(Event::Session(SessionEvent::SignIn {
         email: "emma@example.com".into(),
         password: "secret".into(),
-    });
+    }));
     assert_eq!(
         model.failures.back().map(String::as_str),
-        Some("SignIn ignored: the app is not started")
+        Some("Session::SignIn ignored: the app is not started")
     );
-    assert_eq!(<&str>::from(&Event::SyncNow), "SyncNow");
+    assert_eq!(Event::Sync(SyncEvent::Now).name(), "Sync::Now");
     assert_eq!(
-        <&str>::from(&Event::EditForm(FormField::Note(String::new()))),
-        "EditForm"
+        Event::Receipts(ReceiptEvent::EditForm(FormField::Note(String::new()))).name(),
+        "Receipts::EditForm"
     );
+    assert_eq!(Event::Back.name(), "Back");
     let timer = crate::event::Internal::Timer {
         response: crux_time::TimeResponse::Cleared {
             id: crux_time::TimerId(1),
         },
     };
-    assert_eq!(<&str>::from(&Event::Internal(timer)), "Internal");
+    assert_eq!(Event::Internal(timer).name(), "Internal");
 }

@@ -3,6 +3,7 @@ package app.kvits.core
 import app.kvits.shared.Event
 import app.kvits.shared.ScreenView
 import app.kvits.shared.StatusView
+import app.kvits.shared.SyncEvent
 import app.kvits.shared.ViewModel
 import java.io.File
 import java.util.TimeZone
@@ -123,7 +124,7 @@ class Core(
     fun foregrounded() = send(Event.Foregrounded)
 
     /** Pull to refresh. */
-    fun syncNow() = send(Event.SyncNow)
+    fun syncNow() = send(Event.Sync(SyncEvent.Now))
 
     /** Whether [close] was called. */
     val isClosed: Boolean

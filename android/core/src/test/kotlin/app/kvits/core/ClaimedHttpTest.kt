@@ -68,7 +68,7 @@ class ClaimedHttpTest {
                 Core(dir, serverUrl, "claimed HTTP phone", claimed = setOf(EffectKind.HTTP), effects = http)
                     .also { core = it }
             phone.await("the app started") { v -> v.screen !is app.kvits.shared.ScreenView.Loading }
-            phone.send(app.kvits.shared.Event.SignIn("emma@demo.kvits", "demo"))
+            phone.send(app.kvits.shared.Event.Session(app.kvits.shared.SessionEvent.SignIn("emma@demo.kvits", "demo")))
             phone.await("signed in and synced over the shell's HTTP") { v ->
                 v.user != null && v.status.lastSynced != null
             }

@@ -1,12 +1,16 @@
 package app.kvits.core
 
+import app.kvits.shared.ApprovalEvent
 import app.kvits.shared.ApprovalsView
 import app.kvits.shared.Event
 import app.kvits.shared.FormField
+import app.kvits.shared.ReceiptEvent
 import app.kvits.shared.ReceiptStatus
 import app.kvits.shared.ReceiptView
 import app.kvits.shared.Route
 import app.kvits.shared.ScreenView
+import app.kvits.shared.SessionEvent
+import app.kvits.shared.SyncEvent
 import app.kvits.shared.ViewModel
 import java.io.File
 import java.nio.file.Files
@@ -63,16 +67,16 @@ class CoreTest {
                 ?: error("no .jpg receipts in $fixtures")
             val captured = scan.copyTo(File(appFiles, "capture-1.jpg"))
             emma.send(Event.Navigate(Route.Receipts))
-            emma.send(Event.PhotoCaptured(captured.absolutePath))
+            emma.send(Event.Receipts(ReceiptEvent.PhotoCaptured(captured.absolutePath)))
             val form = emma.await("the photo on the form") { v -> v.receiptForm()?.pages?.size == 1 }.receiptForm()!!
             assertTrue("the form can be edited", form.editable)
 
             val expenseType = form.expenseTypes.firstOrNull() ?: error("no expense types: $form")
             val card = form.paymentMethods.firstOrNull { it.label.contains("Visa") }
                 ?: error("Emma's Visa card is not offered: ${form.paymentMethods}")
-            emma.send(Event.EditForm(FormField.ExpenseType(expenseType.id)))
-            emma.send(Event.EditForm(FormField.PaymentMethod(card.id)))
-            emma.send(Event.EditForm(FormField.Amount("12.50")))
+            emma.send(Event.Receipts(ReceiptEvent.EditForm(FormField.ExpenseType(expenseType.id))))
+            emma.send(Event.Receipts(ReceiptEvent.EditForm(FormField.PaymentMethod(card.id))))
+            emma.send(Event.Receipts(ReceiptEvent.EditForm(FormField.Amount("12.50"))))
             val filled = emma.await("the fields on the form") { v ->
                 v.receiptForm()?.let { f ->
                     f.amount == "12.50" &&
@@ -81,7 +85,7 @@ class CoreTest {
                 } == true
             }
             assertTrue("no field errors: ${filled.receiptForm()?.errors}", filled.receiptForm()!!.errors.isEmpty())
-            emma.send(Event.Submit)
+            emma.send(Event.Receipts(ReceiptEvent.Submit))
 
             val receiptId = form.id
             val sent = emma.await("the receipt sent") { v ->
@@ -106,7 +110,7 @@ class CoreTest {
             }
             val page = (detail.screen as ScreenView.Approval).value.pages.single()
             assertTrue("the photo can be shown", page.image.fileRef != null || page.image.url != null)
-            mark.send(Event.Approve(receiptId))
+            mark.send(Event.Approvals(ApprovalEvent.Approve(receiptId)))
             mark.await("the approval accepted") { v -> v.status.pending == 0u && !v.saving }
 
             // Emma's phone hears of it (the long-poll ends on the server's change).
@@ -146,7 +150,7 @@ class CoreTest {
             first.close()
             assertTrue(first.isClosed)
             try {
-                first.send(Event.SyncNow)
+                first.send(Event.Sync(SyncEvent.Now))
                 fail("a closed core took an event")
             } catch (e: IllegalStateException) {
                 // expected
@@ -161,7 +165,7 @@ class CoreTest {
 
     private suspend fun signIn(core: Core, who: String) {
         core.await("the app started") { v -> v.screen !is ScreenView.Loading }
-        core.send(Event.SignIn("$who@demo.kvits", "demo"))
+        core.send(Event.Session(SessionEvent.SignIn("$who@demo.kvits", "demo")))
         core.await("$who signed in and synced") { v -> v.user != null && v.status.lastSynced != null }
     }
 }

@@ -31,6 +31,7 @@ import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.layout.ContentScale
 import androidx.compose.ui.unit.dp
+import app.kvits.shared.ApprovalEvent
 import app.kvits.shared.ApprovalView
 import app.kvits.shared.ApprovalsView
 import app.kvits.shared.Event
@@ -105,8 +106,8 @@ fun ApprovalScreen(view: ApprovalView, send: Send, images: ImageAccess) {
                 modifier = Modifier.fillMaxWidth().padding(top = 16.dp),
             )
             Row(Modifier.padding(top = 8.dp), horizontalArrangement = Arrangement.spacedBy(12.dp)) {
-                Button(onClick = { send(Event.Approve(t.id)) }) { Text("Approve") }
-                OutlinedButton(onClick = { send(Event.Reject(t.id, reason.trim())) }) { Text("Reject") }
+                Button(onClick = { send(Event.Approvals(ApprovalEvent.Approve(t.id))) }) { Text("Approve") }
+                OutlinedButton(onClick = { send(Event.Approvals(ApprovalEvent.Reject(t.id, reason.trim()))) }) { Text("Reject") }
             }
         }
     }

@@ -56,9 +56,12 @@ import app.kvits.android.capture.Captures
 import app.kvits.core.Core
 import app.kvits.core.KvitsException
 import app.kvits.shared.Event
+import app.kvits.shared.ReceiptEvent
 import app.kvits.shared.Route
 import app.kvits.shared.ScreenView
+import app.kvits.shared.SessionEvent
 import app.kvits.shared.StatusView
+import app.kvits.shared.SyncEvent
 import app.kvits.shared.Tab
 import app.kvits.shared.TabView
 import app.kvits.shared.UserView
@@ -102,7 +105,7 @@ fun KvitsApp(core: Core) {
             if (uri != null) {
                 scope.launch {
                     try {
-                        send(Event.PhotoCaptured(Captures.copyIn(context, uri).absolutePath))
+                        send(Event.Receipts(ReceiptEvent.PhotoCaptured(Captures.copyIn(context, uri).absolutePath)))
                     } catch (e: java.io.IOException) {
                         Log.e("kvits", "importing $uri failed", e)
                     }
@@ -120,7 +123,7 @@ fun KvitsApp(core: Core) {
         CameraCapture(
             onCaptured = { file ->
                 camera = false
-                send(Event.PhotoCaptured(file.absolutePath))
+                send(Event.Receipts(ReceiptEvent.PhotoCaptured(file.absolutePath)))
             },
             onClose = { camera = false },
         )
@@ -221,7 +224,7 @@ private fun Notices(view: ViewModel, send: Send) {
     view.notices.forEach { notice ->
         Box(Modifier.fillMaxWidth().background(MaterialTheme.colorScheme.errorContainer).padding(12.dp)) {
             Text(notice.text, color = MaterialTheme.colorScheme.onErrorContainer, modifier = Modifier.padding(end = 72.dp))
-            TextButton(onClick = { send(Event.DismissNotice(notice.id)) }, Modifier.align(Alignment.CenterEnd)) {
+            TextButton(onClick = { send(Event.Sync(SyncEvent.DismissNotice(notice.id))) }, Modifier.align(Alignment.CenterEnd)) {
                 Text("OK")
             }
         }
@@ -239,7 +242,7 @@ private fun CompanySwitcher(user: UserView, send: Send) {
                     text = { Text(if (company.selected) "✓ ${company.label}" else company.label) },
                     onClick = {
                         open = false
-                        send(Event.SelectCompany(company.id))
+                        send(Event.Session(SessionEvent.SelectCompany(company.id)))
                     },
                 )
             }
@@ -248,7 +251,7 @@ private fun CompanySwitcher(user: UserView, send: Send) {
             text = { Text("Sign out") },
             onClick = {
                 open = false
-                send(Event.SignOut)
+                send(Event.Session(SessionEvent.SignOut))
             },
         )
     }

@@ -35,6 +35,7 @@ import app.kvits.shared.ComposeField
 import app.kvits.shared.ComposeView
 import app.kvits.shared.Event
 import app.kvits.shared.InboxView
+import app.kvits.shared.MessageEvent
 import app.kvits.shared.MessageView
 import app.kvits.shared.Route
 import app.kvits.shared.ThreadView
@@ -84,7 +85,7 @@ fun ThreadScreen(view: ThreadView, send: Send) {
                 TextButton(
                     enabled = reply.isNotBlank(),
                     onClick = {
-                        send(Event.Reply(reply.trim()))
+                        send(Event.Messages(MessageEvent.Reply(reply.trim())))
                         reply = ""
                     },
                 ) { Text("Send") }
@@ -115,7 +116,7 @@ private fun MessageBubble(m: MessageView) {
 /** The accounting firm's message to one or many client companies. */
 @Composable
 fun ComposeScreen(view: ComposeView, send: Send) {
-    val edit = { f: ComposeField -> send(Event.EditCompose(f)) }
+    val edit = { f: ComposeField -> send(Event.Messages(MessageEvent.EditCompose(f))) }
     Column(Modifier.fillMaxSize().verticalScroll(rememberScrollState()).padding(16.dp)) {
         TextButton(onClick = { edit(ComposeField.AllCompanies) }) { Text("All companies") }
         view.companies.forEach { c ->
@@ -133,7 +134,7 @@ fun ComposeScreen(view: ComposeView, send: Send) {
             modifier = Modifier.fillMaxWidth().padding(top = 8.dp),
         )
         view.error?.let { Text(it, color = MaterialTheme.colorScheme.error) }
-        Button(onClick = { send(Event.SendMessage) }, Modifier.padding(top = 16.dp)) { Text("Send") }
+        Button(onClick = { send(Event.Messages(MessageEvent.Send)) }, Modifier.padding(top = 16.dp)) { Text("Send") }
     }
 }
 

@@ -41,6 +41,7 @@ import app.kvits.shared.Choice
 import app.kvits.shared.Event
 import app.kvits.shared.FieldError
 import app.kvits.shared.FormField
+import app.kvits.shared.ReceiptEvent
 import app.kvits.shared.ReceiptRow
 import app.kvits.shared.ReceiptStatus
 import app.kvits.shared.ReceiptView
@@ -110,7 +111,7 @@ private fun CaptureButtons(capture: CaptureActions, label: String) {
 /** The expense form: pages, type and card pickers, amount, date, merchant, note; draft or submit. */
 @Composable
 fun ReceiptScreen(view: ReceiptView, send: Send, capture: CaptureActions, images: ImageAccess) {
-    val edit = { field: FormField -> send(Event.EditForm(field)) }
+    val edit = { field: FormField -> send(Event.Receipts(ReceiptEvent.EditForm(field))) }
     Column(Modifier.fillMaxSize().verticalScroll(rememberScrollState()).padding(16.dp)) {
         Text(view.statusText, color = statusColor(view.status), style = MaterialTheme.typography.titleMedium)
         Spacer(Modifier.size(8.dp))
@@ -119,7 +120,7 @@ fun ReceiptScreen(view: ReceiptView, send: Send, capture: CaptureActions, images
                 Column {
                     ReceiptImage(page.thumbnail, images, "Page", Modifier.size(120.dp))
                     if (view.editable && view.pages.size > 1) {
-                        TextButton(onClick = { send(Event.RemovePage(page.sha256)) }) { Text("Remove") }
+                        TextButton(onClick = { send(Event.Receipts(ReceiptEvent.RemovePage(page.sha256))) }) { Text("Remove") }
                     }
                 }
             }
@@ -147,9 +148,9 @@ fun ReceiptScreen(view: ReceiptView, send: Send, capture: CaptureActions, images
         }
         if (view.editable) {
             Row(Modifier.padding(top = 16.dp), horizontalArrangement = Arrangement.spacedBy(12.dp)) {
-                Button(onClick = { send(Event.Submit) }) { Text("Submit") }
-                OutlinedButton(onClick = { send(Event.SaveDraft) }) { Text("Save draft") }
-                if (view.canDelete) TextButton(onClick = { send(Event.DeleteReceipt) }) { Text("Delete") }
+                Button(onClick = { send(Event.Receipts(ReceiptEvent.Submit)) }) { Text("Submit") }
+                OutlinedButton(onClick = { send(Event.Receipts(ReceiptEvent.SaveDraft)) }) { Text("Save draft") }
+                if (view.canDelete) TextButton(onClick = { send(Event.Receipts(ReceiptEvent.Delete)) }) { Text("Delete") }
             }
         }
     }

@@ -18,6 +18,7 @@ import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.text.input.PasswordVisualTransformation
 import androidx.compose.ui.unit.dp
 import app.kvits.shared.Event
+import app.kvits.shared.SessionEvent
 import app.kvits.shared.SignInView
 
 @Composable
@@ -47,7 +48,7 @@ fun SignInScreen(view: SignInView, send: Send) {
         )
         view.error?.let { Text(it, color = MaterialTheme.colorScheme.error, modifier = Modifier.padding(top = 8.dp)) }
         Button(
-            onClick = { send(Event.SignIn(email.trim(), password)) },
+            onClick = { send(Event.Session(SessionEvent.SignIn(email.trim(), password))) },
             enabled = !view.busy && email.isNotBlank() && password.isNotEmpty(),
             modifier = Modifier.padding(top = 16.dp),
         ) { Text(if (view.busy) "Signing in…" else "Sign in") }
