@@ -263,8 +263,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     } else {
         eprintln!("\nall checks passed:");
     }
+    let width = timings.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
     for (name, took) in timings {
-        eprintln!("  {:44} {:6.1} s", name, took.as_secs_f64());
+        eprintln!("  {name:width$} {:6.1} s", took.as_secs_f64());
     }
     Ok(())
 }
