@@ -263,7 +263,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     } else {
         eprintln!("\nall checks passed:");
     }
-    let width = timings.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let width = timings
+        .iter()
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(0);
     for (name, took) in timings {
         eprintln!("  {name:width$} {:6.1} s", took.as_secs_f64());
     }
