@@ -87,19 +87,33 @@ impl Model {
                 return Command::done();
             }
         }
-        // A client id belongs to one user: someone else gets a new one.
-        let client_id = if other_user || (device.user_id.is_some() && previous.is_none()) {
-            ClientId(self.ids.uuid(self.clock.unwrap_or_default()))
-        } else {
-            device.client_id
-        };
+        // Someone else gets a new client id.
+        let client_id = self.session_client_id(
+            &device,
+            other_user || (device.user_id.is_some() && previous.is_none()),
+        );
         let body = LoginRequest {
             email,
             password,
             client_id: Some(client_id),
-            device_name: Some(self.config.device_name.clone()).filter(|d| !d.is_empty()),
+            device_name: self.device_name(),
         };
         self.send_sign_in("/v1/auth/login", &body, client_id)
+    }
+
+    /// The client id a new session uses: a client id belongs to one user, so a `fresh` one when
+    /// the device's own may have served someone else.
+    fn session_client_id(&mut self, device: &DeviceRecord, fresh: bool) -> ClientId {
+        if fresh {
+            ClientId(self.ids.uuid(self.clock.unwrap_or_default()))
+        } else {
+            device.client_id
+        }
+    }
+
+    /// The device's name as the user's other sessions show it, if the shell gave one.
+    fn device_name(&self) -> Option<String> {
+        Some(self.config.device_name.clone()).filter(|d| !d.is_empty())
     }
 
     /// Sends a request whose answer is a new session (a login, an accepted invitation): it
@@ -408,17 +422,16 @@ impl Model {
             ));
             return Command::done();
         }
-        // A client id belongs to one user: a device someone used before gets a new one.
-        let client_id = if device.user_id.is_some() || self.local.session.is_some() {
-            ClientId(self.ids.uuid(self.clock.unwrap_or_default()))
-        } else {
-            device.client_id
-        };
+        // A device someone used before gets a new client id.
+        let client_id = self.session_client_id(
+            &device,
+            device.user_id.is_some() || self.local.session.is_some(),
+        );
         let body = AcceptInvitationRequest {
             token,
             password,
             client_id: Some(client_id),
-            device_name: Some(self.config.device_name.clone()).filter(|d| !d.is_empty()),
+            device_name: self.device_name(),
         };
         self.send_sign_in("/v1/auth/accept-invitation", &body, client_id)
     }
