@@ -132,6 +132,13 @@ fn check_name(what: &str, name: &str) -> ApiResult<()> {
             "{what} must be 1 to 200 characters without control characters"
         )));
     }
+    // A name others read must read as what it is.
+    if let Some(c) = kvits_protocol::hidden_character(name) {
+        return Err(ApiError::bad_request(format!(
+            "{what} contains an invisible or text-direction character (U+{:04X})",
+            u32::from(c)
+        )));
+    }
     Ok(())
 }
 
@@ -152,10 +159,23 @@ fn check_email(email: &str) -> ApiResult<String> {
     }
 }
 
-/// Creates a client company of `firm`, with an "Own money / cash" payment method.
-pub fn create_company(c: &Connection, firm: FirmId, name: &str) -> ApiResult<CompanyId> {
+/// Creates a client company of `firm` keeping its books in `base_currency`, with an "Own
+/// money / cash" payment method.
+pub fn create_company(
+    c: &Connection,
+    firm: FirmId,
+    name: &str,
+    base_currency: &str,
+) -> ApiResult<CompanyId> {
     let id = CompanyId(crate::new_id());
-    create_company_with_ids(c, firm, id, PaymentMethodId(crate::new_id()), name)
+    create_company_with_ids(
+        c,
+        firm,
+        id,
+        PaymentMethodId(crate::new_id()),
+        name,
+        base_currency,
+    )
 }
 
 /// Like [`create_company`], with given ids for the company and its own money (the demo's).
@@ -165,8 +185,15 @@ pub fn create_company_with_ids(
     id: CompanyId,
     own_money: PaymentMethodId,
     name: &str,
+    base_currency: &str,
 ) -> ApiResult<CompanyId> {
     check_name("company name", name)?;
+    let base_currency = base_currency.trim().to_ascii_uppercase();
+    if kvits_protocol::currency_exponent(&base_currency).is_none() {
+        return Err(ApiError::bad_request(format!(
+            "“{base_currency}” is not a currency; give its ISO 4217 code, such as EUR, PLN or SEK"
+        )));
+    }
     store::put(
         c,
         firm,
@@ -174,6 +201,7 @@ pub fn create_company_with_ids(
             id,
             firm_id: firm,
             name: name.trim().to_owned(),
+            base_currency,
             members: Vec::new(),
         }),
     )?;
@@ -327,7 +355,7 @@ async fn create_company_handler(
         .db
         .write(move |c| {
             let tx = c.transaction()?;
-            let id = create_company(&tx, user.firm_id, &req.name)?;
+            let id = create_company(&tx, user.firm_id, &req.name, &req.base_currency)?;
             let company =
                 store::company(&tx, id)?.ok_or_else(|| ApiError::internal("lost company"))?;
             tx.commit()?;

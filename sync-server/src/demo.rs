@@ -78,7 +78,14 @@ pub fn seed(c: &mut Connection) -> ApiResult<Demo> {
 fn seed_people(c: &Connection, password_hash: &str) -> ApiResult<()> {
     let firm = create_firm_with_id(c, kvits_demo::FIRM.id, FIRM)?;
     for company in kvits_demo::COMPANIES {
-        create_company_with_ids(c, firm, company.id, company.own_money, company.name)?;
+        create_company_with_ids(
+            c,
+            firm,
+            company.id,
+            company.own_money,
+            company.name,
+            company.base_currency,
+        )?;
     }
     for p in PEOPLE {
         let id = create_user_with_id(

@@ -62,6 +62,9 @@ enum AdminCommand {
         firm: FirmId,
         #[arg(long)]
         name: String,
+        /// The currency its books are kept in (ISO 4217).
+        #[arg(long, default_value = "EUR")]
+        currency: String,
     },
     /// Create a user. Without --password an invitation token is printed.
     CreateUser {
@@ -112,18 +115,21 @@ enum AdminCommand {
         name: String,
         #[arg(long, required = true)]
         step: Vec<String>,
-        /// receipt or invoice.
+        /// receipt, invoice or other.
         #[arg(long)]
         document_type: Option<String>,
         /// Expense type codes the rule is for (comma-separated).
         #[arg(long, value_delimiter = ',')]
         expense_types: Vec<String>,
-        /// From this amount (in minor units, e.g. cents).
+        /// From this amount (in minor units of the limits' currency, e.g. cents).
         #[arg(long)]
         min_amount_minor: Option<i64>,
         /// Below this amount (minor units).
         #[arg(long)]
         max_amount_minor: Option<i64>,
+        /// The limits' currency (ISO 4217); the company's base currency when not given.
+        #[arg(long)]
+        currency: Option<String>,
         #[arg(long, default_value_t = 100)]
         position: i32,
     },
@@ -267,7 +273,11 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
         AdminCommand::CreateFirm { name } => {
             Ok(admin::create_firm(c, &name).map_err(api)?.to_string())
         }
-        AdminCommand::CreateCompany { firm, name } => Ok(admin::create_company(c, firm, &name)
+        AdminCommand::CreateCompany {
+            firm,
+            name,
+            currency,
+        } => Ok(admin::create_company(c, firm, &name, &currency)
             .map_err(api)?
             .to_string()),
         AdminCommand::CreateUser {
@@ -357,9 +367,16 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
             expense_types,
             min_amount_minor,
             max_amount_minor,
+            currency,
             position,
         } => {
             let actor = operator(c, company)?;
+            let state = store::DbState::new(c);
+            let currency = match currency {
+                Some(code) => code.trim().to_ascii_uppercase(),
+                None => kvits_domain::State::company(&state, company)
+                    .map_or_else(kvits_protocol::default_base_currency, |c| c.base_currency),
+            };
             let steps = step
                 .iter()
                 .map(|s| {
@@ -374,9 +391,10 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
                 None => None,
                 Some("receipt") => Some(DocumentType::Receipt),
                 Some("invoice") => Some(DocumentType::Invoice),
+                Some("other") => Some(DocumentType::Other),
                 Some(other) => anyhow::bail!("unknown document type {other}"),
             };
-            let types = kvits_domain::State::expense_types(&store::DbState::new(c), company);
+            let types = kvits_domain::State::expense_types(&state, company);
             let expense_type_ids = expense_types
                 .iter()
                 .map(|code| {
@@ -401,6 +419,7 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
                     expense_type_ids,
                     min_amount_minor,
                     max_amount_minor,
+                    currency,
                     steps,
                 }),
             )?;

@@ -292,6 +292,7 @@ fn emma_fields(srv: &TestServer) -> ExpenseFields {
             amount_minor: 1240,
             currency: "EUR".into(),
         }),
+        base_amount: None,
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
         merchant: Some("Rimi".into()),
         note: None,
@@ -1311,6 +1312,7 @@ async fn invalid_strings_and_numbers_in_mutations_are_rejected_invalid_and_write
                 expense_type_ids: types,
                 min_amount_minor: min,
                 max_amount_minor: max,
+                currency: "EUR".into(),
                 steps: steps
                     .into_iter()
                     .map(|approver_ids| ApprovalStep { approver_ids })

@@ -53,7 +53,15 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
     let firm = admin(dir, &["create-firm", "--name", "Linden Ledgers"]);
     let company = admin(
         dir,
-        &["create-company", "--firm", &firm, "--name", "Maple Mills"],
+        &[
+            "create-company",
+            "--firm",
+            &firm,
+            "--name",
+            "Maple Mills",
+            "--currency",
+            "sek",
+        ],
     );
     let lena = admin(
         dir,
@@ -189,6 +197,34 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
         admin_fails(
             dir,
             &[
+                "create-company",
+                "--firm",
+                &firm,
+                "--name",
+                "Maple\u{202e}slliM",
+            ]
+        )
+        .contains("text-direction character (U+202E)")
+    );
+    assert!(
+        admin_fails(
+            dir,
+            &[
+                "create-company",
+                "--firm",
+                &firm,
+                "--name",
+                "Gold Bars",
+                "--currency",
+                "XAU",
+            ]
+        )
+        .contains("not a currency")
+    );
+    assert!(
+        admin_fails(
+            dir,
+            &[
                 "send-message",
                 "--from",
                 "max@maple.test",
@@ -258,7 +294,10 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
         Entity::Company(c) => Some(c),
         _ => None,
     });
-    assert_eq!(company_row.map(|c| c.name.as_str()), Some("Maple Mills"));
+    assert_eq!(
+        company_row.map(|c| (c.name.as_str(), c.base_currency.as_str())),
+        Some(("Maple Mills", "SEK"))
+    );
     // The row the CLI printed the id of.
     let row = |id: &str| rows.iter().find(|e| e.id().to_string() == id);
     let Some(Entity::ExpenseType(fuel_row)) = row(&fuel) else {
@@ -996,7 +1035,7 @@ async fn a_demo_seed_cut_short_is_finished_by_the_next_start() {
             let mut companies = BTreeMap::new();
             let mut by_demo_id = BTreeMap::new();
             for company in kvits_demo::COMPANIES {
-                let id = admin::create_company(&tx, firm, company.name)?;
+                let id = admin::create_company(&tx, firm, company.name, company.base_currency)?;
                 companies.insert(company.name, id);
                 by_demo_id.insert(company.id, id);
             }

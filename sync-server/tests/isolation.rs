@@ -358,6 +358,7 @@ fn fields(
             amount_minor: cents,
             currency: "EUR".into(),
         }),
+        base_amount: None,
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
         merchant: Some("Rimi".into()),
         note: None,
@@ -441,7 +442,7 @@ async fn other_firm(srv: &TestServer) -> (FirmId, CompanyId, Vec<UserId>) {
         .write(|c| {
             let hash = auth::hash_password(kvits_sync_server::demo::PASSWORD)?;
             let firm = admin::create_firm(c, OTHER_FIRM)?;
-            let oak = admin::create_company(c, firm, "Oak Outfitters")?;
+            let oak = admin::create_company(c, firm, "Oak Outfitters", "EUR")?;
             let mut ids = Vec::new();
             for (email, name, accountant, roles) in OTHER_PEOPLE {
                 let id = admin::create_user(c, firm, email, name, Some(&hash), *accountant)?;
@@ -540,6 +541,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
                 expense_type_ids: Vec::new(),
                 min_amount_minor: None,
                 max_amount_minor: None,
+                currency: "EUR".into(),
                 steps: vec![ApprovalStep {
                     approver_ids: vec![paula_id],
                 }],
@@ -1106,6 +1108,7 @@ fn mutation_probes(
         expense_type_ids: Vec::new(),
         min_amount_minor: None,
         max_amount_minor: None,
+        currency: "EUR".into(),
         steps: vec![ApprovalStep {
             approver_ids: vec![approver],
         }],
@@ -1282,6 +1285,18 @@ fn mutation_probes(
                 Mutation::SetExpenseFields {
                     expense_id: unknown,
                     fields: some_fields.clone(),
+                },
+                NotFound,
+            ),
+            (
+                "push set_document_type.v1",
+                Mutation::SetDocumentType {
+                    expense_id: id,
+                    document_type: DocumentType::Invoice,
+                },
+                Mutation::SetDocumentType {
+                    expense_id: unknown,
+                    document_type: DocumentType::Invoice,
                 },
                 NotFound,
             ),
@@ -2254,6 +2269,7 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
                     expense_type_ids: Vec::new(),
                     min_amount_minor: None,
                     max_amount_minor: None,
+                    currency: "EUR".into(),
                     steps: vec![ApprovalStep {
                         approver_ids: vec![UserId(new_uuid())],
                     }],
@@ -2415,6 +2431,13 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
                         note: Some("edited by someone else".into()),
                         ..ExpenseFields::default()
                     },
+                },
+            ),
+            (
+                "push set_document_type.v1",
+                Mutation::SetDocumentType {
+                    expense_id: id,
+                    document_type: DocumentType::Other,
                 },
             ),
             (

@@ -582,6 +582,7 @@ async fn real_answers_fit_the_documented_schemas() {
             amount_minor: 12_34,
             currency: "EUR".into(),
         }),
+        base_amount: None,
         date: chrono::NaiveDate::from_ymd_opt(2025, 3, 14),
         merchant: Some("Birch Café".into()),
         note: Some("team lunch".into()),

@@ -63,6 +63,7 @@ fn fields(server: &TestServer, cents: i64) -> ExpenseFields {
             amount_minor: cents,
             currency: "EUR".into(),
         }),
+        base_amount: None,
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
         merchant: Some("Rimi".into()),
         note: None,
@@ -410,7 +411,8 @@ async fn nobody_pulls_another_tenants_or_another_roles_rows() {
         .write(|c| {
             let hash = kvits_sync_server::auth::hash_password("demo")?;
             let firm = kvits_sync_server::admin::create_firm(c, "Other Books")?;
-            let company = kvits_sync_server::admin::create_company(c, firm, "Oak Outfitters")?;
+            let company =
+                kvits_sync_server::admin::create_company(c, firm, "Oak Outfitters", "EUR")?;
             let user = kvits_sync_server::admin::create_user(
                 c,
                 firm,

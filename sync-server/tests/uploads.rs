@@ -78,6 +78,7 @@ fn birch_fields(srv: &TestServer, amount_minor: i64, merchant: &str) -> ExpenseF
             amount_minor,
             currency: "EUR".into(),
         }),
+        base_amount: None,
         date: Some(chrono::Utc::now().date_naive()),
         merchant: Some(merchant.into()),
         note: None,

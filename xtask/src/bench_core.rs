@@ -655,6 +655,7 @@ impl Catalog<'_> {
                 amount_minor: 199 + (i as i64 * 7_919) % 25_000,
                 currency: "EUR".into(),
             }),
+            base_amount: None,
             date,
             merchant: Some(MERCHANTS[(i % MERCHANTS.len() as u64) as usize].into()),
             note: i.is_multiple_of(4).then(|| "Client lunch".to_string()),

@@ -562,6 +562,7 @@ impl Birch {
                 amount_minor: 150 + (k.wrapping_mul(7919) % 49_850) as i64,
                 currency: "EUR".into(),
             }),
+            base_amount: None,
             date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
             merchant: Some(MERCHANTS[(k % MERCHANTS.len() as u64) as usize].to_owned()),
             note: None,

@@ -154,6 +154,9 @@ struct ReceiptFormScreen: View {
                 ChoicePicker(title: "Paid with", choices: view.paymentMethods) { core.send(.receipts(.editForm(.paymentMethod($0)))) }
                 FieldText(title: "Amount", value: view.amount, keyboard: .decimalPad) { core.send(.receipts(.editForm(.amount($0)))) }
                 FieldText(title: "Currency", value: view.currency) { core.send(.receipts(.editForm(.currency($0)))) }
+                if let base = view.baseCurrency {
+                    FieldText(title: "Amount in \(base)", value: view.baseAmount, keyboard: .decimalPad) { core.send(.receipts(.editForm(.baseAmount($0)))) }
+                }
                 FieldText(title: "Date (YYYY-MM-DD)", value: view.date) { core.send(.receipts(.editForm(.date($0)))) }
                 FieldText(title: "Merchant", value: view.merchant) { core.send(.receipts(.editForm(.merchant($0)))) }
                 FieldText(title: "Note", value: view.note) { core.send(.receipts(.editForm(.note($0)))) }

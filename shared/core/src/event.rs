@@ -40,11 +40,52 @@ pub enum Route {
 }
 
 /// A document's kind, for approval rules.
-#[derive(Facet, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Facet, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr,
+)]
 #[repr(C)]
 pub enum DocumentKind {
     Receipt,
     Invoice,
+    Other,
+}
+
+impl DocumentKind {
+    /// Every kind, in the order the form offers them.
+    pub const ALL: [DocumentKind; 3] = [
+        DocumentKind::Receipt,
+        DocumentKind::Invoice,
+        DocumentKind::Other,
+    ];
+
+    /// "Receipt", "Invoice", "Other document".
+    pub fn label(self) -> &'static str {
+        match self {
+            DocumentKind::Receipt => "Receipt",
+            DocumentKind::Invoice => "Invoice",
+            DocumentKind::Other => "Other document",
+        }
+    }
+}
+
+impl From<DocumentKind> for kvits_protocol::DocumentType {
+    fn from(kind: DocumentKind) -> Self {
+        match kind {
+            DocumentKind::Receipt => kvits_protocol::DocumentType::Receipt,
+            DocumentKind::Invoice => kvits_protocol::DocumentType::Invoice,
+            DocumentKind::Other => kvits_protocol::DocumentType::Other,
+        }
+    }
+}
+
+impl From<kvits_protocol::DocumentType> for DocumentKind {
+    fn from(t: kvits_protocol::DocumentType) -> Self {
+        match t {
+            kvits_protocol::DocumentType::Receipt => DocumentKind::Receipt,
+            kvits_protocol::DocumentType::Invoice => DocumentKind::Invoice,
+            kvits_protocol::DocumentType::Other => DocumentKind::Other,
+        }
+    }
 }
 
 /// An expense type to create (`id: None`) or change.
@@ -115,6 +156,11 @@ pub enum FormField {
     Date(String),
     Merchant(String),
     Note(String),
+    /// The amount in the company's base currency, for a receipt in another currency; typed
+    /// like the amount, empty for unknown.
+    BaseAmount(String),
+    /// What kind of document it is (approval rules may route by it).
+    DocumentType(DocumentKind),
 }
 
 /// A change to the accountant's message being composed.

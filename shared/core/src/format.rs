@@ -69,15 +69,45 @@ pub fn local_day(ts: Timestamp, offset_minutes: i32) -> NaiveDate {
     (ts + Duration::minutes(i64::from(offset_minutes))).date_naive()
 }
 
-/// `12.50 EUR`; amounts in minor units with two decimals (every currency Kvits' firms use).
-pub fn money(minor: i64, currency: &str) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:02} {currency}", abs / 100, abs % 100)
+/// The decimals a currency's amounts are typed and shown with: its ISO 4217 exponent, or two
+/// for a code that is not a currency (the form says so; this only keeps the display sane).
+fn decimals(currency: &str) -> u32 {
+    kvits_protocol::currency_exponent(currency).unwrap_or(2)
 }
 
-/// The amount field as typed: `12.5`, `12,50`, `1 200`, `1,200.00`. Empty means unknown.
-pub fn parse_amount(input: &str) -> Result<Option<i64>, String> {
+/// `minor` as a decimal number with the currency's decimals: `12.50`, `1200` (JPY), `1.250`
+/// (BHD).
+fn decimal(minor: i64, currency: &str) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    match decimals(currency) {
+        0 => format!("{sign}{abs}"),
+        d => {
+            let unit = 10_u64.pow(d);
+            let width = d as usize;
+            format!("{sign}{}.{:0width$}", abs / unit, abs % unit)
+        }
+    }
+}
+
+/// `12.50 EUR`, `1200 JPY`, `1.250 BHD`: an amount in minor units, with its currency's decimals.
+pub fn money(minor: i64, currency: &str) -> String {
+    format!("{} {currency}", decimal(minor, currency))
+}
+
+/// The amount as the form shows it for editing: `12.50`, `1200` (JPY).
+pub fn amount_input(minor: i64, currency: &str) -> String {
+    decimal(minor, currency)
+}
+
+/// The amount field as typed, in minor units of `currency`: `12.5`, `12,50`, `1 200`,
+/// `1,200.00`. Empty means unknown.
+///
+/// The last `.` or `,` is the decimal separator when one to as many digits as the currency has
+/// decimals follow it; any other `.` or `,` separates thousands. So `1.200` is 1200 JPY (no
+/// decimals) but 1.20 EUR, and `1,250` is 1.250 BHD (three decimals). Decimals a currency does
+/// not have are refused, never rounded.
+pub fn parse_amount(input: &str, currency: &str) -> Result<Option<i64>, String> {
     let cleaned: String = input
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\'' && *c != '\u{a0}')
@@ -86,14 +116,24 @@ pub fn parse_amount(input: &str) -> Result<Option<i64>, String> {
         return Ok(None);
     }
     let invalid = || format!("“{}” is not an amount; write it like 12.50", input.trim());
-    // The last '.' or ',' followed by one or two digits is the decimal separator; any other
-    // is a thousands separator.
+    let places = decimals(currency);
     let (int_part, frac_part) = match cleaned.rfind(['.', ',']) {
-        Some(i) if cleaned.len() - i - 1 <= 2 && cleaned.len() - i > 1 => {
-            (&cleaned[..i], &cleaned[i + 1..])
-        }
-        Some(i) if cleaned.len() - i == 1 => (&cleaned[..i], ""),
-        _ => (cleaned.as_str(), ""),
+        None => (cleaned.as_str(), ""),
+        Some(i) => match cleaned.len() - i - 1 {
+            // "7." is 7.
+            0 => (&cleaned[..i], ""),
+            after if after as u32 <= places => (&cleaned[..i], &cleaned[i + 1..]),
+            // A group of three after the last separator: thousands.
+            3 => (cleaned.as_str(), ""),
+            _ if places == 0 => {
+                return Err(format!(
+                    "{currency} amounts have no decimals; write it like 1200"
+                ));
+            }
+            _ => {
+                return Err(format!("{currency} amounts have at most {places} decimals"));
+            }
+        },
     };
     let int_digits: String = int_part
         .chars()
@@ -107,37 +147,27 @@ pub fn parse_amount(input: &str) -> Result<Option<i64>, String> {
     {
         return Err(invalid());
     }
+    let too_large = || "That amount is too large.".to_string();
     let whole: i64 = if int_digits.is_empty() {
         0
     } else {
-        int_digits
-            .parse()
-            .map_err(|_| "That amount is too large.".to_string())?
+        int_digits.parse().map_err(|_| too_large())?
     };
-    let frac: i64 = match frac_part.len() {
-        0 => 0,
-        1 => frac_part.parse::<i64>().map_err(|_| invalid())? * 10,
-        _ => frac_part.parse::<i64>().map_err(|_| invalid())?,
+    // "12.5" is 12.50: the typed decimals, padded to the currency's.
+    let frac: i64 = if frac_part.is_empty() {
+        0
+    } else {
+        let padding = places - frac_part.len() as u32;
+        frac_part.parse::<i64>().map_err(|_| invalid())? * 10_i64.pow(padding)
     };
     let minor = whole
-        .checked_mul(100)
+        .checked_mul(kvits_protocol::minor_per_major(places))
         .and_then(|w| w.checked_add(frac))
-        .ok_or_else(|| "That amount is too large.".to_string())?;
+        .ok_or_else(too_large)?;
     if minor == 0 {
         return Err("The amount must be more than zero.".into());
     }
     Ok(Some(minor))
-}
-
-/// The amount as the form shows it for editing: `12.50`.
-pub fn amount_input(minor: i64) -> String {
-    let abs = minor.unsigned_abs();
-    format!(
-        "{}{}.{:02}",
-        if minor < 0 { "-" } else { "" },
-        abs / 100,
-        abs % 100
-    )
 }
 
 #[cfg(test)]
@@ -147,17 +177,63 @@ mod tests {
 
     #[test]
     fn amounts_parse_as_people_type_them() {
-        assert_eq!(parse_amount("12.50"), Ok(Some(1250)));
-        assert_eq!(parse_amount("12,5"), Ok(Some(1250)));
-        assert_eq!(parse_amount(" 1 200 "), Ok(Some(120_000)));
-        assert_eq!(parse_amount("1,200.00"), Ok(Some(120_000)));
-        assert_eq!(parse_amount("1.200,00"), Ok(Some(120_000)));
-        assert_eq!(parse_amount("7"), Ok(Some(700)));
-        assert_eq!(parse_amount(""), Ok(None));
-        assert!(parse_amount("12.5x").is_err());
-        assert!(parse_amount("0").is_err());
-        assert!(parse_amount("-5").is_err());
-        assert!(parse_amount("99999999999999999999").is_err());
+        for eur2 in ["EUR", "PLN", "SEK"] {
+            let parse = |s: &str| parse_amount(s, eur2);
+            assert_eq!(parse("12.50"), Ok(Some(1250)));
+            assert_eq!(parse("12,5"), Ok(Some(1250)));
+            assert_eq!(parse(" 1 200 "), Ok(Some(120_000)));
+            assert_eq!(parse("1,200.00"), Ok(Some(120_000)));
+            assert_eq!(parse("1.200,00"), Ok(Some(120_000)));
+            assert_eq!(parse("1.200"), Ok(Some(120_000)));
+            assert_eq!(parse("7"), Ok(Some(700)));
+            assert_eq!(parse("7."), Ok(Some(700)));
+            assert_eq!(parse(""), Ok(None));
+            assert!(parse("12.5x").is_err());
+            assert!(parse("0").is_err());
+            assert!(parse("-5").is_err());
+            assert!(parse("1.2345").is_err());
+            assert!(parse("99999999999999999999").is_err());
+        }
+    }
+
+    #[test]
+    fn a_currency_without_decimals_counts_whole_units() {
+        let jpy = |s: &str| parse_amount(s, "JPY");
+        assert_eq!(jpy("1200"), Ok(Some(1200)));
+        assert_eq!(jpy("1 200"), Ok(Some(1200)));
+        assert_eq!(jpy("1,200"), Ok(Some(1200)));
+        assert_eq!(jpy("1.200.000"), Ok(Some(1_200_000)));
+        assert_eq!(jpy("980."), Ok(Some(980)));
+        let no_decimals = jpy("12.50").unwrap_err();
+        assert!(
+            no_decimals.contains("JPY amounts have no decimals"),
+            "{no_decimals}"
+        );
+        assert!(jpy("12.5").is_err());
+        assert!(jpy("1,200.5").is_err());
+        assert_eq!(money(1200, "JPY"), "1200 JPY");
+        assert_eq!(amount_input(980, "JPY"), "980");
+    }
+
+    #[test]
+    fn a_currency_with_three_decimals_counts_its_thousandths() {
+        let bhd = |s: &str| parse_amount(s, "BHD");
+        assert_eq!(bhd("1.250"), Ok(Some(1250)));
+        assert_eq!(bhd("1,25"), Ok(Some(1250)));
+        assert_eq!(bhd("0.005"), Ok(Some(5)));
+        assert_eq!(bhd("2 000.100"), Ok(Some(2_000_100)));
+        assert_eq!(bhd("12"), Ok(Some(12_000)));
+        assert!(bhd("1.2345").is_err());
+        assert_eq!(money(1250, "BHD"), "1.250 BHD");
+        assert_eq!(amount_input(5, "BHD"), "0.005");
+    }
+
+    #[test]
+    fn an_amount_reads_back_as_it_was_shown() {
+        for (currency, minor) in [("EUR", 5), ("EUR", 123_456), ("JPY", 7), ("BHD", 1_001)] {
+            let shown = amount_input(minor, currency);
+            assert_eq!(parse_amount(&shown, currency), Ok(Some(minor)), "{shown}");
+        }
     }
 
     #[test]
@@ -166,7 +242,8 @@ mod tests {
         assert_eq!(time(ts, 120), "14:05");
         assert_eq!(date(ts, -13 * 60), "2026-11-22");
         assert_eq!(money(1250, "EUR"), "12.50 EUR");
-        assert_eq!(amount_input(5), "0.05");
+        assert_eq!(money(-1250, "PLN"), "-12.50 PLN");
+        assert_eq!(amount_input(5, "EUR"), "0.05");
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub const FIRM: DemoFirm = DemoFirm {
 pub struct DemoCompany {
     pub id: CompanyId,
     pub name: &'static str,
+    /// The currency its books are kept in.
+    pub base_currency: &'static str,
     /// Its "Own money / cash" payment method (the server makes one with every company).
     pub own_money: PaymentMethodId,
     /// The number ([`id`]) of its first expense type; the others follow in
@@ -84,6 +86,7 @@ pub struct DemoCompany {
 pub const BIRCH: DemoCompany = DemoCompany {
     id: CompanyId(id(2)),
     name: "Birch Bakery",
+    base_currency: "EUR",
     own_money: PaymentMethodId(id(32)),
     first_type: 20,
 };
@@ -92,6 +95,7 @@ pub const BIRCH: DemoCompany = DemoCompany {
 pub const CEDAR: DemoCompany = DemoCompany {
     id: CompanyId(id(3)),
     name: "Cedar Logistics",
+    base_currency: "EUR",
     own_money: PaymentMethodId(id(35)),
     first_type: 25,
 };
@@ -117,6 +121,7 @@ impl DemoCompany {
             id: self.id,
             firm_id: FIRM.id,
             name: self.name.into(),
+            base_currency: self.base_currency.into(),
             members,
         }
     }
@@ -425,6 +430,7 @@ pub fn approval_rules() -> Vec<ApprovalRule> {
             expense_type_ids: Vec::new(),
             min_amount_minor: None,
             max_amount_minor: None,
+            currency: BIRCH.base_currency.into(),
             steps: vec![ApprovalStep {
                 approver_ids: vec![MARK.id, ALICE.id],
             }],
@@ -439,6 +445,7 @@ pub fn approval_rules() -> Vec<ApprovalRule> {
             expense_type_ids: Vec::new(),
             min_amount_minor: Some(10_000),
             max_amount_minor: None,
+            currency: CEDAR.base_currency.into(),
             steps: vec![ApprovalStep {
                 approver_ids: vec![VERA.id],
             }],

@@ -40,8 +40,8 @@ pub(crate) fn put_expense_type(cx: &Cx<'_>, t: &ExpenseType) -> Result<Applied, 
     manage(cx, t.company_id)?;
     let old = cx.state.expense_type(t.id);
     same_company(old.as_ref().map(|o| o.company_id), t.company_id)?;
-    validate::text("code", &t.code, 32, true)?;
-    validate::text("name", &t.name, validate::MAX_SHORT_TEXT, true)?;
+    validate::name("code", &t.code, 32, true)?;
+    validate::name("name", &t.name, validate::MAX_SHORT_TEXT, true)?;
     let clash = cx
         .state
         .expense_types(t.company_id)
@@ -60,7 +60,7 @@ pub(crate) fn put_payment_method(cx: &Cx<'_>, m: &PaymentMethod) -> Result<Appli
     let company = manage(cx, m.company_id)?;
     let old = cx.state.payment_method(m.id);
     same_company(old.as_ref().map(|o| o.company_id), m.company_id)?;
-    validate::text("label", &m.label, validate::MAX_SHORT_TEXT, true)?;
+    validate::name("label", &m.label, validate::MAX_SHORT_TEXT, true)?;
     match m.payment_kind {
         PaymentKind::CompanyCard => {
             let ok = m
@@ -95,7 +95,7 @@ pub(crate) fn put_approval_rule(cx: &Cx<'_>, r: &ApprovalRule) -> Result<Applied
     let company = manage(cx, r.company_id)?;
     let old = cx.state.approval_rule(r.id);
     same_company(old.as_ref().map(|o| o.company_id), r.company_id)?;
-    validate::text("name", &r.name, validate::MAX_SHORT_TEXT, true)?;
+    validate::name("name", &r.name, validate::MAX_SHORT_TEXT, true)?;
     if r.steps.is_empty() || r.steps.len() > validate::MAX_STEPS {
         return Err(DomainError::invalid(format!(
             "a rule has between 1 and {} steps",
@@ -151,6 +151,11 @@ pub(crate) fn put_approval_rule(cx: &Cx<'_>, r: &ApprovalRule) -> Result<Applied
     }
     if r.min_amount_minor.is_some_and(|v| v < 0) || r.max_amount_minor.is_some_and(|v| v < 0) {
         return Err(DomainError::invalid("amount limits must not be negative"));
+    }
+    if kvits_protocol::currency_exponent(&r.currency).is_none() {
+        return Err(DomainError::invalid(
+            "the amount limits' currency must be an ISO 4217 currency code such as EUR",
+        ));
     }
     Ok(changes(old, r, Entity::ApprovalRule(r.clone())))
 }

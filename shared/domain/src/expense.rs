@@ -103,11 +103,33 @@ fn check_fields(
     if let Some(m) = &f.amount {
         validate::money(m)?;
     }
+    if let Some(base) = &f.base_amount {
+        validate::money(base)?;
+        let Some(amount) = &f.amount else {
+            return Err(DomainError::invalid(
+                "an amount in the base currency needs the document's own amount",
+            ));
+        };
+        let base_currency = cx
+            .state
+            .company(company)
+            .map_or_else(kvits_protocol::default_base_currency, |c| c.base_currency);
+        if base.currency != base_currency {
+            return Err(DomainError::invalid(format!(
+                "the amount in the base currency must be in {base_currency}, the company's"
+            )));
+        }
+        if amount.currency == base_currency {
+            return Err(DomainError::invalid(format!(
+                "the document is in {base_currency} already; it needs no second amount"
+            )));
+        }
+    }
     if let Some(d) = f.date {
         validate::date(d, cx.now)?;
     }
     if let Some(m) = &f.merchant {
-        validate::text("merchant", m, validate::MAX_SHORT_TEXT, false)?;
+        validate::name("merchant", m, validate::MAX_SHORT_TEXT, false)?;
     }
     if let Some(n) = &f.note {
         validate::text("note", n, validate::MAX_NOTE, false)?;
@@ -166,6 +188,19 @@ pub(crate) fn set_fields(
     }
     check_fields(cx, e.company_id, fields, Some(&e.fields))?;
     e.fields = fields.clone();
+    put(e, cx)
+}
+
+pub(crate) fn set_document_type(
+    cx: &Cx<'_>,
+    id: ExpenseId,
+    document_type: DocumentType,
+) -> Result<Applied, DomainError> {
+    let mut e = own_editable(cx, id)?;
+    if e.document_type == document_type {
+        return Ok(Applied::AlreadyApplied);
+    }
+    e.document_type = document_type;
     put(e, cx)
 }
 
@@ -232,8 +267,15 @@ fn matches(r: &ApprovalRule, e: &Expense) -> bool {
         return false;
     }
     if r.min_amount_minor.is_some() || r.max_amount_minor.is_some() {
-        // An unknown amount could be anything: it must not dodge approval.
-        let Some(amount) = e.fields.amount.as_ref().map(|m| m.amount_minor) else {
+        // The limits are in the rule's currency: the expense's own amount when it is in that
+        // currency, else its amount in the base currency. An amount not known in the rule's
+        // currency could be anything: it must not dodge approval.
+        let Some(amount) = [&e.fields.amount, &e.fields.base_amount]
+            .into_iter()
+            .flatten()
+            .find(|m| m.currency == r.currency)
+            .map(|m| m.amount_minor)
+        else {
             return true;
         };
         if r.min_amount_minor.is_some_and(|min| amount < min) {

@@ -218,6 +218,10 @@ pub fn apply(
         Mutation::SetExpenseFields { expense_id, fields } => {
             expense::set_fields(&cx, *expense_id, fields)
         }
+        Mutation::SetDocumentType {
+            expense_id,
+            document_type,
+        } => expense::set_document_type(&cx, *expense_id, *document_type),
         Mutation::AttachReceipt { expense_id, pages } => expense::attach(&cx, *expense_id, pages),
         Mutation::SubmitExpense { expense_id } => expense::submit(&cx, *expense_id),
         Mutation::DeleteExpense { expense_id } => expense::delete(&cx, *expense_id),

@@ -36,10 +36,23 @@ pub fn text(field: &str, value: &str, max: usize, required: bool) -> Result<(), 
     Ok(())
 }
 
+/// A name other people read (a type, a card, a rule, a merchant): [`text`], and nothing
+/// invisible or that turns the text's direction ([`kvits_protocol::hidden_character`]).
+pub fn name(field: &str, value: &str, max: usize, required: bool) -> Result<(), DomainError> {
+    text(field, value, max, required)?;
+    if let Some(c) = kvits_protocol::hidden_character(value) {
+        return Err(DomainError::invalid(format!(
+            "{field} contains an invisible or text-direction character (U+{:04X})",
+            u32::from(c)
+        )));
+    }
+    Ok(())
+}
+
 pub fn money(m: &Money) -> Result<(), DomainError> {
-    if m.currency.len() != 3 || !m.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+    if kvits_protocol::currency_exponent(&m.currency).is_none() {
         return Err(DomainError::invalid(
-            "currency must be a three-letter ISO 4217 code such as EUR",
+            "currency must be an ISO 4217 currency code such as EUR",
         ));
     }
     if m.amount_minor < 0 {

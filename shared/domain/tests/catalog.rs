@@ -281,6 +281,45 @@ fn rule_approvers_must_be_approvers_or_admins_of_the_company() {
     w.ok(&anna, at(3), &Mutation::PutApprovalRule(ok(&w, &ten)));
 }
 
+/// Names people read cannot hide characters: a text-direction override or a zero-width space
+/// in a type's name, a card's label or a rule's name is refused and changes nothing; names in
+/// any script pass.
+#[test]
+fn names_with_invisible_or_direction_characters_are_refused() {
+    let mut w = World::new();
+    let adam = w.adam.clone();
+    let before = w.state.clone();
+    let mut t = parking(&w);
+    t.name = "Park\u{202e}gni".into();
+    let mut m = amex(&w);
+    m.label = "Amex\u{200b} Gold".into();
+    let mut r = rule(
+        ApprovalRuleId(id(0x0006, 101)),
+        w.birch,
+        "\u{2066}Managers\u{2069}",
+        5,
+        &[&[w.alice.user_id]],
+    );
+    for bad in [
+        Mutation::PutExpenseType(t.clone()),
+        Mutation::PutPaymentMethod(m.clone()),
+        Mutation::PutApprovalRule(r.clone()),
+    ] {
+        assert_rejected(w.run(&adam, at(1), &bad), RejectCode::Invalid);
+    }
+    assert_eq!(w.state, before);
+    t.name = "Stāvvieta Łódź".into();
+    m.label = "Åhléns kort".into();
+    r.name = "Vadītāji".into();
+    for good in [
+        Mutation::PutExpenseType(t),
+        Mutation::PutPaymentMethod(m),
+        Mutation::PutApprovalRule(r),
+    ] {
+        w.ok(&adam, at(2), &good);
+    }
+}
+
 #[test]
 fn rule_limits_and_expense_types_are_checked() {
     let mut w = World::new();

@@ -67,6 +67,28 @@ fn create_makes_a_draft_of_the_author() {
     );
 }
 
+/// Any ISO 4217 currency with a minor unit, whatever its exponent, is an amount to keep.
+#[test]
+fn amounts_in_any_countable_currency_are_kept_as_minor_units() {
+    let mut w = World::new();
+    let emma = w.emma.clone();
+    for (currency, amount_minor) in [
+        ("PLN", 4_999),
+        ("SEK", 12_000),
+        ("JPY", 1_200),
+        ("BHD", 1_250),
+    ] {
+        let e = ExpenseId(w.fresh());
+        let mut f = fields(w.birch_types.meals, w.birch_own, None);
+        f.amount = Some(kvits_protocol::Money {
+            amount_minor,
+            currency: currency.into(),
+        });
+        w.ok(&emma, at(5), &create(e, &w, f.clone()));
+        assert_eq!(w.expense(e).fields.amount, f.amount, "{currency}");
+    }
+}
+
 #[test]
 fn create_is_idempotent_for_its_author_and_refused_for_anyone_else() {
     let mut w = World::new();
@@ -158,6 +180,21 @@ fn create_checks_fields_against_the_companys_catalog() {
             amount: Some(kvits_protocol::Money {
                 amount_minor: 100,
                 currency: "eur".into(),
+            }),
+            ..ExpenseFields::default()
+        },
+        // Three capitals, but no currency; and a code with no minor unit to count in.
+        ExpenseFields {
+            amount: Some(kvits_protocol::Money {
+                amount_minor: 100,
+                currency: "ABC".into(),
+            }),
+            ..ExpenseFields::default()
+        },
+        ExpenseFields {
+            amount: Some(kvits_protocol::Money {
+                amount_minor: 100,
+                currency: "XAU".into(),
             }),
             ..ExpenseFields::default()
         },
@@ -572,6 +609,35 @@ fn switching_away_from_a_deactivated_type_is_final() {
 
 // --- delete ---------------------------------------------------------------------------------
 
+/// The author says what a draft is — receipt, invoice or another document — and may change
+/// it while it can be edited; nobody else can.
+#[test]
+fn the_author_says_what_kind_of_document_a_draft_is() {
+    let mut w = World::new();
+    let emma = w.emma.clone();
+    let e = w.draft(
+        &emma,
+        w.birch,
+        DocumentType::Receipt,
+        ExpenseFields::default(),
+    );
+    let set = |document_type| Mutation::SetDocumentType {
+        expense_id: e,
+        document_type,
+    };
+    w.ok(&emma, at(1), &set(DocumentType::Invoice));
+    assert_eq!(w.expense(e).document_type, DocumentType::Invoice);
+    assert_already(w.run(&emma, at(2), &set(DocumentType::Invoice)));
+    w.ok(&emma, at(3), &set(DocumentType::Other));
+    assert_eq!(w.expense(e).document_type, DocumentType::Other);
+    let before = w.state.clone();
+    for other in [w.anna.clone(), w.mark.clone(), w.fred.clone()] {
+        // Refused, or (a draft they cannot see) nothing to do: either way, nothing changes.
+        let _ = w.run(&other, at(4), &set(DocumentType::Receipt));
+    }
+    assert_eq!(w.state, before, "nobody but the author changes it");
+}
+
 #[test]
 fn delete_removes_only_never_submitted_drafts_of_the_author() {
     let mut w = World::new();
@@ -720,6 +786,111 @@ fn amount_limits_min_inclusive_max_exclusive() {
     // takes it ("Large expenses" comes before "Fuel and travel").
     assert_eq!(r(t.fuel, None).as_deref(), Some("Large expenses"));
     assert_eq!(r(t.meals, None).as_deref(), Some("Large expenses"));
+}
+
+/// Limits carry a currency. An expense in that currency is compared by its amount; one in
+/// another currency by its amount in the company's base currency; one with neither could be
+/// anything and matches. Checked with EUR, PLN, SEK and yen (no decimals).
+#[test]
+fn amount_limits_compare_in_the_rule_s_currency() {
+    let money = |amount_minor, currency: &str| kvits_protocol::Money {
+        amount_minor,
+        currency: currency.into(),
+    };
+    let with_rule = |currency: &str, min: i64| {
+        let mut w = routing_world();
+        let mut large = rule(
+            ApprovalRuleId(id(0x0006, 60)),
+            w.birch,
+            "Large",
+            1,
+            &[&[w.mark.user_id]],
+        );
+        large.currency = currency.into();
+        large.min_amount_minor = Some(min);
+        w.replace_rules(w.birch, vec![large]);
+        w
+    };
+    let route_of = |w: &World, amount, base_amount| {
+        let mut f = fields(w.birch_types.meals, w.birch_own, None);
+        f.amount = Some(amount);
+        f.base_amount = base_amount;
+        routed(w, DocumentType::Receipt, f)
+    };
+
+    // Birch keeps EUR; the rule takes 500.00 EUR and more.
+    let w = with_rule("EUR", 50_000);
+    let cases = [
+        (money(49_999, "EUR"), None, None),
+        (money(50_000, "EUR"), None, Some("Large")),
+        // In another currency: by the amount in EUR.
+        (money(200_000, "PLN"), Some(money(46_000, "EUR")), None),
+        (
+            money(250_000, "PLN"),
+            Some(money(57_500, "EUR")),
+            Some("Large"),
+        ),
+        (
+            money(600_000, "SEK"),
+            Some(money(52_000, "EUR")),
+            Some("Large"),
+        ),
+        (money(10_000, "JPY"), Some(money(6_100, "EUR")), None),
+        // Its amount in EUR unknown: it must not dodge approval.
+        (money(10_000, "JPY"), None, Some("Large")),
+    ];
+    for (amount, base, expected) in cases {
+        let what = format!("{amount:?} / {base:?}");
+        assert_eq!(route_of(&w, amount, base).as_deref(), expected, "{what}");
+    }
+
+    // A rule in PLN compares the PLN amount; an amount in EUR only tells it nothing.
+    let w = with_rule("PLN", 200_000);
+    assert_eq!(route_of(&w, money(199_999, "PLN"), None), None);
+    assert_eq!(
+        route_of(&w, money(200_000, "PLN"), Some(money(46_000, "EUR"))).as_deref(),
+        Some("Large")
+    );
+    assert_eq!(
+        route_of(&w, money(100, "EUR"), None).as_deref(),
+        Some("Large")
+    );
+}
+
+/// An amount in the base currency belongs to a document in another currency, and is in the
+/// company's base currency; anything else is refused and changes nothing.
+#[test]
+fn a_base_currency_amount_must_be_in_the_company_s_currency() {
+    let mut w = World::new();
+    let emma = w.emma.clone();
+    let money = |amount_minor, currency: &str| kvits_protocol::Money {
+        amount_minor,
+        currency: currency.into(),
+    };
+    let cases = [
+        // No amount of its own.
+        (None, Some(money(1_000, "EUR"))),
+        // Not in the company's base currency (Birch keeps EUR).
+        (Some(money(10_000, "PLN")), Some(money(2_300, "SEK"))),
+        // The document is in EUR already.
+        (Some(money(1_000, "EUR")), Some(money(1_000, "EUR"))),
+        // Not a currency.
+        (Some(money(10_000, "PLN")), Some(money(2_300, "XYZ"))),
+    ];
+    for (amount, base_amount) in cases {
+        let e = ExpenseId(w.fresh());
+        let mut f = fields(w.birch_types.meals, w.birch_own, None);
+        f.amount = amount;
+        f.base_amount = base_amount;
+        assert_rejected(w.run(&emma, at(0), &create(e, &w, f)), RejectCode::Invalid);
+        assert!(w.state.expense(e).is_none());
+    }
+    let e = ExpenseId(w.fresh());
+    let mut f = fields(w.birch_types.meals, w.birch_own, None);
+    f.amount = Some(money(10_000, "PLN"));
+    f.base_amount = Some(money(2_310, "EUR"));
+    w.ok(&emma, at(0), &create(e, &w, f.clone()));
+    assert_eq!(w.expense(e).fields.base_amount, f.base_amount);
 }
 
 #[test]

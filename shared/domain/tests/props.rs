@@ -294,6 +294,7 @@ impl Session {
             expense_type_id: f.expense_type.map(|i| types[usize::from(i) % types.len()]),
             payment_method_id: f.card.map(|i| cards[usize::from(i) % cards.len()]),
             amount: AMOUNTS[usize::from(f.amount)].map(eur),
+            base_amount: None,
             date: Some(t0().date_naive()),
             merchant: None,
             note: f.note.then(|| "see the note".to_owned()),

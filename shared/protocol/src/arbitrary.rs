@@ -106,7 +106,15 @@ pub fn sha256_hex() -> impl Strategy<Value = String> {
 
 /// An ISO 4217-shaped currency code (three upper-case letters).
 pub fn currency() -> impl Strategy<Value = String> {
-    prop_oneof![Just("EUR".to_owned()), "[A-Z]{3}"]
+    prop_oneof![
+        // Real currencies with 2, 0 and 3 decimals, and any three capitals (mostly no currency).
+        3 => select(
+            ["EUR", "PLN", "SEK", "JPY", "BHD"]
+                .map(str::to_owned)
+                .to_vec()
+        ),
+        1 => "[A-Z]{3}",
+    ]
 }
 
 /// A content type of an uploaded file.
@@ -202,7 +210,10 @@ pub fn login_response() -> impl Strategy<Value = LoginResponse> {
 
 /// Any [`CreateCompanyRequest`].
 pub fn create_company_request() -> impl Strategy<Value = CreateCompanyRequest> {
-    text().prop_map(|name| CreateCompanyRequest { name })
+    (text(), currency()).prop_map(|(name, base_currency)| CreateCompanyRequest {
+        name,
+        base_currency,
+    })
 }
 
 /// Any [`InviteUserRequest`].
@@ -263,7 +274,11 @@ pub fn payment_kind() -> impl Strategy<Value = PaymentKind> {
 
 /// Any [`DocumentType`].
 pub fn document_type() -> impl Strategy<Value = DocumentType> {
-    prop_oneof![Just(DocumentType::Receipt), Just(DocumentType::Invoice)]
+    prop_oneof![
+        Just(DocumentType::Receipt),
+        Just(DocumentType::Invoice),
+        Just(DocumentType::Other),
+    ]
 }
 
 /// Any [`ExpenseStatus`].
@@ -298,14 +313,20 @@ pub fn member() -> impl Strategy<Value = Member> {
 
 /// Any [`Company`] (up to three members).
 pub fn company() -> impl Strategy<Value = Company> {
-    (company_id(), firm_id(), text(), vec(member(), 0..4)).prop_map(
-        |(id, firm_id, name, members)| Company {
+    (
+        company_id(),
+        firm_id(),
+        text(),
+        currency(),
+        vec(member(), 0..4),
+    )
+        .prop_map(|(id, firm_id, name, base_currency, members)| Company {
             id,
             firm_id,
             name,
+            base_currency,
             members,
-        },
-    )
+        })
 }
 
 /// Any [`ExpenseType`].
@@ -370,13 +391,21 @@ pub fn approval_rule() -> impl Strategy<Value = ApprovalRule> {
             vec(expense_type_id(), 0..3),
             option::of(any::<i64>()),
             option::of(any::<i64>()),
+            currency(),
             vec(approval_step(), 1..4),
         ),
     )
         .prop_map(
             |(
                 (id, company_id, name, position, active),
-                (document_type, expense_type_ids, min_amount_minor, max_amount_minor, steps),
+                (
+                    document_type,
+                    expense_type_ids,
+                    min_amount_minor,
+                    max_amount_minor,
+                    currency,
+                    steps,
+                ),
             )| ApprovalRule {
                 id,
                 company_id,
@@ -387,6 +416,7 @@ pub fn approval_rule() -> impl Strategy<Value = ApprovalRule> {
                 expense_type_ids,
                 min_amount_minor,
                 max_amount_minor,
+                currency,
                 steps,
             },
         )
@@ -406,18 +436,22 @@ pub fn expense_fields() -> impl Strategy<Value = ExpenseFields> {
         option::of(expense_type_id()),
         option::of(payment_method_id()),
         option::of(money()),
+        option::of(money()),
         option::of(date()),
         option::of(text()),
         option::of(text()),
     )
         .prop_map(
-            |(expense_type_id, payment_method_id, amount, date, merchant, note)| ExpenseFields {
-                expense_type_id,
-                payment_method_id,
-                amount,
-                date,
-                merchant,
-                note,
+            |(expense_type_id, payment_method_id, amount, base_amount, date, merchant, note)| {
+                ExpenseFields {
+                    expense_type_id,
+                    payment_method_id,
+                    amount,
+                    base_amount,
+                    date,
+                    merchant,
+                    note,
+                }
             },
         )
 }
@@ -648,6 +682,12 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
             }),
         (expense_id(), expense_fields())
             .prop_map(|(expense_id, fields)| { Mutation::SetExpenseFields { expense_id, fields } }),
+        (expense_id(), document_type()).prop_map(|(expense_id, document_type)| {
+            Mutation::SetDocumentType {
+                expense_id,
+                document_type,
+            }
+        }),
         (expense_id(), vec(receipt_page(), 0..3))
             .prop_map(|(expense_id, pages)| Mutation::AttachReceipt { expense_id, pages }),
         expense_id().prop_map(|expense_id| Mutation::SubmitExpense { expense_id }),

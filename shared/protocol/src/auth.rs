@@ -114,6 +114,9 @@ pub struct Membership {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateCompanyRequest {
     pub name: String,
+    /// The currency its books are kept in (ISO 4217); EUR when not given.
+    #[serde(default = "crate::default_base_currency")]
+    pub base_currency: String,
 }
 
 /// `POST /v1/companies/{company_id}/users` (company admins and accountants): invite a person

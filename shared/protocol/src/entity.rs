@@ -121,8 +121,19 @@ pub struct Company {
     pub id: CompanyId,
     pub firm_id: FirmId,
     pub name: String,
+    /// The currency its books are kept in (ISO 4217): approval thresholds are in it, and a
+    /// document in another currency also carries its amount in it. Rows written before
+    /// companies had one read as EUR.
+    #[serde(default = "default_base_currency")]
+    pub base_currency: String,
     /// Members with their roles (accountants of the firm are not listed; they see every company).
     pub members: Vec<Member>,
+}
+
+/// The base currency of a company that names none: EUR, the currency of the firms Kvits
+/// started with.
+pub fn default_base_currency() -> String {
+    "EUR".to_owned()
 }
 
 /// A person's roles in a company, with their display name.
@@ -185,6 +196,8 @@ pub struct PaymentMethod {
 pub enum DocumentType {
     Receipt,
     Invoice,
+    /// Anything else with an amount to book (a ticket, a contract, a bank's fee note).
+    Other,
 }
 
 /// An amount in minor units (cents) of an ISO 4217 currency.
@@ -219,6 +232,12 @@ pub struct ApprovalRule {
     /// Only amounts below this, in minor units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_amount_minor: Option<i64>,
+    /// The currency of both limits (ISO 4217), normally the company's base currency. An expense
+    /// is compared in it: by its amount when that is in this currency, else by its amount in
+    /// the company's base currency; an expense with neither matches whatever the limits.
+    /// Rules written before limits had a currency read as EUR.
+    #[serde(default = "default_base_currency")]
+    pub currency: String,
     /// One or more steps, decided in order.
     pub steps: Vec<ApprovalStep>,
 }
@@ -260,6 +279,10 @@ pub struct ExpenseFields {
     pub payment_method_id: Option<PaymentMethodId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
+    /// The amount in the company's base currency, for a document in another currency: entered
+    /// by a person (or, later, taken from the card transaction it was paid with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_amount: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<Date>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,19 +14,23 @@
 
 mod answer;
 mod auth;
+mod currency;
 mod entity;
 mod error;
 mod ids;
 mod mutation;
+mod names;
 mod sync;
 mod upload;
 
 pub use answer::*;
 pub use auth::*;
+pub use currency::*;
 pub use entity::*;
 pub use error::*;
 pub use ids::*;
 pub use mutation::*;
+pub use names::*;
 pub use sync::*;
 pub use upload::*;
 

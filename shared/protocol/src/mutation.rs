@@ -26,6 +26,12 @@ pub enum Mutation {
         expense_id: ExpenseId,
         fields: ExpenseFields,
     },
+    /// Say what kind of document a draft or returned expense is (receipt, invoice, other).
+    #[serde(rename = "set_document_type.v1")]
+    SetDocumentType {
+        expense_id: ExpenseId,
+        document_type: DocumentType,
+    },
     /// Replace the receipt pages of a draft or returned expense.
     #[serde(rename = "attach_receipt.v1")]
     AttachReceipt {
@@ -91,6 +97,7 @@ impl Mutation {
         match self {
             Mutation::CreateExpense { .. } => "create_expense.v1",
             Mutation::SetExpenseFields { .. } => "set_expense_fields.v1",
+            Mutation::SetDocumentType { .. } => "set_document_type.v1",
             Mutation::AttachReceipt { .. } => "attach_receipt.v1",
             Mutation::SubmitExpense { .. } => "submit_expense.v1",
             Mutation::DeleteExpense { .. } => "delete_expense.v1",

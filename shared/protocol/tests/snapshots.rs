@@ -62,6 +62,7 @@ fn rimi_fields() -> ExpenseFields {
             amount_minor: 1240,
             currency: "EUR".to_owned(),
         }),
+        base_amount: None,
         date: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
         merchant: Some("Rimi".to_owned()),
         note: Some("Kafija un piens birojam / coffee and milk for the office".to_owned()),
@@ -140,6 +141,7 @@ fn company() -> Company {
         id: ZALA_KAFIJA,
         firm_id: FIRM,
         name: "SIA Zaļā Kafija".to_owned(),
+        base_currency: "EUR".into(),
         members: vec![
             Member {
                 user_id: EMMA,
@@ -208,6 +210,7 @@ fn approval_rule() -> ApprovalRule {
         expense_type_ids: vec![OFFICE_UPKEEP],
         min_amount_minor: Some(1000),
         max_amount_minor: None,
+        currency: "EUR".into(),
         steps: vec![step()],
     }
 }
@@ -390,6 +393,7 @@ fn session_of_an_accountant() {
 fn create_company_request() {
     assert_json_snapshot!(CreateCompanyRequest {
         name: "SIA Baltijas Koks".to_owned(),
+        base_currency: "EUR".to_owned(),
     });
 }
 

@@ -30,7 +30,12 @@ export function CatalogScreen({ view }: { view: CatalogView }) {
       </div>
       <ExpenseTypes rows={view.expense_types} />
       <PaymentMethods rows={view.payment_methods} members={view.members} />
-      <ApprovalRules rows={view.approval_rules} types={view.expense_types} approvers={view.approvers} />
+      <ApprovalRules
+        rows={view.approval_rules}
+        types={view.expense_types}
+        approvers={view.approvers}
+        baseCurrency={view.base_currency}
+      />
       <People view={view} />
     </section>
   );
@@ -254,7 +259,12 @@ function CardEditor(props: {
   );
 }
 
-function ApprovalRules(props: { rows: ApprovalRuleRow[]; types: ExpenseTypeRow[]; approvers: Choice[] }) {
+function ApprovalRules(props: {
+  rows: ApprovalRuleRow[];
+  types: ExpenseTypeRow[];
+  approvers: Choice[];
+  baseCurrency: string;
+}) {
   const dispatch = useDispatch();
   return (
     <Editable
@@ -276,6 +286,7 @@ function ApprovalRules(props: { rows: ApprovalRuleRow[]; types: ExpenseTypeRow[]
           types={props.types}
           approvers={props.approvers}
           nextPosition={Math.max(0, ...props.rows.map((r) => r.position)) + 10}
+          currency={row?.currency ?? props.baseCurrency}
           done={done}
           save={(v) => dispatch({ kind: "Catalog", value: { kind: "SaveApprovalRule", value: v } })}
         />
@@ -289,6 +300,8 @@ function RuleEditor(props: {
   types: ExpenseTypeRow[];
   approvers: Choice[];
   nextPosition: number;
+  // The currency of the limits: the rule's own, or the company's for a new rule.
+  currency: string;
   done: () => void;
   save: (v: ApprovalRuleInput) => void;
 }) {
@@ -310,7 +323,8 @@ function RuleEditor(props: {
       label={r ? `Edit rule ${r.name}` : "New approval rule"}
       onCancel={props.done}
       onSave={() => {
-        const documentType: DocumentKind | null = doc === "Receipt" || doc === "Invoice" ? { kind: doc } : null;
+        const documentType: DocumentKind | null =
+          doc === "Receipt" || doc === "Invoice" || doc === "Other" ? { kind: doc } : null;
         props.save(
           new ApprovalRuleInput(
             r?.id ?? null,
@@ -337,6 +351,7 @@ function RuleEditor(props: {
           <option value="">Any document</option>
           <option value="Receipt">Receipts</option>
           <option value="Invoice">Invoices</option>
+          <option value="Other">Other documents</option>
         </select>
       </label>
       <fieldset>
@@ -348,8 +363,8 @@ function RuleEditor(props: {
         </div>
       </fieldset>
       <div className="field-pair">
-        <Text label="From amount" value={min} onChange={setMin} inputMode="decimal" />
-        <Text label="Below amount" value={max} onChange={setMax} inputMode="decimal" />
+        <Text label={`From amount (${props.currency})`} value={min} onChange={setMin} inputMode="decimal" />
+        <Text label={`Below amount (${props.currency})`} value={max} onChange={setMax} inputMode="decimal" />
       </div>
       {steps.map((step, i) => (
         <fieldset key={i} className="step">

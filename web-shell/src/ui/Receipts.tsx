@@ -273,6 +273,19 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
           }}
         >
           <ChoiceSelect
+            label="Document"
+            placeholder="What kind of document"
+            choices={view.document_types}
+            detail="suffix"
+            disabled={ro}
+            error={err("document_type")}
+            onChange={(id) => {
+              if (id === "Receipt" || id === "Invoice" || id === "Other") {
+                edit({ kind: "DocumentType", value: { kind: id } });
+              }
+            }}
+          />
+          <ChoiceSelect
             label="Expense type"
             placeholder="Choose an expense type"
             choices={view.expense_types}
@@ -309,6 +322,17 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
               onChange={(v) => edit({ kind: "Currency", value: v.toUpperCase() })}
             />
           </div>
+          {view.base_currency && (
+            <EchoInput
+              label={`Amount in ${view.base_currency}`}
+              inputMode="decimal"
+              value={view.base_amount}
+              disabled={ro}
+              error={err("base_amount")}
+              placeholder="as on the card statement"
+              onChange={(v) => edit({ kind: "BaseAmount", value: v })}
+            />
+          )}
           <EchoInput
             label="Date"
             type="date"

@@ -11,8 +11,9 @@ use kvits_protocol::{
 use serde::{Deserialize, Serialize};
 
 use super::{After, Cmd, Intent, Model, parse_id};
-use crate::event::{ApprovalRuleInput, DocumentKind, ExpenseTypeInput, PaymentMethodInput};
+use crate::event::{ApprovalRuleInput, ExpenseTypeInput, PaymentMethodInput};
 use crate::format;
+use kvits_domain::State as _;
 
 /// A change to the current company's catalog: create (`id: None`) or change one entry.
 #[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
@@ -139,7 +140,13 @@ impl Model {
         let Some(id) = self.id_or_new::<ApprovalRuleId>(input.id.as_deref(), now) else {
             return Command::done();
         };
-        let amount = |s: &str, what: &str| match format::parse_amount(s) {
+        // The limits are typed in the rule's currency: a new rule's is the company's base
+        // currency, and a rule keeps its own.
+        let currency = self
+            .predicted
+            .approval_rule(id)
+            .map_or_else(|| self.base_currency(), |r| r.currency);
+        let amount = |s: &str, what: &str| match format::parse_amount(s, &currency) {
             Ok(a) => Ok(a),
             Err(e) => Err(format!("{what}: {e}")),
         };
@@ -189,13 +196,11 @@ impl Model {
             name: input.name.trim().to_string(),
             position: input.position,
             active: input.active,
-            document_type: input.document_type.map(|d| match d {
-                DocumentKind::Receipt => DocumentType::Receipt,
-                DocumentKind::Invoice => DocumentType::Invoice,
-            }),
+            document_type: input.document_type.map(DocumentType::from),
             expense_type_ids,
             min_amount_minor: min,
             max_amount_minor: max,
+            currency,
             steps,
         };
         self.save_catalog(now, Mutation::PutApprovalRule(r))

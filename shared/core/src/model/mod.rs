@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 
 use crux_core::{Command, render::render};
 use crux_time::{TimeRequest, TimeResponse};
-use kvits_domain::{Actor, MemoryState};
+use kvits_domain::{Actor, MemoryState, State as _};
 use kvits_protocol::{CompanyId, ExpenseId, Outcome, Role, ThreadId, Timestamp};
 use rand_chacha::{
     ChaCha8Rng,
@@ -42,7 +42,7 @@ pub(crate) use people::ASSIGNABLE as ASSIGNABLE_ROLES;
 pub use people::PeopleEvent;
 pub(crate) use queue::{After, Intent, StoreQueue};
 pub use receipts::ReceiptEvent;
-pub use receipts::{FormState, ReceiptsState};
+pub use receipts::{DEFAULT_CURRENCY, FormState, ReceiptsState};
 pub use session::SessionEvent;
 pub use session::SignInState;
 pub(crate) use sync::expense_of;
@@ -302,6 +302,22 @@ impl Model {
     /// The signed-in user's company now.
     pub(crate) fn company(&self) -> Option<CompanyId> {
         self.local.session.as_ref().and_then(|s| s.company_id)
+    }
+
+    /// The currency the current company keeps its books in (its approval thresholds, and the
+    /// second amount of a document in another currency).
+    pub(crate) fn base_currency(&self) -> String {
+        self.company()
+            .map_or_else(kvits_protocol::default_base_currency, |c| {
+                self.base_currency_of(c)
+            })
+    }
+
+    /// The base currency of `company`.
+    pub(crate) fn base_currency_of(&self, company: CompanyId) -> String {
+        self.predicted
+            .company(company)
+            .map_or_else(kvits_protocol::default_base_currency, |c| c.base_currency)
     }
 
     pub(crate) fn roles(&self) -> &[Role] {

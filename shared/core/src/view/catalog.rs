@@ -39,6 +39,8 @@ pub struct ApprovalRuleRow {
     /// As the form shows them (`100.00`); empty for no bound.
     pub min_amount: String,
     pub max_amount: String,
+    /// The currency of both limits (ISO 4217).
+    pub currency: String,
     /// Each step's approvers, by name.
     pub steps: Vec<Vec<Choice>>,
     /// "Fuel, Meals from 100.00 — Mark Manager or Alice Approver, then Vera Director".
@@ -57,6 +59,8 @@ pub struct MemberRow {
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct CatalogView {
     pub company: String,
+    /// The currency the company keeps its books in: a new rule's limits are in it.
+    pub base_currency: String,
     pub expense_types: Vec<ExpenseTypeRow>,
     pub payment_methods: Vec<PaymentMethodRow>,
     /// In the order routing tries them.
@@ -82,6 +86,7 @@ impl Model {
         let Some(company_id) = self.company() else {
             return CatalogView {
                 company: String::new(),
+                base_currency: self.base_currency(),
                 expense_types: Vec::new(),
                 payment_methods: Vec::new(),
                 approval_rules: Vec::new(),
@@ -132,7 +137,12 @@ impl Model {
                 let mut scope: Vec<String> =
                     r.expense_type_ids.iter().map(|t| type_name(*t)).collect();
                 if let Some(d) = r.document_type {
-                    scope.insert(0, format!("{d:?}s").to_lowercase());
+                    let kinds = match d {
+                        kvits_protocol::DocumentType::Receipt => "receipts",
+                        kvits_protocol::DocumentType::Invoice => "invoices",
+                        kvits_protocol::DocumentType::Other => "other documents",
+                    };
+                    scope.insert(0, kinds.to_string());
                 }
                 let mut what = if scope.is_empty() {
                     "Every receipt".to_string()
@@ -140,10 +150,10 @@ impl Model {
                     scope.join(", ")
                 };
                 if let Some(min) = r.min_amount_minor {
-                    what.push_str(&format!(" from {}", format::amount_input(min)));
+                    what.push_str(&format!(" from {}", format::money(min, &r.currency)));
                 }
                 if let Some(max) = r.max_amount_minor {
-                    what.push_str(&format!(" below {}", format::amount_input(max)));
+                    what.push_str(&format!(" below {}", format::money(max, &r.currency)));
                 }
                 let who: Vec<String> = r
                     .steps
@@ -161,23 +171,17 @@ impl Model {
                     name: r.name.clone(),
                     position: r.position,
                     active: r.active,
-                    document_type: r.document_type.map(|d| match d {
-                        kvits_protocol::DocumentType::Receipt => {
-                            crate::event::DocumentKind::Receipt
-                        }
-                        kvits_protocol::DocumentType::Invoice => {
-                            crate::event::DocumentKind::Invoice
-                        }
-                    }),
+                    document_type: r.document_type.map(crate::event::DocumentKind::from),
                     expense_type_ids: r.expense_type_ids.iter().map(|t| t.to_string()).collect(),
                     min_amount: r
                         .min_amount_minor
-                        .map(format::amount_input)
+                        .map(|m| format::amount_input(m, &r.currency))
                         .unwrap_or_default(),
                     max_amount: r
                         .max_amount_minor
-                        .map(format::amount_input)
+                        .map(|m| format::amount_input(m, &r.currency))
                         .unwrap_or_default(),
+                    currency: r.currency.clone(),
                     steps: r
                         .steps
                         .iter()
@@ -199,6 +203,7 @@ impl Model {
             .collect();
         CatalogView {
             company: self.company_name(company_id),
+            base_currency: self.base_currency(),
             expense_types: types
                 .iter()
                 .map(|t| ExpenseTypeRow {

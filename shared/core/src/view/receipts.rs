@@ -6,8 +6,9 @@ use kvits_protocol::{DecisionKind, Expense, ExpenseStatus, PaymentKind, Role};
 use serde::{Deserialize, Serialize};
 
 use super::{Choice, ImageRef};
+use crate::event::DocumentKind;
 use crate::format;
-use crate::model::Model;
+use crate::model::{DEFAULT_CURRENCY, Model};
 
 /// Where a receipt stands, as its owner sees it.
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -84,10 +85,17 @@ pub struct ReceiptView {
     pub status_text: String,
     pub pages: Vec<PageView>,
     pub processing: u32,
+    /// Receipt, invoice or other document (id: `Receipt`, `Invoice`, `Other`, as
+    /// [`crate::event::DocumentKind`] names them); the selected one is what it is.
+    pub document_types: Vec<Choice>,
     pub expense_types: Vec<Choice>,
     pub payment_methods: Vec<Choice>,
     pub amount: String,
     pub currency: String,
+    /// The company's base currency when the receipt is in another one: the form then asks for
+    /// the amount in it too ([`Self::base_amount`]). `None` for a receipt in the base currency.
+    pub base_currency: Option<String>,
+    pub base_amount: String,
     pub date: String,
     pub merchant: String,
     pub note: String,
@@ -308,6 +316,17 @@ impl Model {
             .filter(|c| c.target == crate::model::CaptureTarget::Page { expense_id: id })
             .count() as u32;
         let fields = &e.fields;
+        let currency = form.map_or_else(
+            || {
+                fields
+                    .amount
+                    .as_ref()
+                    .map_or(DEFAULT_CURRENCY.to_string(), |m| m.currency.clone())
+            },
+            |f| f.currency.clone(),
+        );
+        let base = self.base_currency_of(e.company_id);
+        let document_type: DocumentKind = form.map_or(e.document_type, |f| f.document_type).into();
         Some(ReceiptView {
             id: id.to_string(),
             editable,
@@ -315,6 +334,15 @@ impl Model {
             status_text,
             pages: self.pages(&e),
             processing,
+            document_types: DocumentKind::ALL
+                .into_iter()
+                .map(|kind| Choice {
+                    id: <&str>::from(kind).to_string(),
+                    label: kind.label().to_string(),
+                    detail: None,
+                    selected: kind == document_type,
+                })
+                .collect(),
             expense_types: types
                 .into_iter()
                 .map(|t| Choice {
@@ -330,20 +358,23 @@ impl Model {
                     fields
                         .amount
                         .as_ref()
-                        .map(|m| format::amount_input(m.amount_minor))
+                        .map(|m| format::amount_input(m.amount_minor, &m.currency))
                         .unwrap_or_default()
                 },
                 |f| f.amount.clone(),
             ),
-            currency: form.map_or_else(
+            base_amount: form.map_or_else(
                 || {
                     fields
-                        .amount
+                        .base_amount
                         .as_ref()
-                        .map_or("EUR".to_string(), |m| m.currency.clone())
+                        .map(|m| format::amount_input(m.amount_minor, &m.currency))
+                        .unwrap_or_default()
                 },
-                |f| f.currency.clone(),
+                |f| f.base_amount.clone(),
             ),
+            base_currency: (currency != base).then_some(base),
+            currency,
             date: form.map_or_else(
                 || fields.date.map(|d| d.to_string()).unwrap_or_default(),
                 |f| f.date.clone(),

@@ -92,6 +92,7 @@ pub fn fields(
         expense_type_id: Some(expense_type),
         payment_method_id: Some(card),
         amount: amount.map(eur),
+        base_amount: None,
         date: Some(t0().date_naive()),
         merchant: Some("Circle K".into()),
         note: None,
@@ -115,6 +116,7 @@ pub fn rule(
         expense_type_ids: vec![],
         min_amount_minor: None,
         max_amount_minor: None,
+        currency: "EUR".into(),
         steps: steps
             .iter()
             .map(|s| ApprovalStep {
@@ -280,6 +282,7 @@ impl World {
             id: birch,
             firm_id: firm,
             name: BIRCH.name.into(),
+            base_currency: "EUR".into(),
             members: vec![
                 member(&emma, EMMA.email, birch),
                 member(&mark, MARK.email, birch),
@@ -292,6 +295,7 @@ impl World {
             id: cedar,
             firm_id: firm,
             name: CEDAR.name.into(),
+            base_currency: "EUR".into(),
             members: vec![
                 member(&otto, OTTO.email, cedar),
                 member(&cora, "cora@cedar.example", cedar),
@@ -301,6 +305,7 @@ impl World {
             id: fir,
             firm_id: other_firm,
             name: "Fir Foods".into(),
+            base_currency: "EUR".into(),
             members: vec![member(&fred, "fred@fir.example", fir)],
         }));
 

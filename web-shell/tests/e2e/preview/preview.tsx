@@ -48,9 +48,10 @@ const screens: Record<string, unknown> = {
     kind: "Receipt",
     value: {
       id: "1", editable: true, status: { kind: "Draft" }, status_text: "Draft", pages, processing: 1,
+      document_types: [choice("Receipt", "Receipt", null, true), choice("Invoice", "Invoice"), choice("Other", "Other document")],
       expense_types: [choice("t1", "Fuel", "6110", true), choice("t2", "Meals", "6120")],
       payment_methods: [choice("p1", "Visa Business ·4821", "Your cards", true), choice("p2", "Mastercard Fleet ·7302", "Another person's card"), choice("p3", "Own money / cash")],
-      amount: "23.40", currency: "EUR", date: "2026-11-20", merchant: "", note: "",
+      amount: "23.40", currency: "EUR", base_currency: null, base_amount: "", date: "2026-11-20", merchant: "", note: "",
       errors: [{ field: "amount", message: "Enter the amount, e.g. 12.50." }], can_delete: true,
       decisions: [{ text: "Mark Manager returned it at 20.11.2026 15:00", reason: "Please add the second page" }],
     },
@@ -86,12 +87,13 @@ const screens: Record<string, unknown> = {
     kind: "Catalog",
     value: {
       company: "Birch Bakery",
+      base_currency: "EUR",
       expense_types: [{ id: "t1", code: "6110", name: "Fuel", active: true }, { id: "t9", code: "6199", name: "Old stuff", active: false }],
       payment_methods: [
         { id: "p1", own_money: false, label: "Visa Business", last_four: "4821", holder_id: "e", holder: "Emma Employee", active: true },
         { id: "p3", own_money: true, label: "Own money / cash", last_four: null, holder_id: null, holder: null, active: true },
       ],
-      approval_rules: [{ id: "r1", name: "Managers", position: 10, active: true, document_type: null, expense_type_ids: [], min_amount: "", max_amount: "", steps: [[choice("m", "Mark Manager", null, true)]], summary: "Every receipt — Mark Manager or Alice Approver" }],
+      approval_rules: [{ id: "r1", name: "Managers", position: 10, active: true, document_type: null, expense_type_ids: [], min_amount: "", max_amount: "", currency: "EUR", steps: [[choice("m", "Mark Manager", null, true)]], summary: "Every receipt — Mark Manager or Alice Approver" }],
       members: [{ user_id: "e", name: "Emma Employee", email: "emma@demo.kvits", roles: ["employee"] }, { user_id: "m", name: "Mark Manager", email: "mark@demo.kvits", roles: ["approver", "employee"] }],
       approvers: [choice("m", "Mark Manager", "mark@demo.kvits"), choice("a", "Alice Approver", "alice@demo.kvits")],
       roles: [choice("employee", "Employee"), choice("approver", "Approver"), choice("company_admin", "Company admin"), choice("client", "Client contact")],

@@ -31,17 +31,23 @@ impl Model {
         let f = kept.as_ref().unwrap_or(&e.fields);
         self.receipts.form = Some(FormState {
             expense_id: id,
+            document_type: e.document_type,
             expense_type_id: f.expense_type_id,
             payment_method_id: f.payment_method_id,
             amount: f
                 .amount
                 .as_ref()
-                .map(|m| format::amount_input(m.amount_minor))
+                .map(|m| format::amount_input(m.amount_minor, &m.currency))
                 .unwrap_or_default(),
             currency: f
                 .amount
                 .as_ref()
                 .map_or(DEFAULT_CURRENCY.to_string(), |m| m.currency.clone()),
+            base_amount: f
+                .base_amount
+                .as_ref()
+                .map(|m| format::amount_input(m.amount_minor, &m.currency))
+                .unwrap_or_default(),
             date: f.date.map(|d| d.to_string()).unwrap_or_default(),
             merchant: f.merchant.clone().unwrap_or_default(),
             note: f.note.clone().unwrap_or_default(),
@@ -89,6 +95,14 @@ impl Model {
             FormField::Note(s) => {
                 form.note = s;
                 "note"
+            }
+            FormField::BaseAmount(s) => {
+                form.base_amount = s;
+                "base_amount"
+            }
+            FormField::DocumentType(kind) => {
+                form.document_type = kind.into();
+                "document_type"
             }
         };
         // A field the user is fixing loses its message as soon as it is right.
@@ -161,21 +175,53 @@ impl Model {
             }
             None => {}
         }
-        let amount = match format::parse_amount(&form.amount) {
-            Ok(a) => a,
-            Err(m) => {
-                errors.insert("amount".into(), m);
-                None
+        // The amount is read in the currency's own decimals, so the currency is checked first.
+        let currency_ok = kvits_protocol::currency_exponent(&form.currency).is_some();
+        let amount = if currency_ok {
+            match format::parse_amount(&form.amount, &form.currency) {
+                Ok(a) => a,
+                Err(m) => {
+                    errors.insert("amount".into(), m);
+                    None
+                }
             }
+        } else {
+            if !form.amount.trim().is_empty() {
+                errors.insert(
+                    "currency".into(),
+                    format!(
+                        "“{}” is not a currency; write its ISO code, such as EUR, PLN or SEK.",
+                        form.currency
+                    ),
+                );
+            }
+            None
         };
-        let currency_ok =
-            form.currency.len() == 3 && form.currency.chars().all(|c| c.is_ascii_uppercase());
-        if amount.is_some() && !currency_ok {
-            errors.insert(
-                "currency".into(),
-                "The currency is a three-letter code such as EUR.".into(),
-            );
-        }
+        // A receipt in another currency may also carry its amount in the base currency (what
+        // approval limits are compared with); in the base currency it needs none.
+        let base_currency = company.map(|c| self.base_currency_of(c));
+        let base_amount = match &base_currency {
+            Some(base) if currency_ok && form.currency != *base => {
+                match format::parse_amount(&form.base_amount, base) {
+                    Ok(Some(_)) if amount.is_none() && !errors.contains_key("amount") => {
+                        errors.insert(
+                            "base_amount".into(),
+                            "Enter the amount on the receipt first.".into(),
+                        );
+                        None
+                    }
+                    Ok(minor) => minor.map(|amount_minor| Money {
+                        amount_minor,
+                        currency: base.clone(),
+                    }),
+                    Err(m) => {
+                        errors.insert("base_amount".into(), m);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
         let date = match form.date.trim() {
             "" => None,
             d => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
@@ -211,6 +257,7 @@ impl Model {
                 amount_minor,
                 currency: form.currency.clone(),
             }),
+            base_amount,
             date,
             merchant: text(&form.merchant),
             note: text(&form.note),
@@ -235,8 +282,20 @@ impl Model {
                 return Command::done();
             }
         };
-        let current = self.predicted.expense(id).map(|e| e.fields);
+        let document_type = self.receipts.form.as_ref().map(|f| f.document_type);
+        let current = self.predicted.expense(id);
         let mut mutations = Vec::new();
+        if let Some(document_type) = document_type
+            && current
+                .as_ref()
+                .is_some_and(|e| e.document_type != document_type)
+        {
+            mutations.push(Mutation::SetDocumentType {
+                expense_id: id,
+                document_type,
+            });
+        }
+        let current = current.map(|e| e.fields);
         if current.as_ref() != Some(&fields) {
             mutations.push(Mutation::SetExpenseFields {
                 expense_id: id,

@@ -80,10 +80,14 @@ pub struct ReceiptsState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormState {
     pub expense_id: ExpenseId,
+    pub document_type: DocumentType,
     pub expense_type_id: Option<ExpenseTypeId>,
     pub payment_method_id: Option<PaymentMethodId>,
     pub amount: String,
     pub currency: String,
+    /// The amount in the company's base currency, as typed; used only while the receipt is in
+    /// another currency.
+    pub base_amount: String,
     pub date: String,
     pub merchant: String,
     pub note: String,

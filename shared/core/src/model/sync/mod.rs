@@ -173,6 +173,7 @@ pub(crate) fn expense_of(m: &Mutation) -> Option<ExpenseId> {
     match m {
         Mutation::CreateExpense { expense_id, .. }
         | Mutation::SetExpenseFields { expense_id, .. }
+        | Mutation::SetDocumentType { expense_id, .. }
         | Mutation::AttachReceipt { expense_id, .. }
         | Mutation::SubmitExpense { expense_id }
         | Mutation::DeleteExpense { expense_id }

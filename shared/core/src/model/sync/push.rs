@@ -16,6 +16,7 @@ pub(super) fn what(m: &Mutation) -> &'static str {
     match m {
         Mutation::CreateExpense { .. } => "A new receipt",
         Mutation::SetExpenseFields { .. } => "A change to a receipt",
+        Mutation::SetDocumentType { .. } => "A receipt's document type",
         Mutation::AttachReceipt { .. } => "A receipt photo",
         Mutation::SubmitExpense { .. } => "A submitted receipt",
         Mutation::DeleteExpense { .. } => "Deleting a receipt",

@@ -94,8 +94,12 @@ fn the_accountant_manages_a_company_catalog_offline_too() {
     assert_eq!(catalog.expense_types.len(), types + 1);
     assert_eq!(
         catalog.approval_rules[0].summary,
-        "Fuel from 100.00 — Alice Approver, then Mark Manager"
+        "Fuel from 100.00 EUR — Alice Approver, then Mark Manager"
     );
+    // A new rule's limits are in the company's base currency.
+    assert_eq!(catalog.base_currency, "EUR");
+    assert_eq!(catalog.approval_rules[0].currency, "EUR");
+    assert_eq!(catalog.approval_rules[0].min_amount, "100.00");
     assert_eq!(anna.view().status.pending, 2);
     assert_eq!(
         server.state.expense_types(t.birch).len(),

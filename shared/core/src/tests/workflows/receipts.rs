@@ -87,6 +87,189 @@ fn a_file_that_is_not_a_photo_is_refused_and_nothing_is_queued() {
     assert!(receipts(&phone).receipts.is_empty());
 }
 
+/// A receipt in yen or in Bahraini dinars is read with that currency's decimals (0 and 3) and
+/// reaches the server in its minor units; decimals the currency does not have are an error on
+/// the amount, and a code that is no currency an error on the currency.
+#[test]
+fn amounts_are_read_in_their_currency_s_decimals() {
+    let mut server = FakeServer::new();
+    let mut phone = Phone::new(&mut server);
+    phone.sign_in(&mut server, "emma");
+    let t = server.tenant.clone();
+    let edit = |phone: &mut Phone, field: FormField| {
+        phone.send(Event::Receipts(ReceiptEvent::EditForm(field)));
+    };
+    let errors = |phone: &Phone| -> Vec<(String, String)> {
+        let ScreenView::Receipt(form) = phone.view().screen else {
+            return Vec::new();
+        };
+        form.errors
+            .iter()
+            .map(|e| (e.field.clone(), e.message.clone()))
+            .collect()
+    };
+    for (currency, typed) in [("JPY", "1,200"), ("BHD", "1,25")] {
+        phone.send(Event::Navigate(Route::Receipts));
+        phone.capture(&mut server, &format!("photo-{currency}"));
+        edit(&mut phone, FormField::ExpenseType(Some(t.fuel.to_string())));
+        edit(
+            &mut phone,
+            FormField::PaymentMethod(Some(t.emma_card.to_string())),
+        );
+        edit(&mut phone, FormField::Currency(currency.to_lowercase()));
+        edit(&mut phone, FormField::Amount("12.5046".into()));
+        phone.send(Event::Receipts(ReceiptEvent::Submit));
+        phone.settle(&mut server);
+        let refused = errors(&phone);
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].0, "amount");
+        assert!(refused[0].1.starts_with(currency), "{refused:?}");
+        edit(&mut phone, FormField::Amount(typed.into()));
+        phone.send(Event::Receipts(ReceiptEvent::Submit));
+        phone.settle(&mut server);
+        assert!(
+            errors(&phone).is_empty(),
+            "{currency}: {:?}",
+            errors(&phone)
+        );
+    }
+    let mut arrived: Vec<(String, i64)> = server
+        .state
+        .expenses()
+        .filter_map(|e| e.fields.amount.clone())
+        .map(|m| (m.currency, m.amount_minor))
+        .collect();
+    arrived.sort();
+    assert_eq!(
+        arrived,
+        [("BHD".to_string(), 1_250), ("JPY".to_string(), 1_200)]
+    );
+    let shown: Vec<String> = receipts(&phone)
+        .receipts
+        .iter()
+        .filter_map(|r| r.amount.clone())
+        .collect();
+    assert!(shown.contains(&"1200 JPY".to_string()), "{shown:?}");
+    assert!(shown.contains(&"1.250 BHD".to_string()), "{shown:?}");
+
+    phone.send(Event::Navigate(Route::Receipts));
+    phone.capture(&mut server, "photo-xyz");
+    edit(&mut phone, FormField::Currency("XYZ".into()));
+    edit(&mut phone, FormField::Amount("10".into()));
+    phone.send(Event::Receipts(ReceiptEvent::SaveDraft));
+    phone.settle(&mut server);
+    let refused = errors(&phone);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, "currency");
+    assert!(refused[0].1.contains("not a currency"), "{refused:?}");
+}
+
+/// Birch keeps its books in EUR: a receipt in zloty asks for its amount in EUR as well (what
+/// approval limits are compared with), read with EUR's decimals; in EUR it asks for none.
+#[test]
+fn a_receipt_in_another_currency_asks_for_its_amount_in_the_base_currency() {
+    let mut server = FakeServer::new();
+    let mut phone = Phone::new(&mut server);
+    phone.sign_in(&mut server, "emma");
+    let t = server.tenant.clone();
+    phone.capture(&mut server, "photo-pln");
+    let form = |phone: &Phone| {
+        let ScreenView::Receipt(form) = phone.view().screen else {
+            panic!("the form is open: {:?}", phone.view().screen)
+        };
+        form
+    };
+    assert_eq!(form(&phone).currency, "EUR");
+    assert_eq!(
+        form(&phone).base_currency,
+        None,
+        "a receipt in EUR needs no second amount"
+    );
+    for field in [
+        FormField::ExpenseType(Some(t.fuel.to_string())),
+        FormField::PaymentMethod(Some(t.emma_card.to_string())),
+        FormField::Currency("PLN".into()),
+        FormField::Amount("2 000,00".into()),
+        FormField::BaseAmount("460,5x".into()),
+    ] {
+        phone.send(Event::Receipts(ReceiptEvent::EditForm(field)));
+    }
+    assert_eq!(form(&phone).base_currency.as_deref(), Some("EUR"));
+    phone.send(Event::Receipts(ReceiptEvent::Submit));
+    phone.settle(&mut server);
+    let errors: Vec<String> = form(&phone)
+        .errors
+        .iter()
+        .map(|e| e.field.clone())
+        .collect();
+    assert_eq!(errors, ["base_amount"]);
+    phone.send(Event::Receipts(ReceiptEvent::EditForm(
+        FormField::BaseAmount("460,5".into()),
+    )));
+    phone.send(Event::Receipts(ReceiptEvent::Submit));
+    phone.settle(&mut server);
+    let e = server
+        .state
+        .expenses()
+        .next()
+        .expect("the receipt arrived")
+        .clone();
+    assert_eq!(e.status, ExpenseStatus::Submitted);
+    let amounts = (
+        e.fields.amount.map(|m| (m.currency, m.amount_minor)),
+        e.fields.base_amount.map(|m| (m.currency, m.amount_minor)),
+    );
+    assert_eq!(
+        amounts,
+        (Some(("PLN".into(), 200_000)), Some(("EUR".into(), 46_050)))
+    );
+}
+
+/// The form says what the document is; an invoice is routed as one — Birch's only rule is
+/// for receipts, so Emma's invoice needs no approval.
+#[test]
+fn an_invoice_is_routed_as_an_invoice() {
+    let mut server = FakeServer::new();
+    let mut phone = Phone::new(&mut server);
+    phone.sign_in(&mut server, "emma");
+    let t = server.tenant.clone();
+    phone.capture(&mut server, "invoice-scan");
+    let ScreenView::Receipt(form) = phone.view().screen else {
+        panic!("the form is open")
+    };
+    let offered: Vec<(&str, bool)> = form
+        .document_types
+        .iter()
+        .map(|c| (c.label.as_str(), c.selected))
+        .collect();
+    assert_eq!(
+        offered,
+        [
+            ("Receipt", true),
+            ("Invoice", false),
+            ("Other document", false)
+        ]
+    );
+    for field in [
+        FormField::DocumentType(crate::DocumentKind::Invoice),
+        FormField::ExpenseType(Some(t.fuel.to_string())),
+        FormField::PaymentMethod(Some(t.emma_card.to_string())),
+        FormField::Amount("310".into()),
+    ] {
+        phone.send(Event::Receipts(ReceiptEvent::EditForm(field)));
+    }
+    phone.send(Event::Receipts(ReceiptEvent::Submit));
+    phone.settle(&mut server);
+    let e = server
+        .state
+        .expenses()
+        .next()
+        .expect("the invoice arrived")
+        .clone();
+    assert_eq!(e.document_type, kvits_protocol::DocumentType::Invoice);
+    assert_eq!(e.status, ExpenseStatus::Approved, "no rule for invoices");
+}
+
 #[test]
 fn submit_without_type_or_card_shows_what_is_missing() {
     let mut server = FakeServer::new();

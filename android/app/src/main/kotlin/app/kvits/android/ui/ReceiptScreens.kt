@@ -139,6 +139,11 @@ fun ReceiptScreen(view: ReceiptView, send: Send, capture: CaptureActions, images
             edit(FormField.Amount(it))
         }
         FormText("Currency", view.currency, view.editable, error(view.errors, "currency")) { edit(FormField.Currency(it)) }
+        view.baseCurrency?.let { base ->
+            FormText("Amount in $base", view.baseAmount, view.editable, error(view.errors, "base_amount"), KeyboardType.Decimal) {
+                edit(FormField.BaseAmount(it))
+            }
+        }
         FormText("Date (YYYY-MM-DD)", view.date, view.editable, error(view.errors, "date")) { edit(FormField.Date(it)) }
         FormText("Merchant", view.merchant, view.editable, error(view.errors, "merchant")) { edit(FormField.Merchant(it)) }
         FormText("Note", view.note, view.editable, error(view.errors, "note")) { edit(FormField.Note(it)) }
