@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::Connection;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 /// Forward-only migrations, applied in order; `PRAGMA user_version` records how many ran.
 /// Never edit a landed one: add the next number.
@@ -55,6 +55,22 @@ fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Conn
     Ok(conn)
 }
 
+/// Locks a connection. One whose last user panicked is taken back rather than refused: a
+/// transaction the panic left open is rolled back, so one failed request cannot make every
+/// later one fail.
+fn take(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    connection.lock().unwrap_or_else(|poisoned| {
+        connection.clear_poison();
+        let conn = poisoned.into_inner();
+        if !conn.is_autocommit()
+            && let Err(e) = conn.execute_batch("ROLLBACK")
+        {
+            tracing::error!("rolling back after a panic: {e}");
+        }
+        conn
+    })
+}
+
 impl Db {
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
@@ -90,14 +106,7 @@ impl Db {
         T: Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner
-                .writer
-                .lock()
-                .map_err(|_| ApiError::internal("writer connection poisoned"))?;
-            f(&mut conn)
-        })
-        .await?
+        tokio::task::spawn_blocking(move || f(&mut take(&inner.writer))).await?
     }
 
     /// Runs `f` with a reader connection on the blocking pool.
@@ -109,10 +118,7 @@ impl Db {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
-            let mut conn = inner.readers[i]
-                .lock()
-                .map_err(|_| ApiError::internal("reader connection poisoned"))?;
-            f(&mut conn)
+            f(&mut take(&inner.readers[i]))
         })
         .await?
     }
@@ -122,12 +128,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut Connection) -> ApiResult<T>,
     ) -> ApiResult<T> {
-        let mut conn = self
-            .inner
-            .writer
-            .lock()
-            .map_err(|_| ApiError::internal("writer connection poisoned"))?;
-        f(&mut conn)
+        f(&mut take(&self.inner.writer))
     }
 }
 
@@ -210,6 +211,48 @@ mod tests {
         drop(c);
         let err = Db::open(&path).expect_err("refused");
         assert!(err.to_string().contains("newer than this server"), "{err}");
+    }
+
+    /// A request whose work panics inside a transaction answers an error; the transaction is
+    /// rolled back and the next request writes as usual (the connection is not left poisoned).
+    #[tokio::test]
+    async fn a_panic_in_a_write_leaves_the_database_usable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(&dir.path().join("db.sqlite3")).expect("open");
+        db.write(|c| Ok(c.execute_batch("CREATE TABLE t (x INTEGER)")?))
+            .await
+            .expect("table");
+        let failed = db
+            .write(|c| -> ApiResult<()> {
+                c.execute_batch("BEGIN; INSERT INTO t VALUES (1);")?;
+                panic!("a bug in a handler");
+            })
+            .await;
+        assert!(failed.is_err(), "the panicking request answers an error");
+        db.write(|c| Ok(c.execute_batch("INSERT INTO t VALUES (2)")?))
+            .await
+            .expect("the next write works");
+        let rows: Vec<i64> = db
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT x FROM t ORDER BY x")?;
+                let rows = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()?;
+                Ok(rows)
+            })
+            .await
+            .expect("read");
+        assert_eq!(rows, [2], "the panicked transaction was rolled back");
+        // The same on the CLI's path.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = db.write_blocking(|c| -> ApiResult<()> {
+                c.execute_batch("BEGIN; INSERT INTO t VALUES (3);")?;
+                panic!("a bug in a command");
+            });
+        }));
+        assert!(caught.is_err());
+        db.write_blocking(|c| Ok(c.execute_batch("INSERT INTO t VALUES (4)")?))
+            .expect("writes after the panic");
     }
 
     #[test]
