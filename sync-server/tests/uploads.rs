@@ -313,7 +313,8 @@ async fn full_upload_in_chunks_then_download() {
     assert_eq!(header(&r, "etag"), Some(format!("\"{sha}\"").as_str()));
     assert_eq!(
         header(&r, "cache-control"),
-        Some("private, max-age=31536000, immutable")
+        Some("private, no-cache"),
+        "a browser asks again before each use: access can end"
     );
     assert_eq!(header(&r, "accept-ranges"), Some("bytes"));
     let body = r.bytes().await.expect("bytes");

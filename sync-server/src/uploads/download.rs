@@ -22,8 +22,12 @@ use crate::error::{ApiError, ApiResult, Path};
 use crate::openapi::{sha256_schema, text_schema, uint_schema};
 use crate::store;
 
-/// `Cache-Control` of blob downloads: a blob's name is its hash, so it never changes.
-const IMMUTABLE: &str = "private, max-age=31536000, immutable";
+/// `Cache-Control` of blob downloads. A blob's name is its hash, so its bytes never change, but
+/// who may read it does: a browser keeps its copy (never a shared cache) and asks again before
+/// each use, and the answer — 304 with the same `ETag`, or 404 once the user may no longer read
+/// it — is given only after the access check. A cached photo is never served for a year to
+/// whoever uses that browser next.
+const REVALIDATE: &str = "private, no-cache";
 
 /// A stored blob.
 #[derive(Clone, Debug)]
@@ -139,9 +143,10 @@ pub(super) fn routes() -> Routes {
         .get("/v1/blobs/{sha256}", get_blob, move |_| {
             Operation::new("getBlob", "blobs", "Download a blob")
                 .describe(
-                    "For its uploader and for users who may see a row that names it. Immutable \
-                     (`Cache-Control: private, max-age=31536000, immutable`); supports one byte \
-                     range and conditional requests.",
+                    "For its uploader and for users who may see a row that names it. The bytes \
+                     never change, but access may: `Cache-Control: private, no-cache`, so a \
+                     browser revalidates (`If-None-Match`, answered 304 only after the access \
+                     check); supports one byte range.",
                 )
                 .bearer()
                 .path_param(
@@ -317,7 +322,7 @@ async fn download(
     let mut response = Response::new(Body::empty());
     let h = response.headers_mut();
     h.typed_insert(etag.clone());
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
