@@ -21,7 +21,41 @@ use crate::openapi::schema;
 use crate::{AppState, store};
 
 /// Shortest password a person may choose.
-pub const MIN_PASSWORD_LEN: usize = 8;
+pub const MIN_PASSWORD_LEN: usize = 12;
+/// Characters of a new password that the strength estimate reads: past these it is a long
+/// passphrase, and zxcvbn's time grows with the length.
+const ESTIMATED_CHARS: usize = 100;
+
+/// Whether `password` may become someone's: at least [`MIN_PASSWORD_LEN`] characters, and not
+/// one a guesser tries early — zxcvbn's estimate at least "safely unguessable" (score 3 of 4),
+/// knowing what else the guesser knows of the person (`person`: their e-mail, their name).
+pub fn check_new_password(password: &str, person: &[&str]) -> ApiResult<()> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_LEN {
+        return Err(ApiError::bad_request(format!(
+            "choose a password of at least {MIN_PASSWORD_LEN} characters"
+        )));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(ApiError::bad_request(format!(
+            "a password has at most {MAX_PASSWORD_LEN} bytes"
+        )));
+    }
+    let estimated: String = password.chars().take(ESTIMATED_CHARS).collect();
+    let estimate = zxcvbn::zxcvbn(&estimated, person);
+    if estimate.score() < zxcvbn::Score::Three {
+        let why = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| format!(" ({})", w.to_string().trim_end_matches('.').to_lowercase()))
+            .unwrap_or_default();
+        return Err(ApiError::bad_request(format!(
+            "this password is too easy to guess{why}; put together a few words only you would \
+             think of"
+        )));
+    }
+    Ok(())
+}
 /// Longest password accepted (argon2 input bound).
 pub const MAX_PASSWORD_LEN: usize = 1024;
 /// How long an invitation link works.
@@ -487,46 +521,63 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Ses
     Ok(Json(session))
 }
 
+/// The user an invitation is for, if `token_hash` names one that is unused and unexpired:
+/// 404 for no such invitation, 410 for a used or expired one.
+fn live_invitation(c: &rusqlite::Connection, token_hash: &str) -> ApiResult<String> {
+    let row: Option<(String, String, Option<String>)> = c
+        .query_row(
+            "SELECT user_id, expires_at, used_at FROM invitations WHERE token_hash = ?1",
+            [token_hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((user_id, expires_at, used_at)) = row else {
+        return Err(ApiError::not_found("invitation"));
+    };
+    let expired = chrono::DateTime::parse_from_rfc3339(&expires_at)
+        .map(|t| t < crate::now())
+        .unwrap_or(true);
+    if used_at.is_some() || expired {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            ErrorCode::Gone,
+            "this invitation was already used or has expired; ask for a new one",
+        ));
+    }
+    Ok(user_id)
+}
+
 async fn accept_invitation(
     State(state): State<AppState>,
     parts: Parts,
     Json(req): Json<AcceptInvitationRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     check_protocol(&parts)?;
-    let chars = req.password.chars().count();
-    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&chars) {
-        return Err(ApiError::bad_request(format!(
-            "choose a password of at least {MIN_PASSWORD_LEN} characters"
-        )));
-    }
     check_device_name(req.device_name.as_deref())?;
+    // The token first: nobody without a live invitation makes the server hash anything.
+    let token_hash = hash_token(req.token.trim());
+    let lookup = token_hash.clone();
+    let (email, name) = state
+        .db
+        .read(move |c| {
+            let user_id = live_invitation(c, &lookup)?;
+            let row: (String, String) = c.query_row(
+                "SELECT email, name FROM users WHERE id = ?1",
+                [&user_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(row)
+        })
+        .await?;
+    check_new_password(&req.password, &[&email, &name])?;
     let password = req.password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
-    let token_hash = hash_token(req.token.trim());
     let response = state
         .db
         .write(move |c| {
             let tx = c.transaction()?;
-            let row: Option<(String, String, Option<String>)> = tx
-                .query_row(
-                    "SELECT user_id, expires_at, used_at FROM invitations WHERE token_hash = ?1",
-                    [&token_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?;
-            let Some((user_id, expires_at, used_at)) = row else {
-                return Err(ApiError::not_found("invitation"));
-            };
-            let expired = chrono::DateTime::parse_from_rfc3339(&expires_at)
-                .map(|t| t < crate::now())
-                .unwrap_or(true);
-            if used_at.is_some() || expired {
-                return Err(ApiError::new(
-                    StatusCode::GONE,
-                    ErrorCode::Gone,
-                    "this invitation was already used or has expired; ask for a new one",
-                ));
-            }
+            // Again inside the transaction: it may have been used meanwhile.
+            let user_id = live_invitation(&tx, &token_hash)?;
             tx.execute(
                 "UPDATE invitations SET used_at = ?2 WHERE token_hash = ?1",
                 params![token_hash, crate::now().to_rfc3339()],

@@ -293,6 +293,9 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
                 .iter()
                 .map(|r| Role::parse(r.trim()).ok_or_else(|| anyhow::anyhow!("unknown role {r}")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
+            if let Some(p) = &password {
+                auth::check_new_password(p, &[&email, &name]).map_err(api)?;
+            }
             let hash = password
                 .as_deref()
                 .map(auth::hash_password)

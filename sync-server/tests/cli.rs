@@ -1103,6 +1103,23 @@ async fn passwords_and_tokens_are_stored_hashed_and_ended_sessions_are_refused()
             .json(&serde_json::json!({"token": token, "password": ivo_password}))
             .send()
     };
+    // A password that is short or easy to guess is refused, and the invitation stays usable.
+    for (weak, why) in [
+        ("ivo2026", "at least 12 characters"),
+        ("password1234", "too easy to guess"),
+        ("ivo@demo.kvits", "too easy to guess"),
+    ] {
+        let r = srv
+            .http
+            .post(srv.url("/v1/auth/accept-invitation"))
+            .json(&serde_json::json!({"token": invitation_token, "password": weak}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{weak}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(why), "{weak}: {body}");
+    }
     let r = accept(invitation_token.clone()).await.unwrap();
     assert_eq!(r.status(), 200);
     let ivo: LoginResponse = r.json().await.unwrap();

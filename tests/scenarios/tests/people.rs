@@ -113,12 +113,12 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
     }));
     let v = dana.view();
     match &v.screen {
-        ScreenView::SignIn(s) => assert!(s.error.as_deref().unwrap().contains("8 characters")),
+        ScreenView::SignIn(s) => assert!(s.error.as_deref().unwrap().contains("12 characters")),
         other => panic!("{other:?}"),
     }
     dana.send(Event::Session(SessionEvent::AcceptInvitation {
         token: token.clone(),
-        password: "bread and butter".into(),
+        password: "Dana's rye loaves rise at dawn".into(),
     }));
     let v = dana
         .wait_for("Dana signed in and synced", |v| {

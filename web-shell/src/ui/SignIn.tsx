@@ -36,11 +36,11 @@ function AcceptInvitation({ view, token }: { view: SignInView; token: string }) 
             type="password"
             autoComplete="new-password"
             required
-            minLength={8}
+            minLength={12}
             value={password}
             onChange={(e) => setPassword(e.target.value)}
           />
-          <span className="hint">At least 8 characters.</span>
+          <span className="hint">At least 12 characters, and not easy to guess: a few words only you would put together.</span>
         </div>
         <div className={`field${mismatch ? " field-invalid" : ""}`}>
           <label htmlFor="invite-password-again">Password again</label>

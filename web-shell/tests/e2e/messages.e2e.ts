@@ -88,8 +88,8 @@ test("3. Anna writes to both companies; Clara reads; Anna sees Clara's read time
     try {
       const ninaPage = await nina.newPage();
       await ninaPage.goto(await link.inputValue());
-      await ninaPage.getByLabel("New password").fill("welcome-to-kvits");
-      await ninaPage.getByLabel("Password again").fill("welcome-to-kvits");
+      await ninaPage.getByLabel("New password").fill("nina's seven copper kettles");
+      await ninaPage.getByLabel("Password again").fill("nina's seven copper kettles");
       await ninaPage.getByRole("button", { name: "Set password and sign in" }).click();
       await ninaPage.getByRole("heading", { name: "Receipts" }).waitFor({ timeout: SLOW });
       await ninaPage.getByText("Nina Newcomer").first().waitFor({ state: "attached" });

@@ -407,8 +407,9 @@ impl Model {
             self.sign_in.error = Some("This invitation link is incomplete.".into());
             return Command::done();
         }
-        if password.chars().count() < 8 {
-            self.sign_in.error = Some("Choose a password of at least 8 characters.".into());
+        // The server also refuses a password that is easy to guess, and says why.
+        if password.chars().count() < 12 {
+            self.sign_in.error = Some("Choose a password of at least 12 characters.".into());
             return Command::done();
         }
         let Some(device) = self.local.device.clone() else {
