@@ -9,6 +9,24 @@ use crate::sim::{FakeServer, Phone};
 use crate::view::{ReceiptStatus, ScreenView};
 use crate::{Event, FormField, Route};
 
+/// Sends each edit to the open expense form.
+fn edit_form(phone: &mut Phone, fields: impl IntoIterator<Item = FormField>) {
+    for field in fields {
+        phone.send(Event::Receipts(ReceiptEvent::EditForm(field)));
+    }
+}
+
+/// The open form's messages, as (field, message); none when no form is open.
+fn form_errors(phone: &Phone) -> Vec<(String, String)> {
+    let ScreenView::Receipt(form) = phone.view().screen else {
+        return Vec::new();
+    };
+    form.errors
+        .iter()
+        .map(|e| (e.field.clone(), e.message.clone()))
+        .collect()
+}
+
 #[test]
 fn emma_captures_offline_submits_and_it_arrives_once() {
     let mut server = FakeServer::new();
@@ -95,42 +113,22 @@ fn amounts_are_read_in_their_currency_s_decimals() {
     let mut server = FakeServer::new();
     let mut phone = Phone::new(&mut server);
     phone.sign_in(&mut server, "emma");
-    let t = server.tenant.clone();
-    let edit = |phone: &mut Phone, field: FormField| {
-        phone.send(Event::Receipts(ReceiptEvent::EditForm(field)));
-    };
-    let errors = |phone: &Phone| -> Vec<(String, String)> {
-        let ScreenView::Receipt(form) = phone.view().screen else {
-            return Vec::new();
-        };
-        form.errors
-            .iter()
-            .map(|e| (e.field.clone(), e.message.clone()))
-            .collect()
-    };
     for (currency, typed) in [("JPY", "1,200"), ("BHD", "1,25")] {
         phone.send(Event::Navigate(Route::Receipts));
         phone.capture(&mut server, &format!("photo-{currency}"));
-        edit(&mut phone, FormField::ExpenseType(Some(t.fuel.to_string())));
-        edit(
-            &mut phone,
-            FormField::PaymentMethod(Some(t.emma_card.to_string())),
-        );
-        edit(&mut phone, FormField::Currency(currency.to_lowercase()));
-        edit(&mut phone, FormField::Amount("12.5046".into()));
-        phone.send(Event::Receipts(ReceiptEvent::Submit));
-        phone.settle(&mut server);
-        let refused = errors(&phone);
+        edit_form(&mut phone, [FormField::Currency(currency.to_lowercase())]);
+        fill_and_submit(&mut phone, &mut server, "12.5046");
+        let refused = form_errors(&phone);
         assert_eq!(refused.len(), 1, "{refused:?}");
         assert_eq!(refused[0].0, "amount");
         assert!(refused[0].1.starts_with(currency), "{refused:?}");
-        edit(&mut phone, FormField::Amount(typed.into()));
+        edit_form(&mut phone, [FormField::Amount(typed.into())]);
         phone.send(Event::Receipts(ReceiptEvent::Submit));
         phone.settle(&mut server);
         assert!(
-            errors(&phone).is_empty(),
+            form_errors(&phone).is_empty(),
             "{currency}: {:?}",
-            errors(&phone)
+            form_errors(&phone)
         );
     }
     let mut arrived: Vec<(String, i64)> = server
@@ -154,11 +152,16 @@ fn amounts_are_read_in_their_currency_s_decimals() {
 
     phone.send(Event::Navigate(Route::Receipts));
     phone.capture(&mut server, "photo-xyz");
-    edit(&mut phone, FormField::Currency("XYZ".into()));
-    edit(&mut phone, FormField::Amount("10".into()));
+    edit_form(
+        &mut phone,
+        [
+            FormField::Currency("XYZ".into()),
+            FormField::Amount("10".into()),
+        ],
+    );
     phone.send(Event::Receipts(ReceiptEvent::SaveDraft));
     phone.settle(&mut server);
-    let refused = errors(&phone);
+    let refused = form_errors(&phone);
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].0, "currency");
     assert!(refused[0].1.contains("not a currency"), "{refused:?}");
@@ -171,7 +174,6 @@ fn a_receipt_in_another_currency_asks_for_its_amount_in_the_base_currency() {
     let mut server = FakeServer::new();
     let mut phone = Phone::new(&mut server);
     phone.sign_in(&mut server, "emma");
-    let t = server.tenant.clone();
     phone.capture(&mut server, "photo-pln");
     let form = |phone: &Phone| {
         let ScreenView::Receipt(form) = phone.view().screen else {
@@ -185,27 +187,18 @@ fn a_receipt_in_another_currency_asks_for_its_amount_in_the_base_currency() {
         None,
         "a receipt in EUR needs no second amount"
     );
-    for field in [
-        FormField::ExpenseType(Some(t.fuel.to_string())),
-        FormField::PaymentMethod(Some(t.emma_card.to_string())),
-        FormField::Currency("PLN".into()),
-        FormField::Amount("2 000,00".into()),
-        FormField::BaseAmount("460,5x".into()),
-    ] {
-        phone.send(Event::Receipts(ReceiptEvent::EditForm(field)));
-    }
+    edit_form(
+        &mut phone,
+        [
+            FormField::Currency("PLN".into()),
+            FormField::BaseAmount("460,5x".into()),
+        ],
+    );
     assert_eq!(form(&phone).base_currency.as_deref(), Some("EUR"));
-    phone.send(Event::Receipts(ReceiptEvent::Submit));
-    phone.settle(&mut server);
-    let errors: Vec<String> = form(&phone)
-        .errors
-        .iter()
-        .map(|e| e.field.clone())
-        .collect();
+    fill_and_submit(&mut phone, &mut server, "2 000,00");
+    let errors: Vec<String> = form_errors(&phone).into_iter().map(|(f, _)| f).collect();
     assert_eq!(errors, ["base_amount"]);
-    phone.send(Event::Receipts(ReceiptEvent::EditForm(
-        FormField::BaseAmount("460,5".into()),
-    )));
+    edit_form(&mut phone, [FormField::BaseAmount("460,5".into())]);
     phone.send(Event::Receipts(ReceiptEvent::Submit));
     phone.settle(&mut server);
     let e = server
@@ -232,7 +225,6 @@ fn an_invoice_is_routed_as_an_invoice() {
     let mut server = FakeServer::new();
     let mut phone = Phone::new(&mut server);
     phone.sign_in(&mut server, "emma");
-    let t = server.tenant.clone();
     phone.capture(&mut server, "invoice-scan");
     let ScreenView::Receipt(form) = phone.view().screen else {
         panic!("the form is open")
@@ -250,16 +242,11 @@ fn an_invoice_is_routed_as_an_invoice() {
             ("Other document", false)
         ]
     );
-    for field in [
-        FormField::DocumentType(crate::DocumentKind::Invoice),
-        FormField::ExpenseType(Some(t.fuel.to_string())),
-        FormField::PaymentMethod(Some(t.emma_card.to_string())),
-        FormField::Amount("310".into()),
-    ] {
-        phone.send(Event::Receipts(ReceiptEvent::EditForm(field)));
-    }
-    phone.send(Event::Receipts(ReceiptEvent::Submit));
-    phone.settle(&mut server);
+    edit_form(
+        &mut phone,
+        [FormField::DocumentType(crate::DocumentKind::Invoice)],
+    );
+    fill_and_submit(&mut phone, &mut server, "310");
     let e = server
         .state
         .expenses()
