@@ -296,6 +296,8 @@ fn emma_fields(srv: &TestServer) -> ExpenseFields {
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
         merchant: Some("Rimi".into()),
         note: None,
+        vat: Vec::new(),
+        account_code: None,
     }
 }
 

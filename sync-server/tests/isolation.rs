@@ -362,6 +362,8 @@ fn fields(
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
         merchant: Some("Rimi".into()),
         note: None,
+        vat: Vec::new(),
+        account_code: None,
     }
 }
 
@@ -1273,6 +1275,14 @@ fn mutation_probes(
             Refused,
         ));
     }
+    // The firm's review, aimed at someone else's expense (with a type id of nobody's).
+    let correct = |id: ExpenseId| Mutation::CorrectExpense {
+        expense_id: id,
+        seen_revision: 3,
+        expense_type_id: ExpenseTypeId(new_uuid()),
+        vat: Vec::new(),
+        account_code: Some("7210".into()),
+    };
     for (what, id) in [("submitted expense", v.submitted), ("draft", v.draft)] {
         let unknown = unknown_expense();
         let pairs = [
@@ -1317,6 +1327,50 @@ fn mutation_probes(
                 Mutation::SubmitExpense { expense_id: id },
                 Mutation::SubmitExpense {
                     expense_id: unknown,
+                },
+                NotFound,
+            ),
+            (
+                "push correct_expense.v1",
+                correct(id),
+                correct(unknown),
+                NotFound,
+            ),
+            (
+                "push return_expense.v1",
+                Mutation::ReturnExpense {
+                    expense_id: id,
+                    seen_revision: 3,
+                    question: "Whose is this?".into(),
+                },
+                Mutation::ReturnExpense {
+                    expense_id: unknown,
+                    seen_revision: 3,
+                    question: "Whose is this?".into(),
+                },
+                NotFound,
+            ),
+            (
+                "push answer_expense.v1",
+                Mutation::AnswerExpense {
+                    expense_id: id,
+                    answer: "Mine now".into(),
+                },
+                Mutation::AnswerExpense {
+                    expense_id: unknown,
+                    answer: "Mine now".into(),
+                },
+                NotFound,
+            ),
+            (
+                "push mark_reviewed.v1",
+                Mutation::MarkReviewed {
+                    expense_id: id,
+                    seen_revision: 3,
+                },
+                Mutation::MarkReviewed {
+                    expense_id: unknown,
+                    seen_revision: 3,
                 },
                 NotFound,
             ),
@@ -2419,6 +2473,63 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
             expected: Some(expected),
         });
     }
+    // The firm's review: only accountants correct, return or mark an expense reviewed; only
+    // its employee answers a question.
+    for (actor, target, id) in [
+        ("emma@demo.kvits", "own submitted expense", demo.submitted),
+        ("clara@demo.kvits", "Emma's expense (admin)", demo.submitted),
+        (
+            "mark@demo.kvits",
+            "Emma's expense (approver)",
+            demo.submitted,
+        ),
+        (
+            "oscar@other.kvits",
+            "own submitted expense",
+            other.submitted,
+        ),
+        (
+            "sam@other.kvits",
+            "Oscar's expense (admin)",
+            other.submitted,
+        ),
+    ] {
+        for (endpoint, mutation) in [
+            (
+                "push return_expense.v1",
+                Mutation::ReturnExpense {
+                    expense_id: id,
+                    seen_revision: 3,
+                    question: "Which project?".into(),
+                },
+            ),
+            (
+                "push mark_reviewed.v1",
+                Mutation::MarkReviewed {
+                    expense_id: id,
+                    seen_revision: 3,
+                },
+            ),
+        ] {
+            cases.push(RoleCase {
+                actor,
+                endpoint,
+                target,
+                mutation,
+                expected: Some(Forbidden),
+            });
+        }
+    }
+    cases.push(RoleCase {
+        actor: "anna@demo.kvits",
+        endpoint: "push answer_expense.v1",
+        target: "Emma's expense (accountant)",
+        mutation: Mutation::AnswerExpense {
+            expense_id: demo.submitted,
+            answer: "I answer for Emma".into(),
+        },
+        expected: Some(Forbidden),
+    });
     // Someone else's expense: a draft is private (not found; deleting it answers as for an
     // unknown id), a submitted one is the author's to change (forbidden).
     let changes = |id: ExpenseId, page: &ReceiptPage| {

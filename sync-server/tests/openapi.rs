@@ -586,6 +586,8 @@ async fn real_answers_fit_the_documented_schemas() {
         date: chrono::NaiveDate::from_ymd_opt(2025, 3, 14),
         merchant: Some("Birch Café".into()),
         note: Some("team lunch".into()),
+        vat: Vec::new(),
+        account_code: None,
     };
     let (submitted, dropped, waiting) = (
         ExpenseId(uuid::Uuid::now_v7()),

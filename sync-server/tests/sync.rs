@@ -67,6 +67,8 @@ fn fields(server: &TestServer, cents: i64) -> ExpenseFields {
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
         merchant: Some("Rimi".into()),
         note: None,
+        vat: Vec::new(),
+        account_code: None,
     }
 }
 

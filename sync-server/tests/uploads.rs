@@ -82,6 +82,8 @@ fn birch_fields(srv: &TestServer, amount_minor: i64, merchant: &str) -> ExpenseF
         date: Some(chrono::Utc::now().date_naive()),
         merchant: Some(merchant.into()),
         note: None,
+        vat: Vec::new(),
+        account_code: None,
     }
 }
 

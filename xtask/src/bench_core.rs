@@ -659,6 +659,8 @@ impl Catalog<'_> {
             date,
             merchant: Some(MERCHANTS[(i % MERCHANTS.len() as u64) as usize].into()),
             note: i.is_multiple_of(4).then(|| "Client lunch".to_string()),
+            vat: Vec::new(),
+            account_code: None,
         }
     }
 
@@ -768,6 +770,7 @@ impl Catalog<'_> {
             created_at,
             updated_at,
             submitted_at: submitted,
+            history: Vec::new(),
         })
     }
 
@@ -800,6 +803,7 @@ impl Catalog<'_> {
             created_at,
             updated_at: submitted_at,
             submitted_at: Some(submitted_at),
+            history: Vec::new(),
         })
     }
 }

@@ -566,6 +566,8 @@ impl Birch {
             date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
             merchant: Some(MERCHANTS[(k % MERCHANTS.len() as u64) as usize].to_owned()),
             note: None,
+            vat: Vec::new(),
+            account_code: None,
         }
     }
 
@@ -597,6 +599,7 @@ impl Birch {
             created_at: now,
             updated_at: now,
             submitted_at: None,
+            history: Vec::new(),
         }
     }
 }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::effects::{ProcessPhotoResponse, StoreResponse, UploadUpdate};
 pub use crate::model::{
-    ApprovalEvent, CatalogEvent, MessageEvent, PeopleEvent, ReceiptEvent, SessionEvent, SyncEvent,
+    ApprovalEvent, CatalogEvent, MessageEvent, PeopleEvent, ReceiptEvent, ReviewEvent, ReviewField,
+    SessionEvent, SyncEvent,
 };
 
 /// Where the user can go.
@@ -217,6 +218,8 @@ pub enum Event {
     /// Pull to refresh, and the notices sync leaves.
     Sync(SyncEvent),
     Approvals(ApprovalEvent),
+    /// The accounting firm's review of the open receipt, and the employee's answer.
+    Review(ReviewEvent),
     Messages(MessageEvent),
     /// The company's expense types, cards and approval rules.
     Catalog(CatalogEvent),
@@ -239,6 +242,7 @@ impl Event {
             Event::Receipts(e) => Some(e.into()),
             Event::Sync(e) => Some(e.into()),
             Event::Approvals(e) => Some(e.into()),
+            Event::Review(e) => Some(e.into()),
             Event::Messages(e) => Some(e.into()),
             Event::Catalog(e) => Some(e.into()),
             Event::People(e) => Some(e.into()),
@@ -257,6 +261,7 @@ impl Event {
             Event::Navigate(Route::Thread { .. }) => true,
             Event::Receipts(e) => e.needs_clock(),
             Event::Approvals(_) | Event::Catalog(_) => true,
+            Event::Review(e) => !matches!(e, ReviewEvent::Edit(_) | ReviewEvent::EditAnswer(_)),
             Event::Messages(e) => e.needs_clock(),
             Event::Start { .. }
             | Event::NetworkChanged { .. }

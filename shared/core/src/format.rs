@@ -75,19 +75,8 @@ fn decimals(currency: &str) -> u32 {
     kvits_protocol::currency_exponent(currency).unwrap_or(2)
 }
 
-/// `minor` as a decimal number with the currency's decimals: `12.50`, `1200` (JPY), `1.250`
-/// (BHD).
 fn decimal(minor: i64, currency: &str) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    match decimals(currency) {
-        0 => format!("{sign}{abs}"),
-        d => {
-            let unit = 10_u64.pow(d);
-            let width = d as usize;
-            format!("{sign}{}.{:0width$}", abs / unit, abs % unit)
-        }
-    }
+    kvits_protocol::decimal_amount(minor, currency)
 }
 
 /// `12.50 EUR`, `1200 JPY`, `1.250 BHD`: an amount in minor units, with its currency's decimals.

@@ -1,11 +1,13 @@
 //! The expense lifecycle: draft → submitted → approved / rejected / returned, and back from
-//! returned to submitted. Edits only while draft or returned.
+//! returned to submitted. Edits only while draft or returned. The accounting firm's part
+//! (correct, return with a question, mark reviewed) is in `review`.
 
 use kvits_protocol::{
     Approval, ApprovalRule, CompanyId, ConflictCode, Decision, DecisionKind, DocumentType, Entity,
-    EntityKind, Expense, ExpenseFields, ExpenseId, ExpenseStatus, ReceiptPage, Role,
+    EntityKind, Expense, ExpenseFields, ExpenseId, ExpenseStatus, HistoryAction, ReceiptPage, Role,
 };
 
+use crate::history::{record, record_diff};
 use crate::{Applied, BlobKind, Cx, DomainError, Write, validate};
 
 /// Roles that may capture expenses.
@@ -24,7 +26,7 @@ fn editable(status: ExpenseStatus) -> bool {
 }
 
 /// The expense, if it exists and the actor may see it.
-fn visible(cx: &Cx<'_>, id: ExpenseId) -> Result<Expense, DomainError> {
+pub(crate) fn visible(cx: &Cx<'_>, id: ExpenseId) -> Result<Expense, DomainError> {
     match cx.state.expense(id) {
         Some(e) if crate::can_see(cx.actor, &Entity::Expense(e.clone())) => Ok(e),
         _ => Err(DomainError::not_found("expense")),
@@ -32,7 +34,7 @@ fn visible(cx: &Cx<'_>, id: ExpenseId) -> Result<Expense, DomainError> {
 }
 
 /// The expense, if the actor is its author and may still edit it.
-fn own_editable(cx: &Cx<'_>, id: ExpenseId) -> Result<Expense, DomainError> {
+pub(crate) fn own_editable(cx: &Cx<'_>, id: ExpenseId) -> Result<Expense, DomainError> {
     let e = visible(cx, id)?;
     if e.created_by != cx.actor.user_id {
         return Err(DomainError::forbidden(
@@ -48,17 +50,18 @@ fn own_editable(cx: &Cx<'_>, id: ExpenseId) -> Result<Expense, DomainError> {
     Ok(e)
 }
 
-fn status_word(s: ExpenseStatus) -> &'static str {
+pub(crate) fn status_word(s: ExpenseStatus) -> &'static str {
     match s {
         ExpenseStatus::Draft => "a draft",
         ExpenseStatus::Submitted => "submitted",
         ExpenseStatus::Approved => "approved",
         ExpenseStatus::Rejected => "rejected",
         ExpenseStatus::Returned => "returned",
+        ExpenseStatus::Reviewed => "reviewed",
     }
 }
 
-fn put(mut e: Expense, cx: &Cx<'_>) -> Result<Applied, DomainError> {
+pub(crate) fn put(mut e: Expense, cx: &Cx<'_>) -> Result<Applied, DomainError> {
     e.revision = e.revision.saturating_add(1);
     e.updated_at = cx.now;
     Ok(Applied::Changes(vec![Write::Put(Entity::Expense(e))]))
@@ -66,7 +69,7 @@ fn put(mut e: Expense, cx: &Cx<'_>) -> Result<Applied, DomainError> {
 
 /// Checks the form fields against the company's catalog. `keep` is the expense's current
 /// fields: a type or card that was deactivated after it was chosen may stay.
-fn check_fields(
+pub(crate) fn check_fields(
     cx: &Cx<'_>,
     company: CompanyId,
     f: &ExpenseFields,
@@ -134,6 +137,17 @@ fn check_fields(
     if let Some(n) = &f.note {
         validate::text("note", n, validate::MAX_NOTE, false)?;
     }
+    validate::vat(&f.vat, f.amount.as_ref())?;
+    if let Some(code) = &f.account_code {
+        validate::account_code(code)?;
+        if keep.and_then(|k| k.account_code.as_ref()) != Some(code)
+            && !cx.actor.has_any(company, &[Role::Accountant])
+        {
+            return Err(DomainError::forbidden(
+                "only the accounting firm sets the account code",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -158,7 +172,7 @@ pub(crate) fn create(
     cx.member_company(company)?;
     cx.require(company, &CAPTURE_ROLES, "capture expenses")?;
     check_fields(cx, company, fields, None)?;
-    let e = Expense {
+    let mut e = Expense {
         id,
         company_id: company,
         created_by: cx.actor.user_id,
@@ -173,7 +187,9 @@ pub(crate) fn create(
         created_at: cx.now,
         updated_at: cx.now,
         submitted_at: None,
+        history: Vec::new(),
     };
+    record(cx, &mut e, HistoryAction::Created, Vec::new(), None);
     put(e, cx)
 }
 
@@ -187,7 +203,9 @@ pub(crate) fn set_fields(
         return Ok(Applied::AlreadyApplied);
     }
     check_fields(cx, e.company_id, fields, Some(&e.fields))?;
+    let before = e.clone();
     e.fields = fields.clone();
+    record_diff(cx, &before, &mut e, HistoryAction::Edited);
     put(e, cx)
 }
 
@@ -200,7 +218,9 @@ pub(crate) fn set_document_type(
     if e.document_type == document_type {
         return Ok(Applied::AlreadyApplied);
     }
+    let before = e.clone();
     e.document_type = document_type;
+    record_diff(cx, &before, &mut e, HistoryAction::Edited);
     put(e, cx)
 }
 
@@ -214,7 +234,9 @@ pub(crate) fn attach(
         return Ok(Applied::AlreadyApplied);
     }
     validate::pages(pages)?;
+    let before = e.clone();
     e.pages = pages.to_vec();
+    record_diff(cx, &before, &mut e, HistoryAction::Edited);
     put(e, cx)
 }
 
@@ -349,6 +371,7 @@ pub(crate) fn submit(cx: &Cx<'_>, id: ExpenseId) -> Result<Applied, DomainError>
         ExpenseStatus::Approved
     };
     e.submitted_at = Some(cx.now);
+    record(cx, &mut e, HistoryAction::Submitted, Vec::new(), None);
     put(e, cx)
 }
 
@@ -438,6 +461,12 @@ pub(crate) fn decide(
         DecisionKind::Reject => e.status = ExpenseStatus::Rejected,
         DecisionKind::Return => e.status = ExpenseStatus::Returned,
     }
+    let action = match kind {
+        DecisionKind::Approve => HistoryAction::Approved,
+        DecisionKind::Reject => HistoryAction::Rejected,
+        DecisionKind::Return => HistoryAction::Returned,
+    };
+    record(cx, &mut e, action, Vec::new(), reason);
     put(e, cx)
 }
 

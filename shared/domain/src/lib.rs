@@ -13,8 +13,10 @@
 mod access;
 mod catalog;
 mod expense;
+mod history;
 mod memory;
 mod messages;
+mod review;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -28,6 +30,7 @@ use kvits_protocol::{
 
 pub use access::{can_see, is_task_for, message_recipients};
 pub use expense::route;
+pub use history::vat_text;
 pub use memory::MemoryState;
 
 /// The person a mutation is applied for, with their roles per company. Accountants carry the
@@ -237,6 +240,30 @@ pub fn apply(
             *decision,
             reason.as_deref(),
         ),
+        Mutation::CorrectExpense {
+            expense_id,
+            seen_revision,
+            expense_type_id,
+            vat,
+            account_code,
+        } => review::correct(
+            &cx,
+            *expense_id,
+            *seen_revision,
+            *expense_type_id,
+            vat,
+            account_code.as_deref(),
+        ),
+        Mutation::ReturnExpense {
+            expense_id,
+            seen_revision,
+            question,
+        } => review::send_back(&cx, *expense_id, *seen_revision, question),
+        Mutation::AnswerExpense { expense_id, answer } => review::answer(&cx, *expense_id, answer),
+        Mutation::MarkReviewed {
+            expense_id,
+            seen_revision,
+        } => review::mark_reviewed(&cx, *expense_id, *seen_revision),
         Mutation::SendMessage {
             message_id,
             company_ids,

@@ -1,6 +1,6 @@
 //! Field checks shared by the rules. Messages are for people: they name the field.
 
-use kvits_protocol::{Money, ReceiptPage, is_sha256_hex};
+use kvits_protocol::{Money, ReceiptPage, VatLine, is_sha256_hex};
 
 use crate::DomainError;
 
@@ -49,6 +49,69 @@ pub fn name(field: &str, value: &str, max: usize, required: bool) -> Result<(), 
     Ok(())
 }
 
+/// Most VAT lines on one document (one per rate).
+pub const MAX_VAT_LINES: usize = 10;
+/// Longest account code, in characters.
+pub const MAX_ACCOUNT_CODE: usize = 32;
+
+/// VAT lines: each rate once, 0–100 %, no negative amounts, and nets and VAT that add up to
+/// the document's amount when it is known.
+pub fn vat(lines: &[VatLine], amount: Option<&Money>) -> Result<(), DomainError> {
+    if lines.len() > MAX_VAT_LINES {
+        return Err(DomainError::invalid(format!(
+            "a document has at most {MAX_VAT_LINES} VAT rates"
+        )));
+    }
+    let mut total: i64 = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if line.rate_bp > 10_000 {
+            return Err(DomainError::invalid("a VAT rate is at most 100 %"));
+        }
+        if lines[..i].iter().any(|l| l.rate_bp == line.rate_bp) {
+            return Err(DomainError::invalid(format!(
+                "the VAT rate {} is there twice; put it on one line",
+                kvits_protocol::percent_text(line.rate_bp)
+            )));
+        }
+        for value in [line.net_minor, line.vat_minor] {
+            if !(0..=MAX_MINOR).contains(&value) {
+                return Err(DomainError::invalid(
+                    "VAT and net amounts must be between zero and a plausible amount",
+                ));
+            }
+        }
+        total += line.net_minor + line.vat_minor;
+    }
+    if let Some(m) = amount
+        && !lines.is_empty()
+        && total != m.amount_minor
+    {
+        return Err(DomainError::invalid(format!(
+            "the VAT lines add up to {}, but the document's amount is {}",
+            kvits_protocol::money_text(&Money {
+                amount_minor: total,
+                currency: m.currency.clone()
+            }),
+            kvits_protocol::money_text(m)
+        )));
+    }
+    Ok(())
+}
+
+/// An account code of the books: short, letters, digits and `.-/` only (`7210`, `44.1`).
+pub fn account_code(code: &str) -> Result<(), DomainError> {
+    let ok = |c: char| c.is_alphanumeric() || matches!(c, '.' | '-' | '/');
+    if code.is_empty() || code.chars().count() > MAX_ACCOUNT_CODE || !code.chars().all(ok) {
+        return Err(DomainError::invalid(format!(
+            "an account code is 1 to {MAX_ACCOUNT_CODE} letters, digits, dots, dashes or slashes"
+        )));
+    }
+    Ok(())
+}
+
+/// Largest amount, in minor units: more than any receipt; keeps sums far from overflow.
+const MAX_MINOR: i64 = 10_000_000_000_000;
+
 pub fn money(m: &Money) -> Result<(), DomainError> {
     if kvits_protocol::currency_exponent(&m.currency).is_none() {
         return Err(DomainError::invalid(
@@ -58,8 +121,7 @@ pub fn money(m: &Money) -> Result<(), DomainError> {
     if m.amount_minor < 0 {
         return Err(DomainError::invalid("amount must not be negative"));
     }
-    // 10^13 minor units: more than any receipt; keeps sums far from overflow.
-    if m.amount_minor > 10_000_000_000_000 {
+    if m.amount_minor > MAX_MINOR {
         return Err(DomainError::invalid("amount is too large"));
     }
     Ok(())

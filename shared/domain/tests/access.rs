@@ -61,6 +61,7 @@ fn rows(w: &World, company: CompanyId, viewer: UserId) -> Vec<Entity> {
         created_at: at(0),
         updated_at: at(0),
         submitted_at: Some(at(0)),
+        history: Vec::new(),
     };
     let thread = Thread {
         id: ThreadId(id(0x0301, 1)),

@@ -927,6 +927,7 @@ fn a_rule_with_a_minimum_routes_an_expense_without_an_amount() {
             created_at: at(0),
             updated_at: at(0),
             submitted_at: None,
+            history: Vec::new(),
         };
         x.fields = f;
         x

@@ -26,12 +26,13 @@ use crate::{
     AcceptInvitationRequest, Approval, ApprovalRule, ApprovalRuleId, ApprovalStep, Attachment,
     Change, ChangeOp, ClientId, Company, CompanyId, ConflictCode, CreateCompanyRequest, Date,
     Decision, DecisionKind, DocumentType, Entity, EntityKind, ErrorBody, ErrorCode, Expense,
-    ExpenseFields, ExpenseId, ExpenseStatus, ExpenseType, ExpenseTypeId, FirmId, FirmSummary, Halt,
-    Invitation, InviteUserRequest, LoginRequest, LoginResponse, MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS,
-    Member, Membership, Message, MessageId, MessageRead, Money, Mutation, MutationResult, Outcome,
-    PaymentKind, PaymentMethod, PaymentMethodId, PendingMutation, PullQuery, PullResponse,
-    PushRequest, PushResponse, ReceiptPage, RejectCode, Role, Session, SetRolesRequest, Thread,
-    ThreadId, Timestamp, UploadId, UploadStatus, UserId, UserSummary,
+    ExpenseField, ExpenseFields, ExpenseId, ExpenseStatus, ExpenseType, ExpenseTypeId, FieldChange,
+    FirmId, FirmSummary, Halt, HistoryAction, HistoryEntry, Invitation, InviteUserRequest,
+    LoginRequest, LoginResponse, MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, Member, Membership, Message,
+    MessageId, MessageRead, Money, Mutation, MutationResult, Outcome, PaymentKind, PaymentMethod,
+    PaymentMethodId, PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse,
+    ReceiptPage, RejectCode, Role, Session, SetRolesRequest, Thread, ThreadId, Timestamp, UploadId,
+    UploadStatus, UserId, UserSummary, VatLine,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -289,7 +290,78 @@ pub fn expense_status() -> impl Strategy<Value = ExpenseStatus> {
         Just(ExpenseStatus::Approved),
         Just(ExpenseStatus::Rejected),
         Just(ExpenseStatus::Returned),
+        Just(ExpenseStatus::Reviewed),
     ]
+}
+
+/// Any [`VatLine`].
+pub fn vat_line() -> impl Strategy<Value = VatLine> {
+    (any::<u32>(), any::<i64>(), any::<i64>()).prop_map(|(rate_bp, net_minor, vat_minor)| VatLine {
+        rate_bp,
+        net_minor,
+        vat_minor,
+    })
+}
+
+/// Any [`HistoryAction`].
+pub fn history_action() -> impl Strategy<Value = HistoryAction> {
+    select(vec![
+        HistoryAction::Created,
+        HistoryAction::Edited,
+        HistoryAction::Submitted,
+        HistoryAction::Approved,
+        HistoryAction::Rejected,
+        HistoryAction::Returned,
+        HistoryAction::Answered,
+        HistoryAction::Corrected,
+        HistoryAction::Reviewed,
+    ])
+}
+
+/// Any [`ExpenseField`].
+pub fn expense_field() -> impl Strategy<Value = ExpenseField> {
+    select(vec![
+        ExpenseField::DocumentType,
+        ExpenseField::ExpenseType,
+        ExpenseField::PaymentMethod,
+        ExpenseField::Amount,
+        ExpenseField::BaseAmount,
+        ExpenseField::Date,
+        ExpenseField::Merchant,
+        ExpenseField::Note,
+        ExpenseField::Vat,
+        ExpenseField::AccountCode,
+        ExpenseField::Pages,
+    ])
+}
+
+/// Any [`HistoryEntry`] (up to two field changes).
+pub fn history_entry() -> impl Strategy<Value = HistoryEntry> {
+    (
+        timestamp(),
+        user_id(),
+        text(),
+        history_action(),
+        vec(
+            (expense_field(), option::of(text()), option::of(text())).prop_map(
+                |(field, before, after)| FieldChange {
+                    field,
+                    before,
+                    after,
+                },
+            ),
+            0..3,
+        ),
+        option::of(text()),
+    )
+        .prop_map(|(at, by, by_name, action, fields, note)| HistoryEntry {
+            at,
+            by,
+            by_name,
+            action,
+            fields,
+            note,
+        })
 }
 
 /// Any [`DecisionKind`].
@@ -440,9 +512,21 @@ pub fn expense_fields() -> impl Strategy<Value = ExpenseFields> {
         option::of(date()),
         option::of(text()),
         option::of(text()),
+        vec(vat_line(), 0..3),
+        option::of(text()),
     )
         .prop_map(
-            |(expense_type_id, payment_method_id, amount, base_amount, date, merchant, note)| {
+            |(
+                expense_type_id,
+                payment_method_id,
+                amount,
+                base_amount,
+                date,
+                merchant,
+                note,
+                vat,
+                account_code,
+            )| {
                 ExpenseFields {
                     expense_type_id,
                     payment_method_id,
@@ -451,6 +535,8 @@ pub fn expense_fields() -> impl Strategy<Value = ExpenseFields> {
                     date,
                     merchant,
                     note,
+                    vat,
+                    account_code,
                 }
             },
         )
@@ -533,12 +619,22 @@ pub fn expense() -> impl Strategy<Value = Expense> {
             timestamp(),
             timestamp(),
             option::of(timestamp()),
+            vec(history_entry(), 0..3),
         ),
     )
         .prop_map(
             |(
                 (id, company_id, created_by, created_by_name, document_type, fields, pages),
-                (status, revision, approval, decisions, created_at, updated_at, submitted_at),
+                (
+                    status,
+                    revision,
+                    approval,
+                    decisions,
+                    created_at,
+                    updated_at,
+                    submitted_at,
+                    history,
+                ),
             )| Expense {
                 id,
                 company_id,
@@ -554,6 +650,7 @@ pub fn expense() -> impl Strategy<Value = Expense> {
                 created_at,
                 updated_at,
                 submitted_at,
+                history,
             },
         )
 }
@@ -706,6 +803,39 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
                     reason,
                 }
             }),
+        (
+            expense_id(),
+            any::<u32>(),
+            expense_type_id(),
+            vec(vat_line(), 0..3),
+            option::of(text()),
+        )
+            .prop_map(
+                |(expense_id, seen_revision, expense_type_id, vat, account_code)| {
+                    Mutation::CorrectExpense {
+                        expense_id,
+                        seen_revision,
+                        expense_type_id,
+                        vat,
+                        account_code,
+                    }
+                }
+            ),
+        (expense_id(), any::<u32>(), text()).prop_map(|(expense_id, seen_revision, question)| {
+            Mutation::ReturnExpense {
+                expense_id,
+                seen_revision,
+                question,
+            }
+        }),
+        (expense_id(), text())
+            .prop_map(|(expense_id, answer)| Mutation::AnswerExpense { expense_id, answer }),
+        (expense_id(), any::<u32>()).prop_map(|(expense_id, seen_revision)| {
+            Mutation::MarkReviewed {
+                expense_id,
+                seen_revision,
+            }
+        }),
         (
             message_id(),
             vec(company_id(), 1..4),

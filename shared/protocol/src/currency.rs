@@ -22,9 +22,57 @@ pub fn minor_per_major(exponent: u32) -> i64 {
     10_i64.pow(exponent)
 }
 
+/// `minor` as a decimal number with the currency's decimals: `12.50` (EUR), `1200` (JPY),
+/// `1.250` (BHD), `-3.10`. A code that is not a currency shows two decimals.
+pub fn decimal_amount(minor: i64, currency: &str) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    match currency_exponent(currency).unwrap_or(2) {
+        0 => format!("{sign}{abs}"),
+        d => {
+            let unit = 10_u64.pow(d);
+            let width = d as usize;
+            format!("{sign}{}.{:0width$}", abs / unit, abs % unit)
+        }
+    }
+}
+
+/// `12.50 EUR`, `1200 JPY`: an amount with its currency, as people read it.
+pub fn money_text(m: &crate::Money) -> String {
+    format!(
+        "{} {}",
+        decimal_amount(m.amount_minor, &m.currency),
+        m.currency
+    )
+}
+
+/// A VAT rate in hundredths of a percent as people write it: `21 %`, `5.5 %`, `0 %`,
+/// `12.34 %`.
+pub fn percent_text(rate_bp: u32) -> String {
+    let whole = rate_bp / 100;
+    match rate_bp % 100 {
+        0 => format!("{whole} %"),
+        f if f % 10 == 0 => format!("{whole}.{} %", f / 10),
+        f => format!("{whole}.{f:02} %"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_and_rates_read_as_people_write_them() {
+        assert_eq!(decimal_amount(1250, "EUR"), "12.50");
+        assert_eq!(decimal_amount(-5, "EUR"), "-0.05");
+        assert_eq!(decimal_amount(1200, "JPY"), "1200");
+        assert_eq!(decimal_amount(1250, "BHD"), "1.250");
+        assert_eq!(percent_text(2100), "21 %");
+        assert_eq!(percent_text(550), "5.5 %");
+        assert_eq!(percent_text(0), "0 %");
+        assert_eq!(percent_text(1234), "12.34 %");
+        assert_eq!(percent_text(805), "8.05 %");
+    }
 
     #[test]
     fn exponents_follow_iso_4217() {

@@ -8,6 +8,9 @@ use crate::{
 };
 
 /// One row of synced state, tagged with its kind.
+// An expense (with its history) is the largest row by far; boxing it would change every match
+// on rows across the crates for a few hundred bytes per row in flight.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -260,12 +263,15 @@ pub enum ExpenseStatus {
     Draft,
     /// Sent; waiting for approval (or accepted straight away when no rule applies).
     Submitted,
-    /// Approved by every step, or needed no approval. Final.
+    /// Approved by every step, or needed no approval; waits for the accounting firm's review.
     Approved,
     /// Refused by an approver, with a reason. Final.
     Rejected,
-    /// Sent back to the employee to fix and submit again; editable.
+    /// Sent back to the employee to fix and submit again; editable. An approver returns it
+    /// while deciding, the accounting firm after approval, with a question.
     Returned,
+    /// Checked by the accounting firm: ready for export to the books.
+    Reviewed,
 }
 
 /// The fields the expense form edits. All optional while a draft; submission needs an
@@ -289,6 +295,26 @@ pub struct ExpenseFields {
     pub merchant: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The VAT on the document, one line per rate, in the document's currency. Empty: not
+    /// entered. When entered, nets and VAT add up to the amount.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vat: Vec<VatLine>,
+    /// The bookkeeping account the accountant books it to, when it differs from the expense
+    /// type's own code (e.g. `7210`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_code: Option<String>,
+}
+
+/// The VAT at one rate on a document, in minor units of the document's currency.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct VatLine {
+    /// The rate in hundredths of a percent: 2100 is 21 %, 550 is 5.5 %, 0 is zero-rated.
+    pub rate_bp: u32,
+    /// The amount before VAT at this rate.
+    pub net_minor: i64,
+    /// The VAT at this rate.
+    pub vat_minor: i64,
 }
 
 /// One page of a receipt: a content-addressed, uploaded image.
@@ -366,6 +392,75 @@ pub struct Expense {
     pub updated_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_at: Option<Timestamp>,
+    /// Every change to the document, oldest first, as the server decided it: who, when, what.
+    /// Consecutive edits by the same person are one entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One change in an expense's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    pub by: UserId,
+    pub by_name: String,
+    pub action: HistoryAction,
+    /// The fields it changed, with their values before and after as people read them
+    /// (names of types and cards, amounts with their currency).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+    /// What the person wrote with it: a reason, a question, an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What a change in an expense's history did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryAction {
+    Created,
+    Edited,
+    Submitted,
+    Approved,
+    Rejected,
+    /// Returned to the employee, by an approver or the accounting firm.
+    Returned,
+    /// The employee answered the question it was returned with.
+    Answered,
+    /// The accounting firm corrected bookkeeping fields.
+    Corrected,
+    Reviewed,
+}
+
+/// One field a change touched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct FieldChange {
+    pub field: ExpenseField,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// A field of an expense, as its history names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ExpenseField {
+    DocumentType,
+    ExpenseType,
+    PaymentMethod,
+    Amount,
+    BaseAmount,
+    Date,
+    Merchant,
+    Note,
+    Vat,
+    AccountCode,
+    Pages,
 }
 
 /// A conversation between the accounting firm and one client company.

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ApprovalRule, Attachment, CompanyId, Decision, DecisionKind, DocumentType, ExpenseFields,
-    ExpenseId, ExpenseType, MessageId, PaymentMethod, ReceiptPage, ThreadId, Timestamp,
+    ExpenseId, ExpenseType, ExpenseTypeId, MessageId, PaymentMethod, ReceiptPage, ThreadId,
+    Timestamp, VatLine,
 };
 
 /// A named, versioned mutation. The wire name (`"name"`) carries the version.
@@ -54,6 +55,40 @@ pub enum Mutation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// Correct the bookkeeping fields of an approved or reviewed expense (the accounting firm):
+    /// the expense type, the VAT lines and the account code, all three as they are to be
+    /// (no VAT lines: none entered; no account code: the expense type's). The rest is the
+    /// employee's.
+    #[serde(rename = "correct_expense.v1")]
+    CorrectExpense {
+        expense_id: ExpenseId,
+        seen_revision: u32,
+        expense_type_id: ExpenseTypeId,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        vat: Vec<VatLine>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account_code: Option<String>,
+    },
+    /// Send an approved or reviewed expense back to its employee with a question (the
+    /// accounting firm); the employee answers or fixes it and submits it again.
+    #[serde(rename = "return_expense.v1")]
+    ReturnExpense {
+        expense_id: ExpenseId,
+        seen_revision: u32,
+        question: String,
+    },
+    /// Answer the question a returned expense came back with (its employee).
+    #[serde(rename = "answer_expense.v1")]
+    AnswerExpense {
+        expense_id: ExpenseId,
+        answer: String,
+    },
+    /// Mark an approved expense reviewed: ready for export (the accounting firm).
+    #[serde(rename = "mark_reviewed.v1")]
+    MarkReviewed {
+        expense_id: ExpenseId,
+        seen_revision: u32,
+    },
     /// Write to one or many client companies at once (accountants): opens one thread per
     /// company, with ids derived by [`ThreadId::for_recipient`] and [`MessageId::for_recipient`].
     #[serde(rename = "send_message.v1")]
@@ -102,6 +137,10 @@ impl Mutation {
             Mutation::SubmitExpense { .. } => "submit_expense.v1",
             Mutation::DeleteExpense { .. } => "delete_expense.v1",
             Mutation::DecideExpense { .. } => "decide_expense.v1",
+            Mutation::CorrectExpense { .. } => "correct_expense.v1",
+            Mutation::ReturnExpense { .. } => "return_expense.v1",
+            Mutation::AnswerExpense { .. } => "answer_expense.v1",
+            Mutation::MarkReviewed { .. } => "mark_reviewed.v1",
             Mutation::SendMessage { .. } => "send_message.v1",
             Mutation::ReplyMessage { .. } => "reply_message.v1",
             Mutation::MarkRead { .. } => "mark_read.v1",

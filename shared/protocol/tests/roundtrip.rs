@@ -558,7 +558,7 @@ fn strategies_reach_every_variant() {
         .iter()
         .map(Mutation::name)
         .collect();
-    assert_eq!(names.len(), 13, "{names:?}");
+    assert_eq!(names.len(), 17, "{names:?}");
 
     let kinds: BTreeSet<EntityKind> = sample(arb::entity(), 2000)
         .iter()

@@ -66,6 +66,8 @@ fn rimi_fields() -> ExpenseFields {
         date: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
         merchant: Some("Rimi".to_owned()),
         note: Some("Kafija un piens birojam / coffee and milk for the office".to_owned()),
+        vat: Vec::new(),
+        account_code: None,
     }
 }
 
@@ -237,6 +239,7 @@ fn rejected_expense() -> Expense {
         created_at: ts("2026-11-23T14:05:00Z"),
         updated_at: ts("2026-11-24T09:12:00Z"),
         submitted_at: Some(ts("2026-11-23T14:06:30Z")),
+        history: Vec::new(),
     }
 }
 
@@ -778,6 +781,7 @@ fn change_upsert_expense_draft() {
             created_at: ts("2026-11-23T14:05:00Z"),
             updated_at: ts("2026-11-23T14:05:00Z"),
             submitted_at: None,
+            history: Vec::new(),
         })
     ));
 }

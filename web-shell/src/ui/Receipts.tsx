@@ -20,6 +20,7 @@ import {
   useDispatch,
 } from "./common";
 import { PhotoViewer } from "./PhotoViewer";
+import { AnswerPanel, History, ReviewPanel } from "./Review";
 
 /** Hands picked or dropped files to the core one by one; remembers a failure to store one. */
 function useCapture() {
@@ -118,6 +119,7 @@ function DropZone(props: { onFiles: (files: File[]) => void; enabled: boolean; c
 export function statusClass(status: ReceiptStatus): string {
   switch (status.kind) {
     case "Approved":
+    case "Reviewed":
     case "Sent":
       return "ok";
     case "Rejected":
@@ -356,6 +358,22 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
             error={err("note")}
             onChange={(v) => edit({ kind: "Note", value: v })}
           />
+          {(view.vat || view.account_code) && !view.review && (
+            <dl className="bookkeeping">
+              {view.vat && (
+                <>
+                  <dt>VAT</dt>
+                  <dd>{view.vat}</dd>
+                </>
+              )}
+              {view.account_code && (
+                <>
+                  <dt>Account</dt>
+                  <dd>{view.account_code}</dd>
+                </>
+              )}
+            </dl>
+          )}
           {view.editable && (
             <div className="actions">
               <button type="submit" className="button-primary">
@@ -381,7 +399,10 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
           )}
         </form>
       </div>
+      {view.answer && <AnswerPanel view={view.answer} />}
+      {view.review && <ReviewPanel view={view.review} />}
       <Decisions decisions={view.decisions} />
+      <History entries={view.history} />
       {viewing !== null && view.pages[viewing] && (
         <PhotoViewer pages={view.pages} index={viewing} onIndex={setViewing} onClose={() => setViewing(null)} />
       )}

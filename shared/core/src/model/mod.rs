@@ -15,6 +15,7 @@ mod notices;
 mod people;
 mod queue;
 mod receipts;
+mod review;
 mod session;
 mod sync;
 
@@ -43,6 +44,8 @@ pub use people::PeopleEvent;
 pub(crate) use queue::{After, Intent, StoreQueue};
 pub use receipts::ReceiptEvent;
 pub use receipts::{DEFAULT_CURRENCY, FormState, ReceiptsState};
+pub(crate) use review::currency_of;
+pub use review::{ReviewDraft, ReviewEvent, ReviewField, ReviewState, VatInput};
 pub use session::SessionEvent;
 pub use session::SignInState;
 pub(crate) use sync::expense_of;
@@ -153,6 +156,7 @@ pub struct Model {
     pub(crate) compose: ComposeState,
     pub(crate) people: people::PeopleState,
     pub(crate) reject: Option<RejectDraft>,
+    pub(crate) review: ReviewState,
     /// A message for the user about their last action.
     pub(crate) alert: Option<String>,
     pub(crate) list_limit: usize,
@@ -280,6 +284,7 @@ impl Model {
             Event::Receipts(event) => self.update_receipts(event, now),
             Event::Sync(event) => self.update_sync(event),
             Event::Approvals(event) => self.update_approvals(event, now),
+            Event::Review(event) => self.update_review(event, now),
             Event::Messages(event) => self.update_messages(event, now),
             Event::Catalog(event) => self.update_catalog(event, now),
             Event::People(event) => self.update_people(event),

@@ -9,6 +9,7 @@ mod common;
 mod derived;
 mod messages;
 mod receipts;
+mod review;
 mod session;
 mod status;
 
@@ -28,6 +29,7 @@ pub use messages::{
 pub use receipts::{
     DecisionView, FieldError, PageView, ReceiptRow, ReceiptStatus, ReceiptView, ReceiptsView,
 };
+pub use review::{AnswerView, HistoryView, ReviewView, VatLineView};
 pub use session::{SignInView, UserView};
 pub use status::StatusView;
 

@@ -5,6 +5,7 @@ use kvits_domain::State as _;
 use kvits_protocol::{DecisionKind, Expense, ExpenseStatus, PaymentKind, Role};
 use serde::{Deserialize, Serialize};
 
+use super::review::{AnswerView, HistoryView, ReviewView};
 use super::{Choice, ImageRef};
 use crate::event::DocumentKind;
 use crate::format;
@@ -29,6 +30,8 @@ pub enum ReceiptStatus {
     Returned {
         reason: Option<String>,
     },
+    /// Checked by the accounting firm: ready for export.
+    Reviewed,
     /// The server refused a change to it.
     NotAccepted {
         reason: String,
@@ -102,6 +105,16 @@ pub struct ReceiptView {
     pub errors: Vec<FieldError>,
     pub can_delete: bool,
     pub decisions: Vec<DecisionView>,
+    /// The VAT lines entered, as text (`21 %: 10.00 + 2.10 VAT`).
+    pub vat: Option<String>,
+    /// The bookkeeping account the firm set, when it differs from the expense type's.
+    pub account_code: Option<String>,
+    /// The firm's review form (accountants, once the receipt is approved).
+    pub review: Option<ReviewView>,
+    /// The question the receipt came back with, for its employee to answer.
+    pub answer: Option<AnswerView>,
+    /// Every change to the receipt, newest first.
+    pub history: Vec<HistoryView>,
 }
 
 impl Model {
@@ -240,6 +253,10 @@ impl Model {
                 };
                 (ReceiptStatus::Returned { reason }, text)
             }
+            ExpenseStatus::Reviewed => (
+                ReceiptStatus::Reviewed,
+                "Reviewed by the accounting firm".into(),
+            ),
         }
     }
 
@@ -400,6 +417,12 @@ impl Model {
                 .unwrap_or_default(),
             can_delete: editable && e.status == ExpenseStatus::Draft && e.submitted_at.is_none(),
             decisions: self.decisions(&e),
+            vat: (!e.fields.vat.is_empty())
+                .then(|| kvits_domain::vat_text(&e.fields.vat, &crate::model::currency_of(&e))),
+            account_code: e.fields.account_code.clone(),
+            review: self.review_view(&e),
+            answer: self.answer_view(&e),
+            history: self.history_view(&e),
         })
     }
 }

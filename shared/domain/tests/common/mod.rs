@@ -96,6 +96,8 @@ pub fn fields(
         date: Some(t0().date_naive()),
         merchant: Some("Circle K".into()),
         note: None,
+        vat: Vec::new(),
+        account_code: None,
     }
 }
 

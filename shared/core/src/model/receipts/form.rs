@@ -250,17 +250,33 @@ impl Model {
             return Err(errors);
         }
         let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let amount = amount.map(|amount_minor| Money {
+            amount_minor,
+            currency: form.currency.clone(),
+        });
+        // The form does not edit the VAT lines and the account code (the firm's review does):
+        // they stay, unless a new amount leaves the VAT lines adding up to something else —
+        // then they no longer describe the document and go (the history shows it).
+        let (vat, account_code) = current.map(|c| (c.vat, c.account_code)).unwrap_or_default();
+        let vat_fits = |m: &Money| {
+            let total: i64 = vat.iter().map(|l| l.net_minor + l.vat_minor).sum();
+            total == m.amount_minor
+        };
+        let vat = if amount.as_ref().is_none_or(vat_fits) {
+            vat
+        } else {
+            Vec::new()
+        };
         Ok(ExpenseFields {
             expense_type_id: form.expense_type_id,
             payment_method_id: form.payment_method_id,
-            amount: amount.map(|amount_minor| Money {
-                amount_minor,
-                currency: form.currency.clone(),
-            }),
+            amount,
             base_amount,
             date,
             merchant: text(&form.merchant),
             note: text(&form.note),
+            vat,
+            account_code,
         })
     }
 

@@ -4,6 +4,7 @@ mod approvals;
 mod catalog;
 mod messages;
 mod receipts;
+mod review;
 mod session;
 mod sync;
 

@@ -1,0 +1,232 @@
+//! What a receipt's detail shows of the accounting firm's review: the correction form, the
+//! question and the answer, and the document's history.
+
+use facet::Facet;
+use kvits_domain::State as _;
+use kvits_protocol::{Expense, ExpenseField, ExpenseStatus, HistoryAction};
+use serde::{Deserialize, Serialize};
+
+use super::Choice;
+use super::receipts::FieldError;
+use crate::format;
+use crate::model::{Model, ReviewDraft, currency_of};
+
+/// The firm's review form of an approved or reviewed receipt.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReviewView {
+    pub expense_types: Vec<Choice>,
+    /// The chosen expense type's account code, used when no code is typed.
+    pub type_account_code: Option<String>,
+    pub account_code: String,
+    pub vat: Vec<VatLineView>,
+    /// The receipt's currency, which the VAT amounts are in.
+    pub currency: String,
+    /// The receipt's amount, which the VAT lines must add up to.
+    pub amount: Option<String>,
+    /// What the VAT lines typed add up to (net + VAT), when they all read as amounts.
+    pub vat_total: Option<String>,
+    pub can_add_vat_line: bool,
+    pub question: String,
+    /// Already reviewed: ready for export.
+    pub reviewed: bool,
+    /// Errors by field: `expense_type`, `vat.0.rate`, `vat.0.net`, `vat.0.vat`, `question`,
+    /// and `review` for what the rules refused.
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct VatLineView {
+    /// In percent, as typed: `21`, `5.5`.
+    pub rate: String,
+    pub net: String,
+    pub vat: String,
+}
+
+/// The employee's side of a question: the receipt came back with it; the answer is typed here.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct AnswerView {
+    pub question: String,
+    pub asked_by: String,
+    /// The answer being typed.
+    pub answer: String,
+    /// The answer already sent since the question, if any.
+    pub sent: Option<String>,
+    pub errors: Vec<FieldError>,
+}
+
+/// One entry of the document's history.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct HistoryView {
+    /// "Anna Accountant corrected it".
+    pub text: String,
+    /// When, in the device's time zone.
+    pub when: String,
+    /// What the person wrote with it: a reason, a question, an answer.
+    pub note: Option<String>,
+    /// "Expense type: Meals → Office supplies".
+    pub changes: Vec<String>,
+}
+
+impl Model {
+    fn review_draft_for(&self, e: &Expense) -> ReviewDraft {
+        self.review
+            .draft
+            .as_ref()
+            .filter(|d| d.expense_id == e.id)
+            .cloned()
+            .unwrap_or_else(|| ReviewDraft::of(e))
+    }
+
+    pub(super) fn review_view(&self, e: &Expense) -> Option<ReviewView> {
+        if !self.can_review(e) {
+            return None;
+        }
+        let d = self.review_draft_for(e);
+        let currency = currency_of(e);
+        let chosen = d.expense_type_id.clone();
+        let mut types: Vec<_> = self
+            .predicted
+            .expense_types(e.company_id)
+            .into_iter()
+            .filter(|t| t.active || Some(t.id.to_string()) == chosen)
+            .collect();
+        types.sort_by_key(|t| t.name.to_lowercase());
+        let type_account_code = types
+            .iter()
+            .find(|t| Some(t.id.to_string()) == chosen)
+            .map(|t| t.code.clone());
+        let totals: Option<Vec<i64>> = d
+            .vat
+            .iter()
+            .map(|l| {
+                let net = format::parse_amount(&l.net, &currency).ok().flatten()?;
+                let vat = format::parse_amount(&l.vat, &currency).ok().flatten()?;
+                net.checked_add(vat)
+            })
+            .collect();
+        Some(ReviewView {
+            expense_types: types
+                .into_iter()
+                .map(|t| Choice {
+                    id: t.id.to_string(),
+                    selected: Some(t.id.to_string()) == chosen,
+                    label: t.name,
+                    detail: Some(t.code),
+                })
+                .collect(),
+            type_account_code,
+            account_code: d.account_code.clone(),
+            can_add_vat_line: d.vat.len() < 10,
+            vat: d
+                .vat
+                .iter()
+                .map(|l| VatLineView {
+                    rate: l.rate.clone(),
+                    net: l.net.clone(),
+                    vat: l.vat.clone(),
+                })
+                .collect(),
+            amount: e
+                .fields
+                .amount
+                .as_ref()
+                .map(|m| format::money(m.amount_minor, &m.currency)),
+            vat_total: totals
+                .filter(|t| !t.is_empty())
+                .map(|t| format::money(t.iter().sum(), &currency)),
+            currency,
+            question: d.question.clone(),
+            reviewed: e.status == ExpenseStatus::Reviewed,
+            errors: errors(&d.errors),
+        })
+    }
+
+    pub(super) fn answer_view(&self, e: &Expense) -> Option<AnswerView> {
+        let me = self.actor.as_ref()?.user_id;
+        if e.created_by != me || e.status != ExpenseStatus::Returned {
+            return None;
+        }
+        let asked = e
+            .history
+            .iter()
+            .rposition(|h| h.action == HistoryAction::Returned)?;
+        let question = &e.history[asked];
+        let sent = e.history[asked..]
+            .iter()
+            .rev()
+            .find(|h| h.action == HistoryAction::Answered)
+            .and_then(|h| h.note.clone());
+        let d = self.review_draft_for(e);
+        Some(AnswerView {
+            question: question.note.clone().unwrap_or_default(),
+            asked_by: question.by_name.clone(),
+            answer: d.answer.clone(),
+            sent,
+            errors: errors(&d.errors),
+        })
+    }
+
+    pub(super) fn history_view(&self, e: &Expense) -> Vec<HistoryView> {
+        e.history
+            .iter()
+            .rev()
+            .map(|h| HistoryView {
+                text: format!(
+                    "{} {}",
+                    h.by_name,
+                    match h.action {
+                        HistoryAction::Created => "captured it",
+                        HistoryAction::Edited => "edited it",
+                        HistoryAction::Submitted => "sent it",
+                        HistoryAction::Approved => "approved it",
+                        HistoryAction::Rejected => "rejected it",
+                        HistoryAction::Returned => "returned it",
+                        HistoryAction::Answered => "answered",
+                        HistoryAction::Corrected => "corrected it",
+                        HistoryAction::Reviewed => "marked it reviewed",
+                    }
+                ),
+                when: format::date_time(h.at, self.offset()),
+                note: h.note.clone(),
+                changes: h
+                    .fields
+                    .iter()
+                    .map(|c| {
+                        let none = || "—".to_string();
+                        format!(
+                            "{}: {} → {}",
+                            field_label(c.field),
+                            c.before.clone().unwrap_or_else(none),
+                            c.after.clone().unwrap_or_else(none)
+                        )
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+fn errors(list: &[(String, String)]) -> Vec<FieldError> {
+    list.iter()
+        .map(|(field, message)| FieldError {
+            field: field.clone(),
+            message: message.clone(),
+        })
+        .collect()
+}
+
+fn field_label(f: ExpenseField) -> &'static str {
+    match f {
+        ExpenseField::DocumentType => "Document",
+        ExpenseField::ExpenseType => "Expense type",
+        ExpenseField::PaymentMethod => "Paid with",
+        ExpenseField::Amount => "Amount",
+        ExpenseField::BaseAmount => "Amount in base currency",
+        ExpenseField::Date => "Date",
+        ExpenseField::Merchant => "Merchant",
+        ExpenseField::Note => "Note",
+        ExpenseField::Vat => "VAT",
+        ExpenseField::AccountCode => "Account",
+        ExpenseField::Pages => "Photos",
+    }
+}
