@@ -52,6 +52,10 @@ pub struct ViewModel {
     pub image_authorization: Option<String>,
 }
 
+// One view model is built per render and serialized straight away; boxing the receipt's
+// (the largest, with its review form and history) would only add an allocation and change
+// the shells' generated types.
+#[allow(clippy::large_enum_variant)]
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[repr(C)]
 pub enum ScreenView {
