@@ -10,7 +10,7 @@ function useReview() {
   const dispatch = useDispatch();
   return {
     edit: (field: ReviewField) => dispatch({ kind: "Review", value: { kind: "Edit", value: field } }),
-    send: (kind: "SaveCorrection" | "Return" | "MarkReviewed" | "SendAnswer") =>
+    send: (kind: "SaveCorrection" | "SendBack" | "MarkReviewed" | "SendAnswer") =>
       dispatch({ kind: "Review", value: { kind } }),
     answer: (text: string) => dispatch({ kind: "Review", value: { kind: "EditAnswer", value: text } }),
   };
@@ -113,7 +113,7 @@ export function ReviewPanel({ view }: { view: ReviewView }) {
         aria-label="Return with a question"
         onSubmit={(e) => {
           e.preventDefault();
-          send("Return");
+          send("SendBack");
         }}
       >
         <EchoInput
@@ -180,7 +180,7 @@ export function History({ entries }: { entries: HistoryView[] }) {
       <ol className="history">
         {entries.map((h, i) => (
           <li key={i}>
-            <span>{h.text}</span> <span className="muted small">{h.when}</span>
+            <span>{h.text}</span> <span className="muted small">{h.at}</span>
             {h.note && <q className="reason">{h.note}</q>}
             {h.changes.length > 0 && (
               <ul className="changes">

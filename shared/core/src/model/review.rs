@@ -20,8 +20,9 @@ pub enum ReviewEvent {
     Edit(ReviewField),
     /// Save the correction: expense type, VAT lines and account code.
     SaveCorrection,
-    /// Send the receipt back to its employee with the question typed.
-    Return,
+    /// Send the receipt back to its employee with the question typed ("return" is a keyword
+    /// in Swift and Kotlin).
+    SendBack,
     /// Mark it reviewed: ready for export to the books.
     MarkReviewed,
     /// The employee's answer to the question the receipt came back with, as typed.
@@ -192,7 +193,7 @@ impl Model {
                 Command::done()
             }
             ReviewEvent::SaveCorrection => self.save_correction(&expense, now),
-            ReviewEvent::Return => self.return_with_question(&expense, now),
+            ReviewEvent::SendBack => self.return_with_question(&expense, now),
             ReviewEvent::MarkReviewed => self.send_review(
                 Mutation::MarkReviewed {
                     expense_id: id,

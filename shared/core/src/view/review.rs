@@ -60,7 +60,7 @@ pub struct HistoryView {
     /// "Anna Accountant corrected it".
     pub text: String,
     /// When, in the device's time zone.
-    pub when: String,
+    pub at: String,
     /// What the person wrote with it: a reason, a question, an answer.
     pub note: Option<String>,
     /// "Expense type: Meals → Office supplies".
@@ -186,7 +186,7 @@ impl Model {
                         HistoryAction::Reviewed => "marked it reviewed",
                     }
                 ),
-                when: format::date_time(h.at, self.offset()),
+                at: format::date_time(h.at, self.offset()),
                 note: h.note.clone(),
                 changes: h
                     .fields

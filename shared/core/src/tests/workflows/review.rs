@@ -172,7 +172,7 @@ fn anna_corrects_asks_and_marks_reviewed_while_emma_answers() {
 
     // Offline, Anna returns it with a question; it reaches the server once she is online.
     anna.go_offline();
-    anna.send(Event::Review(ReviewEvent::Return));
+    anna.send(Event::Review(ReviewEvent::SendBack));
     anna.settle(&mut server);
     assert!(
         receipt(&anna)
@@ -186,7 +186,7 @@ fn anna_corrects_asks_and_marks_reviewed_while_emma_answers() {
         &mut anna,
         ReviewField::Question("Who was at this dinner?".into()),
     );
-    anna.send(Event::Review(ReviewEvent::Return));
+    anna.send(Event::Review(ReviewEvent::SendBack));
     anna.settle(&mut server);
     assert_eq!(anna.view().status.pending, 1);
     assert_eq!(
