@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::effects::{ProcessPhotoResponse, StoreResponse, UploadUpdate};
 pub use crate::model::{
-    ApprovalEvent, CatalogEvent, MessageEvent, PeopleEvent, ReceiptEvent, ReviewEvent, ReviewField,
-    SessionEvent, SyncEvent,
+    ApprovalEvent, CatalogEvent, MessageEvent, PeopleEvent, ReceiptEvent, ReceiptFilterField,
+    ReceiptSort, ReviewEvent, ReviewField, SessionEvent, StatusFilter, SyncEvent,
 };
 
 /// Where the user can go.

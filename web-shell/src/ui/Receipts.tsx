@@ -2,6 +2,8 @@ import { useId, useRef, useState } from "react";
 import type { DragEvent, ReactNode } from "react";
 import type {
   FormField,
+  ReceiptFilterField,
+  ReceiptFiltersView,
   PageView,
   ReceiptRow,
   ReceiptStatus,
@@ -172,7 +174,12 @@ export function ReceiptsScreen({ view }: { view: ReceiptsView }) {
             <span className="spinner" aria-hidden="true" /> Preparing {busy} photo{busy === 1 ? "" : "s"}…
           </p>
         )}
-        {view.receipts.length === 0 && busy === 0 ? (
+        {view.filters && <FilterBar view={view.filters} />}
+        {view.receipts.length === 0 && busy === 0 && view.filters?.narrowed ? (
+          <div className="empty card">
+            <p>No receipts match these filters.</p>
+          </div>
+        ) : view.receipts.length === 0 && busy === 0 ? (
           <div className="empty card">
             <p>No receipts yet.</p>
             {view.can_capture && <p className="muted">Photograph a receipt right after paying — Kvits keeps it even without a network.</p>}
@@ -187,6 +194,52 @@ export function ReceiptsScreen({ view }: { view: ReceiptsView }) {
         <MoreButton more={view.more} what="receipts" />
       </section>
     </DropZone>
+  );
+}
+
+const STATUS_IDS = ["All", "ToReview", "WaitingForApproval", "Returned", "Reviewed", "Rejected", "Drafts"] as const;
+const SORT_IDS = ["Captured", "DateNewest", "DateOldest", "AmountHighest"] as const;
+
+/** Status, period, person, type and card filters and the order (those who see everyone's). */
+function FilterBar({ view }: { view: ReceiptFiltersView }) {
+  const dispatch = useDispatch();
+  const set = (field: ReceiptFilterField) => dispatch({ kind: "Receipts", value: { kind: "Filter", value: field } });
+  const statuses = view.statuses.filter((c) => c.id !== "All");
+  return (
+    <div className="filters card" role="search" aria-label="Filter receipts">
+      <ChoiceSelect
+        label="Status"
+        placeholder={`All (${view.statuses.find((c) => c.id === "All")?.detail ?? 0})`}
+        choices={statuses}
+        detail="suffix"
+        onChange={(id) => {
+          const kind = STATUS_IDS.find((s) => s === id) ?? "All";
+          set({ kind: "Status", value: { kind } });
+        }}
+      />
+      <ChoiceSelect label="Month" placeholder="Any month" choices={view.periods} detail="suffix" onChange={(id) => set({ kind: "Period", value: id })} />
+      <ChoiceSelect label="Employee" placeholder="Anyone" choices={view.employees} detail="suffix" onChange={(id) => set({ kind: "Employee", value: id })} />
+      <ChoiceSelect label="Type" placeholder="Any type" choices={view.expense_types} detail="suffix" onChange={(id) => set({ kind: "ExpenseType", value: id })} />
+      <ChoiceSelect label="Card" placeholder="Any card" choices={view.payment_methods} detail="suffix" onChange={(id) => set({ kind: "PaymentMethod", value: id })} />
+      <ChoiceSelect
+        label="Order"
+        placeholder="Newest captured"
+        choices={view.sorts.filter((c) => c.id !== "Captured")}
+        detail="suffix"
+        onChange={(id) => {
+          const kind = SORT_IDS.find((s) => s === id) ?? "Captured";
+          set({ kind: "Sort", value: { kind } });
+        }}
+      />
+      <p className="muted small filters-summary" role="status">
+        {view.summary}
+        {view.narrowed && (
+          <button type="button" className="button-quiet" onClick={() => set({ kind: "Clear" })}>
+            Clear filters
+          </button>
+        )}
+      </p>
+    </div>
   );
 }
 

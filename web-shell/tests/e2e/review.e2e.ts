@@ -94,16 +94,26 @@ test("Anna corrects, asks, and marks reviewed; Emma answers and resubmits", asyn
 
     await approveAsMark(mark);
 
-    // Approved again: Anna marks it reviewed.
+    // Approved again: Anna finds it among the receipts to review and marks it reviewed.
     await anna.getByRole("navigation", { name: "Main" }).getByRole("button", { name: "Receipts" }).click();
+    const filters = anna.getByRole("search", { name: "Filter receipts" });
+    await filters.getByLabel("Status").selectOption("ToReview");
+    await filters.getByRole("button", { name: "Clear filters" }).waitFor();
     await row(anna, MERCHANT).getByText("Approved", { exact: true }).waitFor({ timeout: SLOW });
+    await screenshot(anna, "review-04-to-review");
     await row(anna, MERCHANT).getByRole("button").click();
     await history.getByText(ANSWER).waitFor();
     await review.getByRole("button", { name: "Mark reviewed" }).click();
     await review.getByText("Reviewed: ready for export.").waitFor();
     await waitSynced(anna);
-    await screenshot(anna, "review-04-reviewed");
+    await screenshot(anna, "review-05-reviewed");
     await row(emma, MERCHANT).getByText("Reviewed by the accounting firm").waitFor({ timeout: SLOW });
+    // Reviewed, it has left the "to review" list.
+    await anna.getByRole("navigation", { name: "Main" }).getByRole("button", { name: "Receipts" }).click();
+    await filters.getByLabel("Status").selectOption("ToReview");
+    await expect.poll(() => row(anna, MERCHANT).count(), { timeout: SLOW }).toBe(0);
+    await filters.getByLabel("Status").selectOption("Reviewed");
+    await row(anna, MERCHANT).getByText("Reviewed by the accounting firm").waitFor();
 
     const api = await apiLogin("anna@demo.kvits");
     const done = await eventually("the reviewed receipt on the server", async () => {

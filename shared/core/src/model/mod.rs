@@ -44,6 +44,7 @@ pub use people::PeopleEvent;
 pub(crate) use queue::{After, Intent, StoreQueue};
 pub use receipts::ReceiptEvent;
 pub use receipts::{DEFAULT_CURRENCY, FormState, ReceiptsState};
+pub use receipts::{ReceiptFilter, ReceiptFilterField, ReceiptSort, StatusFilter, period_of};
 pub(crate) use review::currency_of;
 pub use review::{ReviewDraft, ReviewEvent, ReviewField, ReviewState, VatInput};
 pub use session::SessionEvent;

@@ -311,6 +311,8 @@ impl Model {
         }
         record.company_id = Some(company);
         self.receipts.form = None;
+        // The filters name the old company's people, types and cards.
+        self.receipts.filter = super::ReceiptFilter::default();
         self.reject = None;
         // The switch is applied when committed; the home screen follows the new roles.
         self.enqueue(Intent::Writes {

@@ -9,7 +9,7 @@ use super::review::{AnswerView, HistoryView, ReviewView};
 use super::{Choice, ImageRef};
 use crate::event::DocumentKind;
 use crate::format;
-use crate::model::{DEFAULT_CURRENCY, Model};
+use crate::model::{DEFAULT_CURRENCY, Model, ReceiptSort, StatusFilter, period_of};
 
 /// Where a receipt stands, as its owner sees it.
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -50,9 +50,30 @@ pub struct ReceiptRow {
     pub status_text: String,
 }
 
+/// The list's filters, for those who see everyone's receipts in the company.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ReceiptFiltersView {
+    /// Ids as [`crate::event::StatusFilter`] names them (`All`, `ToReview`, …); the detail is
+    /// how many receipts of the company are in that status.
+    pub statuses: Vec<Choice>,
+    /// Months (`2026-11`) that have receipts, newest first.
+    pub periods: Vec<Choice>,
+    pub employees: Vec<Choice>,
+    pub expense_types: Vec<Choice>,
+    pub payment_methods: Vec<Choice>,
+    /// Ids as [`crate::event::ReceiptSort`] names them.
+    pub sorts: Vec<Choice>,
+    /// Whether any filter narrows the list.
+    pub narrowed: bool,
+    /// "12 of 240 receipts".
+    pub summary: String,
+}
+
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct ReceiptsView {
     pub can_capture: bool,
+    /// `None` for someone who sees only their own receipts.
+    pub filters: Option<ReceiptFiltersView>,
     /// Photos being processed right now.
     pub processing: u32,
     pub receipts: Vec<ReceiptRow>,
@@ -125,14 +146,131 @@ impl Model {
     pub(super) fn listed_receipts(&self) -> Vec<kvits_protocol::ExpenseId> {
         let me = self.actor.as_ref().map(|a| a.user_id);
         let company = self.company();
-        let all = self.has_role(Role::Accountant) || self.has_role(Role::CompanyAdmin);
+        let all = self.sees_all_receipts();
+        let filter = &self.receipts.filter;
         let mut listed: Vec<&Expense> = self
             .predicted
             .expenses()
             .filter(|e| Some(e.company_id) == company && (all || Some(e.created_by) == me))
+            .filter(|e| !all || filter.admits(e))
             .collect();
         listed.sort_by_key(|e| std::cmp::Reverse(e.id));
+        if all {
+            filter.sort(&mut listed);
+        }
         listed.into_iter().map(|e| e.id).collect()
+    }
+
+    /// Whether the list holds everyone's receipts in the company (and so has filters).
+    fn sees_all_receipts(&self) -> bool {
+        self.has_role(Role::Accountant) || self.has_role(Role::CompanyAdmin)
+    }
+
+    fn receipt_filters(&self, shown: usize) -> Option<ReceiptFiltersView> {
+        if !self.sees_all_receipts() {
+            return None;
+        }
+        let company = self.company()?;
+        let f = &self.receipts.filter;
+        let everyone: Vec<Expense> = self
+            .predicted
+            .expenses()
+            .filter(|e| e.company_id == company)
+            .cloned()
+            .collect();
+        let statuses = StatusFilter::ALL
+            .into_iter()
+            .map(|s| Choice {
+                id: <&str>::from(s).to_string(),
+                label: s.label().to_string(),
+                detail: Some(
+                    everyone
+                        .iter()
+                        .filter(|e| s.admits(e.status))
+                        .count()
+                        .to_string(),
+                ),
+                selected: s == f.status,
+            })
+            .collect();
+        let mut periods: Vec<String> = everyone.iter().map(period_of).collect();
+        periods.sort_unstable_by(|a, b| b.cmp(a));
+        periods.dedup();
+        let mut people: Vec<(kvits_protocol::UserId, String)> = everyone
+            .iter()
+            .map(|e| (e.created_by, e.created_by_name.clone()))
+            .collect();
+        people.sort_by(|a, b| {
+            a.1.to_lowercase()
+                .cmp(&b.1.to_lowercase())
+                .then(a.0.cmp(&b.0))
+        });
+        people.dedup_by_key(|p| p.0);
+        let mut types = self.predicted.expense_types(company);
+        types.sort_by_key(|t| t.name.to_lowercase());
+        let mut methods: Vec<_> = self
+            .predicted
+            .payment_methods()
+            .filter(|m| m.company_id == company)
+            .collect();
+        methods.sort_by_key(|m| (m.label.to_lowercase(), m.id));
+        Some(ReceiptFiltersView {
+            statuses,
+            periods: periods
+                .into_iter()
+                .map(|p| Choice {
+                    selected: f.period.as_ref() == Some(&p),
+                    label: p.clone(),
+                    id: p,
+                    detail: None,
+                })
+                .collect(),
+            employees: people
+                .into_iter()
+                .map(|(id, name)| Choice {
+                    id: id.to_string(),
+                    label: name,
+                    detail: None,
+                    selected: f.employee == Some(id),
+                })
+                .collect(),
+            expense_types: types
+                .into_iter()
+                .map(|t| Choice {
+                    id: t.id.to_string(),
+                    selected: f.expense_type == Some(t.id),
+                    label: t.name,
+                    detail: Some(t.code),
+                })
+                .collect(),
+            payment_methods: methods
+                .into_iter()
+                .map(|m| Choice {
+                    id: m.id.to_string(),
+                    label: match &m.last_four {
+                        Some(l) => format!("{} ·{l}", m.label),
+                        None => m.label.clone(),
+                    },
+                    detail: None,
+                    selected: f.payment_method == Some(m.id),
+                })
+                .collect(),
+            sorts: ReceiptSort::ALL
+                .into_iter()
+                .map(|s| Choice {
+                    id: <&str>::from(s).to_string(),
+                    label: s.label().to_string(),
+                    detail: None,
+                    selected: s == f.sort,
+                })
+                .collect(),
+            narrowed: f.narrows(),
+            summary: format!(
+                "{shown} of {} receipt{}",
+                everyone.len(),
+                if everyone.len() == 1 { "" } else { "s" }
+            ),
+        })
     }
 
     pub(super) fn receipts_view(&self) -> ReceiptsView {
@@ -145,6 +283,7 @@ impl Model {
             .collect();
         ReceiptsView {
             can_capture: self.can_capture(),
+            filters: self.receipt_filters(ids.len()),
             processing: self.local.captures.len() as u32,
             more: ids.len().saturating_sub(receipts.len()) as u32,
             receipts,

@@ -5,7 +5,10 @@
 //! `attach_receipt` in one local transaction, and the form opens. The upload happens later,
 //! whenever the sync engine gets to it.
 
+mod filter;
 mod form;
+
+pub use filter::{ReceiptFilter, ReceiptFilterField, ReceiptSort, StatusFilter, period_of};
 
 use std::collections::BTreeMap;
 
@@ -52,12 +55,14 @@ pub enum ReceiptEvent {
     Delete,
     /// Remove a page from the open receipt.
     RemovePage { sha256: String },
+    /// Narrow or order the receipts list (those who see everyone's receipts).
+    Filter(ReceiptFilterField),
 }
 
 impl ReceiptEvent {
     pub(crate) fn needs_clock(&self) -> bool {
         match self {
-            ReceiptEvent::EditForm(_) => false,
+            ReceiptEvent::EditForm(_) | ReceiptEvent::Filter(_) => false,
             ReceiptEvent::PhotoCaptured { .. }
             | ReceiptEvent::SaveDraft
             | ReceiptEvent::Submit
@@ -74,6 +79,8 @@ pub struct ReceiptsState {
     pub form: Option<FormState>,
     /// Captures being processed, by operation id.
     pub processing: BTreeMap<u64, String>,
+    /// The list's filters and order.
+    pub filter: ReceiptFilter,
 }
 
 /// The expense form as the user is editing it.
@@ -107,6 +114,10 @@ impl Model {
             ReceiptEvent::Submit => self.save_form(now, true),
             ReceiptEvent::Delete => self.delete_receipt(now),
             ReceiptEvent::RemovePage { sha256 } => self.remove_page(&sha256, now),
+            ReceiptEvent::Filter(field) => {
+                self.filter_receipts(field);
+                Command::done()
+            }
         }
     }
 

@@ -256,3 +256,92 @@ fn emma_view_has_no_review(emma: &mut Phone, id: ExpenseId) -> bool {
     emma.send(Event::Navigate(Route::Receipts));
     view.review.is_none() && view.answer.is_none()
 }
+
+#[test]
+fn the_firm_filters_and_sorts_a_companys_receipts() {
+    use crate::event::{ReceiptFilterField, ReceiptSort, StatusFilter};
+    let mut server = FakeServer::new();
+    let mut emma = Phone::new(&mut server);
+    emma.sign_in(&mut server, "emma");
+    for (name, amount) in [("taxi", "12"), ("hotel", "240"), ("fuel", "61.50")] {
+        emma.capture(&mut server, name);
+        fill_and_submit(&mut emma, &mut server, amount);
+    }
+    let first = server
+        .state
+        .expenses()
+        .find(|e| e.fields.amount.as_ref().map(|m| m.amount_minor) == Some(24_000))
+        .unwrap()
+        .id;
+    approve(&mut server, first);
+
+    // Emma sees her own receipts, without filters.
+    emma.send(Event::Navigate(Route::Receipts));
+    assert!(receipts(&emma).filters.is_none());
+
+    let mut anna = Phone::new(&mut server);
+    anna.sign_in(&mut server, "anna");
+    anna.send(Event::Navigate(Route::Receipts));
+    let filter = |p: &mut Phone, f: ReceiptFilterField| {
+        p.send(Event::Receipts(ReceiptEvent::Filter(f)));
+        receipts(p)
+    };
+    let all = receipts(&anna);
+    let filters = all.filters.clone().expect("the firm filters");
+    assert_eq!(filters.summary, "3 of 3 receipts");
+    let to_review = filters
+        .statuses
+        .iter()
+        .find(|c| c.id == "ToReview")
+        .unwrap();
+    assert_eq!(to_review.detail.as_deref(), Some("1"));
+    assert_eq!(filters.employees.len(), 1);
+    assert_eq!(filters.employees[0].label, "Emma Employee");
+
+    let list = filter(
+        &mut anna,
+        ReceiptFilterField::Status(StatusFilter::ToReview),
+    );
+    assert_eq!(list.receipts.len(), 1);
+    assert_eq!(list.receipts[0].amount.as_deref(), Some("240.00 EUR"));
+    assert_eq!(list.filters.unwrap().summary, "1 of 3 receipts");
+
+    let list = filter(
+        &mut anna,
+        ReceiptFilterField::Status(StatusFilter::WaitingForApproval),
+    );
+    assert_eq!(list.receipts.len(), 2);
+    let list = filter(
+        &mut anna,
+        ReceiptFilterField::Sort(ReceiptSort::AmountHighest),
+    );
+    let amounts: Vec<_> = list
+        .receipts
+        .iter()
+        .map(|r| r.amount.clone().unwrap())
+        .collect();
+    assert_eq!(amounts, ["61.50 EUR", "12.00 EUR"]);
+
+    // A card nobody paid these with: nothing; an id or month that names nothing: no filter.
+    let marks_card = server.tenant.mark_card.to_string();
+    let list = filter(
+        &mut anna,
+        ReceiptFilterField::PaymentMethod(Some(marks_card)),
+    );
+    assert!(list.receipts.is_empty());
+    assert!(list.filters.unwrap().narrowed);
+    let list = filter(
+        &mut anna,
+        ReceiptFilterField::PaymentMethod(Some("no id".into())),
+    );
+    assert_eq!(list.receipts.len(), 2);
+    let list = filter(
+        &mut anna,
+        ReceiptFilterField::Period(Some("1999-13".into())),
+    );
+    assert_eq!(list.receipts.len(), 2);
+
+    let list = filter(&mut anna, ReceiptFilterField::Clear);
+    assert_eq!(list.receipts.len(), 3);
+    assert!(!list.filters.unwrap().narrowed);
+}
