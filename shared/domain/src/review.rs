@@ -19,14 +19,8 @@ fn in_review(status: ExpenseStatus) -> bool {
     matches!(status, ExpenseStatus::Approved | ExpenseStatus::Reviewed)
 }
 
-/// The expense, if the actor reviews for its company and it is where a review can act, as the
-/// actor saw it (`seen_revision`).
-fn reviewable(
-    cx: &Cx<'_>,
-    id: ExpenseId,
-    seen_revision: u32,
-    what: &str,
-) -> Result<Expense, DomainError> {
+/// The expense, if the actor reviews for its company and it is where a review can act.
+fn reviewable(cx: &Cx<'_>, id: ExpenseId, what: &str) -> Result<Expense, DomainError> {
     let e = visible(cx, id)?;
     cx.require(e.company_id, &REVIEW_ROLES, what)?;
     if !in_review(e.status) {
@@ -35,14 +29,26 @@ fn reviewable(
             status_word(e.status)
         )));
     }
-    if e.revision != seen_revision {
-        return Err(DomainError::Conflict {
-            code: ConflictCode::StaleRevision,
-            message: "this expense changed since you saw it; look at it again".into(),
-            winner: None,
-        });
-    }
     Ok(e)
+}
+
+/// Refuses an action on a revision the actor did not see.
+fn as_seen(e: &Expense, seen_revision: u32) -> Result<(), DomainError> {
+    if e.revision == seen_revision {
+        return Ok(());
+    }
+    Err(DomainError::Conflict {
+        code: ConflictCode::StaleRevision,
+        message: "this expense changed since you saw it; look at it again".into(),
+        winner: None,
+    })
+}
+
+/// Whether the expense's last change is this very action by the actor (a replay).
+fn last_is(cx: &Cx<'_>, e: &Expense, action: HistoryAction, note: &str) -> bool {
+    e.history.last().is_some_and(|h| {
+        h.action == action && h.by == cx.actor.user_id && h.note.as_deref() == Some(note)
+    })
 }
 
 pub(crate) fn correct(
@@ -53,7 +59,7 @@ pub(crate) fn correct(
     vat: &[VatLine],
     account_code: Option<&str>,
 ) -> Result<Applied, DomainError> {
-    let mut e = reviewable(cx, id, seen_revision, "correct expenses")?;
+    let mut e = reviewable(cx, id, "correct expenses")?;
     let account_code = account_code.map(str::trim).filter(|c| !c.is_empty());
     let fields = ExpenseFields {
         expense_type_id: Some(expense_type_id),
@@ -64,6 +70,7 @@ pub(crate) fn correct(
     if fields == e.fields {
         return Ok(Applied::AlreadyApplied);
     }
+    as_seen(&e, seen_revision)?;
     check_fields(cx, e.company_id, &fields, Some(&e.fields))?;
     let before = e.clone();
     e.fields = fields;
@@ -79,7 +86,14 @@ pub(crate) fn send_back(
 ) -> Result<Applied, DomainError> {
     let question = question.trim();
     validate::text("question", question, validate::MAX_NOTE, true)?;
-    let mut e = reviewable(cx, id, seen_revision, "return expenses")?;
+    if let Some(e) = cx.state.expense(id)
+        && e.status == ExpenseStatus::Returned
+        && last_is(cx, &e, HistoryAction::Returned, question)
+    {
+        return Ok(Applied::AlreadyApplied);
+    }
+    let mut e = reviewable(cx, id, "return expenses")?;
+    as_seen(&e, seen_revision)?;
     // The question travels as a decision too, so every app that shows why an expense came back
     // shows it, and the approval trail reads in order.
     e.decisions.push(Decision {
@@ -106,6 +120,9 @@ pub(crate) fn answer(cx: &Cx<'_>, id: ExpenseId, answer: &str) -> Result<Applied
     let answer = answer.trim();
     validate::text("answer", answer, validate::MAX_NOTE, true)?;
     let mut e = own_editable(cx, id)?;
+    if last_is(cx, &e, HistoryAction::Answered, answer) {
+        return Ok(Applied::AlreadyApplied);
+    }
     if e.status != ExpenseStatus::Returned {
         return Err(DomainError::wrong_state(
             "only an expense returned with a question can be answered",
@@ -133,7 +150,8 @@ pub(crate) fn mark_reviewed(
     {
         return Ok(Applied::AlreadyApplied);
     }
-    let mut e = reviewable(cx, id, seen_revision, "review expenses")?;
+    let mut e = reviewable(cx, id, "review expenses")?;
+    as_seen(&e, seen_revision)?;
     e.status = ExpenseStatus::Reviewed;
     record(cx, &mut e, HistoryAction::Reviewed, Vec::new(), None);
     put(e, cx)

@@ -17,7 +17,8 @@ use kvits_domain::{
 };
 use kvits_protocol::{
     CompanyId, DecisionKind, DocumentType, Entity, Expense, ExpenseFields, ExpenseId,
-    ExpenseStatus, ExpenseTypeId, MessageId, Mutation, PaymentMethodId, Role, ThreadId, Timestamp,
+    ExpenseStatus, ExpenseTypeId, HistoryAction, MessageId, Mutation, PaymentMethodId, Role,
+    ThreadId, Timestamp, VatLine,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -89,6 +90,15 @@ enum Op {
         back: u8,
         kind: u8,
         reason: bool,
+    },
+    /// The firm's review of an approved or reviewed expense (`e` < 6 when there is one), at
+    /// its revision minus `back`: `kind` 0 correct (`vat` lines that fit the amount, or not),
+    /// 1 return with a question, 2 mark reviewed, 3 the employee's answer.
+    Review {
+        e: u8,
+        back: u8,
+        kind: u8,
+        vat: bool,
     },
     Send {
         m: u8,
@@ -194,6 +204,13 @@ fn op() -> impl Strategy<Value = Op> {
             prop::bool::weighted(0.9),
         )
             .prop_map(|(e, back, kind, reason)| Op::Decide { e, back, kind, reason }),
+        4 => (
+            0u8..8,
+            prop_oneof![4 => Just(0u8), 1 => Just(1u8)],
+            0u8..4,
+            prop::bool::weighted(0.7),
+        )
+            .prop_map(|(e, back, kind, vat)| Op::Review { e, back, kind, vat }),
         2 => (0u8..3, 1u8..8, prop::bool::weighted(0.2))
             .prop_map(|(m, companies, attach)| Op::Send { m, companies, attach }),
         2 => (0u8..6, 0u8..6, prop::bool::weighted(0.2))
@@ -377,7 +394,13 @@ impl Session {
                     who(&|a| can_see(a, &Entity::Thread(t.clone())))
                 })
             }
-            Mutation::SendMessage { .. } => who(&|a| a.user_id == self.w.anna.user_id),
+            Mutation::SendMessage { .. }
+            | Mutation::CorrectExpense { .. }
+            | Mutation::ReturnExpense { .. }
+            | Mutation::MarkReviewed { .. } => who(&|a| a.user_id == self.w.anna.user_id),
+            Mutation::AnswerExpense { expense_id, .. } => s
+                .expense(*expense_id)
+                .map_or_else(Vec::new, |x| who(&|a| a.user_id == x.created_by)),
             _ => vec![],
         }
     }
@@ -487,6 +510,58 @@ impl Session {
                     reason: reason.then(|| "checked".to_owned()),
                 }
             }
+            Op::Review { e, back, kind, vat } => {
+                let all = self.expenses();
+                let reviewable: Vec<&Expense> = all
+                    .iter()
+                    .filter(|x| {
+                        matches!(x.status, ExpenseStatus::Approved | ExpenseStatus::Reviewed)
+                    })
+                    .collect();
+                let returned: Vec<&Expense> = all
+                    .iter()
+                    .filter(|x| x.status == ExpenseStatus::Returned)
+                    .collect();
+                let pool = match (*kind, *e < 6) {
+                    (3, true) if !returned.is_empty() => returned,
+                    (_, true) if !reviewable.is_empty() => reviewable,
+                    _ => all.iter().collect(),
+                };
+                let Some(x) = pool.get(usize::from(*e) % pool.len().max(1)) else {
+                    return Vec::new();
+                };
+                let seen_revision = x.revision.saturating_sub(u32::from(*back));
+                let amount = x.fields.amount.as_ref().map_or(1_000, |m| m.amount_minor);
+                match kind {
+                    0 => Mutation::CorrectExpense {
+                        expense_id: x.id,
+                        seen_revision,
+                        expense_type_id: x
+                            .fields
+                            .expense_type_id
+                            .unwrap_or(self.w.birch_types.other),
+                        vat: vec![VatLine {
+                            rate_bp: 2100,
+                            net_minor: amount - amount * 21 / 121 - i64::from(!*vat),
+                            vat_minor: amount * 21 / 121,
+                        }],
+                        account_code: Some("7210".into()),
+                    },
+                    1 => Mutation::ReturnExpense {
+                        expense_id: x.id,
+                        seen_revision,
+                        question: "Which project?".into(),
+                    },
+                    2 => Mutation::MarkReviewed {
+                        expense_id: x.id,
+                        seen_revision,
+                    },
+                    _ => Mutation::AnswerExpense {
+                        expense_id: x.id,
+                        answer: "For the Cedar project".into(),
+                    },
+                }
+            }
             Op::Send {
                 m,
                 companies,
@@ -568,6 +643,9 @@ fn allowed(from: ExpenseStatus, to: ExpenseStatus) -> bool {
             (Draft, Submitted | Approved)
                 | (Submitted, Approved | Rejected | Returned)
                 | (Returned, Submitted | Approved)
+                // The firm's review.
+                | (Approved, Reviewed | Returned)
+                | (Reviewed, Returned)
         )
 }
 
@@ -684,6 +762,19 @@ fn check_step(
 fn check_state(s: &MemoryState) -> Result<(), TestCaseError> {
     for x in expenses(s) {
         let a = x.approval.as_ref();
+        // VAT lines, once entered, add up to the amount; the history starts with the capture
+        // and runs forward in time.
+        if let Some(m) = &x.fields.amount
+            && !x.fields.vat.is_empty()
+        {
+            let total: i64 = x.fields.vat.iter().map(|l| l.net_minor + l.vat_minor).sum();
+            prop_assert_eq!(total, m.amount_minor);
+        }
+        prop_assert_eq!(
+            x.history.first().map(|h| h.action),
+            Some(HistoryAction::Created)
+        );
+        prop_assert!(x.history.windows(2).all(|w| w[0].at <= w[1].at));
         match x.status {
             ExpenseStatus::Draft => {
                 prop_assert!(x.submitted_at.is_none() && a.is_none() && x.decisions.is_empty());
@@ -921,12 +1012,16 @@ fn sessions_reach_every_mutation_decision_and_conflict() {
         "mark_read.v1",
         "put_expense_type.v1",
         "put_approval_rule.v1",
+        "correct_expense.v1",
+        "return_expense.v1",
+        "answer_expense.v1",
+        "mark_reviewed.v1",
     ]
     .into();
     let missing: Vec<_> = every.difference(&total.applied).collect();
     assert!(missing.is_empty(), "never applied: {missing:?}");
     assert_eq!(total.decisions.len(), 3, "decisions: {:?}", total.decisions);
-    assert_eq!(total.statuses.len(), 5, "statuses: {:?}", total.statuses);
+    assert_eq!(total.statuses.len(), 6, "statuses: {:?}", total.statuses);
     for wanted in [
         "decide_expense.v1 conflict AlreadyDecided",
         "decide_expense.v1 conflict StaleRevision",
