@@ -102,10 +102,7 @@ fn values(cx: &Cx<'_>, e: &Expense) -> Vec<(ExpenseField, Option<String>)> {
             f.payment_method_id.map(|id| {
                 cx.state.payment_method(id).map_or_else(
                     || "an unknown payment method".to_owned(),
-                    |m| match m.last_four {
-                        Some(four) => format!("{} ·{four}", m.label),
-                        None => m.label,
-                    },
+                    |m| m.display_name(),
                 )
             }),
         ),
@@ -125,10 +122,11 @@ fn values(cx: &Cx<'_>, e: &Expense) -> Vec<(ExpenseField, Option<String>)> {
         (
             ExpenseField::Pages,
             (!e.pages.is_empty()).then(|| {
-                let hashes: Vec<&str> = e
+                // The start of each page's hash tells a replaced photo from the same one.
+                let hashes: Vec<String> = e
                     .pages
                     .iter()
-                    .map(|p| &p.sha256[..8.min(p.sha256.len())])
+                    .map(|p| p.sha256.chars().take(8).collect())
                     .collect();
                 match e.pages.len() {
                     1 => format!("1 page ({})", hashes.join(", ")),

@@ -192,6 +192,16 @@ pub struct PaymentMethod {
     pub active: bool,
 }
 
+impl PaymentMethod {
+    /// How people see it: `Visa Business ·4821`, `Own money / cash`.
+    pub fn display_name(&self) -> String {
+        match &self.last_four {
+            Some(four) => format!("{} ·{four}", self.label),
+            None => self.label.clone(),
+        }
+    }
+}
+
 /// What kind of document an expense is; approval rules may route by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -53,6 +53,14 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
         "{v:#?}"
     );
     clara.network(true);
+    // Back online, the phone's first pull goes out before the invitation does. (A request sent
+    // in the same instant may meet a connection the offline proxy cut, and fail once with "No
+    // connection to the server", as it failed in one CI run.)
+    clara
+        .wait_for("the first sync back online", |v| {
+            v.status.online && !v.status.syncing && v.status.problem.is_none()
+        })
+        .await;
 
     // A role that cannot be given here is refused before anything is sent.
     clara.send(Event::People(PeopleEvent::Invite(InviteInput {

@@ -86,10 +86,7 @@ impl Model {
                 .fields
                 .payment_method_id
                 .and_then(|m| self.predicted.payment_method(m))
-                .map(|m| match &m.last_four {
-                    Some(l) => format!("{} ·{l}", m.label),
-                    None => m.label.clone(),
-                }),
+                .map(|m| m.display_name()),
             amount: e
                 .fields
                 .amount

@@ -247,10 +247,7 @@ impl Model {
                 .into_iter()
                 .map(|m| Choice {
                     id: m.id.to_string(),
-                    label: match &m.last_four {
-                        Some(l) => format!("{} ·{l}", m.label),
-                        None => m.label.clone(),
-                    },
+                    label: m.display_name(),
                     detail: None,
                     selected: f.payment_method == Some(m.id),
                 })
@@ -450,10 +447,7 @@ impl Model {
             .into_iter()
             .map(|m| Choice {
                 id: m.id.to_string(),
-                label: match &m.last_four {
-                    Some(l) => format!("{} ·{l}", m.label),
-                    None => m.label.clone(),
-                },
+                label: m.display_name(),
                 detail: match (m.payment_kind, m.holder_id) {
                     (PaymentKind::CompanyCard, Some(h)) if Some(h) == me => {
                         Some("Your cards".into())
