@@ -69,6 +69,20 @@ pub(crate) fn put(mut e: Expense, cx: &Cx<'_>) -> Result<Applied, DomainError> {
 
 /// Checks the form fields against the company's catalog. `keep` is the expense's current
 /// fields: a type or card that was deactivated after it was chosen may stay.
+/// Applies `change` to the expense, writes what it changed into the history as `action`, and
+/// puts it.
+pub(crate) fn put_changed(
+    mut e: Expense,
+    cx: &Cx<'_>,
+    action: HistoryAction,
+    change: impl FnOnce(&mut Expense),
+) -> Result<Applied, DomainError> {
+    let before = e.clone();
+    change(&mut e);
+    record_diff(cx, &before, &mut e, action);
+    put(e, cx)
+}
+
 pub(crate) fn check_fields(
     cx: &Cx<'_>,
     company: CompanyId,
@@ -198,15 +212,12 @@ pub(crate) fn set_fields(
     id: ExpenseId,
     fields: &ExpenseFields,
 ) -> Result<Applied, DomainError> {
-    let mut e = own_editable(cx, id)?;
+    let e = own_editable(cx, id)?;
     if e.fields == *fields {
         return Ok(Applied::AlreadyApplied);
     }
     check_fields(cx, e.company_id, fields, Some(&e.fields))?;
-    let before = e.clone();
-    e.fields = fields.clone();
-    record_diff(cx, &before, &mut e, HistoryAction::Edited);
-    put(e, cx)
+    put_changed(e, cx, HistoryAction::Edited, |e| e.fields = fields.clone())
 }
 
 pub(crate) fn set_document_type(
@@ -214,14 +225,13 @@ pub(crate) fn set_document_type(
     id: ExpenseId,
     document_type: DocumentType,
 ) -> Result<Applied, DomainError> {
-    let mut e = own_editable(cx, id)?;
+    let e = own_editable(cx, id)?;
     if e.document_type == document_type {
         return Ok(Applied::AlreadyApplied);
     }
-    let before = e.clone();
-    e.document_type = document_type;
-    record_diff(cx, &before, &mut e, HistoryAction::Edited);
-    put(e, cx)
+    put_changed(e, cx, HistoryAction::Edited, |e| {
+        e.document_type = document_type
+    })
 }
 
 pub(crate) fn attach(
@@ -229,15 +239,12 @@ pub(crate) fn attach(
     id: ExpenseId,
     pages: &[ReceiptPage],
 ) -> Result<Applied, DomainError> {
-    let mut e = own_editable(cx, id)?;
+    let e = own_editable(cx, id)?;
     if e.pages == pages {
         return Ok(Applied::AlreadyApplied);
     }
     validate::pages(pages)?;
-    let before = e.clone();
-    e.pages = pages.to_vec();
-    record_diff(cx, &before, &mut e, HistoryAction::Edited);
-    put(e, cx)
+    put_changed(e, cx, HistoryAction::Edited, |e| e.pages = pages.to_vec())
 }
 
 pub(crate) fn delete(cx: &Cx<'_>, id: ExpenseId) -> Result<Applied, DomainError> {

@@ -7,8 +7,8 @@ use kvits_protocol::{
     ExpenseTypeId, HistoryAction, Role, VatLine,
 };
 
-use crate::expense::{check_fields, own_editable, put, status_word, visible};
-use crate::history::{record, record_diff};
+use crate::expense::{check_fields, own_editable, put, put_changed, status_word, visible};
+use crate::history::record;
 use crate::{Applied, Cx, DomainError, validate};
 
 /// Roles that review documents: the firm's staff.
@@ -59,7 +59,7 @@ pub(crate) fn correct(
     vat: &[VatLine],
     account_code: Option<&str>,
 ) -> Result<Applied, DomainError> {
-    let mut e = reviewable(cx, id, "correct expenses")?;
+    let e = reviewable(cx, id, "correct expenses")?;
     let account_code = account_code.map(str::trim).filter(|c| !c.is_empty());
     let fields = ExpenseFields {
         expense_type_id: Some(expense_type_id),
@@ -72,10 +72,7 @@ pub(crate) fn correct(
     }
     as_seen(&e, seen_revision)?;
     check_fields(cx, e.company_id, &fields, Some(&e.fields))?;
-    let before = e.clone();
-    e.fields = fields;
-    record_diff(cx, &before, &mut e, HistoryAction::Corrected);
-    put(e, cx)
+    put_changed(e, cx, HistoryAction::Corrected, |e| e.fields = fields)
 }
 
 pub(crate) fn send_back(
