@@ -7,8 +7,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use kvits_protocol::{
-    Company, CompanyId, CreateCompanyRequest, Entity, FirmId, Invitation, InviteUserRequest,
-    PaymentKind, PaymentMethod, PaymentMethodId, Role, SetRolesRequest, UserId,
+    Company, CompanyDetails, CompanyId, Entity, ErrorCode, FirmId, Invitation, InviteUserRequest,
+    PaymentKind, PaymentMethod, PaymentMethodId, Role, SetRolesRequest, StaffRole, UserId,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -24,21 +24,42 @@ pub(crate) fn routes() -> Routes {
         .post("/v1/companies", create_company_handler, |g| {
             Operation::new("createCompany", "admin", "Add a client company")
                 .describe(
-                    "Creates a client company of the signed-in accountant's firm, with an \"Own \
+                    "Creates a client company of the signed-in firm admin's firm, with an \"Own \
                      money / cash\" payment method.",
                 )
                 .bearer()
-                .json_body(schema::<CreateCompanyRequest>(g))
+                .json_body(schema::<CompanyDetails>(g))
                 .db()
                 .json(201, "Created.", schema::<Company>(g))
-                .error(
-                    400,
-                    "`bad_request`: the name is empty, longer than 200 characters or has control \
-                     characters.",
-                )
+                .error(400, DETAILS_REFUSED)
                 .error(
                     403,
-                    "`forbidden`: only the firm's accountants add client companies.",
+                    "`forbidden`: only the firm's admins add client companies.",
+                )
+        })
+        .put("/v1/companies/{company_id}", update_company_handler, |g| {
+            Operation::new("updateCompany", "admin", "Change a client company")
+                .describe(
+                    "Replaces a client company's details. Pausing it (`active: false`) keeps its \
+                     data and leaves it visible to the firm, but its members can no longer sign \
+                     in or sync (`403 company_inactive`); their devices start their mirror over \
+                     when it changes either way.",
+                )
+                .bearer()
+                .path_param("company_id", schema::<CompanyId>(g), "The company.")
+                .json_body(schema::<CompanyDetails>(g))
+                .db()
+                .json(200, "Changed.", schema::<Company>(g))
+                .error(400, DETAILS_REFUSED)
+                .error(
+                    403,
+                    "`forbidden`: only the firm's admins change client companies.",
+                )
+                .error(404, "`not_found`: no such company in the user's firm.")
+                .error(
+                    409,
+                    "`already_exists`: the base currency cannot change once the company has \
+                     documents.",
                 )
         })
         .post("/v1/companies/{company_id}/users", invite_handler, |g| {
@@ -125,7 +146,7 @@ pub fn create_firm_with_id(c: &Connection, id: FirmId, name: &str) -> ApiResult<
     Ok(id)
 }
 
-fn check_name(what: &str, name: &str) -> ApiResult<()> {
+pub(crate) fn check_name(what: &str, name: &str) -> ApiResult<()> {
     let n = name.trim().chars().count();
     if n == 0 || n > 200 || name.chars().any(char::is_control) {
         return Err(ApiError::bad_request(format!(
@@ -142,7 +163,7 @@ fn check_name(what: &str, name: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_email(email: &str) -> ApiResult<String> {
+pub(crate) fn check_email(email: &str) -> ApiResult<String> {
     let e = email.trim().to_lowercase();
     let ok = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
@@ -159,23 +180,96 @@ fn check_email(email: &str) -> ApiResult<String> {
     }
 }
 
-/// Creates a client company of `firm` keeping its books in `base_currency`, with an "Own
-/// money / cash" payment method.
+/// Why company details were refused, for the API document.
+const DETAILS_REFUSED: &str = "`bad_request`: the name is empty, longer than 200 characters or has \
+    control characters; the base currency is not an ISO 4217 code; the country is not an ISO \
+    3166-1 alpha-2 code; the time zone is not an IANA name; or a registration or VAT number is \
+    not one.";
+
+/// Details checked and put in their stored form: trimmed, codes in capitals, empty optional
+/// texts as none.
+pub fn check_details(d: &CompanyDetails) -> ApiResult<CompanyDetails> {
+    check_name("company name", &d.name)?;
+    let base_currency = d.base_currency.trim().to_ascii_uppercase();
+    if kvits_protocol::currency_exponent(&base_currency).is_none() {
+        return Err(ApiError::bad_request(format!(
+            "“{base_currency}” is not a currency; give its ISO 4217 code, such as EUR, PLN or SEK"
+        )));
+    }
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let country = match present(&d.country) {
+        None => None,
+        Some(c) => match isocountry::CountryCode::for_alpha2_caseless(&c) {
+            Ok(code) => Some(code.alpha2().to_owned()),
+            Err(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "“{c}” is not a country; give its two-letter ISO 3166 code, such as LV, PL or SE"
+                )));
+            }
+        },
+    };
+    let time_zone = match present(&d.time_zone) {
+        None => None,
+        Some(tz) => match tz.parse::<chrono_tz::Tz>() {
+            Ok(zone) => Some(zone.name().to_owned()),
+            Err(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "“{tz}” is not a time zone; give its IANA name, such as Europe/Riga"
+                )));
+            }
+        },
+    };
+    let registration_number = present(&d.registration_number);
+    if let Some(n) = &registration_number {
+        let ok = n.chars().count() <= 40
+            && n.chars().any(|c| c.is_ascii_alphanumeric())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '.' | '/'));
+        if !ok {
+            return Err(ApiError::bad_request(
+                "a registration number has up to 40 letters, digits, spaces, dashes, dots or slashes",
+            ));
+        }
+    }
+    let vat_number =
+        present(&d.vat_number).map(|v| v.replace([' ', '-', '.'], "").to_ascii_uppercase());
+    if let Some(v) = &vat_number {
+        let (prefix, rest) = v.split_at(v.len().min(2));
+        let ok = prefix.len() == 2
+            && prefix.chars().all(|c| c.is_ascii_uppercase())
+            && (2..=13).contains(&rest.len())
+            && rest.chars().all(|c| c.is_ascii_alphanumeric());
+        if !ok {
+            return Err(ApiError::bad_request(format!(
+                "“{v}” is not a VAT number: it starts with the two-letter country prefix, then 2 \
+                 to 13 letters or digits (LV40003012345)"
+            )));
+        }
+    }
+    Ok(CompanyDetails {
+        name: d.name.trim().to_owned(),
+        base_currency,
+        registration_number,
+        vat_number,
+        country,
+        time_zone,
+        active: d.active,
+    })
+}
+
+/// Creates a client company of `firm` with an "Own money / cash" payment method.
 pub fn create_company(
     c: &Connection,
     firm: FirmId,
-    name: &str,
-    base_currency: &str,
+    details: &CompanyDetails,
 ) -> ApiResult<CompanyId> {
     let id = CompanyId(crate::new_id());
-    create_company_with_ids(
-        c,
-        firm,
-        id,
-        PaymentMethodId(crate::new_id()),
-        name,
-        base_currency,
-    )
+    create_company_with_ids(c, firm, id, PaymentMethodId(crate::new_id()), details)
 }
 
 /// Like [`create_company`], with given ids for the company and its own money (the demo's).
@@ -184,25 +278,23 @@ pub fn create_company_with_ids(
     firm: FirmId,
     id: CompanyId,
     own_money: PaymentMethodId,
-    name: &str,
-    base_currency: &str,
+    details: &CompanyDetails,
 ) -> ApiResult<CompanyId> {
-    check_name("company name", name)?;
-    let base_currency = base_currency.trim().to_ascii_uppercase();
-    if kvits_protocol::currency_exponent(&base_currency).is_none() {
-        return Err(ApiError::bad_request(format!(
-            "“{base_currency}” is not a currency; give its ISO 4217 code, such as EUR, PLN or SEK"
-        )));
-    }
+    let d = check_details(details)?;
     store::put(
         c,
         firm,
         &Entity::Company(Company {
             id,
             firm_id: firm,
-            name: name.trim().to_owned(),
-            base_currency,
+            name: d.name,
+            base_currency: d.base_currency,
             members: Vec::new(),
+            registration_number: d.registration_number,
+            vat_number: d.vat_number,
+            country: d.country,
+            time_zone: d.time_zone,
+            active: d.active,
         }),
     )?;
     store::put(
@@ -221,17 +313,79 @@ pub fn create_company_with_ids(
     Ok(id)
 }
 
-/// Creates a user of `firm` with a password already set (CLI and demo) or none (invited).
+/// Replaces the details of `firm`'s company `id`. Pausing or reactivating it makes its
+/// members' devices start their mirror over (rows leave, or come back).
+pub fn update_company(
+    c: &Connection,
+    firm: FirmId,
+    id: CompanyId,
+    details: &CompanyDetails,
+) -> ApiResult<Company> {
+    let d = check_details(details)?;
+    let Some(mut company) = store::company(c, id)?.filter(|co| co.firm_id == firm) else {
+        return Err(ApiError::not_found("company"));
+    };
+    if d.base_currency != company.base_currency {
+        let has_documents = c
+            .prepare_cached(
+                "SELECT 1 FROM entities WHERE company_id = ?1 AND kind = 'expense' LIMIT 1",
+            )?
+            .exists([id.to_string()])?;
+        if has_documents {
+            return Err(ApiError::conflict(
+                ErrorCode::AlreadyExists,
+                format!(
+                    "{} already has documents in {}: its base currency cannot change",
+                    company.name, company.base_currency
+                ),
+            ));
+        }
+    }
+    let paused_changed = company.active != d.active;
+    company.name = d.name;
+    company.base_currency = d.base_currency;
+    company.registration_number = d.registration_number;
+    company.vat_number = d.vat_number;
+    company.country = d.country;
+    company.time_zone = d.time_zone;
+    company.active = d.active;
+    store::put(c, firm, &Entity::Company(company.clone()))?;
+    if paused_changed {
+        let members: Vec<UserId> = company.members.iter().map(|m| m.user_id).collect();
+        for user in members {
+            access_changed(c, firm, user)?;
+        }
+    }
+    Ok(company)
+}
+
+/// Makes `user`'s devices start their mirror over at their next pull: what they may see
+/// changed.
+pub fn access_changed(c: &Connection, firm: FirmId, user: UserId) -> ApiResult<()> {
+    let version = store::current_version(c, firm)?;
+    c.execute(
+        "UPDATE users SET access_version = ?2 WHERE id = ?1",
+        params![user.to_string(), version as i64],
+    )?;
+    c.execute(
+        "UPDATE clients SET reset_before = ?2 WHERE user_id = ?1",
+        params![user.to_string(), version as i64 + 1],
+    )?;
+    Ok(())
+}
+
+/// Creates a user of `firm` with a password already set (CLI and demo) or none (invited);
+/// `staff` makes them an accountant or a firm admin.
 pub fn create_user(
     c: &Connection,
     firm: FirmId,
     email: &str,
     name: &str,
     password_hash: Option<&str>,
-    accountant: bool,
+    staff: Option<StaffRole>,
 ) -> ApiResult<UserId> {
     let id = UserId(crate::new_id());
-    create_user_with_id(c, id, firm, email, name, password_hash, accountant)
+    create_user_with_id(c, id, firm, email, name, password_hash, staff)
 }
 
 /// Like [`create_user`], with a given id (the demo's).
@@ -242,7 +396,7 @@ pub fn create_user_with_id(
     email: &str,
     name: &str,
     password_hash: Option<&str>,
-    accountant: bool,
+    staff: Option<StaffRole>,
 ) -> ApiResult<UserId> {
     let email = check_email(email)?;
     check_name("name", name)?;
@@ -256,15 +410,17 @@ pub fn create_user_with_id(
         ));
     }
     c.execute(
-        "INSERT INTO users (id, firm_id, email, name, password_hash, accountant, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO users (id, firm_id, email, name, password_hash, accountant, firm_admin,
+                            created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             id.to_string(),
             firm.to_string(),
             email,
             name.trim(),
             password_hash,
-            accountant,
+            staff.is_some(),
+            staff == Some(StaffRole::FirmAdmin),
             crate::now().to_rfc3339()
         ],
     )?;
@@ -295,16 +451,7 @@ pub fn set_roles(
     }
     store::refresh_company(c, company)?;
     let firm = store::user_firm(c, user)?;
-    let version = store::current_version(c, firm)?;
-    c.execute(
-        "UPDATE users SET access_version = ?2 WHERE id = ?1",
-        params![user.to_string(), version as i64],
-    )?;
-    c.execute(
-        "UPDATE clients SET reset_before = ?2 WHERE user_id = ?1",
-        params![user.to_string(), version as i64 + 1],
-    )?;
-    Ok(())
+    access_changed(c, firm, user)
 }
 
 /// A one-time invitation for `user` to set their password.
@@ -323,7 +470,8 @@ pub fn invite(c: &Connection, user: UserId, by: UserId) -> ApiResult<Invitation>
     })
 }
 
-/// The company, if `user` may manage it (company admin there, or accountant of its firm).
+/// The company, if `user` may manage its people (company admin there, or staff of its firm
+/// who see it).
 fn managed_company(c: &Connection, user: &AuthUser, company: CompanyId) -> ApiResult<()> {
     let actor = store::actor(c, user.user_id)?;
     let roles = actor.roles_in(company);
@@ -341,21 +489,28 @@ fn managed_company(c: &Connection, user: &AuthUser, company: CompanyId) -> ApiRe
     Ok(())
 }
 
+/// Refuses anyone but the firm's admins.
+fn firm_admin_only(user: &AuthUser, what: &str) -> ApiResult<()> {
+    if user.is_firm_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "only the firm's admins {what}"
+        )))
+    }
+}
+
 async fn create_company_handler(
     State(state): State<AppState>,
     user: AuthUser,
-    Json(req): Json<CreateCompanyRequest>,
+    Json(req): Json<CompanyDetails>,
 ) -> ApiResult<(StatusCode, Json<Company>)> {
-    if !user.accountant {
-        return Err(ApiError::forbidden(
-            "only the firm's accountants add client companies",
-        ));
-    }
+    firm_admin_only(&user, "add client companies")?;
     let company = state
         .db
         .write(move |c| {
             let tx = c.transaction()?;
-            let id = create_company(&tx, user.firm_id, &req.name, &req.base_currency)?;
+            let id = create_company(&tx, user.firm_id, &req)?;
             let company =
                 store::company(&tx, id)?.ok_or_else(|| ApiError::internal("lost company"))?;
             tx.commit()?;
@@ -364,6 +519,27 @@ async fn create_company_handler(
         .await?;
     crate::sync::announce(&state, company.firm_id).await?;
     Ok((StatusCode::CREATED, Json(company)))
+}
+
+async fn update_company_handler(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<CompanyId>,
+    Json(req): Json<CompanyDetails>,
+) -> ApiResult<Json<Company>> {
+    firm_admin_only(&user, "change client companies")?;
+    let firm = user.firm_id;
+    let company = state
+        .db
+        .write(move |c| {
+            let tx = c.transaction()?;
+            let company = update_company(&tx, firm, id, &req)?;
+            tx.commit()?;
+            Ok(company)
+        })
+        .await?;
+    crate::sync::announce(&state, firm).await?;
+    Ok(Json(company))
 }
 
 fn check_roles(roles: &[Role]) -> ApiResult<Vec<Role>> {
@@ -418,7 +594,7 @@ async fn invite_handler(
                     }
                 }
                 None => {
-                    let id = create_user(&tx, user.firm_id, &email, &req.name, None, false)?;
+                    let id = create_user(&tx, user.firm_id, &email, &req.name, None, None)?;
                     set_roles(&tx, company, id, &roles)?;
                     invite(&tx, id, user.user_id)?
                 }

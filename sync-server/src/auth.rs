@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use base64::Engine;
 use kvits_protocol::{
     AcceptInvitationRequest, ClientId, ErrorCode, FirmId, FirmSummary, LoginRequest, LoginResponse,
-    Membership, PROTOCOL_HEADER, PROTOCOL_VERSION, Session, UserId, UserSummary,
+    Membership, PROTOCOL_HEADER, PROTOCOL_VERSION, Session, StaffRole, UserId, UserSummary,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
@@ -95,18 +95,23 @@ pub(crate) fn routes() -> Routes {
                     "`forbidden`: the `client_id` is bound to another user; sign in with a new \
                      one.",
                 )
+                .error(
+                    403,
+                    "`company_inactive`: every company the person belongs to is paused by the \
+                     firm; the message says which and by whom.",
+                )
         })
         .post("/v1/auth/logout", logout, |_| {
             Operation::new("logout", "auth", "Sign out")
                 .describe("Revokes the token of this request.")
-                .bearer()
+                .bearer_even_paused()
                 .db()
                 .empty(204, "Signed out.")
         })
         .post("/v1/auth/revoke-all", revoke_all, |_| {
             Operation::new("revokeAll", "auth", "Sign out everywhere")
                 .describe("Revokes every token of the signed-in user, on every device.")
-                .bearer()
+                .bearer_even_paused()
                 .db()
                 .empty(204, "Every session ended.")
         })
@@ -128,6 +133,11 @@ pub(crate) fn routes() -> Routes {
                 .error(
                     403,
                     "`forbidden`: the `client_id` is bound to another user.",
+                )
+                .error(
+                    403,
+                    "`company_inactive`: every company the person belongs to is paused by the \
+                     firm (the invitation stays usable).",
                 )
                 .error(404, "`not_found`: no such invitation.")
                 .error(
@@ -249,19 +259,38 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     ok && stored.is_some()
 }
 
-/// The signed-in user of a request.
+/// The signed-in user of a request, who may use Kvits now: staff, or a member of at least one
+/// active company. Everyone else is answered `403 company_inactive` with the reason.
 #[derive(Clone, Debug)]
 pub struct AuthUser {
     pub user_id: UserId,
     pub firm_id: FirmId,
     pub name: String,
     pub email: String,
-    pub accountant: bool,
+    /// Their role on the firm's staff, if they are staff.
+    pub staff: Option<StaffRole>,
     pub token_hash: String,
     pub client_id: Option<ClientId>,
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+impl AuthUser {
+    /// Whether they are the firm's staff (an accountant or a firm admin).
+    pub fn is_staff(&self) -> bool {
+        self.staff.is_some()
+    }
+
+    /// Whether they manage the firm's staff and client companies.
+    pub fn is_firm_admin(&self) -> bool {
+        self.staff == Some(StaffRole::FirmAdmin)
+    }
+}
+
+/// The holder of a live token, whether or not their companies are active: for ending one's
+/// own sessions, which a paused company's member may still do.
+#[derive(Clone, Debug)]
+pub struct SignedIn(pub AuthUser);
+
+impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
@@ -279,8 +308,30 @@ impl FromRequestParts<AppState> for AuthUser {
             .db
             .read(move |c| user_by_token(c, &token_hash))
             .await?
+            .map(SignedIn)
             .ok_or_else(ApiError::unauthenticated)
     }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let SignedIn(user) = SignedIn::from_request_parts(parts, state).await?;
+        if user.is_staff() {
+            return Ok(user);
+        }
+        let id = user.user_id;
+        match state.db.read(move |c| store::lockout(c, id)).await? {
+            Some(reason) => Err(company_inactive(reason)),
+            None => Ok(user),
+        }
+    }
+}
+
+/// The answer to a person whose every company is paused.
+pub fn company_inactive(reason: String) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, ErrorCode::CompanyInactive, reason)
 }
 
 /// Refuses clients that speak a protocol revision this server does not.
@@ -307,19 +358,24 @@ fn check_protocol(parts: &Parts) -> ApiResult<()> {
 
 fn user_by_token(c: &Connection, token_hash: &str) -> ApiResult<Option<AuthUser>> {
     Ok(c.query_row(
-        "SELECT u.id, u.firm_id, u.name, u.email, u.accountant, t.client_id
+        "SELECT u.id, u.firm_id, u.name, u.email, u.accountant, u.firm_admin, t.client_id
          FROM tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = ?1 AND t.revoked_at IS NULL",
         [token_hash],
         |r| {
+            let staff = match (r.get::<_, bool>(4)?, r.get::<_, bool>(5)?) {
+                (_, true) => Some(StaffRole::FirmAdmin),
+                (true, false) => Some(StaffRole::Accountant),
+                (false, false) => None,
+            };
             Ok(AuthUser {
                 user_id: store::uuid_col(r, 0)?,
                 firm_id: store::uuid_col(r, 1)?,
                 name: r.get(2)?,
                 email: r.get(3)?,
-                accountant: r.get(4)?,
+                staff,
                 token_hash: token_hash.to_owned(),
-                client_id: store::opt_uuid_col(r, 5)?,
+                client_id: store::opt_uuid_col(r, 6)?,
             })
         },
     )
@@ -345,6 +401,7 @@ pub fn session(c: &Connection, user: UserId) -> ApiResult<Session> {
             company_id: *company_id,
             company_name: company.name,
             roles: roles.clone(),
+            active: company.active,
         });
     }
     memberships.sort_by(|a, b| a.company_name.cmp(&b.company_name));
@@ -359,6 +416,7 @@ pub fn session(c: &Connection, user: UserId) -> ApiResult<Session> {
             name: firm_name,
         },
         memberships,
+        staff: store::standing(c, user)?.staff,
     })
 }
 
@@ -404,6 +462,9 @@ fn issue_token(
     client: Option<ClientId>,
     device_name: Option<&str>,
 ) -> ApiResult<LoginResponse> {
+    if let Some(reason) = store::lockout(c, user)? {
+        return Err(company_inactive(reason));
+    }
     if let Some(client) = client {
         bind_client(c, client, user, device_name)?;
     }
@@ -488,7 +549,7 @@ fn bad_credentials() -> ApiError {
     )
 }
 
-async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
+async fn logout(State(state): State<AppState>, SignedIn(user): SignedIn) -> ApiResult<StatusCode> {
     state
         .db
         .write(move |c| {
@@ -502,7 +563,10 @@ async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Stat
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn revoke_all(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
+async fn revoke_all(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+) -> ApiResult<StatusCode> {
     state
         .db
         .write(move |c| {

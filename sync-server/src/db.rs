@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_blob_owners",
         include_str!("migrations/0004_blob_owners.sql"),
     ),
+    (
+        "0005_firm_staff",
+        include_str!("migrations/0005_firm_staff.sql"),
+    ),
 ];
 
 /// The database handle shared by all requests.

@@ -78,29 +78,32 @@ pub fn seed(c: &mut Connection) -> ApiResult<Demo> {
 fn seed_people(c: &Connection, password_hash: &str) -> ApiResult<()> {
     let firm = create_firm_with_id(c, kvits_demo::FIRM.id, FIRM)?;
     for company in kvits_demo::COMPANIES {
-        create_company_with_ids(
-            c,
-            firm,
-            company.id,
-            company.own_money,
-            company.name,
-            company.base_currency,
-        )?;
+        create_company_with_ids(c, firm, company.id, company.own_money, &company.details())?;
     }
     for p in PEOPLE {
-        let id = create_user_with_id(
-            c,
-            p.id,
-            firm,
-            p.email,
-            p.name,
-            Some(password_hash),
-            p.accountant,
-        )?;
+        let id = create_user_with_id(c, p.id, firm, p.email, p.name, Some(password_hash), p.staff)?;
         for (company, roles) in p.memberships {
             set_roles(c, *company, id, roles)?;
         }
+        if p.is_staff() {
+            crate::firm::set_staff(
+                c,
+                firm,
+                id,
+                &kvits_protocol::SetStaffRequest {
+                    role: p.staff.unwrap_or(kvits_protocol::StaffRole::Accountant),
+                    assigned: p.assigned.to_vec(),
+                },
+            )?;
+        }
     }
+    crate::firm::set_settings(
+        c,
+        firm,
+        &kvits_protocol::FirmSettings {
+            assigned_clients_only: kvits_demo::ASSIGNED_CLIENTS_ONLY,
+        },
+    )?;
     Ok(())
 }
 
@@ -115,19 +118,29 @@ fn load(c: &Connection) -> ApiResult<Demo> {
         expense_types: BTreeMap::new(),
         payment_methods: BTreeMap::new(),
     };
+    // A data dir seeded by an older demo lacks the people and companies added since.
     for p in PEOPLE {
-        let id: UserId = c.query_row("SELECT id FROM users WHERE email = ?1", [p.email], |r| {
-            store::uuid_col(r, 0)
-        })?;
-        demo.users.insert(p.email, id);
+        let id: Option<UserId> = c
+            .query_row("SELECT id FROM users WHERE email = ?1", [p.email], |r| {
+                store::uuid_col(r, 0)
+            })
+            .optional()?;
+        if let Some(id) = id {
+            demo.users.insert(p.email, id);
+        }
     }
     for name in kvits_demo::COMPANIES.map(|c| c.name) {
-        let id: CompanyId = c.query_row(
-            "SELECT id FROM entities WHERE kind = 'company' AND firm_id = ?1
-             AND json_extract(body, '$.name') = ?2",
-            [firm.to_string(), name.to_owned()],
-            |r| store::uuid_col(r, 0),
-        )?;
+        let id: Option<CompanyId> = c
+            .query_row(
+                "SELECT id FROM entities WHERE kind = 'company' AND firm_id = ?1
+                 AND json_extract(body, '$.name') = ?2",
+                [firm.to_string(), name.to_owned()],
+                |r| store::uuid_col(r, 0),
+            )
+            .optional()?;
+        let Some(id) = id else {
+            continue;
+        };
         demo.companies.insert(name, id);
         let mut stmt = c.prepare(
             "SELECT kind, id, body FROM entities WHERE company_id = ?1 AND deleted = 0
@@ -200,14 +213,19 @@ fn seed_catalog(c: &mut Connection) -> ApiResult<()> {
             .map_or(id, |p| demo.user(p.email))
     };
     let anna = store::actor(c, demo.user(kvits_demo::ANNA.email))?;
+    // The firm admin sees every client, so sets up every catalog.
+    let paula = store::actor(c, demo.user(kvits_demo::PAULA.email))?;
     for d in kvits_demo::COMPANIES {
+        if !demo.companies.contains_key(d.name) {
+            continue;
+        }
         let id = company(d.id);
         for mut t in d.expense_types() {
             if has_row(c, "expense_type", id, "$.code", &t.code)? {
                 continue;
             }
             t.company_id = id;
-            run(c, &anna, Mutation::PutExpenseType(t))?;
+            run(c, &paula, Mutation::PutExpenseType(t))?;
         }
         for card in d.cards() {
             if has_row(c, "payment_method", id, "$.label", card.label)? {
@@ -216,7 +234,7 @@ fn seed_catalog(c: &mut Connection) -> ApiResult<()> {
             let mut m = card.payment_method();
             m.company_id = id;
             m.holder_id = m.holder_id.map(user);
-            run(c, &anna, Mutation::PutPaymentMethod(m))?;
+            run(c, &paula, Mutation::PutPaymentMethod(m))?;
         }
     }
     for mut rule in kvits_demo::approval_rules() {

@@ -12,6 +12,7 @@ pub mod blobs;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod firm;
 mod openapi;
 pub mod pdf;
 pub mod store;
@@ -178,6 +179,7 @@ fn endpoints() -> Routes {
         .merge(openapi::routes())
         .merge(auth::routes())
         .merge(admin::routes())
+        .merge(firm::routes())
         .merge(sync::routes())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Uploads bound their bodies themselves.

@@ -65,6 +65,18 @@ enum AdminCommand {
         /// The currency its books are kept in (ISO 4217).
         #[arg(long, default_value = "EUR")]
         currency: String,
+        /// Its number in the business register.
+        #[arg(long)]
+        registration_number: Option<String>,
+        /// Its VAT number, with the country prefix.
+        #[arg(long)]
+        vat_number: Option<String>,
+        /// ISO 3166-1 alpha-2 (LV, PL, SE).
+        #[arg(long)]
+        country: Option<String>,
+        /// IANA time zone (Europe/Riga).
+        #[arg(long)]
+        time_zone: Option<String>,
     },
     /// Create a user. Without --password an invitation token is printed.
     CreateUser {
@@ -76,9 +88,13 @@ enum AdminCommand {
         name: String,
         #[arg(long)]
         password: Option<String>,
-        /// Staff of the firm: sees every client company.
+        /// Staff of the firm: works on its client companies.
         #[arg(long)]
         accountant: bool,
+        /// Staff of the firm who also manages its staff and client companies (implies
+        /// --accountant).
+        #[arg(long)]
+        firm_admin: bool,
         /// Company to add the user to (with --roles).
         #[arg(long)]
         company: Option<CompanyId>,
@@ -277,18 +293,38 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
             firm,
             name,
             currency,
-        } => Ok(admin::create_company(c, firm, &name, &currency)
-            .map_err(api)?
-            .to_string()),
+            registration_number,
+            vat_number,
+            country,
+            time_zone,
+        } => {
+            let details = kvits_protocol::CompanyDetails {
+                base_currency: currency,
+                registration_number,
+                vat_number,
+                country,
+                time_zone,
+                ..kvits_protocol::CompanyDetails::named(name)
+            };
+            Ok(admin::create_company(c, firm, &details)
+                .map_err(api)?
+                .to_string())
+        }
         AdminCommand::CreateUser {
             firm,
             email,
             name,
             password,
             accountant,
+            firm_admin,
             company,
             roles,
         } => {
+            let staff = match (accountant, firm_admin) {
+                (_, true) => Some(kvits_protocol::StaffRole::FirmAdmin),
+                (true, false) => Some(kvits_protocol::StaffRole::Accountant),
+                (false, false) => None,
+            };
             let roles = roles
                 .iter()
                 .map(|r| Role::parse(r.trim()).ok_or_else(|| anyhow::anyhow!("unknown role {r}")))
@@ -302,7 +338,7 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
                 .transpose()
                 .map_err(api)?;
             let tx = c.transaction()?;
-            let id = admin::create_user(&tx, firm, &email, &name, hash.as_deref(), accountant)
+            let id = admin::create_user(&tx, firm, &email, &name, hash.as_deref(), staff)
                 .map_err(api)?;
             if let Some(company) = company {
                 admin::set_roles(&tx, company, id, &roles).map_err(api)?;

@@ -167,7 +167,13 @@ fn protocol_types(g: &mut SchemaGenerator) -> Vec<(String, String)> {
         p::UserSummary,
         p::FirmSummary,
         p::Membership,
-        p::CreateCompanyRequest,
+        p::CompanyDetails,
+        p::StaffRole,
+        p::Firm,
+        p::FirmSettings,
+        p::StaffMember,
+        p::InviteStaffRequest,
+        p::SetStaffRequest,
         p::InviteUserRequest,
         p::Invitation,
         p::AcceptInvitationRequest,
@@ -380,7 +386,17 @@ impl Operation {
     }
 
     /// Takes a bearer token ([`crate::auth::AuthUser`]), which also checks the protocol header.
-    pub(crate) fn bearer(mut self) -> Self {
+    pub(crate) fn bearer(self) -> Self {
+        self.bearer_even_paused().error(
+            403,
+            "`company_inactive`: every company the user belongs to is paused by the firm; the \
+             message says which and by whom (their device keeps its unsent work).",
+        )
+    }
+
+    /// Like [`Self::bearer`], for endpoints a paused company's member may still call (ending
+    /// their own sessions).
+    pub(crate) fn bearer_even_paused(mut self) -> Self {
         self.bearer = true;
         self.protocol_checked()
             .error(

@@ -7,7 +7,7 @@ use kvits_domain::{Actor, BlobKind, State, Write};
 use kvits_protocol::{
     ApprovalRule, ApprovalRuleId, Company, CompanyId, Entity, EntityKind, Expense, ExpenseId,
     ExpenseType, ExpenseTypeId, FirmId, Member, Message, MessageId, MessageRead, PaymentMethod,
-    PaymentMethodId, Role, Thread, ThreadId, UserId,
+    PaymentMethodId, Role, StaffRole, Thread, ThreadId, UserId,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -41,39 +41,120 @@ pub fn user_firm(c: &Connection, user: UserId) -> ApiResult<FirmId> {
     )?)
 }
 
-/// The acting user with their roles in every company they may open. Accountants get the
-/// `accountant` role in every client company of their firm.
-pub fn actor(c: &Connection, user: UserId) -> ApiResult<Actor> {
-    let (name, firm_id, accountant): (String, FirmId, bool) = c.query_row(
-        "SELECT name, firm_id, accountant FROM users WHERE id = ?1",
-        [user.to_string()],
-        |r| Ok((r.get(0)?, uuid_col(r, 1)?, r.get(2)?)),
+/// What the server knows of a user's place in their firm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Standing {
+    pub name: String,
+    pub firm_id: FirmId,
+    /// Their role on the firm's staff, if they are staff.
+    pub staff: Option<StaffRole>,
+}
+
+/// A user's name, firm and staff role.
+pub fn standing(c: &Connection, user: UserId) -> ApiResult<Standing> {
+    let (name, firm_id, accountant, firm_admin): (String, FirmId, bool, bool) = c
+        .prepare_cached("SELECT name, firm_id, accountant, firm_admin FROM users WHERE id = ?1")?
+        .query_row([user.to_string()], |r| {
+            Ok((r.get(0)?, uuid_col(r, 1)?, r.get(2)?, r.get(3)?))
+        })?;
+    let staff = match (accountant, firm_admin) {
+        (_, true) => Some(StaffRole::FirmAdmin),
+        (true, false) => Some(StaffRole::Accountant),
+        (false, false) => None,
+    };
+    Ok(Standing {
+        name,
+        firm_id,
+        staff,
+    })
+}
+
+/// Whether `firm` keeps its accountants to the clients assigned to them.
+pub fn assigned_clients_only(c: &Connection, firm: FirmId) -> ApiResult<bool> {
+    Ok(
+        c.prepare_cached("SELECT assigned_clients_only FROM firms WHERE id = ?1")?
+            .query_row([firm.to_string()], |r| r.get(0))?,
+    )
+}
+
+/// The firm's client companies, active or not.
+pub fn firm_companies(c: &Connection, firm: FirmId) -> ApiResult<Vec<CompanyId>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id FROM entities WHERE firm_id = ?1 AND kind = 'company' AND deleted = 0",
     )?;
-    let mut roles: BTreeMap<CompanyId, Vec<Role>> = BTreeMap::new();
+    let rows = stmt.query_map([firm.to_string()], |r| uuid_col::<CompanyId>(r, 0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The client companies assigned to a member of staff.
+pub fn assignments(c: &Connection, user: UserId) -> ApiResult<Vec<CompanyId>> {
+    let mut stmt =
+        c.prepare_cached("SELECT company_id FROM assignments WHERE user_id = ?1 ORDER BY 1")?;
+    let rows = stmt.query_map([user.to_string()], |r| uuid_col::<CompanyId>(r, 0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A user's memberships: each company of their firm they belong to, whether it is active,
+/// and their roles there.
+fn memberships(
+    c: &Connection,
+    user: UserId,
+    firm: FirmId,
+) -> ApiResult<BTreeMap<CompanyId, (bool, Vec<Role>)>> {
     let mut stmt = c.prepare_cached(
         // CROSS JOIN keeps SQLite from starting at `entities` (a scan of the whole tenant):
         // the user's few memberships first, then each company by primary key.
-        "SELECT m.company_id, m.role FROM memberships m
+        "SELECT m.company_id, m.role, COALESCE(json_extract(e.body, '$.active'), 1)
+         FROM memberships m
          CROSS JOIN entities e ON e.kind = 'company' AND e.id = m.company_id AND e.deleted = 0
          WHERE m.user_id = ?1 AND e.firm_id = ?2",
     )?;
-    let rows = stmt.query_map(params![user.to_string(), firm_id.to_string()], |r| {
-        Ok((uuid_col::<CompanyId>(r, 0)?, r.get::<_, String>(1)?))
+    let rows = stmt.query_map(params![user.to_string(), firm.to_string()], |r| {
+        Ok((
+            uuid_col::<CompanyId>(r, 0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
+        ))
     })?;
+    let mut out: BTreeMap<CompanyId, (bool, Vec<Role>)> = BTreeMap::new();
     for row in rows {
-        let (company, role) = row?;
+        let (company, role, active) = row?;
+        let entry = out.entry(company).or_insert((active, Vec::new()));
         if let Some(role) = Role::parse(&role) {
-            roles.entry(company).or_default().push(role);
+            entry.1.push(role);
         }
     }
-    if accountant {
-        let mut stmt = c.prepare_cached(
-            "SELECT id FROM entities WHERE firm_id = ?1 AND kind = 'company' AND deleted = 0",
-        )?;
-        let ids = stmt.query_map([firm_id.to_string()], |r| uuid_col::<CompanyId>(r, 0))?;
-        for id in ids {
-            roles.entry(id?).or_default().push(Role::Accountant);
+    Ok(out)
+}
+
+/// The acting user with their roles in every company they may open:
+/// - members of a client company get their roles there while it is active (a paused company
+///   is closed to its own people);
+/// - the firm's staff get the `accountant` role in every client they see, active or not: a
+///   firm admin sees all of them, an accountant those assigned to them when the firm keeps
+///   its staff to assignments, else all of them.
+pub fn actor(c: &Connection, user: UserId) -> ApiResult<Actor> {
+    let standing = standing(c, user)?;
+    let firm_id = standing.firm_id;
+    let mut roles: BTreeMap<CompanyId, Vec<Role>> = BTreeMap::new();
+    for (company, (active, r)) in memberships(c, user, firm_id)? {
+        if active {
+            roles.insert(company, r);
         }
+    }
+    let seen: Vec<CompanyId> = match standing.staff {
+        None => Vec::new(),
+        Some(StaffRole::Accountant) if assigned_clients_only(c, firm_id)? => {
+            let companies = firm_companies(c, firm_id)?;
+            assignments(c, user)?
+                .into_iter()
+                .filter(|id| companies.contains(id))
+                .collect()
+        }
+        Some(_) => firm_companies(c, firm_id)?,
+    };
+    for id in seen {
+        roles.entry(id).or_default().push(Role::Accountant);
     }
     for r in roles.values_mut() {
         r.sort();
@@ -81,10 +162,38 @@ pub fn actor(c: &Connection, user: UserId) -> ApiResult<Actor> {
     }
     Ok(Actor {
         user_id: user,
-        name,
+        name: standing.name,
         firm_id,
         roles,
     })
+}
+
+/// Why a user who is not staff may not use Kvits now: every company they belong to is
+/// paused. `None` when they may (staff, someone in at least one active company, or someone
+/// in no company at all, who simply sees nothing).
+pub fn lockout(c: &Connection, user: UserId) -> ApiResult<Option<String>> {
+    let standing = standing(c, user)?;
+    if standing.staff.is_some() {
+        return Ok(None);
+    }
+    let member_of = memberships(c, user, standing.firm_id)?;
+    if member_of.is_empty() || member_of.values().any(|(active, _)| *active) {
+        return Ok(None);
+    }
+    let mut names = Vec::new();
+    for id in member_of.keys() {
+        if let Some(company) = company(c, *id)? {
+            names.push(company.name);
+        }
+    }
+    let firm: String = c
+        .prepare_cached("SELECT name FROM firms WHERE id = ?1")?
+        .query_row([standing.firm_id.to_string()], |r| r.get(0))?;
+    Ok(Some(format!(
+        "{} is paused in Kvits by {firm}, so you cannot sign in or sync for now. Nothing saved \
+         on your device is lost: it is sent once {firm} reactivates the company.",
+        names.join(", ")
+    )))
 }
 
 /// Loads a live row.

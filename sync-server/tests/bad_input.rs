@@ -1553,6 +1553,7 @@ async fn invalid_strings_on_the_company_and_auth_endpoints_are_400_and_make_nobo
     let p = Probe::new(&srv);
     let probe = &p;
     let anna = srv.login("anna@demo.kvits").await;
+    let paula = srv.login("paula@demo.kvits").await;
     let clara = srv.login("clara@demo.kvits").await;
     let counter = p.counter().await;
     let users = p.count("SELECT count(*) FROM users").await;
@@ -1580,7 +1581,7 @@ async fn invalid_strings_on_the_company_and_auth_endpoints_are_400_and_make_nobo
                 "create company {:?}",
                 name.chars().take(20).collect::<String>()
             ),
-            &anna,
+            &paula,
             Method::POST,
             "/v1/companies".into(),
             serde_json::json!({"name": name}),
@@ -1588,6 +1589,76 @@ async fn invalid_strings_on_the_company_and_auth_endpoints_are_400_and_make_nobo
         .await;
         assert!(r.is(400, ErrorCode::BadRequest), "{label}: {}", r.show());
     }
+    // Only firm admins add or change client companies.
+    for (method, path) in [
+        (Method::POST, "/v1/companies".to_owned()),
+        (Method::PUT, format!("/v1/companies/{birch}")),
+    ] {
+        let (label, r) = send(
+            format!("an accountant's {method} company"),
+            &anna,
+            method,
+            path,
+            serde_json::json!({"name": "Pine"}),
+        )
+        .await;
+        assert!(r.is(403, ErrorCode::Forbidden), "{label}: {}", r.show());
+    }
+    // Details that are not what they claim, on a new company and on an existing one (which
+    // keeps its details).
+    let birch_before = p
+        .count("SELECT count(*) FROM entities WHERE kind = 'company'")
+        .await;
+    for (what, details) in [
+        (
+            "currency",
+            serde_json::json!({"name": "Pine", "base_currency": "EURO"}),
+        ),
+        (
+            "country",
+            serde_json::json!({"name": "Pine", "country": "XX"}),
+        ),
+        (
+            "country name",
+            serde_json::json!({"name": "Pine", "country": "Latvia"}),
+        ),
+        (
+            "time zone",
+            serde_json::json!({"name": "Pine", "time_zone": "Mars/Olympus"}),
+        ),
+        (
+            "VAT number",
+            serde_json::json!({"name": "Pine", "vat_number": "12"}),
+        ),
+        (
+            "VAT prefix",
+            serde_json::json!({"name": "Pine", "vat_number": "4000301234"}),
+        ),
+        (
+            "registration number",
+            serde_json::json!({"name": "Pine", "registration_number": "<script>"}),
+        ),
+    ] {
+        for (method, path) in [
+            (Method::POST, "/v1/companies".to_owned()),
+            (Method::PUT, format!("/v1/companies/{birch}")),
+        ] {
+            let (label, r) = send(
+                format!("{method} company with a bad {what}"),
+                &paula,
+                method,
+                path,
+                details.clone(),
+            )
+            .await;
+            assert!(r.is(400, ErrorCode::BadRequest), "{label}: {}", r.show());
+        }
+    }
+    assert_eq!(
+        p.count("SELECT count(*) FROM entities WHERE kind = 'company'")
+            .await,
+        birch_before
+    );
     let long_email = format!("{long}@demo.kvits");
     let invites = [
         serde_json::json!({"email": "", "name": "N", "roles": ["employee"]}),

@@ -1035,13 +1035,13 @@ async fn a_demo_seed_cut_short_is_finished_by_the_next_start() {
             let mut companies = BTreeMap::new();
             let mut by_demo_id = BTreeMap::new();
             for company in kvits_demo::COMPANIES {
-                let id = admin::create_company(&tx, firm, company.name, company.base_currency)?;
+                let id = admin::create_company(&tx, firm, &company.details())?;
                 companies.insert(company.name, id);
                 by_demo_id.insert(company.id, id);
             }
             let mut anna = None;
             for p in demo::PEOPLE {
-                let id = admin::create_user(&tx, firm, p.email, p.name, Some(&hash), p.accountant)?;
+                let id = admin::create_user(&tx, firm, p.email, p.name, Some(&hash), p.staff)?;
                 if p.email == kvits_demo::ANNA.email {
                     anna = Some(id);
                 }

@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use common::{Device, TestServer};
 use kvits_protocol::{
-    ApprovalRule, ApprovalRuleId, ApprovalStep, ChangeOp, ClientId, CompanyId, DecisionKind,
-    DocumentType, Entity, ErrorBody, ErrorCode, ExpenseFields, ExpenseId, ExpenseType,
-    ExpenseTypeId, FirmId, MessageId, Money, Mutation, Outcome, PaymentKind, PaymentMethod,
-    PaymentMethodId, PushResponse, ReceiptPage, RejectCode, Role, Session, ThreadId,
-    UPLOAD_CHECKSUM, UPLOAD_LENGTH, UPLOAD_OFFSET, UPLOAD_SHA256, UploadStatus, UserId,
+    ApprovalRule, ApprovalRuleId, ApprovalStep, ChangeOp, ClientId, CompanyDetails, CompanyId,
+    DecisionKind, DocumentType, Entity, ErrorBody, ErrorCode, ExpenseFields, ExpenseId,
+    ExpenseType, ExpenseTypeId, FirmId, MessageId, Money, Mutation, Outcome, PaymentKind,
+    PaymentMethod, PaymentMethodId, PushResponse, ReceiptPage, RejectCode, Role, Session,
+    StaffRole, ThreadId, UPLOAD_CHECKSUM, UPLOAD_LENGTH, UPLOAD_OFFSET, UPLOAD_SHA256,
+    UploadStatus, UserId,
 };
 use kvits_sync_server::{admin, auth};
 use reqwest::Method;
@@ -444,10 +445,17 @@ async fn other_firm(srv: &TestServer) -> (FirmId, CompanyId, Vec<UserId>) {
         .write(|c| {
             let hash = auth::hash_password(kvits_sync_server::demo::PASSWORD)?;
             let firm = admin::create_firm(c, OTHER_FIRM)?;
-            let oak = admin::create_company(c, firm, "Oak Outfitters", "EUR")?;
+            let oak = admin::create_company(c, firm, &CompanyDetails::named("Oak Outfitters"))?;
             let mut ids = Vec::new();
             for (email, name, accountant, roles) in OTHER_PEOPLE {
-                let id = admin::create_user(c, firm, email, name, Some(&hash), *accountant)?;
+                let id = admin::create_user(
+                    c,
+                    firm,
+                    email,
+                    name,
+                    Some(&hash),
+                    accountant.then_some(StaffRole::FirmAdmin),
+                )?;
                 if !roles.is_empty() {
                     admin::set_roles(c, oak, id, roles)?;
                 }
@@ -588,7 +596,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         company: oak,
         accountant: olga.clone(),
         people: vec![
-            person(olga, 0, "olga (accountant)", true),
+            person(olga, 0, "olga (firm admin)", true),
             person(oscar, 1, "oscar (employee)", false),
             person(paula, 2, "paula (approver)", false),
             person(rita, 3, "rita (approver, routed nowhere)", false),
@@ -786,7 +794,7 @@ async fn snapshot(
                 "firms",
                 table(
                     c,
-                    "SELECT id, name, change_counter FROM firms WHERE id = ?1",
+                    "SELECT id, name, change_counter, assigned_clients_only FROM firms WHERE id = ?1",
                     &f,
                 )?,
             );
@@ -805,7 +813,8 @@ async fn snapshot(
                 "users",
                 table(
                     c,
-                    "SELECT id, firm_id, email, name, password_hash, accountant, access_version
+                    "SELECT id, firm_id, email, name, password_hash, accountant, firm_admin,
+                            access_version
                      FROM users WHERE firm_id = ?1",
                     &f,
                 )?,
@@ -816,6 +825,17 @@ async fn snapshot(
                     c,
                     &format!(
                         "SELECT user_id, company_id, role FROM memberships
+                         WHERE user_id IN {users} OR company_id IN {companies}"
+                    ),
+                    &f,
+                )?,
+            );
+            t.insert(
+                "assignments",
+                table(
+                    c,
+                    &format!(
+                        "SELECT user_id, company_id FROM assignments
                          WHERE user_id IN {users} OR company_id IN {companies}"
                     ),
                     &f,
@@ -1728,12 +1748,110 @@ async fn attack(
         )
         .await;
         let company: Option<kvits_protocol::Company> = serde_json::from_slice(&r.body).ok();
-        let ok = if a.manages && a.label.contains("accountant") {
+        let firm_admin = a.label.contains("firm admin");
+        let ok = if firm_admin {
             r.status == 201 && company.is_some_and(|c| c.firm_id != v.firm)
         } else {
             r.has_code(403, ErrorCode::Forbidden)
         };
         m.cell("POST /v1/companies", who, "victim firm", ok, || r.show());
+
+        // The firm's house: a firm admin of another firm reaches only their own firm; anyone
+        // else is refused before any id is looked at.
+        let refused = |r: &Reply| r.has_code(403, ErrorCode::Forbidden);
+        let r = send(
+            req(
+                srv,
+                &token,
+                Method::PUT,
+                &format!("/v1/companies/{}", v.company),
+            )
+            .json(&serde_json::json!({"name": "Taken over", "active": false})),
+        )
+        .await;
+        let ok = if firm_admin {
+            r.is_not_found()
+        } else {
+            refused(&r)
+        };
+        m.cell(
+            "PUT /v1/companies/{company_id}",
+            who,
+            "victim company",
+            ok,
+            || r.show(),
+        );
+        let r = send(
+            req(
+                srv,
+                &token,
+                Method::PUT,
+                &format!("/v1/firm/staff/{}", v.accountant.user),
+            )
+            .json(&serde_json::json!({"role": "accountant", "assigned": []})),
+        )
+        .await;
+        let ok = if firm_admin {
+            r.is_not_found()
+        } else {
+            refused(&r)
+        };
+        m.cell(
+            "PUT /v1/firm/staff/{user_id}",
+            who,
+            "victim accountant",
+            ok,
+            || r.show(),
+        );
+        let r = send(
+            req(srv, &token, Method::POST, "/v1/firm/staff").json(&serde_json::json!({
+                "email": format!("mole-{}@elsewhere.kvits", new_uuid().simple()),
+                "name": "A Mole",
+                "role": "accountant",
+                "assigned": [v.company],
+            })),
+        )
+        .await;
+        let ok = if firm_admin {
+            r.has_code(400, ErrorCode::BadRequest)
+        } else {
+            refused(&r)
+        };
+        m.cell(
+            "POST /v1/firm/staff",
+            who,
+            "assigned to victim company",
+            ok,
+            || r.show(),
+        );
+        let r = send(req(srv, &token, Method::GET, "/v1/firm")).await;
+        let firm: Option<kvits_protocol::Firm> = serde_json::from_slice(&r.body).ok();
+        let ok = if firm_admin {
+            r.status == 200
+                && firm.is_some_and(|f| {
+                    f.id != v.firm && f.staff.iter().all(|s| s.user_id != v.accountant.user)
+                })
+        } else {
+            refused(&r)
+        };
+        m.cell("GET /v1/firm", who, "victim firm's staff", ok, || r.show());
+        let r = send(
+            req(srv, &token, Method::PUT, "/v1/firm/settings")
+                .json(&serde_json::json!({"assigned_clients_only": false})),
+        )
+        .await;
+        let ok = if firm_admin {
+            r.status == 204
+        } else {
+            refused(&r)
+        };
+        m.cell(
+            "PUT /v1/firm/settings",
+            who,
+            "victim firm's settings",
+            ok,
+            || r.show(),
+        );
     }
 
     // Blobs: the victim's photo. A photo is readable (HEAD included) only by its uploader and
@@ -2198,7 +2316,7 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
     // ---- The company endpoints.
     let everyone: Vec<&Person> = demo.people.iter().chain(&other.people).collect();
     for p in &everyone {
-        if p.label.contains("accountant") {
+        if p.label.contains("firm admin") {
             continue;
         }
         let r = send(

@@ -777,26 +777,94 @@ async fn real_answers_fit_the_documented_schemas() {
     assert!(!page["results"].as_array().unwrap().is_empty());
 
     // -- admin
-    let anna_token = anna.token.clone();
+    let paula = srv.device("paula@demo.kvits").await;
     let (status, _, company) = c
         .send(
             "POST",
             "/v1/companies",
             srv.http
                 .post(url("/v1/companies"))
-                .bearer_auth(&anna_token)
-                .json(&json!({"name": "Dune Dental"})),
+                .bearer_auth(&paula.token)
+                .json(&json!({"name": "Dune Dental", "country": "se", "base_currency": "SEK"})),
         )
         .await;
     assert_eq!(status, 201);
+    assert_eq!(company["country"], "SE");
     let company_id = company["id"].as_str().unwrap().to_owned();
+    let (status, _, company) = c
+        .send(
+            "PUT",
+            "/v1/companies/{company_id}",
+            srv.http
+                .put(url(&format!("/v1/companies/{company_id}")))
+                .bearer_auth(&paula.token)
+                .json(&json!({
+                    "name": "Dune Dental AB",
+                    "base_currency": "SEK",
+                    "registration_number": "556677-8899",
+                    "vat_number": "se 5566778899 01",
+                    "country": "SE",
+                    "time_zone": "Europe/Stockholm",
+                })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(company["vat_number"], "SE556677889901");
+    let (status, _, firm) = c
+        .send(
+            "GET",
+            "/v1/firm",
+            srv.http.get(url("/v1/firm")).bearer_auth(&paula.token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(firm["settings"]["assigned_clients_only"], true);
+    let (status, _, staff) = c
+        .send(
+            "POST",
+            "/v1/firm/staff",
+            srv.http
+                .post(url("/v1/firm/staff"))
+                .bearer_auth(&paula.token)
+                .json(&json!({
+                    "email": "sven@demo.kvits",
+                    "name": "Sven Senior",
+                    "role": "accountant",
+                    "assigned": [company_id],
+                })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let sven = staff["user_id"].as_str().unwrap().to_owned();
+    let (status, _, _) = c
+        .send(
+            "PUT",
+            "/v1/firm/staff/{user_id}",
+            srv.http
+                .put(url(&format!("/v1/firm/staff/{sven}")))
+                .bearer_auth(&paula.token)
+                .json(&json!({"role": "accountant", "assigned": []})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _, _) = c
+        .send(
+            "PUT",
+            "/v1/firm/settings",
+            srv.http
+                .put(url("/v1/firm/settings"))
+                .bearer_auth(&paula.token)
+                .json(&json!({"assigned_clients_only": true})),
+        )
+        .await;
+    assert_eq!(status, 204);
     let (status, _, invitation) = c
         .send(
             "POST",
             "/v1/companies/{company_id}/users",
             srv.http
                 .post(url(&format!("/v1/companies/{company_id}/users")))
-                .bearer_auth(&anna_token)
+                .bearer_auth(&paula.token)
                 .json(&json!({"email": "dora@dune.test", "name": "Dora", "roles": ["employee"]})),
         )
         .await;
@@ -836,7 +904,7 @@ async fn real_answers_fit_the_documented_schemas() {
                 .put(url(&format!(
                     "/v1/companies/{company_id}/users/{dora}/roles"
                 )))
-                .bearer_auth(&anna_token)
+                .bearer_auth(&paula.token)
                 .json(&json!({"roles": ["employee", "approver"]})),
         )
         .await;

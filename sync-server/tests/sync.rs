@@ -413,15 +413,18 @@ async fn nobody_pulls_another_tenants_or_another_roles_rows() {
         .write(|c| {
             let hash = kvits_sync_server::auth::hash_password("demo")?;
             let firm = kvits_sync_server::admin::create_firm(c, "Other Books")?;
-            let company =
-                kvits_sync_server::admin::create_company(c, firm, "Oak Outfitters", "EUR")?;
+            let company = kvits_sync_server::admin::create_company(
+                c,
+                firm,
+                &kvits_protocol::CompanyDetails::named("Oak Outfitters"),
+            )?;
             let user = kvits_sync_server::admin::create_user(
                 c,
                 firm,
                 "olga@other.kvits",
                 "Olga",
                 Some(&hash),
-                true,
+                Some(kvits_protocol::StaffRole::FirmAdmin),
             )?;
             Ok((user, company))
         })

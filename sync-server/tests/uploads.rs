@@ -988,7 +988,7 @@ async fn another_firm_sees_nothing() {
                 "zed@other.kvits",
                 "Zed",
                 Some(&hash),
-                true,
+                Some(kvits_protocol::StaffRole::FirmAdmin),
             )?;
             Ok(())
         })

@@ -532,7 +532,9 @@ impl Fixture {
                     company_id: company,
                     company_name: birch.name.into(),
                     roles: user_roles.clone(),
+                    active: true,
                 }],
+                staff: None,
             },
             company_id: Some(company),
         };

@@ -1,19 +1,24 @@
 //! The demo accounting firm, described once, as data built from the protocol's own types.
 //!
-//! "Demo Accounting" keeps the books of two client companies, "Birch Bakery" and "Cedar
-//! Logistics". Each has the same expense types, two company cards and own money, and an
-//! approval rule; the firm's accountant greets both with a welcome message. Every password is
-//! [`PASSWORD`].
+//! "Demo Accounting" keeps the books of five client companies. "Birch Bakery" and "Cedar
+//! Logistics" are in use: each has two company cards and own money, and an approval rule, and
+//! the firm's accountant greets both with a welcome message. "Dune Design" (Sweden, SEK) and
+//! "Elm Studio" (Poland, PLN) have only their catalog; "Fir Foods" is paused (inactive). Every
+//! company has the same expense types. Every password is [`PASSWORD`].
 //!
-//! | person | Birch Bakery                  | Cedar Logistics               |
-//! |--------|-------------------------------|-------------------------------|
-//! | anna   | accountant of the firm        | accountant of the firm        |
-//! | emma   | employee (Visa Business)      |                               |
-//! | mark   | approver, employee (Mastercard Fleet) |                       |
-//! | alice  | approver                      |                               |
-//! | clara  | client, company admin         |                               |
-//! | otto   |                               | employee (Visa Business)      |
-//! | vera   |                               | approver, company admin, client (Amex Corporate) |
+//! | person | firm                | Birch Bakery                  | Cedar Logistics               |
+//! |--------|---------------------|-------------------------------|-------------------------------|
+//! | paula  | firm admin (all clients) | accountant               | accountant                    |
+//! | anna   | accountant, assigned to Birch and Cedar | accountant | accountant                    |
+//! | emma   |                     | employee (Visa Business)      |                               |
+//! | mark   |                     | approver, employee (Mastercard Fleet) |                       |
+//! | alice  |                     | approver                      |                               |
+//! | clara  |                     | client, company admin         |                               |
+//! | otto   |                     |                               | employee (Visa Business)      |
+//! | vera   |                     |                               | approver, company admin, client (Amex Corporate) |
+//!
+//! The firm shows its staff only their assigned clients ([`ASSIGNED_CLIENTS_ONLY`]): Anna sees
+//! Birch and Cedar, Paula every company.
 //!
 //! Rules: in Birch every receipt needs a manager (Mark or Alice); in Cedar, from 100.00 EUR,
 //! Vera approves.
@@ -30,9 +35,9 @@
 use std::collections::BTreeMap;
 
 use kvits_protocol::{
-    ApprovalRule, ApprovalRuleId, ApprovalStep, Company, CompanyId, DocumentType, Entity,
-    ExpenseType, ExpenseTypeId, FirmId, Member, MessageId, Mutation, PaymentKind, PaymentMethod,
-    PaymentMethodId, Role, UserId,
+    ApprovalRule, ApprovalRuleId, ApprovalStep, Company, CompanyDetails, CompanyId, DocumentType,
+    Entity, ExpenseType, ExpenseTypeId, FirmId, Member, MessageId, Mutation, PaymentKind,
+    PaymentMethod, PaymentMethodId, Role, StaffRole, UserId,
 };
 use uuid::Uuid;
 
@@ -44,9 +49,10 @@ pub const EMAIL_DOMAIN: &str = "demo.kvits";
 
 /// The demo's `n`-th id: UUIDv7-shaped, its time part in 2024, `n` in the last bits.
 ///
-/// The numbers in use: 1 the firm; 2 and 3 the companies; 10–16 the people; 20–24 Birch's and
-/// 25–29 Cedar's expense types; 30–32 Birch's and 33–35 Cedar's payment methods; 40 and 41
-/// the approval rules; 50 the welcome message. Tests that add their own rows use numbers from
+/// The numbers in use: 1 the firm; 2 to 6 the companies; 10–17 the people; 20–24 Birch's and
+/// 25–29 Cedar's expense types; 30–32 Birch's and 33–35 Cedar's payment methods; 36–38 the
+/// other companies' own money; 40 and 41 the approval rules; 50 the welcome message; 60–74
+/// the other companies' expense types. Tests that add their own rows use numbers from
 /// 100 on (or ids of their own).
 pub const fn id(n: u16) -> Uuid {
     Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n as u128)
@@ -68,6 +74,9 @@ pub const FIRM: DemoFirm = DemoFirm {
     name: "Demo Accounting",
 };
 
+/// Whether the firm's accountants see only their assigned clients (firm admins see all).
+pub const ASSIGNED_CLIENTS_ONLY: bool = true;
+
 /// A client company of the firm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DemoCompany {
@@ -75,6 +84,12 @@ pub struct DemoCompany {
     pub name: &'static str,
     /// The currency its books are kept in.
     pub base_currency: &'static str,
+    pub registration_number: &'static str,
+    pub vat_number: &'static str,
+    pub country: &'static str,
+    pub time_zone: &'static str,
+    /// False for a company the firm has paused.
+    pub active: bool,
     /// Its "Own money / cash" payment method (the server makes one with every company).
     pub own_money: PaymentMethodId,
     /// The number ([`id`]) of its first expense type; the others follow in
@@ -82,26 +97,81 @@ pub struct DemoCompany {
     first_type: u16,
 }
 
-/// "Birch Bakery".
+/// "Birch Bakery" (Latvia).
 pub const BIRCH: DemoCompany = DemoCompany {
     id: CompanyId(id(2)),
     name: "Birch Bakery",
     base_currency: "EUR",
+    registration_number: "40103000001",
+    vat_number: "LV40103000001",
+    country: "LV",
+    time_zone: "Europe/Riga",
+    active: true,
     own_money: PaymentMethodId(id(32)),
     first_type: 20,
 };
 
-/// "Cedar Logistics".
+/// "Cedar Logistics" (Estonia).
 pub const CEDAR: DemoCompany = DemoCompany {
     id: CompanyId(id(3)),
     name: "Cedar Logistics",
     base_currency: "EUR",
+    registration_number: "12000003",
+    vat_number: "EE100000003",
+    country: "EE",
+    time_zone: "Europe/Tallinn",
+    active: true,
     own_money: PaymentMethodId(id(35)),
     first_type: 25,
 };
 
+/// "Dune Design" (Sweden, books in SEK): a client nobody at the firm is assigned to but its admin.
+pub const DUNE: DemoCompany = DemoCompany {
+    id: CompanyId(id(4)),
+    name: "Dune Design",
+    base_currency: "SEK",
+    registration_number: "556000-0004",
+    vat_number: "SE556000000401",
+    country: "SE",
+    time_zone: "Europe/Stockholm",
+    active: true,
+    own_money: PaymentMethodId(id(36)),
+    first_type: 60,
+};
+
+/// "Elm Studio" (Poland, books in PLN).
+pub const ELM: DemoCompany = DemoCompany {
+    id: CompanyId(id(5)),
+    name: "Elm Studio",
+    base_currency: "PLN",
+    registration_number: "0000000005",
+    vat_number: "PL5250000005",
+    country: "PL",
+    time_zone: "Europe/Warsaw",
+    active: true,
+    own_money: PaymentMethodId(id(37)),
+    first_type: 65,
+};
+
+/// "Fir Foods" (Latvia): paused by the firm.
+pub const FIR: DemoCompany = DemoCompany {
+    id: CompanyId(id(6)),
+    name: "Fir Foods",
+    base_currency: "EUR",
+    registration_number: "40103000006",
+    vat_number: "LV40103000006",
+    country: "LV",
+    time_zone: "Europe/Riga",
+    active: false,
+    own_money: PaymentMethodId(id(38)),
+    first_type: 70,
+};
+
 /// The firm's client companies.
-pub const COMPANIES: [DemoCompany; 2] = [BIRCH, CEDAR];
+pub const COMPANIES: [DemoCompany; 5] = [BIRCH, CEDAR, DUNE, ELM, FIR];
+
+/// The companies in use: people, cards, rules and the welcome message.
+pub const WORKING_COMPANIES: [DemoCompany; 2] = [BIRCH, CEDAR];
 
 /// The company named `name`.
 pub fn company(name: &str) -> Option<&'static DemoCompany> {
@@ -117,12 +187,31 @@ impl DemoCompany {
     pub fn entity(&self) -> Company {
         let mut members: Vec<Member> = PEOPLE.iter().filter_map(|p| p.member(self.id)).collect();
         members.sort_by(|a, b| (&a.name, a.user_id).cmp(&(&b.name, b.user_id)));
+        let d = self.details();
         Company {
             id: self.id,
             firm_id: FIRM.id,
+            name: d.name,
+            base_currency: d.base_currency,
+            members,
+            registration_number: d.registration_number,
+            vat_number: d.vat_number,
+            country: d.country,
+            time_zone: d.time_zone,
+            active: d.active,
+        }
+    }
+
+    /// Its details, as the firm admin enters them.
+    pub fn details(&self) -> CompanyDetails {
+        CompanyDetails {
             name: self.name.into(),
             base_currency: self.base_currency.into(),
-            members,
+            registration_number: Some(self.registration_number.into()),
+            vat_number: Some(self.vat_number.into()),
+            country: Some(self.country.into()),
+            time_zone: Some(self.time_zone.into()),
+            active: self.active,
         }
     }
 
@@ -190,8 +279,10 @@ pub struct Person {
     pub id: UserId,
     pub email: &'static str,
     pub name: &'static str,
-    /// The firm's accountant: sees and manages every company, without a membership.
-    pub accountant: bool,
+    /// The firm's staff: they work on client companies without a membership.
+    pub staff: Option<StaffRole>,
+    /// The client companies assigned to a staff member.
+    pub assigned: &'static [CompanyId],
     /// Roles per company (as set by a company admin; never [`Role::Accountant`]).
     pub memberships: &'static [(CompanyId, &'static [Role])],
 }
@@ -200,57 +291,73 @@ pub const ANNA: Person = Person {
     id: UserId(id(10)),
     email: "anna@demo.kvits",
     name: "Anna Accountant",
-    accountant: true,
+    staff: Some(StaffRole::Accountant),
+    assigned: &[BIRCH.id, CEDAR.id],
     memberships: &[],
 };
 pub const EMMA: Person = Person {
     id: UserId(id(11)),
     email: "emma@demo.kvits",
     name: "Emma Employee",
-    accountant: false,
+    staff: None,
+    assigned: &[],
     memberships: &[(BIRCH.id, &[Role::Employee])],
 };
 pub const MARK: Person = Person {
     id: UserId(id(12)),
     email: "mark@demo.kvits",
     name: "Mark Manager",
-    accountant: false,
+    staff: None,
+    assigned: &[],
     memberships: &[(BIRCH.id, &[Role::Approver, Role::Employee])],
 };
 pub const ALICE: Person = Person {
     id: UserId(id(13)),
     email: "alice@demo.kvits",
     name: "Alice Approver",
-    accountant: false,
+    staff: None,
+    assigned: &[],
     memberships: &[(BIRCH.id, &[Role::Approver])],
 };
 pub const CLARA: Person = Person {
     id: UserId(id(14)),
     email: "clara@demo.kvits",
     name: "Clara Client",
-    accountant: false,
+    staff: None,
+    assigned: &[],
     memberships: &[(BIRCH.id, &[Role::Client, Role::CompanyAdmin])],
 };
 pub const OTTO: Person = Person {
     id: UserId(id(15)),
     email: "otto@demo.kvits",
     name: "Otto Operator",
-    accountant: false,
+    staff: None,
+    assigned: &[],
     memberships: &[(CEDAR.id, &[Role::Employee])],
 };
 pub const VERA: Person = Person {
     id: UserId(id(16)),
     email: "vera@demo.kvits",
     name: "Vera Director",
-    accountant: false,
+    staff: None,
+    assigned: &[],
     memberships: &[(
         CEDAR.id,
         &[Role::Approver, Role::CompanyAdmin, Role::Client],
     )],
 };
 
+pub const PAULA: Person = Person {
+    id: UserId(id(17)),
+    email: "paula@demo.kvits",
+    name: "Paula Partner",
+    staff: Some(StaffRole::FirmAdmin),
+    assigned: &[],
+    memberships: &[],
+};
+
 /// Everyone in the demo.
-pub const PEOPLE: [Person; 7] = [ANNA, EMMA, MARK, ALICE, CLARA, OTTO, VERA];
+pub const PEOPLE: [Person; 8] = [ANNA, EMMA, MARK, ALICE, CLARA, OTTO, VERA, PAULA];
 
 /// The person with e-mail `email`, or whose e-mail starts with `key@` ("emma").
 pub fn person(email_or_key: &str) -> Option<&'static Person> {
@@ -275,15 +382,35 @@ impl Person {
             .map_or(&[], |(_, roles)| *roles)
     }
 
-    /// Roles per company as the server grants them at sign-in: the memberships, and
-    /// [`Role::Accountant`] in every company for an accountant; each list sorted.
+    /// Whether they are the firm's staff.
+    pub fn is_staff(&self) -> bool {
+        self.staff.is_some()
+    }
+
+    /// Whether, as staff, they see `company`: a firm admin sees every client, an accountant
+    /// those assigned to them (or all, when the firm does not keep staff to assignments).
+    pub fn sees_as_staff(&self, company: CompanyId) -> bool {
+        match self.staff {
+            None => false,
+            Some(StaffRole::FirmAdmin) => true,
+            Some(StaffRole::Accountant) => {
+                !ASSIGNED_CLIENTS_ONLY || self.assigned.contains(&company)
+            }
+        }
+    }
+
+    /// Roles per company as the server grants them at sign-in: the memberships in active
+    /// companies, and [`Role::Accountant`] in every company the staff member sees; each list
+    /// sorted.
     pub fn roles(&self) -> BTreeMap<CompanyId, Vec<Role>> {
         let mut roles: BTreeMap<CompanyId, Vec<Role>> = BTreeMap::new();
         for (company, r) in self.memberships {
-            roles.entry(*company).or_default().extend(r.iter().copied());
+            if COMPANIES.iter().any(|c| c.id == *company && c.active) {
+                roles.entry(*company).or_default().extend(r.iter().copied());
+            }
         }
-        if self.accountant {
-            for company in COMPANIES {
+        for company in COMPANIES {
+            if self.sees_as_staff(company.id) {
                 roles.entry(company.id).or_default().push(Role::Accountant);
             }
         }
@@ -465,11 +592,11 @@ pub const WELCOME_BODY: &str = "Hello! From now on, photograph every receipt in 
     after paying: pick the expense type and the card, and send it. It works without network \
     too. Questions? Answer here. — Anna";
 
-/// The accountant's welcome message to both companies, as [`ANNA`] sends it.
+/// The accountant's welcome message to Birch and Cedar, as [`ANNA`] sends it.
 pub fn welcome() -> Mutation {
     Mutation::SendMessage {
         message_id: WELCOME,
-        company_ids: COMPANIES.iter().map(|c| c.id).collect(),
+        company_ids: WORKING_COMPANIES.iter().map(|c| c.id).collect(),
         subject: WELCOME_SUBJECT.into(),
         body: WELCOME_BODY.into(),
         attachment: None,
@@ -520,7 +647,8 @@ mod tests {
                 company_named(*c).is_some() && !r.is_empty() && !r.contains(&Role::Accountant)
             }));
         }
-        assert_eq!(ANNA.roles().len(), COMPANIES.len());
+        assert_eq!(ANNA.roles().len(), ANNA.assigned.len());
+        assert_eq!(PAULA.roles().len(), COMPANIES.len());
     }
 
     #[test]

@@ -24,15 +24,16 @@ use uuid::Uuid;
 
 use crate::{
     AcceptInvitationRequest, Approval, ApprovalRule, ApprovalRuleId, ApprovalStep, Attachment,
-    Change, ChangeOp, ClientId, Company, CompanyId, ConflictCode, CreateCompanyRequest, Date,
-    Decision, DecisionKind, DocumentType, Entity, EntityKind, ErrorBody, ErrorCode, Expense,
-    ExpenseField, ExpenseFields, ExpenseId, ExpenseStatus, ExpenseType, ExpenseTypeId, FieldChange,
-    FirmId, FirmSummary, Halt, HistoryAction, HistoryEntry, Invitation, InviteUserRequest,
-    LoginRequest, LoginResponse, MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, Member, Membership, Message,
-    MessageId, MessageRead, Money, Mutation, MutationResult, Outcome, PaymentKind, PaymentMethod,
-    PaymentMethodId, PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse,
-    ReceiptPage, RejectCode, Role, Session, SetRolesRequest, Thread, ThreadId, Timestamp, UploadId,
-    UploadStatus, UserId, UserSummary, VatLine,
+    Change, ChangeOp, ClientId, Company, CompanyDetails, CompanyId, ConflictCode, Date, Decision,
+    DecisionKind, DocumentType, Entity, EntityKind, ErrorBody, ErrorCode, Expense, ExpenseField,
+    ExpenseFields, ExpenseId, ExpenseStatus, ExpenseType, ExpenseTypeId, FieldChange, Firm, FirmId,
+    FirmSettings, FirmSummary, Halt, HistoryAction, HistoryEntry, Invitation, InviteStaffRequest,
+    InviteUserRequest, LoginRequest, LoginResponse, MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, Member,
+    Membership, Message, MessageId, MessageRead, Money, Mutation, MutationResult, Outcome,
+    PaymentKind, PaymentMethod, PaymentMethodId, PendingMutation, PullQuery, PullResponse,
+    PushRequest, PushResponse, ReceiptPage, RejectCode, Role, Session, SetRolesRequest,
+    SetStaffRequest, StaffMember, StaffRole, Thread, ThreadId, Timestamp, UploadId, UploadStatus,
+    UserId, UserSummary, VatLine,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -185,22 +186,35 @@ pub fn firm_summary() -> impl Strategy<Value = FirmSummary> {
 
 /// Any [`Membership`].
 pub fn membership() -> impl Strategy<Value = Membership> {
-    (company_id(), text(), roles()).prop_map(|(company_id, company_name, roles)| Membership {
-        company_id,
-        company_name,
-        roles,
-    })
+    (company_id(), text(), roles(), any::<bool>()).prop_map(
+        |(company_id, company_name, roles, active)| Membership {
+            company_id,
+            company_name,
+            roles,
+            active,
+        },
+    )
+}
+
+/// Any [`StaffRole`].
+pub fn staff_role() -> impl Strategy<Value = StaffRole> {
+    select(vec![StaffRole::Accountant, StaffRole::FirmAdmin])
 }
 
 /// Any [`Session`] (up to three memberships).
 pub fn session() -> impl Strategy<Value = Session> {
-    (user_summary(), firm_summary(), vec(membership(), 0..4)).prop_map(
-        |(user, firm, memberships)| Session {
+    (
+        user_summary(),
+        firm_summary(),
+        vec(membership(), 0..4),
+        option::of(staff_role()),
+    )
+        .prop_map(|(user, firm, memberships, staff)| Session {
             user,
             firm,
             memberships,
-        },
-    )
+            staff,
+        })
 }
 
 /// Any [`LoginResponse`].
@@ -209,12 +223,89 @@ pub fn login_response() -> impl Strategy<Value = LoginResponse> {
         .prop_map(|(token, session)| LoginResponse { token, session })
 }
 
-/// Any [`CreateCompanyRequest`].
-pub fn create_company_request() -> impl Strategy<Value = CreateCompanyRequest> {
-    (text(), currency()).prop_map(|(name, base_currency)| CreateCompanyRequest {
-        name,
-        base_currency,
-    })
+/// Optional short texts (registration and VAT numbers, country, time zone).
+fn maybe_text() -> impl Strategy<Value = Option<String>> {
+    option::of(text())
+}
+
+/// Any [`CompanyDetails`].
+pub fn company_details() -> impl Strategy<Value = CompanyDetails> {
+    (
+        text(),
+        currency(),
+        maybe_text(),
+        maybe_text(),
+        maybe_text(),
+        maybe_text(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(name, base_currency, registration_number, vat_number, country, time_zone, active)| {
+                CompanyDetails {
+                    name,
+                    base_currency,
+                    registration_number,
+                    vat_number,
+                    country,
+                    time_zone,
+                    active,
+                }
+            },
+        )
+}
+
+/// Any [`StaffMember`].
+pub fn staff_member() -> impl Strategy<Value = StaffMember> {
+    (
+        user_id(),
+        text(),
+        email(),
+        staff_role(),
+        vec(company_id(), 0..3),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(user_id, name, email, role, assigned, invited)| StaffMember {
+                user_id,
+                name,
+                email,
+                role,
+                assigned,
+                invited,
+            },
+        )
+}
+
+/// Any [`Firm`] (up to three staff).
+pub fn firm() -> impl Strategy<Value = Firm> {
+    (firm_id(), text(), any::<bool>(), vec(staff_member(), 0..4)).prop_map(
+        |(id, name, assigned_clients_only, staff)| Firm {
+            id,
+            name,
+            settings: FirmSettings {
+                assigned_clients_only,
+            },
+            staff,
+        },
+    )
+}
+
+/// Any [`InviteStaffRequest`].
+pub fn invite_staff_request() -> impl Strategy<Value = InviteStaffRequest> {
+    (email(), text(), staff_role(), vec(company_id(), 0..3)).prop_map(
+        |(email, name, role, assigned)| InviteStaffRequest {
+            email,
+            name,
+            role,
+            assigned,
+        },
+    )
+}
+
+/// Any [`SetStaffRequest`].
+pub fn set_staff_request() -> impl Strategy<Value = SetStaffRequest> {
+    (staff_role(), vec(company_id(), 0..3))
+        .prop_map(|(role, assigned)| SetStaffRequest { role, assigned })
 }
 
 /// Any [`InviteUserRequest`].
@@ -392,12 +483,28 @@ pub fn company() -> impl Strategy<Value = Company> {
         currency(),
         vec(member(), 0..4),
     )
-        .prop_map(|(id, firm_id, name, base_currency, members)| Company {
-            id,
-            firm_id,
-            name,
-            base_currency,
-            members,
+        .prop_flat_map(|(id, firm_id, name, base_currency, members)| {
+            (
+                maybe_text(),
+                maybe_text(),
+                maybe_text(),
+                maybe_text(),
+                any::<bool>(),
+            )
+                .prop_map(
+                    move |(registration_number, vat_number, country, time_zone, active)| Company {
+                        id,
+                        firm_id,
+                        name: name.clone(),
+                        base_currency: base_currency.clone(),
+                        members: members.clone(),
+                        registration_number,
+                        vat_number,
+                        country,
+                        time_zone,
+                        active,
+                    },
+                )
         })
 }
 
@@ -1083,11 +1190,12 @@ pub fn upload_status() -> impl Strategy<Value = UploadStatus> {
 }
 
 /// Every [`ErrorCode`], [`ErrorCode::Unknown`] last.
-pub const ALL_ERROR_CODES: [ErrorCode; 22] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 23] = [
     ErrorCode::BadRequest,
     ErrorCode::Unauthenticated,
     ErrorCode::BadCredentials,
     ErrorCode::Forbidden,
+    ErrorCode::CompanyInactive,
     ErrorCode::NotFound,
     ErrorCode::SeqGap,
     ErrorCode::OffsetMismatch,
@@ -1114,6 +1222,7 @@ const _: fn(ErrorCode) = |code| match code {
     | ErrorCode::Unauthenticated
     | ErrorCode::BadCredentials
     | ErrorCode::Forbidden
+    | ErrorCode::CompanyInactive
     | ErrorCode::NotFound
     | ErrorCode::SeqGap
     | ErrorCode::OffsetMismatch

@@ -78,9 +78,25 @@ pub struct LoginResponse {
 pub struct Session {
     pub user: UserSummary,
     pub firm: FirmSummary,
-    /// One entry per company the user may open, with their roles there. Accountants get every
-    /// client company of their firm.
+    /// One entry per company the user may open, with their roles there. The firm's staff get
+    /// the `accountant` role in every client company they may see (all of them, or only those
+    /// assigned to them when the firm says so).
     pub memberships: Vec<Membership>,
+    /// The user's place in the firm, when they are its staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<StaffRole>,
+}
+
+/// What a member of the firm's staff may do beyond an accountant's work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    /// Works on the clients' documents.
+    Accountant,
+    /// Also manages the firm's staff, their assignments and the client companies; sees every
+    /// client.
+    FirmAdmin,
 }
 
 /// A person, as others see them.
@@ -107,16 +123,103 @@ pub struct Membership {
     pub company_id: CompanyId,
     pub company_name: String,
     pub roles: Vec<Role>,
+    /// False for a company the firm has paused: only the firm's staff still open it.
+    #[serde(default = "crate::active_by_default")]
+    pub active: bool,
 }
 
-/// `POST /v1/companies` (accountants): a new client company of the firm.
+/// `POST /v1/companies` and `PUT /v1/companies/{company_id}` (firm admins): a client company's
+/// details. Empty optional texts clear the field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct CreateCompanyRequest {
+pub struct CompanyDetails {
     pub name: String,
-    /// The currency its books are kept in (ISO 4217); EUR when not given.
+    /// The currency its books are kept in (ISO 4217); EUR when not given. It cannot change
+    /// once the company has documents.
     #[serde(default = "crate::default_base_currency")]
     pub base_currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_number: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// An IANA time zone name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Whether its members may sign in and sync; true when not given.
+    #[serde(default = "crate::active_by_default")]
+    pub active: bool,
+}
+
+impl CompanyDetails {
+    /// Details naming only a company's name (the rest as defaults).
+    pub fn named(name: impl Into<String>) -> CompanyDetails {
+        CompanyDetails {
+            name: name.into(),
+            base_currency: crate::default_base_currency(),
+            registration_number: None,
+            vat_number: None,
+            country: None,
+            time_zone: None,
+            active: true,
+        }
+    }
+}
+
+/// `GET /v1/firm` (firm admins): the firm's settings and staff.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Firm {
+    pub id: FirmId,
+    pub name: String,
+    pub settings: FirmSettings,
+    /// Sorted by name.
+    pub staff: Vec<StaffMember>,
+}
+
+/// `PUT /v1/firm/settings` (firm admins).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct FirmSettings {
+    /// Accountants see only the client companies assigned to them (firm admins see all).
+    /// Off: every accountant sees every client.
+    pub assigned_clients_only: bool,
+}
+
+/// A person of the firm's staff.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct StaffMember {
+    pub user_id: UserId,
+    pub name: String,
+    pub email: String,
+    pub role: StaffRole,
+    /// The client companies assigned to them.
+    pub assigned: Vec<CompanyId>,
+    /// Invited, and the invitation not accepted yet.
+    pub invited: bool,
+}
+
+/// `POST /v1/firm/staff` (firm admins): invite a colleague into the firm's staff.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct InviteStaffRequest {
+    pub email: String,
+    pub name: String,
+    pub role: StaffRole,
+    /// Client companies to assign them to straight away.
+    #[serde(default)]
+    pub assigned: Vec<CompanyId>,
+}
+
+/// `PUT /v1/firm/staff/{user_id}` (firm admins): a colleague's role and assigned clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SetStaffRequest {
+    pub role: StaffRole,
+    pub assigned: Vec<CompanyId>,
 }
 
 /// `POST /v1/companies/{company_id}/users` (company admins and accountants): invite a person

@@ -129,8 +129,53 @@ pub struct Company {
     /// companies had one read as EUR.
     #[serde(default = "default_base_currency")]
     pub base_currency: String,
-    /// Members with their roles (accountants of the firm are not listed; they see every company).
+    /// Members with their roles (the firm's staff are not listed; they see the company through
+    /// the firm).
     pub members: Vec<Member>,
+    /// The company's number in its country's business register.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_number: Option<String>,
+    /// Its VAT number, with the country prefix (`LV40003000000`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_number: Option<String>,
+    /// Where it is registered: ISO 3166-1 alpha-2 (`LV`, `PL`, `SE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// The IANA time zone its days are counted in (`Europe/Riga`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// An inactive company keeps its data and stays visible to the firm, but its members can
+    /// neither sign in nor sync. Rows written before companies could be paused read as active.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
+}
+
+impl Company {
+    /// An active company with no members and no details but its name and base currency.
+    pub fn new(
+        id: CompanyId,
+        firm_id: FirmId,
+        name: impl Into<String>,
+        base_currency: impl Into<String>,
+    ) -> Company {
+        Company {
+            id,
+            firm_id,
+            name: name.into(),
+            base_currency: base_currency.into(),
+            members: Vec::new(),
+            registration_number: None,
+            vat_number: None,
+            country: None,
+            time_zone: None,
+            active: true,
+        }
+    }
+}
+
+/// `true`: what a row written before there was an `active` flag reads as.
+pub fn active_by_default() -> bool {
+    true
 }
 
 /// The base currency of a company that names none: EUR, the currency of the firms Kvits

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     BadCredentials,
     /// 403: the role does not allow it, or the client id belongs to another user.
     Forbidden,
+    /// 403: every company the user belongs to is paused by its accounting firm; nothing they
+    /// hold is lost, and it syncs again once the firm reactivates the company.
+    CompanyInactive,
     /// 404: no such thing, or not one this user may see.
     NotFound,
     /// 409: the push skips a `seq`; `details.expected` is the next one.
@@ -73,6 +76,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::BadCredentials => "bad_credentials",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::CompanyInactive => "company_inactive",
             ErrorCode::NotFound => "not_found",
             ErrorCode::SeqGap => "seq_gap",
             ErrorCode::OffsetMismatch => "offset_mismatch",

@@ -84,7 +84,16 @@ proptest! {
     fn session(x in arb::session()) { round_trips(&x)?; }
 
     #[test]
-    fn create_company_request(x in arb::create_company_request()) { round_trips(&x)?; }
+    fn company_details(x in arb::company_details()) { round_trips(&x)?; }
+
+    #[test]
+    fn firm(x in arb::firm()) { round_trips(&x)?; }
+
+    #[test]
+    fn invite_staff_request(x in arb::invite_staff_request()) { round_trips(&x)?; }
+
+    #[test]
+    fn set_staff_request(x in arb::set_staff_request()) { round_trips(&x)?; }
 
     #[test]
     fn invite_user_request(x in arb::invite_user_request()) { round_trips(&x)?; }

@@ -125,7 +125,9 @@ fn session() -> Session {
             company_id: ZALA_KAFIJA,
             company_name: "SIA Zaļā Kafija".to_owned(),
             roles: vec![Role::Employee],
+            active: true,
         }],
+        staff: None,
     }
 }
 
@@ -144,6 +146,11 @@ fn company() -> Company {
         firm_id: FIRM,
         name: "SIA Zaļā Kafija".to_owned(),
         base_currency: "EUR".into(),
+        registration_number: Some("40103012345".to_owned()),
+        vat_number: Some("LV40103012345".to_owned()),
+        country: Some("LV".to_owned()),
+        time_zone: Some("Europe/Riga".to_owned()),
+        active: true,
         members: vec![
             Member {
                 user_id: EMMA,
@@ -382,21 +389,76 @@ fn session_of_an_accountant() {
                 company_id: BALTIJAS_KOKS,
                 company_name: "SIA Baltijas Koks".to_owned(),
                 roles: vec![Role::Accountant],
+                active: false,
             },
             Membership {
                 company_id: ZALA_KAFIJA,
                 company_name: "SIA Zaļā Kafija".to_owned(),
                 roles: vec![Role::Accountant],
+                active: true,
+            },
+        ],
+        staff: Some(StaffRole::FirmAdmin),
+    });
+}
+
+#[test]
+fn company_details() {
+    assert_json_snapshot!(CompanyDetails {
+        name: "SIA Baltijas Koks".to_owned(),
+        base_currency: "EUR".to_owned(),
+        registration_number: Some("40003012345".to_owned()),
+        vat_number: Some("LV40003012345".to_owned()),
+        country: Some("LV".to_owned()),
+        time_zone: Some("Europe/Riga".to_owned()),
+        active: true,
+    });
+}
+
+#[test]
+fn firm() {
+    assert_json_snapshot!(Firm {
+        id: FIRM,
+        name: "Bilance SIA".to_owned(),
+        settings: FirmSettings {
+            assigned_clients_only: true,
+        },
+        staff: vec![
+            StaffMember {
+                user_id: ILZE,
+                name: "Ilze Kalniņa".to_owned(),
+                email: "ilze@bilance.lv".to_owned(),
+                role: StaffRole::FirmAdmin,
+                assigned: vec![],
+                invited: false,
+            },
+            StaffMember {
+                user_id: EMMA,
+                name: "Pēteris Liepa".to_owned(),
+                email: "peteris@bilance.lv".to_owned(),
+                role: StaffRole::Accountant,
+                assigned: vec![ZALA_KAFIJA],
+                invited: true,
             },
         ],
     });
 }
 
 #[test]
-fn create_company_request() {
-    assert_json_snapshot!(CreateCompanyRequest {
-        name: "SIA Baltijas Koks".to_owned(),
-        base_currency: "EUR".to_owned(),
+fn invite_staff_request() {
+    assert_json_snapshot!(InviteStaffRequest {
+        email: "peteris@bilance.lv".to_owned(),
+        name: "Pēteris Liepa".to_owned(),
+        role: StaffRole::Accountant,
+        assigned: vec![ZALA_KAFIJA],
+    });
+}
+
+#[test]
+fn set_staff_request() {
+    assert_json_snapshot!(SetStaffRequest {
+        role: StaffRole::Accountant,
+        assigned: vec![ZALA_KAFIJA, BALTIJAS_KOKS],
     });
 }
 

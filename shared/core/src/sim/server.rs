@@ -116,7 +116,7 @@ impl FakeServer {
             users: PEOPLE.iter().map(|p| (p.key(), (p.id, p.name))).collect(),
             accountants: PEOPLE
                 .iter()
-                .filter(|p| p.accountant)
+                .filter(|p| p.is_staff())
                 .map(|p| p.id)
                 .collect(),
             fuel: BIRCH.expense_type_id(kvits_demo::FUEL),
@@ -239,12 +239,17 @@ impl FakeServer {
             memberships: actor
                 .roles
                 .iter()
-                .map(|(c, roles)| Membership {
-                    company_id: *c,
-                    company_name: self.state.company(*c).map(|c| c.name).unwrap_or_default(),
-                    roles: roles.clone(),
+                .map(|(c, roles)| {
+                    let company = self.state.company(*c);
+                    Membership {
+                        company_id: *c,
+                        company_name: company.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+                        roles: roles.clone(),
+                        active: company.is_none_or(|c| c.active),
+                    }
                 })
                 .collect(),
+            staff: person.staff,
         }
     }
 

@@ -281,10 +281,6 @@ impl World {
 
         let mut state = MemoryState::new();
         state.put(Entity::Company(Company {
-            id: birch,
-            firm_id: firm,
-            name: BIRCH.name.into(),
-            base_currency: "EUR".into(),
             members: vec![
                 member(&emma, EMMA.email, birch),
                 member(&mark, MARK.email, birch),
@@ -292,23 +288,18 @@ impl World {
                 member(&adam, "adam@birch.example", birch),
                 member(&clara, CLARA.email, birch),
             ],
+            ..Company::new(birch, firm, BIRCH.name, "EUR")
         }));
         state.put(Entity::Company(Company {
-            id: cedar,
-            firm_id: firm,
-            name: CEDAR.name.into(),
-            base_currency: "EUR".into(),
             members: vec![
                 member(&otto, OTTO.email, cedar),
                 member(&cora, "cora@cedar.example", cedar),
             ],
+            ..Company::new(cedar, firm, CEDAR.name, "EUR")
         }));
         state.put(Entity::Company(Company {
-            id: fir,
-            firm_id: other_firm,
-            name: "Fir Foods".into(),
-            base_currency: "EUR".into(),
             members: vec![member(&fred, "fred@fir.example", fir)],
+            ..Company::new(fir, other_firm, "Fir Foods", "EUR")
         }));
 
         for company in [BIRCH, CEDAR] {

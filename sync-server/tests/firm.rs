@@ -1,0 +1,441 @@
+//! The firm's house through the HTTP API, as its firm admin runs it: client companies with
+//! their details, staff invited and assigned, "assigned clients only", and paused companies.
+//! Each test checks what the people concerned then see, not only the answer codes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{Device, TestServer};
+use kvits_protocol::{
+    AcceptInvitationRequest, ChangeOp, ClientId, Company, CompanyId, DocumentType, Entity,
+    ErrorBody, ErrorCode, ExpenseFields, ExpenseId, Firm, Invitation, LoginResponse, Mutation,
+    Outcome, RejectCode, Role, StaffRole,
+};
+use serde_json::json;
+
+const PASSWORD: &str = "winter ledger 2026 spruce";
+
+async fn send(rb: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let r = rb.send().await.expect("request");
+    let status = r.status().as_u16();
+    let bytes = r.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+fn code(body: &serde_json::Value) -> ErrorCode {
+    serde_json::from_value::<ErrorBody>(body.clone())
+        .map(|e| e.code)
+        .unwrap_or(ErrorCode::Unknown)
+}
+
+/// Accepts an invitation on a new install.
+async fn accept(srv: &TestServer, invitation: &Invitation) -> Result<Device, (u16, ErrorBody)> {
+    let client = ClientId(uuid::Uuid::now_v7());
+    let r = srv
+        .http
+        .post(srv.url("/v1/auth/accept-invitation"))
+        .json(&AcceptInvitationRequest {
+            token: invitation.token.clone().expect("a new person's token"),
+            password: PASSWORD.into(),
+            client_id: Some(client),
+            device_name: None,
+        })
+        .send()
+        .await
+        .expect("accept");
+    let status = r.status().as_u16();
+    if status != 200 {
+        return Err((status, r.json().await.expect("error body")));
+    }
+    let login: LoginResponse = r.json().await.expect("login");
+    Ok(Device {
+        base: srv.url(""),
+        http: srv.http.clone(),
+        token: login.token,
+        client,
+        next_seq: 1,
+        cursor: 0,
+        user: login.session.user.id,
+    })
+}
+
+/// Signs in with [`PASSWORD`]: the answer's status and body.
+async fn sign_in(srv: &TestServer, email: &str) -> (u16, serde_json::Value) {
+    send(
+        srv.http
+            .post(srv.url("/v1/auth/login"))
+            .json(&json!({"email": email, "password": PASSWORD})),
+    )
+    .await
+}
+
+async fn create_company(srv: &TestServer, admin: &Device, details: serde_json::Value) -> Company {
+    let (status, body) = send(
+        srv.http
+            .post(srv.url("/v1/companies"))
+            .bearer_auth(&admin.token)
+            .json(&details),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+async fn invite_staff(
+    srv: &TestServer,
+    admin: &Device,
+    email: &str,
+    role: &str,
+    assigned: &[CompanyId],
+) -> Invitation {
+    let (status, body) = send(
+        srv.http
+            .post(srv.url("/v1/firm/staff"))
+            .bearer_auth(&admin.token)
+            .json(
+                &json!({"email": email, "name": "Sven Senior", "role": role, "assigned": assigned}),
+            ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+async fn set_staff(
+    srv: &TestServer,
+    admin: &Device,
+    user: kvits_protocol::UserId,
+    role: &str,
+    assigned: &[CompanyId],
+) -> (u16, serde_json::Value) {
+    send(
+        srv.http
+            .put(srv.url(&format!("/v1/firm/staff/{user}")))
+            .bearer_auth(&admin.token)
+            .json(&json!({"role": role, "assigned": assigned})),
+    )
+    .await
+}
+
+async fn get_firm(srv: &TestServer, admin: &Device) -> Firm {
+    let (status, body) = send(srv.http.get(srv.url("/v1/firm")).bearer_auth(&admin.token)).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+/// The companies a device's session lists.
+async fn session_companies(d: &Device) -> BTreeSet<CompanyId> {
+    let r = d.get("/v1/me").await;
+    assert_eq!(r.status(), 200);
+    let session: kvits_protocol::Session = r.json().await.unwrap();
+    session.memberships.iter().map(|m| m.company_id).collect()
+}
+
+/// The companies whose rows a pull from the start brings.
+async fn pulled_companies(d: &Device) -> BTreeSet<CompanyId> {
+    let page = d.pull_from(0, Some(1000)).await;
+    assert!(!page.has_more);
+    page.changes
+        .iter()
+        .filter_map(|c| match &c.op {
+            ChangeOp::Upsert { entity } => Some(entity.company_id()),
+            ChangeOp::Delete { .. } => None,
+        })
+        .collect()
+}
+
+fn set<const N: usize>(ids: [CompanyId; N]) -> BTreeSet<CompanyId> {
+    ids.into_iter().collect()
+}
+
+#[tokio::test]
+async fn a_firm_admin_adds_a_client_and_a_colleague_who_then_sees_only_that_client() {
+    let srv = TestServer::start().await;
+    let paula = srv.device("paula@demo.kvits").await;
+    let anna = srv.device("anna@demo.kvits").await;
+    let all: BTreeSet<CompanyId> = srv.demo.companies.values().copied().collect();
+    let (birch, cedar) = (
+        srv.demo.company("Birch Bakery"),
+        srv.demo.company("Cedar Logistics"),
+    );
+    // The demo keeps accountants to their clients: Anna has Birch and Cedar, Paula all five.
+    assert_eq!(session_companies(&anna).await, set([birch, cedar]));
+    assert_eq!(pulled_companies(&anna).await, set([birch, cedar]));
+    assert_eq!(session_companies(&paula).await, all);
+
+    let gale = create_company(
+        &srv,
+        &paula,
+        json!({
+            "name": "  Gale Garden ",
+            "base_currency": "sek",
+            "registration_number": "556123-4567",
+            "vat_number": "se556123456701",
+            "country": "se",
+            "time_zone": "Europe/Stockholm",
+        }),
+    )
+    .await;
+    assert_eq!(gale.name, "Gale Garden");
+    assert_eq!(gale.base_currency, "SEK");
+    assert_eq!(gale.vat_number.as_deref(), Some("SE556123456701"));
+    assert_eq!(gale.country.as_deref(), Some("SE"));
+    assert!(gale.active);
+
+    let invitation = invite_staff(&srv, &paula, "sven@demo.kvits", "accountant", &[gale.id]).await;
+    let firm = get_firm(&srv, &paula).await;
+    let sven_row = firm
+        .staff
+        .iter()
+        .find(|s| s.email == "sven@demo.kvits")
+        .unwrap();
+    assert!(sven_row.invited);
+    assert_eq!(sven_row.role, StaffRole::Accountant);
+    assert_eq!(sven_row.assigned, vec![gale.id]);
+
+    let sven = accept(&srv, &invitation).await.unwrap();
+    assert_eq!(session_companies(&sven).await, set([gale.id]));
+    assert_eq!(pulled_companies(&sven).await, set([gale.id]));
+    // Nobody else's rows: not even a row of Birch by id.
+    let mut sven = sven;
+    let r = sven
+        .run(Mutation::SetExpenseFields {
+            expense_id: ExpenseId(uuid::Uuid::now_v7()),
+            fields: ExpenseFields::default(),
+        })
+        .await;
+    assert!(matches!(r.outcome, Outcome::Rejected { .. }), "{r:?}");
+    // Anna does not see the new client; the firm endpoints are not hers.
+    assert!(!session_companies(&anna).await.contains(&gale.id));
+    let (status, body) = send(srv.http.get(srv.url("/v1/firm")).bearer_auth(&anna.token)).await;
+    assert_eq!((status, code(&body)), (403, ErrorCode::Forbidden));
+    let firm = get_firm(&srv, &paula).await;
+    assert!(!firm.staff.iter().any(|s| s.invited));
+
+    // The firm lets everyone see every client: Anna sees Gale too; and back.
+    let settings = |on: bool| {
+        srv.http
+            .put(srv.url("/v1/firm/settings"))
+            .bearer_auth(&paula.token)
+            .json(&json!({"assigned_clients_only": on}))
+    };
+    assert_eq!(send(settings(false)).await.0, 204);
+    assert!(session_companies(&anna).await.contains(&gale.id));
+    assert!(pulled_companies(&anna).await.contains(&gale.id));
+    assert_eq!(send(settings(true)).await.0, 204);
+    assert_eq!(pulled_companies(&anna).await, set([birch, cedar]));
+}
+
+#[tokio::test]
+async fn an_accountant_unassigned_mid_sync_loses_the_companys_rows() {
+    let srv = TestServer::start().await;
+    let paula = srv.device("paula@demo.kvits").await;
+    let mut anna = srv.device("anna@demo.kvits").await;
+    let (birch, cedar) = (
+        srv.demo.company("Birch Bakery"),
+        srv.demo.company("Cedar Logistics"),
+    );
+    let anna_id = anna.user;
+    let first = anna.pull_all().await;
+    assert!(first.iter().any(|c| matches!(&c.op,
+        ChangeOp::Upsert { entity } if entity.company_id() == cedar)));
+
+    let (status, body) = set_staff(&srv, &paula, anna_id, "accountant", &[birch]).await;
+    assert_eq!(status, 204, "{body}");
+    // Her next pull from where she was starts her over, and brings nothing of Cedar.
+    let page = anna.pull_from(anna.cursor, None).await;
+    assert!(page.reset, "the device is told to start over");
+    assert_eq!(pulled_companies(&anna).await, set([birch]));
+    assert_eq!(session_companies(&anna).await, set([birch]));
+    // A change to Cedar's catalog is now an unknown row to her.
+    let cedar_type = srv.demo.expense_types[&("Cedar Logistics", "Fuel")];
+    let r = anna
+        .run(Mutation::PutExpenseType(kvits_protocol::ExpenseType {
+            id: cedar_type,
+            company_id: cedar,
+            code: "6110".into(),
+            name: "Diesel".into(),
+            active: true,
+        }))
+        .await;
+    assert!(
+        matches!(
+            r.outcome,
+            Outcome::Rejected {
+                code: RejectCode::NotFound,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    // Reassigned: the rows come back with a fresh start.
+    assert_eq!(
+        set_staff(&srv, &paula, anna_id, "accountant", &[birch, cedar])
+            .await
+            .0,
+        204
+    );
+    assert!(anna.pull_from(anna.cursor, None).await.reset);
+    assert_eq!(pulled_companies(&anna).await, set([birch, cedar]));
+}
+
+#[tokio::test]
+async fn a_paused_company_keeps_its_data_for_the_firm_and_shuts_out_its_people() {
+    let srv = TestServer::start().await;
+    let paula = srv.device("paula@demo.kvits").await;
+    let gale = create_company(&srv, &paula, json!({"name": "Gale Garden"})).await;
+    // Gina joins Gale as its employee and saves a receipt.
+    let (status, body) = send(
+        srv.http
+            .post(srv.url(&format!("/v1/companies/{}/users", gale.id)))
+            .bearer_auth(&paula.token)
+            .json(&json!({"email": "gina@gale.test", "name": "Gina", "roles": ["employee"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let mut gina = accept(&srv, &serde_json::from_value(body).unwrap())
+        .await
+        .unwrap();
+    let receipt = ExpenseId(uuid::Uuid::now_v7());
+    let r = gina
+        .run(Mutation::CreateExpense {
+            expense_id: receipt,
+            company_id: gale.id,
+            document_type: DocumentType::Receipt,
+            fields: ExpenseFields::default(),
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::Applied);
+    gina.pull_all().await;
+
+    let pause = |active: bool| {
+        srv.http
+            .put(srv.url(&format!("/v1/companies/{}", gale.id)))
+            .bearer_auth(&paula.token)
+            .json(&json!({"name": "Gale Garden", "active": active}))
+    };
+    let (status, body) = send(pause(false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["active"], false);
+
+    // Gina: pull, push and sign-in are refused, saying why; signing out still works.
+    let r = gina
+        .get(&format!("/v1/sync/pull?client_id={}&cursor=0", gina.client))
+        .await;
+    assert_eq!(r.status(), 403);
+    let err: ErrorBody = r.json().await.unwrap();
+    assert_eq!(err.code, ErrorCode::CompanyInactive);
+    assert!(
+        err.message.contains("Gale Garden") && err.message.contains("Demo Accounting"),
+        "{}",
+        err.message
+    );
+    let (status, body) = gina
+        .push_raw(&[gina.clone().queue(Mutation::DeleteExpense {
+            expense_id: receipt,
+        })])
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = sign_in(&srv, "gina@gale.test").await;
+    assert_eq!((status, code(&body)), (403, ErrorCode::CompanyInactive));
+    // The firm still has the company and its data.
+    let firm_rows = paula.pull_from(0, Some(1000)).await;
+    assert!(firm_rows.changes.iter().any(|c| matches!(&c.op,
+        ChangeOp::Upsert { entity } if matches!(&**entity,
+            Entity::Company(co) if co.id == gale.id && !co.active))));
+    let r = paula.get("/v1/me").await;
+    let session: kvits_protocol::Session = r.json().await.unwrap();
+    let gale_membership = session
+        .memberships
+        .iter()
+        .find(|m| m.company_id == gale.id)
+        .unwrap();
+    assert!(!gale_membership.active);
+    assert_eq!(gale_membership.roles, vec![Role::Accountant]);
+
+    // Reactivated: Gina signs in again, her device starts over and finds her receipt.
+    assert_eq!(send(pause(true)).await.0, 200);
+    let (status, _) = sign_in(&srv, "gina@gale.test").await;
+    assert_eq!(status, 200);
+    assert!(gina.pull_from(gina.cursor, None).await.reset);
+    let rows = gina.pull_from(0, Some(1000)).await;
+    assert!(rows.changes.iter().any(|c| matches!(&c.op,
+        ChangeOp::Upsert { entity } if entity.id() == receipt.0)));
+    let r = gina
+        .http
+        .post(gina.url("/v1/auth/logout"))
+        .bearer_auth(&gina.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+#[tokio::test]
+async fn the_firm_keeps_a_firm_admin_and_a_company_keeps_its_currency_once_it_has_documents() {
+    let srv = TestServer::start().await;
+    let paula = srv.device("paula@demo.kvits").await;
+    let invitation = invite_staff(&srv, &paula, "sven@demo.kvits", "accountant", &[]).await;
+    let sven = accept(&srv, &invitation).await.unwrap();
+    // Paula cannot step down while she is the only firm admin.
+    let (status, body) = set_staff(&srv, &paula, paula.user, "accountant", &[]).await;
+    assert_eq!(
+        (status, code(&body)),
+        (409, ErrorCode::AlreadyExists),
+        "{body}"
+    );
+    assert_eq!(
+        set_staff(&srv, &paula, sven.user, "firm_admin", &[])
+            .await
+            .0,
+        204
+    );
+    assert_eq!(get_firm(&srv, &sven).await.staff.len(), 3);
+    assert_eq!(
+        set_staff(&srv, &sven, paula.user, "accountant", &[])
+            .await
+            .0,
+        204
+    );
+    let (status, body) = send(srv.http.get(srv.url("/v1/firm")).bearer_auth(&paula.token)).await;
+    assert_eq!((status, code(&body)), (403, ErrorCode::Forbidden));
+
+    // Birch has documents in EUR (none yet: Emma saves one).
+    let birch = srv.demo.company("Birch Bakery");
+    let mut emma = srv.device("emma@demo.kvits").await;
+    let r = emma
+        .run(Mutation::CreateExpense {
+            expense_id: ExpenseId(uuid::Uuid::now_v7()),
+            company_id: birch,
+            document_type: DocumentType::Receipt,
+            fields: ExpenseFields::default(),
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::Applied);
+    let (status, body) = send(
+        srv.http
+            .put(srv.url(&format!("/v1/companies/{birch}")))
+            .bearer_auth(&sven.token)
+            .json(&json!({"name": "Birch Bakery", "base_currency": "SEK"})),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (409, ErrorCode::AlreadyExists),
+        "{body}"
+    );
+    let (status, body) = send(
+        srv.http
+            .put(srv.url(&format!("/v1/companies/{birch}")))
+            .bearer_auth(&sven.token)
+            .json(&json!({"name": "Birch Bakery SIA", "base_currency": "EUR", "country": "LV"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["name"], "Birch Bakery SIA");
+    // Its people are unchanged by an edit of its details.
+    assert!(body["members"].as_array().is_some_and(|m| !m.is_empty()));
+}
