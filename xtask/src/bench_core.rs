@@ -423,6 +423,7 @@ fn screen_name(screen: &ScreenView) -> &'static str {
         ScreenView::Thread(_) => "Thread",
         ScreenView::Compose(_) => "Compose",
         ScreenView::Catalog(_) => "Catalog",
+        ScreenView::Firm(_) => "Firm",
     }
 }
 

@@ -39,7 +39,7 @@ struct RootView: View {
         case .approval(let v): ApprovalScreen(view: v)
         case .inbox(let v): InboxScreen(view: v)
         case .thread(let v): ThreadScreen(view: v)
-        case .compose, .catalog:
+        case .compose, .catalog, .firm:
             // Accountants and admins use the web app for these.
             ContentUnavailableView("Open Kvits on the web for this", systemImage: "desktopcomputer")
         }
@@ -103,6 +103,7 @@ struct TabBar: View {
         case .approvals: .approvals
         case .messages: .inbox
         case .settings: .catalog
+        case .firm: .firm
         }
     }
 
@@ -112,6 +113,7 @@ struct TabBar: View {
         case .approvals: "checkmark.seal"
         case .messages: "bubble.left.and.bubble.right"
         case .settings: "gearshape"
+        case .firm: "building.2"
         }
     }
 }

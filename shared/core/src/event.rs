@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::effects::{ProcessPhotoResponse, StoreResponse, UploadUpdate};
 pub use crate::model::{
-    ApprovalEvent, CatalogEvent, MessageEvent, PeopleEvent, ReceiptEvent, ReceiptFilterField,
-    ReceiptSort, ReviewEvent, ReviewField, SessionEvent, StatusFilter, SyncEvent,
+    ApprovalEvent, CatalogEvent, CompanyInput, FirmEvent, MessageEvent, PeopleEvent, ReceiptEvent,
+    ReceiptFilterField, ReceiptSort, ReviewEvent, ReviewField, SessionEvent, StaffInput,
+    StatusFilter, SyncEvent,
 };
 
 /// Where the user can go.
@@ -38,6 +39,8 @@ pub enum Route {
     Compose,
     /// The current company's expense types, cards and approval rules (admins, accountants).
     Catalog,
+    /// The firm's client companies, staff and settings (firm admins).
+    Firm,
 }
 
 /// A document's kind, for approval rules.
@@ -225,6 +228,9 @@ pub enum Event {
     Catalog(CatalogEvent),
     /// Inviting people and changing their roles (needs the network).
     People(PeopleEvent),
+    /// The firm's console: client companies, staff, assignments (firm admins; needs the
+    /// network).
+    Firm(FirmEvent),
 
     /// Answers to the core's own effects; never sent by a shell.
     #[serde(skip)]
@@ -246,6 +252,7 @@ impl Event {
             Event::Messages(e) => Some(e.into()),
             Event::Catalog(e) => Some(e.into()),
             Event::People(e) => Some(e.into()),
+            Event::Firm(e) => Some(e.into()),
             _ => None,
         };
         match inner {
@@ -273,6 +280,7 @@ impl Event {
             | Event::Session(_)
             | Event::Sync(_)
             | Event::People(_)
+            | Event::Firm(_)
             | Event::Internal(_) => false,
         }
     }

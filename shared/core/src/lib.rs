@@ -25,9 +25,9 @@ pub use app::Kvits;
 pub use crux_core::Core;
 pub use effects::Effect;
 pub use event::{
-    ApprovalEvent, ApprovalRuleInput, CatalogEvent, ComposeField, DocumentKind, Event,
-    ExpenseTypeInput, FormField, InviteInput, MessageEvent, PaymentMethodInput, PeopleEvent,
-    ReceiptEvent, Route, SessionEvent, SyncEvent,
+    ApprovalEvent, ApprovalRuleInput, CatalogEvent, CompanyInput, ComposeField, DocumentKind,
+    Event, ExpenseTypeInput, FirmEvent, FormField, InviteInput, MessageEvent, PaymentMethodInput,
+    PeopleEvent, ReceiptEvent, Route, SessionEvent, StaffInput, SyncEvent,
 };
 pub use model::Model;
 pub use view::ViewModel;

@@ -9,6 +9,7 @@ import { ReceiptsScreen, ReceiptScreen } from "./Receipts";
 import { ApprovalsScreen, ApprovalScreen } from "./Approvals";
 import { ComposeScreen, InboxScreen, ThreadScreen } from "./Messages";
 import { CatalogScreen } from "./Catalog";
+import { FirmScreen } from "./Firm";
 import "./app.css";
 
 export function App(props: { core: CoreHandle }) {
@@ -123,6 +124,8 @@ function tabRoute(tab: Tab) {
       return { kind: "Inbox" } as const;
     case "Settings":
       return { kind: "Catalog" } as const;
+    case "Firm":
+      return { kind: "Firm" } as const;
   }
 }
 
@@ -257,6 +260,8 @@ function Screen({ screen }: { screen: ScreenView }) {
       return <ComposeScreen view={screen.value} />;
     case "Catalog":
       return <CatalogScreen view={screen.value} />;
+    case "Firm":
+      return <FirmScreen view={screen.value} />;
     default:
       return (
         <section className="card">

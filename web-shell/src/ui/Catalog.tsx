@@ -86,7 +86,7 @@ function Editable<Row extends { id: string }>(props: {
   );
 }
 
-function EditorForm(props: { label: string; onSave: () => void; onCancel: () => void; children: ReactNode }) {
+export function EditorForm(props: { label: string; onSave: () => void; onCancel: () => void; children: ReactNode }) {
   return (
     <form
       aria-label={props.label}
@@ -108,7 +108,7 @@ function EditorForm(props: { label: string; onSave: () => void; onCancel: () => 
   );
 }
 
-function Text(props: { label: string; value: string; onChange: (v: string) => void; inputMode?: "decimal" | "numeric"; required?: boolean }) {
+export function Text(props: { label: string; value: string; onChange: (v: string) => void; inputMode?: "decimal" | "numeric"; required?: boolean }) {
   return (
     <label className="field">
       <span>{props.label}</span>
@@ -122,7 +122,7 @@ function Text(props: { label: string; value: string; onChange: (v: string) => vo
   );
 }
 
-function Check(props: { label: string; checked: boolean; onChange: (v: boolean) => void }) {
+export function Check(props: { label: string; checked: boolean; onChange: (v: boolean) => void }) {
   return (
     <label className="check">
       <input type="checkbox" checked={props.checked} onChange={(e) => props.onChange(e.target.checked)} />
@@ -472,7 +472,7 @@ function People(props: { view: CatalogView }) {
   );
 }
 
-function InviteLink({ link }: { link: string }) {
+export function InviteLink({ link }: { link: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <div className="invite-link">
@@ -493,7 +493,7 @@ function InviteLink({ link }: { link: string }) {
   );
 }
 
-function RoleChecks(props: { roles: Choice[]; value: string[]; onChange: (v: string[]) => void; legend: string }) {
+export function RoleChecks(props: { roles: Choice[]; value: string[]; onChange: (v: string[]) => void; legend: string }) {
   return (
     <fieldset>
       <legend>{props.legend}</legend>

@@ -9,6 +9,7 @@ pub mod local;
 
 mod approvals;
 mod catalog;
+mod firm;
 mod lifecycle;
 mod messages;
 mod notices;
@@ -35,6 +36,7 @@ use crate::event::{Event, Internal};
 
 pub use approvals::{ApprovalEvent, RejectDraft};
 pub use catalog::CatalogEvent;
+pub use firm::{CompanyInput, FirmEvent, StaffInput};
 pub use local::{Capture, CaptureTarget};
 pub use local::{Local, LocalWrite, Notice, OutboxEntry, PhotoRecord};
 pub use messages::ComposeState;
@@ -87,6 +89,7 @@ pub enum Screen {
     Thread(ThreadId),
     Compose,
     Catalog,
+    Firm,
 }
 
 /// What `Start` configured.
@@ -156,6 +159,7 @@ pub struct Model {
     pub(crate) receipts: ReceiptsState,
     pub(crate) compose: ComposeState,
     pub(crate) people: people::PeopleState,
+    pub(crate) firm: firm::FirmState,
     pub(crate) reject: Option<RejectDraft>,
     pub(crate) review: ReviewState,
     /// A message for the user about their last action.
@@ -289,6 +293,7 @@ impl Model {
             Event::Messages(event) => self.update_messages(event, now),
             Event::Catalog(event) => self.update_catalog(event, now),
             Event::People(event) => self.update_people(event),
+            Event::Firm(event) => self.update_firm(event),
         }
     }
 

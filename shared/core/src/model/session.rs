@@ -370,6 +370,7 @@ impl Model {
                     );
                 }
             }
+            Route::Firm => return self.open_firm(),
             Route::Compose => {
                 if self.has_role(kvits_protocol::Role::Accountant) {
                     self.screen = Screen::Compose;
@@ -392,7 +393,7 @@ impl Model {
             }
             Screen::Approval(_) => Screen::Approvals,
             Screen::Thread(_) | Screen::Compose => Screen::Inbox,
-            Screen::Catalog => self.home(),
+            Screen::Catalog | Screen::Firm => self.home(),
             Screen::SignIn | Screen::Loading => self.screen.clone(),
             _ => self.home(),
         };

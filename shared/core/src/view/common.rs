@@ -16,6 +16,8 @@ pub enum Tab {
     Messages,
     /// The company's expense types, cards and approval rules.
     Settings,
+    /// The firm's client companies and staff (firm admins).
+    Firm,
 }
 
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -69,6 +71,7 @@ impl Model {
             Screen::Approvals | Screen::Approval(_) => Some(Tab::Approvals),
             Screen::Inbox | Screen::Thread(_) | Screen::Compose => Some(Tab::Messages),
             Screen::Catalog => Some(Tab::Settings),
+            Screen::Firm => Some(Tab::Firm),
             Screen::Loading | Screen::SignIn => None,
         };
         let mut tabs = Vec::new();
@@ -103,6 +106,9 @@ impl Model {
         }
         if self.manages_catalog() {
             push(Tab::Settings, "Company settings", 0);
+        }
+        if self.is_firm_admin() {
+            push(Tab::Firm, "Firm", 0);
         }
         tabs
     }

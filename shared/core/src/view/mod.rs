@@ -7,6 +7,7 @@ mod approvals;
 mod catalog;
 mod common;
 mod derived;
+mod firm;
 mod messages;
 mod receipts;
 mod review;
@@ -23,6 +24,7 @@ use crate::model::{Model, Phase, Screen};
 pub use approvals::{ApprovalView, ApprovalsView, TaskRow};
 pub use catalog::{ApprovalRuleRow, CatalogView, ExpenseTypeRow, MemberRow, PaymentMethodRow};
 pub use common::{Choice, ImageRef, NoticeView, Tab, TabView};
+pub use firm::{ClientRow, FirmView, StaffRow};
 pub use messages::{
     AttachmentView, ComposeView, InboxView, MessageView, ReadView, ThreadRow, ThreadView,
 };
@@ -73,6 +75,8 @@ pub enum ScreenView {
     Thread(ThreadView),
     Compose(ComposeView),
     Catalog(CatalogView),
+    /// The firm's client companies, staff and settings.
+    Firm(FirmView),
 }
 
 impl Model {
@@ -137,6 +141,7 @@ impl Model {
             },
             Screen::Compose => ScreenView::Compose(self.compose_view()),
             Screen::Catalog => ScreenView::Catalog(self.catalog_view()),
+            Screen::Firm => ScreenView::Firm(self.firm_view()),
         }
     }
 }

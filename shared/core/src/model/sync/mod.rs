@@ -333,6 +333,9 @@ impl Model {
         if self.people.op.as_ref().is_some_and(|(o, _)| *o == op) {
             return self.people_answered(result);
         }
+        if self.firm.op.as_ref().is_some_and(|(o, _)| *o == op) {
+            return self.firm_answered(result);
+        }
         match self.sync.step.clone() {
             Step::Me { op: o } if o == op => self.me_answered(result),
             Step::Push { op: o } if o == op => self.pushed(result),

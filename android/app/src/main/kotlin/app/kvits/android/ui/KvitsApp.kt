@@ -191,6 +191,8 @@ private fun Screen(view: ViewModel, send: Send, capture: CaptureActions) {
         is ScreenView.Thread -> ThreadScreen(screen.value, send)
         is ScreenView.Compose -> ComposeScreen(screen.value, send)
         is ScreenView.Catalog -> CatalogScreen(screen.value)
+        // Firm admins run the firm from the web console.
+        is ScreenView.Firm -> Text("Open Kvits on the web to manage the firm.", Modifier.padding(24.dp))
     }
 }
 
@@ -270,6 +272,7 @@ private fun Tabs(tabs: List<TabView>, send: Send) {
                             Tab.APPROVALS -> Route.Approvals
                             Tab.MESSAGES -> Route.Inbox
                             Tab.SETTINGS -> Route.Catalog
+                            Tab.FIRM -> Route.Firm
                         }
                     send(Event.Navigate(route))
                 },
@@ -280,7 +283,7 @@ private fun Tabs(tabs: List<TabView>, send: Send) {
                                 Tab.RECEIPTS -> Icons.Filled.Receipt
                                 Tab.APPROVALS -> Icons.Filled.TaskAlt
                                 Tab.MESSAGES -> Icons.Filled.Inbox
-                                Tab.SETTINGS -> Icons.Filled.Settings
+                                Tab.SETTINGS, Tab.FIRM -> Icons.Filled.Settings
                             },
                             contentDescription = null,
                         )

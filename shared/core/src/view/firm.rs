@@ -1,0 +1,200 @@
+//! The firm's console: its client companies and staff, for firm admins.
+
+use facet::Facet;
+use kvits_protocol::{Company, StaffRole};
+use serde::{Deserialize, Serialize};
+
+use super::Choice;
+use crate::model::Model;
+
+/// A client company as the console lists it; its fields also fill the edit form.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub base_currency: String,
+    pub registration_number: String,
+    pub vat_number: String,
+    /// ISO 3166-1 alpha-2, or empty.
+    pub country: String,
+    /// "Latvia", or empty.
+    pub country_name: String,
+    pub time_zone: String,
+    pub active: bool,
+    /// "Active" or "Paused: its people cannot sign in".
+    pub status: String,
+    /// The accountants assigned to it, by name ("Anna Accountant, Sven Senior"), or
+    /// "Nobody assigned".
+    pub staff: String,
+    /// How many people of the company use Kvits.
+    pub members: u32,
+}
+
+/// A member of the firm's staff.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct StaffRow {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub firm_admin: bool,
+    /// "Firm admin" or "Accountant", and "invited" until they set their password.
+    pub role: String,
+    /// Every client company, selected where they are assigned.
+    pub assigned: Vec<Choice>,
+    /// "Birch Bakery, Cedar Logistics", "Every client (firm admin)" or "No clients".
+    pub assigned_text: String,
+}
+
+/// The firm's console.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct FirmView {
+    pub name: String,
+    /// The staff list has arrived from the server.
+    pub loaded: bool,
+    pub assigned_clients_only: bool,
+    pub clients: Vec<ClientRow>,
+    pub staff: Vec<StaffRow>,
+    /// Every client company, for assigning a new colleague.
+    pub client_choices: Vec<Choice>,
+    /// Every country (ISO 3166-1), for the company form.
+    pub countries: Vec<Choice>,
+    /// A request is on its way.
+    pub busy: bool,
+    pub error: Option<String>,
+    pub done: Option<String>,
+    /// The link to hand to an invited colleague.
+    pub link: Option<String>,
+}
+
+impl Model {
+    pub(super) fn firm_view(&self) -> FirmView {
+        let firm = self.firm.firm.as_ref();
+        let mut companies: Vec<Company> = self.predicted.companies().cloned().collect();
+        companies.sort_by_key(|c| c.name.to_lowercase());
+        let staff_names = |company: &Company| {
+            let names: Vec<&str> = firm
+                .map(|f| {
+                    f.staff
+                        .iter()
+                        .filter(|s| {
+                            s.role == StaffRole::Accountant && s.assigned.contains(&company.id)
+                        })
+                        .map(|s| s.name.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if names.is_empty() {
+                "Nobody assigned".to_owned()
+            } else {
+                names.join(", ")
+            }
+        };
+        let clients = companies
+            .iter()
+            .map(|c| {
+                let country = c.country.clone().unwrap_or_default();
+                ClientRow {
+                    id: c.id.to_string(),
+                    name: c.name.clone(),
+                    base_currency: c.base_currency.clone(),
+                    registration_number: c.registration_number.clone().unwrap_or_default(),
+                    vat_number: c.vat_number.clone().unwrap_or_default(),
+                    country_name: isocountry::CountryCode::for_alpha2(&country)
+                        .map(|code| code.name().to_owned())
+                        .unwrap_or_default(),
+                    country,
+                    time_zone: c.time_zone.clone().unwrap_or_default(),
+                    active: c.active,
+                    status: if c.active {
+                        "Active".into()
+                    } else {
+                        "Paused: its people cannot sign in".into()
+                    },
+                    staff: staff_names(c),
+                    members: c.members.len() as u32,
+                }
+            })
+            .collect();
+        let choices = |selected: &[kvits_protocol::CompanyId]| -> Vec<Choice> {
+            companies
+                .iter()
+                .map(|c| Choice {
+                    id: c.id.to_string(),
+                    label: c.name.clone(),
+                    detail: (!c.active).then(|| "paused".to_owned()),
+                    selected: selected.contains(&c.id),
+                })
+                .collect()
+        };
+        let staff = firm
+            .map(|f| {
+                f.staff
+                    .iter()
+                    .map(|s| {
+                        let firm_admin = s.role == StaffRole::FirmAdmin;
+                        let assigned = choices(&s.assigned);
+                        let names: Vec<&str> = assigned
+                            .iter()
+                            .filter(|c| c.selected)
+                            .map(|c| c.label.as_str())
+                            .collect();
+                        StaffRow {
+                            user_id: s.user_id.to_string(),
+                            name: s.name.clone(),
+                            email: s.email.clone(),
+                            firm_admin,
+                            role: format!(
+                                "{}{}",
+                                if firm_admin {
+                                    "Firm admin"
+                                } else {
+                                    "Accountant"
+                                },
+                                if s.invited { ", invited" } else { "" }
+                            ),
+                            assigned_text: if firm_admin {
+                                "Every client (firm admin)".into()
+                            } else if names.is_empty() {
+                                "No clients".into()
+                            } else {
+                                names.join(", ")
+                            },
+                            assigned,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut countries: Vec<Choice> = isocountry::CountryCode::iter()
+            .map(|c| Choice {
+                id: c.alpha2().to_owned(),
+                label: c.name().to_owned(),
+                detail: None,
+                selected: false,
+            })
+            .collect();
+        countries.sort_by(|a, b| a.label.cmp(&b.label));
+        FirmView {
+            name: firm.map_or_else(
+                || {
+                    self.local
+                        .session
+                        .as_ref()
+                        .map(|s| s.session.firm.name.clone())
+                        .unwrap_or_default()
+                },
+                |f| f.name.clone(),
+            ),
+            loaded: firm.is_some(),
+            assigned_clients_only: firm.is_some_and(|f| f.settings.assigned_clients_only),
+            clients,
+            staff,
+            client_choices: choices(&[]),
+            countries,
+            busy: self.firm.op.is_some(),
+            error: self.firm.error.clone(),
+            done: self.firm.done.clone(),
+            link: self.firm.link.clone(),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+// The firm's console, for firm admins: client companies (add, edit, pause), the staff (invite,
+// role, assigned clients) and whether accountants see only their assigned clients. Every
+// action needs the network; the core says so, and what it did, in the view.
+
+import { useState } from "react";
+import { CompanyInput, StaffInput } from "../generated/types/shared_types";
+import type { Choice, ClientRow, FirmView, StaffRow } from "../generated/types/shared_types";
+import { Check, EditorForm, InviteLink, RoleChecks, Text } from "./Catalog";
+import { useDispatch } from "./common";
+
+export function FirmScreen({ view }: { view: FirmView }) {
+  const dispatch = useDispatch();
+  return (
+    <section className="catalog" aria-labelledby="firm-h" aria-busy={view.busy || undefined}>
+      <div className="screen-head">
+        <h1 id="firm-h">
+          Firm <span className="muted">· {view.name}</span>
+        </h1>
+        <button type="button" className="button-quiet" onClick={() => dispatch({ kind: "Firm", value: { kind: "Refresh" } })}>
+          Refresh
+        </button>
+      </div>
+      {view.busy && (
+        <p className="processing" role="status">
+          <span className="spinner" aria-hidden="true" /> Working…
+        </p>
+      )}
+      {view.error && (
+        <p className="form-error" role="alert">
+          {view.error}
+        </p>
+      )}
+      {view.done && (
+        <div className="done" role="status">
+          <p>{view.done}</p>
+          {view.link && <InviteLink link={view.link} />}
+        </div>
+      )}
+      <Clients view={view} />
+      <Staff view={view} />
+    </section>
+  );
+}
+
+function Clients({ view }: { view: FirmView }) {
+  const dispatch = useDispatch();
+  const [open, setOpen] = useState<string | null>(null);
+  const save = (input: CompanyInput) => dispatch({ kind: "Firm", value: { kind: "SaveCompany", value: input } });
+  return (
+    <section className="card settings" aria-labelledby="clients-h">
+      <div className="section-head">
+        <h2 id="clients-h">Client companies</h2>
+        <button type="button" className="button" onClick={() => setOpen("new")} disabled={open === "new"}>
+          Add client company
+        </button>
+      </div>
+      {open === "new" && (
+        <div className="editor">
+          <CompanyEditor row={null} countries={view.countries} done={() => setOpen(null)} save={save} />
+        </div>
+      )}
+      <ul className="settings-list">
+        {view.clients.map((c) => (
+          <li key={c.id}>
+            <div className="settings-row">
+              <div className="settings-main">
+                {c.name} <span className="muted">{c.base_currency}</span>
+                {!c.active && <span className="tag">Paused</span>}
+                <div className="small muted">
+                  {[c.country_name, c.registration_number && `Reg. no. ${c.registration_number}`, c.vat_number && `VAT ${c.vat_number}`, c.time_zone]
+                    .filter(Boolean)
+                    .join(" · ")}
+                </div>
+                <div className="small">
+                  {c.staff} · {c.members} {c.members === 1 ? "person" : "people"}
+                </div>
+              </div>
+              {open !== c.id && (
+                <button type="button" className="button-quiet" onClick={() => setOpen(c.id)}>
+                  Edit {c.name}
+                </button>
+              )}
+            </div>
+            {open === c.id && (
+              <div className="editor">
+                <CompanyEditor row={c} countries={view.countries} done={() => setOpen(null)} save={save} />
+              </div>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function CompanyEditor(props: { row: ClientRow | null; countries: Choice[]; done: () => void; save: (v: CompanyInput) => void }) {
+  const r = props.row;
+  const [name, setName] = useState(r?.name ?? "");
+  const [currency, setCurrency] = useState(r?.base_currency ?? "EUR");
+  const [regNo, setRegNo] = useState(r?.registration_number ?? "");
+  const [vatNo, setVatNo] = useState(r?.vat_number ?? "");
+  const [country, setCountry] = useState(r?.country ?? "");
+  const [timeZone, setTimeZone] = useState(r?.time_zone ?? "");
+  const [active, setActive] = useState(r?.active ?? true);
+  return (
+    <EditorForm
+      label={r ? `Edit client company ${r.name}` : "New client company"}
+      onCancel={props.done}
+      onSave={() => {
+        props.save(new CompanyInput(r?.id ?? null, name, currency, regNo, vatNo, country, timeZone, active));
+        props.done();
+      }}
+    >
+      <div className="field-pair">
+        <Text label="Name" value={name} onChange={setName} required />
+        <Text label="Base currency" value={currency} onChange={setCurrency} required />
+      </div>
+      <div className="field-pair">
+        <Text label="Registration number" value={regNo} onChange={setRegNo} />
+        <Text label="VAT number" value={vatNo} onChange={setVatNo} />
+      </div>
+      <div className="field-pair">
+        <label className="field">
+          <span>Country</span>
+          <select value={country} onChange={(e) => setCountry(e.target.value)}>
+            <option value="">—</option>
+            {props.countries.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <Text label="Time zone" value={timeZone} onChange={setTimeZone} />
+      </div>
+      <Check label="Active (its people can sign in and sync)" checked={active} onChange={setActive} />
+    </EditorForm>
+  );
+}
+
+function Staff({ view }: { view: FirmView }) {
+  const dispatch = useDispatch();
+  const [open, setOpen] = useState<string | null>(null);
+  return (
+    <section className="card settings" aria-labelledby="staff-h">
+      <div className="section-head">
+        <h2 id="staff-h">Staff</h2>
+        <button type="button" className="button" onClick={() => setOpen("new")} disabled={open === "new"}>
+          Invite a colleague
+        </button>
+      </div>
+      <Check
+        label="Accountants see only the clients assigned to them"
+        checked={view.assigned_clients_only}
+        onChange={(on) => dispatch({ kind: "Firm", value: { kind: "SetAssignedClientsOnly", assigned_clients_only: on } })}
+      />
+      {open === "new" && (
+        <div className="editor">
+          <StaffEditor
+            row={null}
+            clients={view.client_choices}
+            done={() => setOpen(null)}
+            save={(email, name, firmAdmin, assigned) =>
+              dispatch({ kind: "Firm", value: { kind: "InviteStaff", value: new StaffInput(email, name, firmAdmin, assigned) } })
+            }
+          />
+        </div>
+      )}
+      {!view.loaded && !view.error && <p className="muted">Loading the staff…</p>}
+      <ul className="settings-list">
+        {view.staff.map((s) => (
+          <li key={s.user_id}>
+            <div className="settings-row">
+              <div className="settings-main">
+                {s.name} <span className="muted">{s.email}</span>
+                <div className="small">
+                  <span className="tag">{s.role}</span> {s.assigned_text}
+                </div>
+              </div>
+              {open !== s.user_id && (
+                <button type="button" className="button-quiet" onClick={() => setOpen(s.user_id)}>
+                  Change {s.name}
+                </button>
+              )}
+            </div>
+            {open === s.user_id && (
+              <div className="editor">
+                <StaffEditor
+                  row={s}
+                  clients={s.assigned}
+                  done={() => setOpen(null)}
+                  save={(_email, _name, firmAdmin, assigned) =>
+                    dispatch({ kind: "Firm", value: { kind: "SetStaff", user_id: s.user_id, firm_admin: firmAdmin, assigned } })
+                  }
+                />
+              </div>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function StaffEditor(props: {
+  row: StaffRow | null;
+  clients: Choice[];
+  done: () => void;
+  save: (email: string, name: string, firmAdmin: boolean, assigned: string[]) => void;
+}) {
+  const r = props.row;
+  const [email, setEmail] = useState("");
+  const [name, setName] = useState("");
+  const [firmAdmin, setFirmAdmin] = useState(r?.firm_admin ?? false);
+  const [assigned, setAssigned] = useState<string[]>(props.clients.filter((c) => c.selected).map((c) => c.id));
+  return (
+    <EditorForm
+      label={r ? `Change ${r.name}` : "Invite a colleague"}
+      onCancel={props.done}
+      onSave={() => {
+        props.save(email.trim(), name.trim(), firmAdmin, assigned);
+        props.done();
+      }}
+    >
+      {!r && (
+        <div className="field-pair">
+          <Text label="Name" value={name} onChange={setName} required />
+          <Text label="Email" value={email} onChange={setEmail} required />
+        </div>
+      )}
+      <Check label="Firm admin (manages staff and clients, sees every client)" checked={firmAdmin} onChange={setFirmAdmin} />
+      <RoleChecks legend="Assigned clients" roles={props.clients} value={assigned} onChange={setAssigned} />
+    </EditorForm>
+  );
+}
