@@ -28,6 +28,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_firm_staff",
         include_str!("migrations/0005_firm_staff.sql"),
     ),
+    (
+        "0006_expense_status",
+        include_str!("migrations/0006_expense_status.sql"),
+    ),
 ];
 
 /// The database handle shared by all requests.

@@ -9,6 +9,7 @@ pub mod admin;
 mod api;
 pub mod auth;
 pub mod blobs;
+pub mod clients;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -180,6 +181,7 @@ fn endpoints() -> Routes {
         .merge(auth::routes())
         .merge(admin::routes())
         .merge(firm::routes())
+        .merge(clients::routes())
         .merge(sync::routes())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Uploads bound their bodies themselves.

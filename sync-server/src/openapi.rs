@@ -170,6 +170,8 @@ fn protocol_types(g: &mut SchemaGenerator) -> Vec<(String, String)> {
         p::CompanyDetails,
         p::StaffRole,
         p::Firm,
+        p::ClientsOverview,
+        p::ClientSummary,
         p::FirmSettings,
         p::StaffMember,
         p::InviteStaffRequest,

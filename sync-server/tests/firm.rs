@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use common::{Device, TestServer};
 use kvits_protocol::{
-    AcceptInvitationRequest, ChangeOp, ClientId, Company, CompanyId, DocumentType, Entity,
-    ErrorBody, ErrorCode, ExpenseFields, ExpenseId, Firm, Invitation, LoginResponse, Mutation,
-    Outcome, RejectCode, Role, StaffRole,
+    AcceptInvitationRequest, ChangeOp, ClientId, ClientsOverview, Company, CompanyId, DocumentType,
+    Entity, ErrorBody, ErrorCode, Expense, ExpenseFields, ExpenseId, ExpenseStatus, Firm,
+    Invitation, LoginResponse, Mutation, Outcome, RejectCode, Role, StaffRole,
 };
 use serde_json::json;
 
@@ -438,4 +438,144 @@ async fn the_firm_keeps_a_firm_admin_and_a_company_keeps_its_currency_once_it_ha
     assert_eq!(body["name"], "Birch Bakery SIA");
     // Its people are unchanged by an edit of its details.
     assert!(body["members"].as_array().is_some_and(|m| !m.is_empty()));
+}
+
+/// Writes a document of `company` with `status` straight into the store (the overview counts
+/// what is stored; the workflows that lead to each status have their own tests).
+async fn stored_document(srv: &TestServer, company: CompanyId, status: ExpenseStatus) {
+    let firm = srv.demo.firm;
+    let emma = srv.demo.user("emma@demo.kvits");
+    srv.server
+        .state()
+        .db
+        .write(move |c| {
+            let now = kvits_sync_server::now();
+            kvits_sync_server::store::put(
+                c,
+                firm,
+                &Entity::Expense(Expense {
+                    id: ExpenseId(uuid::Uuid::now_v7()),
+                    company_id: company,
+                    created_by: emma,
+                    created_by_name: "Emma Employee".into(),
+                    document_type: DocumentType::Receipt,
+                    fields: ExpenseFields::default(),
+                    pages: Vec::new(),
+                    status,
+                    revision: 1,
+                    approval: None,
+                    decisions: Vec::new(),
+                    created_at: now,
+                    updated_at: now,
+                    submitted_at: (status != ExpenseStatus::Draft).then_some(now),
+                    history: Vec::new(),
+                }),
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+async fn overview(d: &Device) -> (u16, Option<ClientsOverview>) {
+    let r = d.get("/v1/clients").await;
+    let status = r.status().as_u16();
+    (status, r.json().await.ok())
+}
+
+#[tokio::test]
+async fn the_clients_overview_counts_the_work_waiting_in_each_client() {
+    let srv = TestServer::start().await;
+    let (birch, cedar) = (
+        srv.demo.company("Birch Bakery"),
+        srv.demo.company("Cedar Logistics"),
+    );
+    for status in [
+        ExpenseStatus::Draft,
+        ExpenseStatus::Submitted,
+        ExpenseStatus::Approved,
+        ExpenseStatus::Approved,
+        ExpenseStatus::Returned,
+        ExpenseStatus::Reviewed,
+        ExpenseStatus::Rejected,
+    ] {
+        stored_document(&srv, birch, status).await;
+    }
+    stored_document(&srv, cedar, ExpenseStatus::Submitted).await;
+
+    // Clara answers the firm's welcome message in Birch.
+    let mut anna = srv.device("anna@demo.kvits").await;
+    let mut clara = srv.device("clara@demo.kvits").await;
+    let thread = kvits_protocol::ThreadId::for_recipient(kvits_demo::WELCOME, birch);
+    let r = clara
+        .run(Mutation::ReplyMessage {
+            message_id: kvits_protocol::MessageId(uuid::Uuid::now_v7()),
+            thread_id: thread,
+            body: "Thank you, we will.".into(),
+            attachment: None,
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::Applied);
+
+    let (status, view) = overview(&anna).await;
+    assert_eq!(status, 200);
+    let view = view.unwrap();
+    let names: Vec<&str> = view.clients.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["Birch Bakery", "Cedar Logistics"]);
+    let b = &view.clients[0];
+    assert_eq!(
+        (
+            b.to_review,
+            b.waiting_for_approval,
+            b.returned,
+            b.ready_for_export,
+            b.unread_replies
+        ),
+        (2, 1, 1, 1, 1),
+        "{b:?}"
+    );
+    assert!(b.assigned_to_me);
+    assert_eq!(view.clients[1].waiting_for_approval, 1);
+    assert_eq!(view.clients[1].unread_replies, 0);
+
+    // Anna reads the reply: it no longer counts for her.
+    let page = anna.pull_all().await;
+    let reply = page
+        .iter()
+        .filter_map(|c| match &c.op {
+            ChangeOp::Upsert { entity } => match &**entity {
+                Entity::Message(m) if m.thread_id == thread && m.author_id == clara.user => {
+                    Some(m.id)
+                }
+                _ => None,
+            },
+            ChangeOp::Delete { .. } => None,
+        })
+        .next()
+        .unwrap();
+    let r = anna
+        .run(Mutation::MarkRead {
+            thread_id: thread,
+            up_to: reply,
+        })
+        .await;
+    assert_eq!(r.outcome, Outcome::Applied);
+    assert_eq!(
+        overview(&anna).await.1.unwrap().clients[0].unread_replies,
+        0
+    );
+
+    // Paula sees every client, none assigned to her; the client's own people have no overview.
+    let paula = srv.device("paula@demo.kvits").await;
+    let all = overview(&paula).await.1.unwrap();
+    assert_eq!(all.clients.len(), 5);
+    assert!(all.clients.iter().all(|c| !c.assigned_to_me));
+    assert!(
+        all.clients
+            .iter()
+            .any(|c| c.name == "Fir Foods" && !c.active)
+    );
+    assert_eq!(all.clients[0].unread_replies, 1, "Paula has not read it");
+    let (status, _) = overview(&clara).await;
+    assert_eq!(status, 403);
 }

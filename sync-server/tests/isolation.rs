@@ -1835,6 +1835,21 @@ async fn attack(
             refused(&r)
         };
         m.cell("GET /v1/firm", who, "victim firm's staff", ok, || r.show());
+        let r = send(req(srv, &token, Method::GET, "/v1/clients")).await;
+        let overview: Option<kvits_protocol::ClientsOverview> =
+            serde_json::from_slice(&r.body).ok();
+        let staff = who.contains("accountant") || firm_admin;
+        let ok = if staff {
+            r.status == 200
+                && overview.is_some_and(|o| {
+                    o.clients
+                        .iter()
+                        .all(|c| !off_limits.contains(&c.company_id))
+                })
+        } else {
+            refused(&r)
+        };
+        m.cell("GET /v1/clients", who, "victim's clients", ok, || r.show());
         let r = send(
             req(srv, &token, Method::PUT, "/v1/firm/settings")
                 .json(&serde_json::json!({"assigned_clients_only": false})),

@@ -819,6 +819,15 @@ async fn real_answers_fit_the_documented_schemas() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(firm["settings"]["assigned_clients_only"], true);
+    let (status, _, clients) = c
+        .send(
+            "GET",
+            "/v1/clients",
+            srv.http.get(url("/v1/clients")).bearer_auth(&paula.token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(clients["clients"].as_array().is_some_and(|c| c.len() >= 5));
     let (status, _, staff) = c
         .send(
             "POST",

@@ -24,16 +24,16 @@ use uuid::Uuid;
 
 use crate::{
     AcceptInvitationRequest, Approval, ApprovalRule, ApprovalRuleId, ApprovalStep, Attachment,
-    Change, ChangeOp, ClientId, Company, CompanyDetails, CompanyId, ConflictCode, Date, Decision,
-    DecisionKind, DocumentType, Entity, EntityKind, ErrorBody, ErrorCode, Expense, ExpenseField,
-    ExpenseFields, ExpenseId, ExpenseStatus, ExpenseType, ExpenseTypeId, FieldChange, Firm, FirmId,
-    FirmSettings, FirmSummary, Halt, HistoryAction, HistoryEntry, Invitation, InviteStaffRequest,
-    InviteUserRequest, LoginRequest, LoginResponse, MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, Member,
-    Membership, Message, MessageId, MessageRead, Money, Mutation, MutationResult, Outcome,
-    PaymentKind, PaymentMethod, PaymentMethodId, PendingMutation, PullQuery, PullResponse,
-    PushRequest, PushResponse, ReceiptPage, RejectCode, Role, Session, SetRolesRequest,
-    SetStaffRequest, StaffMember, StaffRole, Thread, ThreadId, Timestamp, UploadId, UploadStatus,
-    UserId, UserSummary, VatLine,
+    Change, ChangeOp, ClientId, ClientSummary, ClientsOverview, Company, CompanyDetails, CompanyId,
+    ConflictCode, Date, Decision, DecisionKind, DocumentType, Entity, EntityKind, ErrorBody,
+    ErrorCode, Expense, ExpenseField, ExpenseFields, ExpenseId, ExpenseStatus, ExpenseType,
+    ExpenseTypeId, FieldChange, Firm, FirmId, FirmSettings, FirmSummary, Halt, HistoryAction,
+    HistoryEntry, Invitation, InviteStaffRequest, InviteUserRequest, LoginRequest, LoginResponse,
+    MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, Member, Membership, Message, MessageId, MessageRead, Money,
+    Mutation, MutationResult, Outcome, PaymentKind, PaymentMethod, PaymentMethodId,
+    PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse, ReceiptPage, RejectCode,
+    Role, Session, SetRolesRequest, SetStaffRequest, StaffMember, StaffRole, Thread, ThreadId,
+    Timestamp, UploadId, UploadStatus, UserId, UserSummary, VatLine,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -252,6 +252,45 @@ pub fn company_details() -> impl Strategy<Value = CompanyDetails> {
                 }
             },
         )
+}
+
+/// Any [`ClientSummary`].
+pub fn client_summary() -> impl Strategy<Value = ClientSummary> {
+    (
+        (
+            company_id(),
+            text(),
+            any::<bool>(),
+            maybe_text(),
+            currency(),
+        ),
+        (any::<bool>(), any::<u32>(), any::<u32>(), any::<u32>()),
+        (any::<u32>(), any::<u32>()),
+    )
+        .prop_map(
+            |(
+                (company_id, name, active, country, base_currency),
+                (assigned_to_me, to_review, waiting_for_approval, returned),
+                (ready_for_export, unread_replies),
+            )| ClientSummary {
+                company_id,
+                name,
+                active,
+                country,
+                base_currency,
+                assigned_to_me,
+                to_review,
+                waiting_for_approval,
+                returned,
+                ready_for_export,
+                unread_replies,
+            },
+        )
+}
+
+/// Any [`ClientsOverview`] (up to three clients).
+pub fn clients_overview() -> impl Strategy<Value = ClientsOverview> {
+    vec(client_summary(), 0..4).prop_map(|clients| ClientsOverview { clients })
 }
 
 /// Any [`StaffMember`].

@@ -168,6 +168,40 @@ impl CompanyDetails {
     }
 }
 
+/// `GET /v1/clients` (the firm's staff): every client company the user sees, with the work
+/// waiting in each. Small for any firm (a row per client), so a new device shows it at once
+/// without pulling any client's documents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ClientsOverview {
+    /// Sorted by name.
+    pub clients: Vec<ClientSummary>,
+}
+
+/// One client company and its counters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ClientSummary {
+    pub company_id: CompanyId,
+    pub name: String,
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    pub base_currency: String,
+    /// Assigned to the user (what "My clients" shows a firm admin).
+    pub assigned_to_me: bool,
+    /// Approved documents the firm has not reviewed yet.
+    pub to_review: u32,
+    /// Submitted documents waiting for the company's approvers.
+    pub waiting_for_approval: u32,
+    /// Documents sent back to their employee.
+    pub returned: u32,
+    /// Reviewed documents: ready for export.
+    pub ready_for_export: u32,
+    /// Messages from the company's people the user has not read.
+    pub unread_replies: u32,
+}
+
 /// `GET /v1/firm` (firm admins): the firm's settings and staff.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -90,6 +90,9 @@ proptest! {
     fn firm(x in arb::firm()) { round_trips(&x)?; }
 
     #[test]
+    fn clients_overview(x in arb::clients_overview()) { round_trips(&x)?; }
+
+    #[test]
     fn invite_staff_request(x in arb::invite_staff_request()) { round_trips(&x)?; }
 
     #[test]
