@@ -424,6 +424,7 @@ fn screen_name(screen: &ScreenView) -> &'static str {
         ScreenView::Compose(_) => "Compose",
         ScreenView::Catalog(_) => "Catalog",
         ScreenView::Firm(_) => "Firm",
+        ScreenView::Clients(_) => "Clients",
     }
 }
 

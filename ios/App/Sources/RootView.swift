@@ -39,7 +39,7 @@ struct RootView: View {
         case .approval(let v): ApprovalScreen(view: v)
         case .inbox(let v): InboxScreen(view: v)
         case .thread(let v): ThreadScreen(view: v)
-        case .compose, .catalog, .firm:
+        case .compose, .catalog, .firm, .clients:
             // Accountants and admins use the web app for these.
             ContentUnavailableView("Open Kvits on the web for this", systemImage: "desktopcomputer")
         }
@@ -104,6 +104,7 @@ struct TabBar: View {
         case .messages: .inbox
         case .settings: .catalog
         case .firm: .firm
+        case .clients: .clients
         }
     }
 
@@ -114,6 +115,7 @@ struct TabBar: View {
         case .messages: "bubble.left.and.bubble.right"
         case .settings: "gearshape"
         case .firm: "building.2"
+        case .clients: "person.3"
         }
     }
 }

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::effects::{ProcessPhotoResponse, StoreResponse, UploadUpdate};
 pub use crate::model::{
-    ApprovalEvent, CatalogEvent, CompanyInput, FirmEvent, MessageEvent, PeopleEvent, ReceiptEvent,
-    ReceiptFilterField, ReceiptSort, ReviewEvent, ReviewField, SessionEvent, StaffInput,
-    StatusFilter, SyncEvent,
+    ApprovalEvent, CatalogEvent, ClientFilter, ClientSort, ClientsEvent, CompanyInput, FirmEvent,
+    MessageEvent, PeopleEvent, ReceiptEvent, ReceiptFilterField, ReceiptSort, ReviewEvent,
+    ReviewField, SessionEvent, StaffInput, StatusFilter, SyncEvent,
 };
 
 /// Where the user can go.
@@ -41,6 +41,8 @@ pub enum Route {
     Catalog,
     /// The firm's client companies, staff and settings (firm admins).
     Firm,
+    /// Every client with the work waiting in each (the firm's staff).
+    Clients,
 }
 
 /// A document's kind, for approval rules.
@@ -231,6 +233,8 @@ pub enum Event {
     /// The firm's console: client companies, staff, assignments (firm admins; needs the
     /// network).
     Firm(FirmEvent),
+    /// The clients overview (the firm's staff).
+    Clients(ClientsEvent),
 
     /// Answers to the core's own effects; never sent by a shell.
     #[serde(skip)]
@@ -253,6 +257,7 @@ impl Event {
             Event::Catalog(e) => Some(e.into()),
             Event::People(e) => Some(e.into()),
             Event::Firm(e) => Some(e.into()),
+            Event::Clients(e) => Some(e.into()),
             _ => None,
         };
         match inner {
@@ -281,6 +286,7 @@ impl Event {
             | Event::Sync(_)
             | Event::People(_)
             | Event::Firm(_)
+            | Event::Clients(_)
             | Event::Internal(_) => false,
         }
     }

@@ -165,3 +165,67 @@ async fn a_colleague_sees_only_their_client_and_loses_it_when_unassigned() {
         Some("Birch Bakery")
     );
 }
+
+fn clients(v: &ViewModel) -> Option<&shared::view::ClientsView> {
+    match &v.screen {
+        ScreenView::Clients(c) => Some(c),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_firm_lands_on_its_clients_and_opens_one_at_its_work() {
+    let world = World::start().await;
+    let mut anna = world.phone("anna").await;
+    let v = anna
+        .wait_for("Anna's clients counted", |v| {
+            clients(v).is_some_and(|c| c.loaded)
+        })
+        .await;
+    let c = clients(&v).unwrap();
+    let names: Vec<&str> = c.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["Birch Bakery", "Cedar Logistics"]);
+    assert!(!c.can_choose_mine);
+    assert_eq!(c.count, "2 of 2 clients");
+
+    anna.send(Event::Clients(shared::ClientsEvent::Search {
+        text: "ced".into(),
+    }));
+    let v = anna.view();
+    let c = clients(&v).unwrap();
+    assert_eq!(c.rows.len(), 1);
+    assert_eq!(c.rows[0].name, "Cedar Logistics");
+    anna.send(Event::Clients(shared::ClientsEvent::Search {
+        text: String::new(),
+    }));
+    anna.send(Event::Clients(shared::ClientsEvent::Filter {
+        filter: shared::ClientFilter::UnreadReplies,
+    }));
+    anna.send(Event::Clients(shared::ClientsEvent::Open {
+        company_id: c.rows[0].company_id.clone(),
+    }));
+    let v = anna
+        .wait_for("Cedar's messages", |v| {
+            matches!(v.screen, ScreenView::Inbox(_))
+        })
+        .await;
+    assert_eq!(
+        v.user.as_ref().unwrap().company_name.as_deref(),
+        Some("Cedar Logistics")
+    );
+
+    // A firm admin sees every client and can narrow to the ones assigned to her (none).
+    let mut paula = world.phone("paula").await;
+    let v = paula
+        .wait_for("Paula's clients counted", |v| {
+            clients(v).is_some_and(|c| c.loaded)
+        })
+        .await;
+    assert_eq!(clients(&v).unwrap().rows.len(), 5);
+    assert!(clients(&v).unwrap().can_choose_mine);
+    paula.send(Event::Clients(shared::ClientsEvent::OnlyMine {
+        only_mine: true,
+    }));
+    let v = paula.view();
+    assert_eq!(clients(&v).unwrap().count, "0 of 5 clients");
+}

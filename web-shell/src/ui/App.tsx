@@ -9,6 +9,7 @@ import { ReceiptsScreen, ReceiptScreen } from "./Receipts";
 import { ApprovalsScreen, ApprovalScreen } from "./Approvals";
 import { ComposeScreen, InboxScreen, ThreadScreen } from "./Messages";
 import { CatalogScreen } from "./Catalog";
+import { ClientsScreen } from "./Clients";
 import { FirmScreen } from "./Firm";
 import "./app.css";
 
@@ -126,6 +127,8 @@ function tabRoute(tab: Tab) {
       return { kind: "Catalog" } as const;
     case "Firm":
       return { kind: "Firm" } as const;
+    case "Clients":
+      return { kind: "Clients" } as const;
   }
 }
 
@@ -262,6 +265,8 @@ function Screen({ screen }: { screen: ScreenView }) {
       return <CatalogScreen view={screen.value} />;
     case "Firm":
       return <FirmScreen view={screen.value} />;
+    case "Clients":
+      return <ClientsScreen view={screen.value} />;
     default:
       return (
         <section className="card">

@@ -47,9 +47,18 @@ test("Anna corrects, asks, and marks reviewed; Emma answers and resubmits", asyn
     await signIn(mark, "mark@demo.kvits");
     await approveAsMark(mark);
 
-    // Anna opens it from Birch's receipts and corrects the bookkeeping.
+    // Anna starts from her clients: only hers, Birch among those with documents to review.
     await signIn(anna, "anna@demo.kvits");
-    await anna.getByRole("navigation", { name: "Main" }).getByRole("button", { name: "Receipts" }).click();
+    await anna.getByRole("heading", { name: "Clients" }).waitFor();
+    const find = anna.getByRole("search", { name: "Find clients" });
+    await find.getByLabel("Show").selectOption("ToReview");
+    const clients = anna.getByRole("list", { name: "Clients" });
+    await clients.getByRole("button", { name: /^Birch Bakery: .*to review/ }).waitFor({ timeout: SLOW });
+    await expect(clients.getByRole("button", { name: /^Dune Design/ }).count()).resolves.toBe(0);
+    await screenshot(anna, "review-00-clients-to-review");
+    // Opening Birch shows its receipts to review.
+    await clients.getByRole("button", { name: /^Birch Bakery/ }).click();
+    await anna.getByRole("search", { name: "Filter receipts" }).getByRole("button", { name: "Clear filters" }).waitFor();
     await row(anna, MERCHANT).getByText("Approved", { exact: true }).waitFor({ timeout: SLOW });
     await row(anna, MERCHANT).getByRole("button").click();
     const review = anna.getByRole("region", { name: "Review" });

@@ -9,6 +9,7 @@ pub mod local;
 
 mod approvals;
 mod catalog;
+mod clients;
 mod firm;
 mod lifecycle;
 mod messages;
@@ -36,6 +37,7 @@ use crate::event::{Event, Internal};
 
 pub use approvals::{ApprovalEvent, RejectDraft};
 pub use catalog::CatalogEvent;
+pub use clients::{ClientFilter, ClientSort, ClientsEvent};
 pub use firm::{CompanyInput, FirmEvent, StaffInput};
 pub use local::{Capture, CaptureTarget};
 pub use local::{Local, LocalWrite, Notice, OutboxEntry, PhotoRecord};
@@ -90,6 +92,7 @@ pub enum Screen {
     Compose,
     Catalog,
     Firm,
+    Clients,
 }
 
 /// What `Start` configured.
@@ -160,6 +163,7 @@ pub struct Model {
     pub(crate) compose: ComposeState,
     pub(crate) people: people::PeopleState,
     pub(crate) firm: firm::FirmState,
+    pub(crate) clients: clients::ClientsState,
     pub(crate) reject: Option<RejectDraft>,
     pub(crate) review: ReviewState,
     /// A message for the user about their last action.
@@ -294,6 +298,7 @@ impl Model {
             Event::Catalog(event) => self.update_catalog(event, now),
             Event::People(event) => self.update_people(event),
             Event::Firm(event) => self.update_firm(event),
+            Event::Clients(event) => self.update_clients(event),
         }
     }
 
@@ -346,6 +351,9 @@ impl Model {
     pub(crate) fn home(&self) -> Screen {
         if self.local.session.is_none() {
             return Screen::SignIn;
+        }
+        if self.is_staff() {
+            return Screen::Clients;
         }
         if self.has_role(Role::Employee) {
             Screen::Receipts

@@ -60,6 +60,8 @@ pub(crate) enum After {
     SignedOut,
     /// Go to the home screen (of the company now chosen).
     Home,
+    /// Go to this screen (of the company now chosen).
+    Show(Screen),
     /// The composed message is saved: clear the composer, show the inbox.
     MessageSent,
     /// The capture is recorded: process its photo.
@@ -370,14 +372,20 @@ impl Model {
                 self.screen = self.home();
                 self.sync.blocked = None;
                 cmds.push(self.kick());
+                cmds.push(self.load_clients());
             }
             After::Home => {
                 self.screen = self.home();
+                cmds.push(self.load_clients());
+            }
+            After::Show(screen) => {
+                self.screen = screen;
             }
             After::Process(id) => cmds.push(self.process(&id)),
             After::Ready => {
                 if self.screen == Screen::Loading {
                     self.screen = self.home();
+                    cmds.push(self.load_clients());
                 }
             }
             After::MessageSent => {

@@ -314,10 +314,16 @@ impl Model {
         // The filters name the old company's people, types and cards.
         self.receipts.filter = super::ReceiptFilter::default();
         self.reject = None;
-        // The switch is applied when committed; the home screen follows the new roles.
+        // The switch is applied when committed; the home screen follows the new roles (the
+        // firm's staff, whose home is the clients overview, go to the company's documents).
+        let then = if self.is_staff() {
+            After::Show(Screen::Receipts)
+        } else {
+            After::Home
+        };
         self.enqueue(Intent::Writes {
             writes: vec![LocalWrite::Session(Some(record))],
-            then: After::Home,
+            then,
         })
     }
 
@@ -371,6 +377,14 @@ impl Model {
                 }
             }
             Route::Firm => return self.open_firm(),
+            Route::Clients => {
+                if self.is_staff() {
+                    self.screen = Screen::Clients;
+                    self.clients.error = None;
+                    return self.load_clients();
+                }
+                self.alert = Some("Only the accounting firm's staff have clients.".into());
+            }
             Route::Compose => {
                 if self.has_role(kvits_protocol::Role::Accountant) {
                     self.screen = Screen::Compose;
@@ -393,7 +407,7 @@ impl Model {
             }
             Screen::Approval(_) => Screen::Approvals,
             Screen::Thread(_) | Screen::Compose => Screen::Inbox,
-            Screen::Catalog | Screen::Firm => self.home(),
+            Screen::Catalog | Screen::Firm | Screen::Clients => self.home(),
             Screen::SignIn | Screen::Loading => self.screen.clone(),
             _ => self.home(),
         };

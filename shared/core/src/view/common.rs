@@ -11,6 +11,8 @@ use crate::model::{Model, Phase, Screen};
 #[derive(Facet, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub enum Tab {
+    /// The clients overview (the firm's staff).
+    Clients,
     Receipts,
     Approvals,
     Messages,
@@ -72,6 +74,7 @@ impl Model {
             Screen::Inbox | Screen::Thread(_) | Screen::Compose => Some(Tab::Messages),
             Screen::Catalog => Some(Tab::Settings),
             Screen::Firm => Some(Tab::Firm),
+            Screen::Clients => Some(Tab::Clients),
             Screen::Loading | Screen::SignIn => None,
         };
         let mut tabs = Vec::new();
@@ -84,6 +87,9 @@ impl Model {
             });
         };
         let roles = self.roles();
+        if self.is_staff() {
+            push(Tab::Clients, "Clients", 0);
+        }
         if roles.iter().any(|r| {
             matches!(
                 r,

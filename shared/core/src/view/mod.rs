@@ -5,6 +5,7 @@
 
 mod approvals;
 mod catalog;
+mod clients;
 mod common;
 mod derived;
 mod firm;
@@ -23,6 +24,7 @@ use crate::model::{Model, Phase, Screen};
 
 pub use approvals::{ApprovalView, ApprovalsView, TaskRow};
 pub use catalog::{ApprovalRuleRow, CatalogView, ExpenseTypeRow, MemberRow, PaymentMethodRow};
+pub use clients::{ClientOverviewRow, ClientsView};
 pub use common::{Choice, ImageRef, NoticeView, Tab, TabView};
 pub use firm::{ClientRow, FirmView, StaffRow};
 pub use messages::{
@@ -77,6 +79,8 @@ pub enum ScreenView {
     Catalog(CatalogView),
     /// The firm's client companies, staff and settings.
     Firm(FirmView),
+    /// Every client with the work waiting (the firm's staff's home).
+    Clients(ClientsView),
 }
 
 impl Model {
@@ -142,6 +146,7 @@ impl Model {
             Screen::Compose => ScreenView::Compose(self.compose_view()),
             Screen::Catalog => ScreenView::Catalog(self.catalog_view()),
             Screen::Firm => ScreenView::Firm(self.firm_view()),
+            Screen::Clients => ScreenView::Clients(self.clients_view()),
         }
     }
 }

@@ -336,6 +336,9 @@ impl Model {
         if self.firm.op.as_ref().is_some_and(|(o, _)| *o == op) {
             return self.firm_answered(result);
         }
+        if self.clients.op == Some(op) {
+            return self.clients_answered(result);
+        }
         match self.sync.step.clone() {
             Step::Me { op: o } if o == op => self.me_answered(result),
             Step::Push { op: o } if o == op => self.pushed(result),

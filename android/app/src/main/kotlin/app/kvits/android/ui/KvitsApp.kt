@@ -193,6 +193,7 @@ private fun Screen(view: ViewModel, send: Send, capture: CaptureActions) {
         is ScreenView.Catalog -> CatalogScreen(screen.value)
         // Firm admins run the firm from the web console.
         is ScreenView.Firm -> Text("Open Kvits on the web to manage the firm.", Modifier.padding(24.dp))
+        is ScreenView.Clients -> Text("Open Kvits on the web for the clients overview.", Modifier.padding(24.dp))
     }
 }
 
@@ -273,6 +274,7 @@ private fun Tabs(tabs: List<TabView>, send: Send) {
                             Tab.MESSAGES -> Route.Inbox
                             Tab.SETTINGS -> Route.Catalog
                             Tab.FIRM -> Route.Firm
+                            Tab.CLIENTS -> Route.Clients
                         }
                     send(Event.Navigate(route))
                 },
@@ -283,7 +285,7 @@ private fun Tabs(tabs: List<TabView>, send: Send) {
                                 Tab.RECEIPTS -> Icons.Filled.Receipt
                                 Tab.APPROVALS -> Icons.Filled.TaskAlt
                                 Tab.MESSAGES -> Icons.Filled.Inbox
-                                Tab.SETTINGS, Tab.FIRM -> Icons.Filled.Settings
+                                Tab.SETTINGS, Tab.FIRM, Tab.CLIENTS -> Icons.Filled.Settings
                             },
                             contentDescription = null,
                         )
