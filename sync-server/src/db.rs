@@ -32,6 +32,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_expense_status",
         include_str!("migrations/0006_expense_status.sql"),
     ),
+    (
+        "0007_client_scope",
+        include_str!("migrations/0007_client_scope.sql"),
+    ),
 ];
 
 /// The database handle shared by all requests.

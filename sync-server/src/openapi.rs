@@ -171,6 +171,8 @@ fn protocol_types(g: &mut SchemaGenerator) -> Vec<(String, String)> {
         p::StaffRole,
         p::Firm,
         p::ClientsOverview,
+        p::OpenCompanyRequest,
+        p::OpenCompanyResponse,
         p::ClientSummary,
         p::FirmSettings,
         p::StaffMember,

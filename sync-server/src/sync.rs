@@ -19,8 +19,9 @@ use axum::extract::State;
 use kvits_domain::{Applied, DomainError};
 use kvits_protocol::{
     Change, ChangeOp, ClientId, CompanyId, Entity, EntityKind, ErrorCode, Expense, FirmId, Halt,
-    MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, MAX_PUSH_MUTATIONS, MutationResult, Outcome,
-    PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse, RejectCode,
+    MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, MAX_PUSH_MUTATIONS, MutationResult, OpenCompanyRequest,
+    OpenCompanyResponse, Outcome, PendingMutation, PullQuery, PullResponse, PushRequest,
+    PushResponse, RejectCode,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Deserialize;
@@ -100,6 +101,25 @@ pub(crate) fn routes() -> Routes {
                     403,
                     "`forbidden`: the `client_id` is bound to another user.",
                 )
+        })
+        .post("/v1/sync/open", open_company, |g| {
+            Operation::new("openCompany", "sync", "Open a client on this install")
+                .describe(
+                    "The firm's staff. A staff install's pulls carry every client's company row \
+                     and catalog, but a client's documents and messages only once the install \
+                     has opened that client here. Opening a client the install had not opened \
+                     makes its next pull start over (`reset`), bringing them.",
+                )
+                .bearer()
+                .json_body(schema::<OpenCompanyRequest>(g))
+                .db()
+                .json(200, "Opened.", schema::<OpenCompanyResponse>(g))
+                .error(
+                    403,
+                    "`forbidden`: not the firm's staff, or the `client_id` is bound to another \
+                     user.",
+                )
+                .error(404, "`not_found`: no such client company among the user's.")
         })
         .get("/v1/approvals", approvals, |g| {
             Operation::new("approvals", "sync", "Expenses waiting for my decision")
@@ -445,6 +465,66 @@ async fn pull(
     }
 }
 
+/// How many rows a pull page looks through per row it may return.
+const SCAN_FACTOR: u32 = 20;
+
+/// Kinds of rows that belong to a client's documents and conversations: what a staff install
+/// gets only for the clients it has opened.
+const DOCUMENT_KINDS: [&str; 4] = ["expense", "thread", "message", "message_read"];
+
+/// The clients `client` has opened, if `user` is the firm's staff (`None`: everything the
+/// user may see).
+fn opened_companies(
+    c: &Connection,
+    user: &AuthUser,
+    client: ClientId,
+) -> ApiResult<Option<std::collections::BTreeSet<CompanyId>>> {
+    if !user.is_staff() {
+        return Ok(None);
+    }
+    let mut stmt = c.prepare_cached("SELECT company_id FROM client_scope WHERE client_id = ?1")?;
+    let rows = stmt.query_map([client.to_string()], |r| store::uuid_col::<CompanyId>(r, 0))?;
+    Ok(Some(rows.collect::<Result<_, _>>()?))
+}
+
+/// `POST /v1/sync/open`.
+async fn open_company(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(req): Json<OpenCompanyRequest>,
+) -> ApiResult<Json<OpenCompanyResponse>> {
+    if !user.is_staff() {
+        return Err(ApiError::forbidden(
+            "only the firm's staff open clients; a company's people have its documents",
+        ));
+    }
+    let firm = user.firm_id;
+    let newly_opened = state
+        .db
+        .write(move |c| {
+            let tx = c.transaction()?;
+            bind_client(&tx, req.client_id, user.user_id, None)?;
+            if !store::actor(&tx, user.user_id)?.is_member(req.company_id) {
+                return Err(ApiError::not_found("company"));
+            }
+            let added = tx.execute(
+                "INSERT OR IGNORE INTO client_scope (client_id, company_id) VALUES (?1, ?2)",
+                params![req.client_id.to_string(), req.company_id.to_string()],
+            )? == 1;
+            if added {
+                let version = store::current_version(&tx, firm)?;
+                tx.execute(
+                    "UPDATE clients SET reset_before = ?2 WHERE client_id = ?1",
+                    params![req.client_id.to_string(), version as i64 + 1],
+                )?;
+            }
+            tx.commit()?;
+            Ok(added)
+        })
+        .await?;
+    Ok(Json(OpenCompanyResponse { newly_opened }))
+}
+
 /// One page of a pull, read in one snapshot.
 pub fn pull_page(
     c: &mut Connection,
@@ -480,18 +560,34 @@ pub fn pull_page(
         "SELECT version, kind, id, company_id, deleted, body FROM entities
          WHERE firm_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
     )?;
+    // A page holds up to `limit` rows the user may see, looking through at most
+    // `SCAN_FACTOR` times as many: a staff install that has opened one client of hundreds
+    // skips most of the log, and should not need a round trip per `limit` rows skipped.
+    let scan = limit.saturating_mul(SCAN_FACTOR);
     let mut rows = stmt.query(params![
         user.firm_id.to_string(),
         q.cursor as i64,
-        i64::from(limit)
+        i64::from(scan)
     ])?;
+    let opened = opened_companies(&tx, user, q.client_id)?;
     let mut seen = 0u32;
     let mut last_version = q.cursor;
     while let Some(r) = rows.next()? {
+        if response.changes.len() == limit as usize {
+            // Full: the rows after the last one taken are the next page's.
+            break;
+        }
         seen += 1;
         let version = r.get::<_, i64>(0)? as u64;
         last_version = version;
         let company: CompanyId = store::uuid_col(r, 3)?;
+        if let Some(opened) = &opened
+            && !opened.contains(&company)
+            && DOCUMENT_KINDS.contains(&r.get_ref(1)?.as_str().unwrap_or_default())
+        {
+            // A staff install holds a client's documents once it opened the client.
+            continue;
+        }
         if r.get::<_, bool>(4)? {
             // A deletion goes to those who could see the row as it last was (its last state
             // stays with the tombstone), so a private draft's end is its author's business.
@@ -523,7 +619,7 @@ pub fn pull_page(
             });
         }
     }
-    response.has_more = seen == limit;
+    response.has_more = seen == scan || response.changes.len() == limit as usize;
     response.cursor = if response.has_more {
         last_version
     } else {

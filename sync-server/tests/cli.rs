@@ -354,7 +354,35 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
     // Lena, the firm's accountant, sees the thread she sent to Maple Mills and its message.
     let lena_login = login("lena@linden.test", "a good password").await;
     assert_eq!(lena_login.session.user.id.to_string(), lena);
-    let rows = pull(lena_login.token).await;
+    // Her install opens Maple Mills first: a staff install holds a client's documents and
+    // conversations once it opened the client.
+    let lena_install = uuid::Uuid::now_v7();
+    let opened = http
+        .post(format!("{base}/v1/sync/open"))
+        .bearer_auth(&lena_login.token)
+        .json(&serde_json::json!({"client_id": lena_install, "company_id": company}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let page: kvits_protocol::PullResponse = http
+        .get(format!("{base}/v1/sync/pull"))
+        .bearer_auth(&lena_login.token)
+        .query(&[("client_id", lena_install.to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows: Vec<Entity> = page
+        .changes
+        .into_iter()
+        .filter_map(|c| match c.op {
+            kvits_protocol::ChangeOp::Upsert { entity } => Some(*entity),
+            kvits_protocol::ChangeOp::Delete { .. } => None,
+        })
+        .collect();
     let thread = rows
         .iter()
         .find_map(|e| match e {
@@ -869,7 +897,11 @@ async fn the_demo_is_the_firm_the_issue_describes() {
             ));
         }
     }
-    let anna_rows = rows(&mut people.get_mut("anna@demo.kvits").unwrap().1).await;
+    let anna_device = &mut people.get_mut("anna@demo.kvits").unwrap().1;
+    for id in companies.values() {
+        anna_device.open(*id).await;
+    }
+    let anna_rows = rows(anna_device).await;
     for (name, id) in &companies {
         problems.extend(catalog_problems(&anna_rows, *id, name, "Anna"));
     }

@@ -539,6 +539,7 @@ async fn the_clients_overview_counts_the_work_waiting_in_each_client() {
     assert_eq!(view.clients[1].unread_replies, 0);
 
     // Anna reads the reply: it no longer counts for her.
+    assert!(anna.open(birch).await);
     let page = anna.pull_all().await;
     let reply = page
         .iter()
@@ -578,4 +579,71 @@ async fn the_clients_overview_counts_the_work_waiting_in_each_client() {
     assert_eq!(all.clients[0].unread_replies, 1, "Paula has not read it");
     let (status, _) = overview(&clara).await;
     assert_eq!(status, 403);
+}
+
+/// The kinds and companies of the rows a pull from the start brings.
+async fn pulled_documents(d: &Device) -> BTreeSet<(String, CompanyId)> {
+    let page = d.pull_from(0, Some(1000)).await;
+    assert!(!page.has_more);
+    page.changes
+        .iter()
+        .filter_map(|c| match &c.op {
+            ChangeOp::Upsert { entity } => {
+                Some((entity.kind().as_str().to_owned(), entity.company_id()))
+            }
+            ChangeOp::Delete { .. } => None,
+        })
+        .filter(|(kind, _)| {
+            ["expense", "thread", "message", "message_read"].contains(&kind.as_str())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_staff_install_holds_a_clients_documents_once_it_opens_the_client() {
+    let srv = TestServer::start().await;
+    let (birch, cedar) = (
+        srv.demo.company("Birch Bakery"),
+        srv.demo.company("Cedar Logistics"),
+    );
+    stored_document(&srv, birch, ExpenseStatus::Approved).await;
+    stored_document(&srv, cedar, ExpenseStatus::Submitted).await;
+    // A new install of Anna's: every client's company and catalog, nobody's documents or
+    // messages.
+    let mut anna = srv.device("anna@demo.kvits").await;
+    assert_eq!(pulled_companies(&anna).await, set([birch, cedar]));
+    assert!(pulled_documents(&anna).await.is_empty());
+    anna.pull_all().await;
+
+    // She opens Birch: her next pull starts over and brings Birch's documents and welcome
+    // thread, and still nothing of Cedar's.
+    assert!(anna.open(birch).await);
+    assert!(anna.pull_from(anna.cursor, None).await.reset);
+    let docs = pulled_documents(&anna).await;
+    assert!(docs.contains(&("expense".to_owned(), birch)), "{docs:?}");
+    assert!(docs.contains(&("thread".to_owned(), birch)), "{docs:?}");
+    assert!(docs.iter().all(|(_, c)| *c == birch), "{docs:?}");
+    // Opening it again changes nothing; another install of hers starts empty.
+    anna.pull_all().await;
+    assert!(!anna.open(birch).await);
+    assert!(!anna.pull_from(anna.cursor, None).await.reset);
+    let other = srv.device("anna@demo.kvits").await;
+    assert!(pulled_documents(&other).await.is_empty());
+
+    // A company's own people are not scoped: Emma holds her receipts without opening anything.
+    let emma = srv.device("emma@demo.kvits").await;
+    assert!(!pulled_documents(&emma).await.is_empty());
+    // ... and cannot open clients.
+    let r = emma
+        .http
+        .post(emma.url("/v1/sync/open"))
+        .bearer_auth(&emma.token)
+        .json(&kvits_protocol::OpenCompanyRequest {
+            client_id: emma.client,
+            company_id: birch,
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
 }

@@ -590,6 +590,8 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         own_company: oak,
         manages,
     };
+    // The victims' accountants hold their clients' documents (the snapshot pulls through them).
+    olga.open(oak).await;
     let other = Tenant {
         name: OTHER_FIRM,
         firm,
@@ -681,6 +683,8 @@ async fn world() -> (TestServer, Tenant, Tenant) {
             manages: *manages,
         });
     }
+    anna.open(birch).await;
+    anna.open(demo.company("Cedar Logistics")).await;
     let demo_tenant = Tenant {
         name: "Demo Accounting",
         firm: demo.firm,
@@ -1850,6 +1854,15 @@ async fn attack(
             refused(&r)
         };
         m.cell("GET /v1/clients", who, "victim's clients", ok, || r.show());
+        let r = send(
+            req(srv, &token, Method::POST, "/v1/sync/open").json(&serde_json::json!({
+                "client_id": a.device.client,
+                "company_id": v.company,
+            })),
+        )
+        .await;
+        let ok = if staff { r.is_not_found() } else { refused(&r) };
+        m.cell("POST /v1/sync/open", who, "victim company", ok, || r.show());
         let r = send(
             req(srv, &token, Method::PUT, "/v1/firm/settings")
                 .json(&serde_json::json!({"assigned_clients_only": false})),

@@ -718,6 +718,18 @@ async fn real_answers_fit_the_documented_schemas() {
     // -- pulls that meet every kind of row (Anna's) and both ops (Emma hears of her deleted
     // draft; nobody else does)
     let anna = srv.device("anna@demo.kvits").await;
+    // Her install opens Birch: a staff install holds a client's documents once it opened it.
+    let (status, _, opened) = c
+        .send(
+            "POST",
+            "/v1/sync/open",
+            srv.http
+                .post(url("/v1/sync/open"))
+                .bearer_auth(&anna.token)
+                .json(&json!({"client_id": anna.client, "company_id": birch})),
+        )
+        .await;
+    assert_eq!((status, &opened["newly_opened"]), (200, &json!(true)));
     let (mut kinds, mut ops) = (BTreeSet::new(), BTreeSet::new());
     for puller in [&anna, &emma] {
         let mut cursor = 0u64;

@@ -371,6 +371,7 @@ async fn pull_from_zero_equals_any_cursor_plus_the_rest() {
             emma.push(&b).await;
         }
     }
+    anna.open(server.demo.company("Birch Bakery")).await;
     let whole = mirror(&anna.pull_from(0, Some(1000)).await.changes);
     assert!(whole.len() > 20, "{}", whole.len());
     // Page through with every page size from 1 to 7: the same rows in the end.
@@ -769,6 +770,8 @@ async fn messages_record_each_readers_time_for_the_accountant() {
         })
         .await;
     assert_eq!(r.outcome, Outcome::Applied);
+    anna.open(server.demo.company("Birch Bakery")).await;
+    anna.cursor = 0;
     let rows = mirror(&anna.pull_all().await);
     let read = rows
         .values()

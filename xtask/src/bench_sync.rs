@@ -319,14 +319,14 @@ pub(crate) fn percentile(times: &[Duration], p: usize) -> Duration {
 }
 
 /// The process's peak resident memory (Linux), in MB.
-fn peak_rss_mb() -> Option<f64> {
+pub(crate) fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -406,7 +406,7 @@ fn print_pull_table(plan: &Plan, table: &[PullRow]) {
 }
 
 /// 1234567 as "1 234 567".
-fn group(n: u64) -> String {
+pub(crate) fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
@@ -509,7 +509,7 @@ const MERCHANTS: &[&str] = &[
 ];
 
 /// Makes the `k`-th filled row look like a different receipt.
-fn vary(e: &mut Expense, id: ExpenseId, k: u64) {
+pub(crate) fn vary(e: &mut Expense, id: ExpenseId, k: u64) {
     e.id = id;
     e.fields.amount = Some(Money {
         amount_minor: 150 + (k.wrapping_mul(7919) % 49_850) as i64,
@@ -607,16 +607,16 @@ impl Birch {
 // ---------------------------------------------------------------------------------------------
 // the server and its clients
 
-fn api_error(what: &str, e: ApiError) -> anyhow::Error {
+pub(crate) fn api_error(what: &str, e: ApiError) -> anyhow::Error {
     anyhow!("{what}: {} ({:?})", e.message, e.code)
 }
 
 /// The server on a loopback port, with the demo firm, in a temp dir.
-struct Running {
-    server: Server,
-    demo: Demo,
-    base: String,
-    http: reqwest::Client,
+pub(crate) struct Running {
+    pub(crate) server: Server,
+    pub(crate) demo: Demo,
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     /// Last, so the files go after everything that holds them open.
@@ -624,7 +624,7 @@ struct Running {
 }
 
 impl Running {
-    async fn start() -> Result<Running> {
+    pub(crate) async fn start() -> Result<Running> {
         let dir = tempfile::Builder::new()
             .prefix("kvits-bench-sync-")
             .tempdir()
@@ -665,7 +665,7 @@ impl Running {
     }
 
     /// Shuts the server down gracefully and removes its data.
-    async fn stop(mut self) -> Result<()> {
+    pub(crate) async fn stop(mut self) -> Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -677,7 +677,7 @@ impl Running {
         Ok(())
     }
 
-    async fn write<T, F>(&self, what: &'static str, f: F) -> Result<T>
+    pub(crate) async fn write<T, F>(&self, what: &'static str, f: F) -> Result<T>
     where
         F: FnOnce(&mut Connection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
@@ -717,7 +717,7 @@ impl Running {
     }
 
     /// Signs a demo user in on a new install.
-    async fn device(&self, email: &str) -> Result<Device> {
+    pub(crate) async fn device(&self, email: &str) -> Result<Device> {
         let client = ClientId(uuid::Uuid::now_v7());
         let response = self
             .http
@@ -748,11 +748,11 @@ impl Running {
 
 /// An app install: its token, client id and outbox counter.
 #[derive(Debug)]
-struct Device {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-    client: ClientId,
+pub(crate) struct Device {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) token: String,
+    pub(crate) client: ClientId,
     next_seq: u64,
 }
 
@@ -812,7 +812,11 @@ impl Device {
     }
 
     /// One pull page; answers the round trip (request out to last body byte in) and the page.
-    async fn pull(&self, cursor: u64, limit: Option<u32>) -> Result<(Duration, PullResponse)> {
+    pub(crate) async fn pull(
+        &self,
+        cursor: u64,
+        limit: Option<u32>,
+    ) -> Result<(Duration, PullResponse)> {
         let query = PullQuery {
             client_id: self.client,
             cursor,

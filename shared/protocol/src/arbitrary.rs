@@ -30,10 +30,10 @@ use crate::{
     ExpenseTypeId, FieldChange, Firm, FirmId, FirmSettings, FirmSummary, Halt, HistoryAction,
     HistoryEntry, Invitation, InviteStaffRequest, InviteUserRequest, LoginRequest, LoginResponse,
     MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, Member, Membership, Message, MessageId, MessageRead, Money,
-    Mutation, MutationResult, Outcome, PaymentKind, PaymentMethod, PaymentMethodId,
-    PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse, ReceiptPage, RejectCode,
-    Role, Session, SetRolesRequest, SetStaffRequest, StaffMember, StaffRole, Thread, ThreadId,
-    Timestamp, UploadId, UploadStatus, UserId, UserSummary, VatLine,
+    Mutation, MutationResult, OpenCompanyRequest, Outcome, PaymentKind, PaymentMethod,
+    PaymentMethodId, PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse,
+    ReceiptPage, RejectCode, Role, Session, SetRolesRequest, SetStaffRequest, StaffMember,
+    StaffRole, Thread, ThreadId, Timestamp, UploadId, UploadStatus, UserId, UserSummary, VatLine,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -252,6 +252,14 @@ pub fn company_details() -> impl Strategy<Value = CompanyDetails> {
                 }
             },
         )
+}
+
+/// Any [`OpenCompanyRequest`].
+pub fn open_company_request() -> impl Strategy<Value = OpenCompanyRequest> {
+    (client_id(), company_id()).prop_map(|(client_id, company_id)| OpenCompanyRequest {
+        client_id,
+        company_id,
+    })
 }
 
 /// Any [`ClientSummary`].

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ClientId, Entity, EntityKind, ErrorCode, MutationResult, PendingMutation, Timestamp};
+use crate::{
+    ClientId, CompanyId, Entity, EntityKind, ErrorCode, MutationResult, PendingMutation, Timestamp,
+};
 
 /// Most mutations one push may carry; more is a 413.
 pub const MAX_PUSH_MUTATIONS: usize = 500;
@@ -66,6 +68,25 @@ pub struct PullQuery {
     /// Page size, at most [`MAX_PULL_LIMIT`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+}
+
+/// `POST /v1/sync/open` (the firm's staff): this install opens a client company, so its
+/// documents and messages come with the pulls from now on. Before, a staff install gets only
+/// the clients' company rows and catalogs (a firm's documents would not fit on a device).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OpenCompanyRequest {
+    pub client_id: ClientId,
+    pub company_id: CompanyId,
+}
+
+/// The answer to [`OpenCompanyRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OpenCompanyResponse {
+    /// The install had not opened it before: its next pull starts over (`reset`) and brings
+    /// the company's documents with everything else it holds.
+    pub newly_opened: bool,
 }
 
 /// One page of changes. Apply `changes`, `results` and `cursor` in one local transaction.

@@ -93,6 +93,9 @@ proptest! {
     fn clients_overview(x in arb::clients_overview()) { round_trips(&x)?; }
 
     #[test]
+    fn open_company_request(x in arb::open_company_request()) { round_trips(&x)?; }
+
+    #[test]
     fn invite_staff_request(x in arb::invite_staff_request()) { round_trips(&x)?; }
 
     #[test]

@@ -266,6 +266,25 @@ impl Device {
         r.json().await.expect("pull body")
     }
 
+    /// Opens a client on this install (the firm's staff): its documents come with the pulls
+    /// from now on. Answers whether it was newly opened.
+    pub async fn open(&self, company: kvits_protocol::CompanyId) -> bool {
+        let r = self
+            .http
+            .post(self.url("/v1/sync/open"))
+            .bearer_auth(&self.token)
+            .json(&kvits_protocol::OpenCompanyRequest {
+                client_id: self.client,
+                company_id: company,
+            })
+            .send()
+            .await
+            .expect("open request");
+        assert_eq!(r.status(), 200, "open {company}");
+        let answer: kvits_protocol::OpenCompanyResponse = r.json().await.expect("open body");
+        answer.newly_opened
+    }
+
     /// Pulls every page from the device's cursor; answers all changes.
     pub async fn pull_all(&mut self) -> Vec<kvits_protocol::Change> {
         let mut all = Vec::new();

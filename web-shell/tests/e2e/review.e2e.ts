@@ -124,7 +124,7 @@ test("Anna corrects, asks, and marks reviewed; Emma answers and resubmits", asyn
     await filters.getByLabel("Status").selectOption("Reviewed");
     await row(anna, MERCHANT).getByText("Reviewed by the accounting firm").waitFor();
 
-    const api = await apiLogin("anna@demo.kvits");
+    const api = await apiLogin("emma@demo.kvits");
     const done = await eventually("the reviewed receipt on the server", async () => {
       const e = (await pullAll(api)).find((x): x is Expense => x.kind === "expense" && (x as Expense).fields.merchant === MERCHANT);
       return e?.status === "reviewed" ? e : undefined;

@@ -377,9 +377,12 @@ impl Model {
             After::Home => {
                 self.screen = self.home();
                 cmds.push(self.load_clients());
+                // Another company: a staff install opens it on the server.
+                cmds.push(self.kick());
             }
             After::Show(screen) => {
                 self.screen = screen;
+                cmds.push(self.kick());
             }
             After::Process(id) => cmds.push(self.process(&id)),
             After::Ready => {

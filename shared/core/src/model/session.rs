@@ -247,6 +247,7 @@ impl Model {
         if self.local.session.is_none() {
             return Command::done();
         }
+        self.sync.opened.clear();
         let logout = if self
             .local
             .session

@@ -325,6 +325,14 @@ impl FakeServer {
                 }
                 HttpResponse::status(204).build()
             }
+            // The simulated firm is small: every install holds every client's documents, and
+            // opening one changes nothing (the real server's scope has its own tests).
+            ("POST", "/v1/sync/open") => json(
+                200,
+                &kvits_protocol::OpenCompanyResponse {
+                    newly_opened: false,
+                },
+            ),
             ("GET", "/v1/me") => {
                 let user = self.user_of(req).unwrap();
                 json(200, &self.session(user))

@@ -26,7 +26,11 @@ impl Model {
     pub(super) fn status_view(&self) -> StatusView {
         let syncing = matches!(
             self.sync.step,
-            Step::Me { .. } | Step::Push { .. } | Step::Upload { .. } | Step::Applying
+            Step::Me { .. }
+                | Step::Open { .. }
+                | Step::Push { .. }
+                | Step::Upload { .. }
+                | Step::Applying
         ) || matches!(self.sync.step, Step::Pull { long: false, .. });
         StatusView {
             online: self.sync.online,

@@ -16,8 +16,8 @@ use crux_core::Command;
 use crux_http::protocol::{HttpHeader, HttpRequest, HttpResult};
 use facet::Facet;
 use kvits_protocol::{
-    AnswerClass, ExpenseId, Mutation, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest, Session,
-    answer_message, classify_answer,
+    AnswerClass, CompanyId, ExpenseId, Mutation, OpenCompanyRequest, OpenCompanyResponse,
+    PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest, Session, answer_message, classify_answer,
 };
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +57,11 @@ pub enum Step {
     /// Refreshing the user's memberships.
     Me {
         op: u64,
+    },
+    /// Opening the current client on this install (the firm's staff), so its documents come.
+    Open {
+        op: u64,
+        company: CompanyId,
     },
     Push {
         op: u64,
@@ -106,6 +111,9 @@ pub struct SyncState {
     pub again: bool,
     /// Ask the server for the user's memberships before the next push.
     pub refresh_session: bool,
+    /// The clients this install has opened while the app runs (the firm's staff): the server
+    /// sends a client's documents to a staff install only once it opened the client there.
+    pub opened: std::collections::BTreeSet<CompanyId>,
     /// What to do once the engine's writes are committed.
     pub then_backoff: Option<(String, Option<u64>)>,
     next_timer: usize,
@@ -124,6 +132,7 @@ impl Default for SyncState {
             needs_pull: true,
             again: false,
             refresh_session: false,
+            opened: std::collections::BTreeSet::new(),
             then_backoff: None,
             next_timer: 0,
         }
@@ -273,6 +282,23 @@ impl Model {
             self.sync.step = Step::Me { op };
             return cmd;
         }
+        if let Some(company) = self
+            .company()
+            .filter(|c| self.is_staff() && !self.sync.opened.contains(c))
+            && let Some(device) = &self.local.device
+        {
+            let body = OpenCompanyRequest {
+                client_id: device.client_id,
+                company_id: company,
+            };
+            let Ok(body) = serde_json::to_vec(&body) else {
+                return Command::done();
+            };
+            let request = self.request("POST", "/v1/sync/open", Some(body));
+            let (op, cmd) = self.send(request);
+            self.sync.step = Step::Open { op, company };
+            return cmd;
+        }
         let mut batch: Vec<&OutboxEntry> = Vec::new();
         let mut blocked_on: Option<String> = None;
         for e in self.local.unsent() {
@@ -341,6 +367,7 @@ impl Model {
         }
         match self.sync.step.clone() {
             Step::Me { op: o } if o == op => self.me_answered(result),
+            Step::Open { op: o, company } if o == op => self.opened(company, result),
             Step::Push { op: o } if o == op => self.pushed(result),
             Step::Pull { op: o, .. } if o == op => self.pulled(result),
             _ => {
@@ -350,6 +377,23 @@ impl Model {
                 // Otherwise: an abandoned long-poll or a fire-and-forget sign-out.
                 Command::done()
             }
+        }
+    }
+
+    /// The server opened `company` on this install: when it is new there, the next pull
+    /// starts over and brings its documents.
+    fn opened(&mut self, company: CompanyId, result: HttpResult) -> Cmd {
+        match classify(result) {
+            Reply::Ok(body) => {
+                if serde_json::from_slice::<OpenCompanyResponse>(&body).is_err() {
+                    self.fail("the server's answer to opening a client could not be read");
+                }
+                self.sync.opened.insert(company);
+                self.sync.needs_pull = true;
+                self.sync.step = Step::Idle;
+                self.sync_next()
+            }
+            other => self.stop_or_retry(other),
         }
     }
 
