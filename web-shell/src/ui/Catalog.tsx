@@ -410,22 +410,7 @@ function People(props: { view: CatalogView }) {
         </button>
       </div>
       <p className="muted small">Inviting people and changing roles needs the network.</p>
-      {v.people_busy && (
-        <p className="processing" role="status">
-          <span className="spinner" aria-hidden="true" /> Saving…
-        </p>
-      )}
-      {v.people_error && (
-        <p className="form-error" role="alert">
-          {v.people_error}
-        </p>
-      )}
-      {v.people_done && (
-        <div className="done" role="status">
-          <p>{v.people_done}</p>
-          {v.invite_link && <InviteLink link={v.invite_link} />}
-        </div>
-      )}
+      <ActionStatus busy={v.people_busy} error={v.people_error} done={v.people_done} link={v.invite_link} />
       {open === "new" && (
         <div className="editor">
           <InviteEditor
@@ -469,6 +454,31 @@ function People(props: { view: CatalogView }) {
         ))}
       </ul>
     </section>
+  );
+}
+
+/** What an action that needs the server is doing: saving, refused, or done (with the link of an
+ * invitation to hand over). */
+export function ActionStatus(props: { busy: boolean; error: string | null; done: string | null; link: string | null }) {
+  return (
+    <>
+      {props.busy && (
+        <p className="processing" role="status">
+          <span className="spinner" aria-hidden="true" /> Saving…
+        </p>
+      )}
+      {props.error && (
+        <p className="form-error" role="alert">
+          {props.error}
+        </p>
+      )}
+      {props.done && (
+        <div className="done" role="status">
+          <p>{props.done}</p>
+          {props.link && <InviteLink link={props.link} />}
+        </div>
+      )}
+    </>
   );
 }
 

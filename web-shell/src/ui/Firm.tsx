@@ -5,7 +5,7 @@
 import { useState } from "react";
 import { CompanyInput, StaffInput } from "../generated/types/shared_types";
 import type { Choice, ClientRow, FirmView, StaffRow } from "../generated/types/shared_types";
-import { Check, EditorForm, InviteLink, RoleChecks, Text } from "./Catalog";
+import { ActionStatus, Check, EditorForm, RoleChecks, Text } from "./Catalog";
 import { useDispatch } from "./common";
 
 export function FirmScreen({ view }: { view: FirmView }) {
@@ -20,22 +20,7 @@ export function FirmScreen({ view }: { view: FirmView }) {
           Refresh
         </button>
       </div>
-      {view.busy && (
-        <p className="processing" role="status">
-          <span className="spinner" aria-hidden="true" /> Working…
-        </p>
-      )}
-      {view.error && (
-        <p className="form-error" role="alert">
-          {view.error}
-        </p>
-      )}
-      {view.done && (
-        <div className="done" role="status">
-          <p>{view.done}</p>
-          {view.link && <InviteLink link={view.link} />}
-        </div>
-      )}
+      <ActionStatus busy={view.busy} error={view.error} done={view.done} link={view.link} />
       <Clients view={view} />
       <Staff view={view} />
     </section>

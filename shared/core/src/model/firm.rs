@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use super::sync::{Reply, classify};
 use super::{Cmd, Model, Screen, parse_id};
-use crate::format;
 
 /// A client company's details as the console's form holds them: `id: None` for a new one.
 #[derive(Facet, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +98,14 @@ impl Model {
             .session
             .as_ref()
             .is_some_and(|s| s.session.staff == Some(StaffRole::FirmAdmin))
+    }
+
+    /// Whether a change is on its way to the server (not just the staff list being fetched).
+    pub(crate) fn firm_saving(&self) -> bool {
+        self.firm
+            .op
+            .as_ref()
+            .is_some_and(|(_, op)| *op != FirmOp::Load)
     }
 
     /// Opens the console and fetches the staff.
@@ -369,18 +376,9 @@ impl Model {
                     expires_at,
                     ..
                 }) => {
-                    let until = expires_at
-                        .map(|t| {
-                            format!(
-                                ", until {}",
-                                format::date_time(t, self.config.utc_offset_minutes)
-                            )
-                        })
-                        .unwrap_or_default();
-                    self.firm.done = Some(format!(
-                        "{name} is invited. Send them this link to set their password; it works once{until}."
-                    ));
-                    self.firm.link = Some(format!("{}{link}", self.config.server_url));
+                    let (done, link) = self.invitation_texts(&name, &link, expires_at);
+                    self.firm.done = Some(done);
+                    self.firm.link = Some(link);
                 }
                 _ => {
                     self.fail("the server's invitation could not be read");

@@ -175,6 +175,30 @@ impl Model {
         cmd
     }
 
+    /// What to tell whoever invited `name` (with the link's expiry), and the absolute link to
+    /// hand over.
+    pub(crate) fn invitation_texts(
+        &self,
+        name: &str,
+        link: &str,
+        expires_at: Option<kvits_protocol::Timestamp>,
+    ) -> (String, String) {
+        let until = expires_at
+            .map(|t| {
+                format!(
+                    ", until {}",
+                    format::date_time(t, self.config.utc_offset_minutes)
+                )
+            })
+            .unwrap_or_default();
+        (
+            format!(
+                "{name} is invited. Send them this link to set their password; it works once{until}."
+            ),
+            format!("{}{link}", self.config.server_url),
+        )
+    }
+
     /// The server's answer to an invitation or a role change.
     pub(crate) fn people_answered(&mut self, result: HttpResult) -> Cmd {
         let Some((_, op)) = self.people.op.take() else {
@@ -189,18 +213,9 @@ impl Model {
                             expires_at,
                             ..
                         }) => {
-                            let until = expires_at
-                                .map(|t| {
-                                    format!(
-                                        ", until {}",
-                                        format::date_time(t, self.config.utc_offset_minutes)
-                                    )
-                                })
-                                .unwrap_or_default();
-                            self.people.done = Some(format!(
-                                "{name} is invited. Send them this link to set their password; it works once{until}."
-                            ));
-                            self.people.link = Some(format!("{}{link}", self.config.server_url));
+                            let (done, link) = self.invitation_texts(&name, &link, expires_at);
+                            self.people.done = Some(done);
+                            self.people.link = Some(link);
                         }
                         Ok(_) => {
                             self.people.done = Some(format!(

@@ -58,7 +58,7 @@ pub struct FirmView {
     pub client_choices: Vec<Choice>,
     /// Every country (ISO 3166-1), for the company form.
     pub countries: Vec<Choice>,
-    /// A request is on its way.
+    /// A change is on its way to the server.
     pub busy: bool,
     pub error: Option<String>,
     pub done: Option<String>,
@@ -191,7 +191,7 @@ impl Model {
             staff,
             client_choices: choices(&[]),
             countries,
-            busy: self.firm.op.is_some(),
+            busy: self.firm_saving(),
             error: self.firm.error.clone(),
             done: self.firm.done.clone(),
             link: self.firm.link.clone(),
