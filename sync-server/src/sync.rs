@@ -105,8 +105,8 @@ pub(crate) fn routes() -> Routes {
         .post("/v1/sync/open", open_company, |g| {
             Operation::new("openCompany", "sync", "Open a client on this install")
                 .describe(
-                    "The firm's staff. A staff install's pulls carry every client's company row \
-                     and catalog, but a client's documents and messages only once the install \
+                    "The firm's staff. A staff install's pulls carry every client's company row, \
+                     catalog and conversations, but a client's documents only once the install \
                      has opened that client here. Opening a client the install had not opened \
                      makes its next pull start over (`reset`), bringing them.",
                 )
@@ -468,9 +468,10 @@ async fn pull(
 /// How many rows a pull page looks through per row it may return.
 const SCAN_FACTOR: u32 = 20;
 
-/// Kinds of rows that belong to a client's documents and conversations: what a staff install
-/// gets only for the clients it has opened.
-const DOCUMENT_KINDS: [&str; 4] = ["expense", "thread", "message", "message_read"];
+/// Kinds of rows that are a client's documents: what a staff install gets only for the clients
+/// it has opened. (Conversations are few next to documents, and the firm's inbox spans every
+/// client, so they always come.)
+const DOCUMENT_KINDS: [&str; 1] = ["expense"];
 
 /// The clients `client` has opened, if `user` is the firm's staff (`None`: everything the
 /// user may see).

@@ -120,8 +120,8 @@ async fn bench(plan: &Plan) -> Result<()> {
         group(size as u64)
     );
 
-    // What a new install pulls: every client's company row and catalog, no documents; then
-    // the documents of the client it opens (the biggest one here).
+    // What a new install pulls: every client's company row, catalog and conversations, no
+    // documents; then the documents of the client it opens (the biggest one here).
     let biggest = companies[0];
     for (who, email) in [
         ("firm admin (every client)", "paula@demo.kvits"),

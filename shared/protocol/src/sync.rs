@@ -71,8 +71,8 @@ pub struct PullQuery {
 }
 
 /// `POST /v1/sync/open` (the firm's staff): this install opens a client company, so its
-/// documents and messages come with the pulls from now on. Before, a staff install gets only
-/// the clients' company rows and catalogs (a firm's documents would not fit on a device).
+/// documents come with the pulls from now on. Before, a staff install gets only the clients'
+/// company rows, catalogs and conversations (a firm's documents would not fit on a device).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OpenCompanyRequest {
