@@ -508,12 +508,10 @@ async fn create_company_handler(
     firm_admin_only(&user, "add client companies")?;
     let company = state
         .db
-        .write(move |c| {
-            let tx = c.transaction()?;
-            let id = create_company(&tx, user.firm_id, &req)?;
+        .transact(move |tx| {
+            let id = create_company(tx, user.firm_id, &req)?;
             let company =
-                store::company(&tx, id)?.ok_or_else(|| ApiError::internal("lost company"))?;
-            tx.commit()?;
+                store::company(tx, id)?.ok_or_else(|| ApiError::internal("lost company"))?;
             Ok(company)
         })
         .await?;
@@ -531,12 +529,7 @@ async fn update_company_handler(
     let firm = user.firm_id;
     let company = state
         .db
-        .write(move |c| {
-            let tx = c.transaction()?;
-            let company = update_company(&tx, firm, id, &req)?;
-            tx.commit()?;
-            Ok(company)
-        })
+        .transact(move |tx| update_company(tx, firm, id, &req))
         .await?;
     crate::sync::announce(&state, firm).await?;
     Ok(Json(company))
@@ -562,9 +555,8 @@ async fn invite_handler(
     let firm = user.firm_id;
     let invitation = state
         .db
-        .write(move |c| {
-            let tx = c.transaction()?;
-            managed_company(&tx, &user, company)?;
+        .transact(move |tx| {
+            managed_company(tx, &user, company)?;
             let email = check_email(&req.email)?;
             let existing: Option<(String, String)> = tx
                 .query_row(
@@ -582,10 +574,10 @@ async fn invite_handler(
                 }
                 Some((id, _)) => {
                     let id: UserId = id.parse().map_err(ApiError::internal)?;
-                    let mut all: Vec<Role> = store::actor(&tx, id)?.roles_in(company).to_vec();
+                    let mut all: Vec<Role> = store::actor(tx, id)?.roles_in(company).to_vec();
                     all.retain(|r| *r != Role::Accountant);
                     all.extend(roles.iter().copied());
-                    set_roles(&tx, company, id, &check_roles(&all)?)?;
+                    set_roles(tx, company, id, &check_roles(&all)?)?;
                     Invitation {
                         user_id: id,
                         token: None,
@@ -594,12 +586,11 @@ async fn invite_handler(
                     }
                 }
                 None => {
-                    let id = create_user(&tx, user.firm_id, &email, &req.name, None, None)?;
-                    set_roles(&tx, company, id, &roles)?;
-                    invite(&tx, id, user.user_id)?
+                    let id = create_user(tx, user.firm_id, &email, &req.name, None, None)?;
+                    set_roles(tx, company, id, &roles)?;
+                    invite(tx, id, user.user_id)?
                 }
             };
-            tx.commit()?;
             Ok(invitation)
         })
         .await?;
@@ -617,9 +608,8 @@ async fn set_roles_handler(
     let firm = user.firm_id;
     state
         .db
-        .write(move |c| {
-            let tx = c.transaction()?;
-            managed_company(&tx, &user, company)?;
+        .transact(move |tx| {
+            managed_company(tx, &user, company)?;
             // Only members of the company: people join it by invitation.
             let is_member = tx
                 .prepare_cached("SELECT 1 FROM memberships WHERE user_id = ?1 AND company_id = ?2")?
@@ -627,8 +617,7 @@ async fn set_roles_handler(
             if !is_member {
                 return Err(ApiError::not_found("member"));
             }
-            set_roles(&tx, company, member, &roles)?;
-            tx.commit()?;
+            set_roles(tx, company, member, &roles)?;
             Ok(())
         })
         .await?;

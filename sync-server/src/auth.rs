@@ -638,10 +638,9 @@ async fn accept_invitation(
     let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
     let response = state
         .db
-        .write(move |c| {
-            let tx = c.transaction()?;
+        .transact(move |tx| {
             // Again inside the transaction: it may have been used meanwhile.
-            let user_id = live_invitation(&tx, &token_hash)?;
+            let user_id = live_invitation(tx, &token_hash)?;
             tx.execute(
                 "UPDATE invitations SET used_at = ?2 WHERE token_hash = ?1",
                 params![token_hash, crate::now().to_rfc3339()],
@@ -651,8 +650,7 @@ async fn accept_invitation(
                 params![user_id, hash],
             )?;
             let user: UserId = user_id.parse().map_err(ApiError::internal)?;
-            let response = issue_token(&tx, user, req.client_id, req.device_name.as_deref())?;
-            tx.commit()?;
+            let response = issue_token(tx, user, req.client_id, req.device_name.as_deref())?;
             Ok(response)
         })
         .await?;

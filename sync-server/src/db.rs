@@ -121,6 +121,22 @@ impl Db {
         tokio::task::spawn_blocking(move || f(&mut take(&inner.writer))).await?
     }
 
+    /// Runs `f` in one write transaction on the blocking pool: committed when `f` succeeds,
+    /// rolled back when it fails.
+    pub async fn transact<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
     /// Runs `f` with a reader connection on the blocking pool.
     pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
     where

@@ -280,10 +280,8 @@ async fn settings_handler(
     let firm = user.firm_id;
     state
         .db
-        .write(move |c| {
-            let tx = c.transaction()?;
-            set_settings(&tx, firm, &req)?;
-            tx.commit()?;
+        .transact(move |tx| {
+            set_settings(tx, firm, &req)?;
             Ok(())
         })
         .await?;
@@ -299,12 +297,7 @@ async fn invite_staff_handler(
     firm_admin_only(&user)?;
     let invitation = state
         .db
-        .write(move |c| {
-            let tx = c.transaction()?;
-            let invitation = invite_staff(&tx, user.firm_id, user.user_id, &req)?;
-            tx.commit()?;
-            Ok(invitation)
-        })
+        .transact(move |tx| invite_staff(tx, user.firm_id, user.user_id, &req))
         .await?;
     Ok((StatusCode::CREATED, Json(invitation)))
 }
@@ -319,10 +312,8 @@ async fn set_staff_handler(
     let firm = user.firm_id;
     state
         .db
-        .write(move |c| {
-            let tx = c.transaction()?;
-            set_staff(&tx, firm, member, &req)?;
-            tx.commit()?;
+        .transact(move |tx| {
+            set_staff(tx, firm, member, &req)?;
             Ok(())
         })
         .await?;

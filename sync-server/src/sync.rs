@@ -502,10 +502,9 @@ async fn open_company(
     let firm = user.firm_id;
     let newly_opened = state
         .db
-        .write(move |c| {
-            let tx = c.transaction()?;
-            bind_client(&tx, req.client_id, user.user_id, None)?;
-            if !store::actor(&tx, user.user_id)?.is_member(req.company_id) {
+        .transact(move |tx| {
+            bind_client(tx, req.client_id, user.user_id, None)?;
+            if !store::actor(tx, user.user_id)?.is_member(req.company_id) {
                 return Err(ApiError::not_found("company"));
             }
             let added = tx.execute(
@@ -513,13 +512,12 @@ async fn open_company(
                 params![req.client_id.to_string(), req.company_id.to_string()],
             )? == 1;
             if added {
-                let version = store::current_version(&tx, firm)?;
+                let version = store::current_version(tx, firm)?;
                 tx.execute(
                     "UPDATE clients SET reset_before = ?2 WHERE client_id = ?1",
                     params![req.client_id.to_string(), version as i64 + 1],
                 )?;
             }
-            tx.commit()?;
             Ok(added)
         })
         .await?;

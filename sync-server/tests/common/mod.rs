@@ -269,8 +269,15 @@ impl Device {
     /// Opens a client on this install (the firm's staff): its documents come with the pulls
     /// from now on. Answers whether it was newly opened.
     pub async fn open(&self, company: kvits_protocol::CompanyId) -> bool {
-        let r = self
-            .http
+        let r = self.try_open(company).await;
+        assert_eq!(r.status(), 200, "open {company}");
+        let answer: kvits_protocol::OpenCompanyResponse = r.json().await.expect("open body");
+        answer.newly_opened
+    }
+
+    /// `POST /v1/sync/open` for this install, answered as it comes.
+    pub async fn try_open(&self, company: kvits_protocol::CompanyId) -> reqwest::Response {
+        self.http
             .post(self.url("/v1/sync/open"))
             .bearer_auth(&self.token)
             .json(&kvits_protocol::OpenCompanyRequest {
@@ -279,10 +286,7 @@ impl Device {
             })
             .send()
             .await
-            .expect("open request");
-        assert_eq!(r.status(), 200, "open {company}");
-        let answer: kvits_protocol::OpenCompanyResponse = r.json().await.expect("open body");
-        answer.newly_opened
+            .expect("open request")
     }
 
     /// Pulls every page from the device's cursor; answers all changes.
