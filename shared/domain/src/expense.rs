@@ -58,6 +58,8 @@ pub(crate) fn status_word(s: ExpenseStatus) -> &'static str {
         ExpenseStatus::Rejected => "rejected",
         ExpenseStatus::Returned => "returned",
         ExpenseStatus::Reviewed => "reviewed",
+        ExpenseStatus::Exporting => "being exported",
+        ExpenseStatus::Exported => "exported",
     }
 }
 
@@ -202,6 +204,7 @@ pub(crate) fn create(
         updated_at: cx.now,
         submitted_at: None,
         history: Vec::new(),
+        export: None,
     };
     record(cx, &mut e, HistoryAction::Created, Vec::new(), None);
     put(e, cx)

@@ -13,6 +13,7 @@
 mod access;
 mod catalog;
 mod expense;
+mod export;
 mod history;
 mod memory;
 mod messages;
@@ -264,6 +265,32 @@ pub fn apply(
             expense_id,
             seen_revision,
         } => review::mark_reviewed(&cx, *expense_id, *seen_revision),
+        Mutation::StartExport {
+            expense_id,
+            seen_revision,
+            batch_id,
+            batch_number,
+            voucher,
+        } => export::start(
+            &cx,
+            *expense_id,
+            *seen_revision,
+            *batch_id,
+            *batch_number,
+            voucher,
+        ),
+        Mutation::FinishExport {
+            expense_id,
+            batch_id,
+        } => export::finish(&cx, *expense_id, *batch_id),
+        Mutation::CancelExport {
+            expense_id,
+            batch_id,
+        } => export::cancel(&cx, *expense_id, *batch_id),
+        Mutation::UnlockExpense {
+            expense_id,
+            seen_revision,
+        } => export::unlock(&cx, *expense_id, *seen_revision),
         Mutation::SendMessage {
             message_id,
             company_ids,

@@ -33,7 +33,7 @@ fn reviewable(cx: &Cx<'_>, id: ExpenseId, what: &str) -> Result<Expense, DomainE
 }
 
 /// Refuses an action on a revision the actor did not see.
-fn as_seen(e: &Expense, seen_revision: u32) -> Result<(), DomainError> {
+pub(crate) fn as_seen(e: &Expense, seen_revision: u32) -> Result<(), DomainError> {
     if e.revision == seen_revision {
         return Ok(());
     }
@@ -51,6 +51,24 @@ fn last_is(cx: &Cx<'_>, e: &Expense, action: HistoryAction, note: &str) -> bool 
     })
 }
 
+/// The expense, if the actor may correct it: in review, or exported and unlocked.
+fn correctable(cx: &Cx<'_>, id: ExpenseId) -> Result<Expense, DomainError> {
+    let e = visible(cx, id)?;
+    let unlocked =
+        e.status == ExpenseStatus::Exported && e.export.as_ref().is_some_and(|m| !m.locked);
+    if !unlocked && matches!(e.status, ExpenseStatus::Exporting | ExpenseStatus::Exported) {
+        cx.require(e.company_id, &REVIEW_ROLES, "correct expenses")?;
+        return Err(DomainError::wrong_state(
+            "this document is locked by its export; unlock it to correct it",
+        ));
+    }
+    if unlocked {
+        cx.require(e.company_id, &REVIEW_ROLES, "correct expenses")?;
+        return Ok(e);
+    }
+    reviewable(cx, id, "correct expenses")
+}
+
 pub(crate) fn correct(
     cx: &Cx<'_>,
     id: ExpenseId,
@@ -59,7 +77,7 @@ pub(crate) fn correct(
     vat: &[VatLine],
     account_code: Option<&str>,
 ) -> Result<Applied, DomainError> {
-    let e = reviewable(cx, id, "correct expenses")?;
+    let e = correctable(cx, id)?;
     let account_code = account_code.map(str::trim).filter(|c| !c.is_empty());
     let fields = ExpenseFields {
         expense_type_id: Some(expense_type_id),
@@ -72,7 +90,13 @@ pub(crate) fn correct(
     }
     as_seen(&e, seen_revision)?;
     check_fields(cx, e.company_id, &fields, Some(&e.fields))?;
-    put_changed(e, cx, HistoryAction::Corrected, |e| e.fields = fields)
+    put_changed(e, cx, HistoryAction::Corrected, |e| {
+        e.fields = fields;
+        // The books hold the version that was exported: say so until it is exported again.
+        if let Some(mark) = e.export.as_mut() {
+            mark.changed = true;
+        }
+    })
 }
 
 pub(crate) fn send_back(

@@ -62,6 +62,7 @@ fn rows(w: &World, company: CompanyId, viewer: UserId) -> Vec<Entity> {
         updated_at: at(0),
         submitted_at: Some(at(0)),
         history: Vec::new(),
+        export: None,
     };
     let thread = Thread {
         id: ThreadId(id(0x0301, 1)),

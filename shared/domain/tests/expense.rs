@@ -928,6 +928,7 @@ fn a_rule_with_a_minimum_routes_an_expense_without_an_amount() {
             updated_at: at(0),
             submitted_at: None,
             history: Vec::new(),
+            export: None,
         };
         x.fields = f;
         x

@@ -17,8 +17,8 @@ use kvits_domain::{
 };
 use kvits_protocol::{
     CompanyId, DecisionKind, DocumentType, Entity, Expense, ExpenseFields, ExpenseId,
-    ExpenseStatus, ExpenseTypeId, HistoryAction, MessageId, Mutation, PaymentMethodId, Role,
-    ThreadId, Timestamp, VatLine,
+    ExpenseStatus, ExpenseTypeId, ExportBatchId, HistoryAction, MessageId, Mutation,
+    PaymentMethodId, Role, ThreadId, Timestamp, VatLine,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -99,6 +99,15 @@ enum Op {
         back: u8,
         kind: u8,
         vat: bool,
+    },
+    /// The firm's export of a reviewed or exported expense (`e` < 6 when there is one), at its
+    /// revision minus `back`: `kind` 0 put it in batch `batch`, 1 finish the batch, 2 cancel
+    /// it, 3 unlock the expense.
+    Export {
+        e: u8,
+        back: u8,
+        kind: u8,
+        batch: u8,
     },
     Send {
         m: u8,
@@ -211,6 +220,13 @@ fn op() -> impl Strategy<Value = Op> {
             prop::bool::weighted(0.7),
         )
             .prop_map(|(e, back, kind, vat)| Op::Review { e, back, kind, vat }),
+        3 => (
+            0u8..8,
+            prop_oneof![4 => Just(0u8), 1 => Just(1u8)],
+            prop_oneof![3 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],
+            0u8..3,
+        )
+            .prop_map(|(e, back, kind, batch)| Op::Export { e, back, kind, batch }),
         2 => (0u8..3, 1u8..8, prop::bool::weighted(0.2))
             .prop_map(|(m, companies, attach)| Op::Send { m, companies, attach }),
         2 => (0u8..6, 0u8..6, prop::bool::weighted(0.2))
@@ -397,7 +413,11 @@ impl Session {
             Mutation::SendMessage { .. }
             | Mutation::CorrectExpense { .. }
             | Mutation::ReturnExpense { .. }
-            | Mutation::MarkReviewed { .. } => who(&|a| a.user_id == self.w.anna.user_id),
+            | Mutation::MarkReviewed { .. }
+            | Mutation::StartExport { .. }
+            | Mutation::FinishExport { .. }
+            | Mutation::CancelExport { .. }
+            | Mutation::UnlockExpense { .. } => who(&|a| a.user_id == self.w.anna.user_id),
             Mutation::AnswerExpense { expense_id, .. } => s
                 .expense(*expense_id)
                 .map_or_else(Vec::new, |x| who(&|a| a.user_id == x.created_by)),
@@ -562,6 +582,85 @@ impl Session {
                     },
                 }
             }
+            Op::Export {
+                e,
+                back,
+                kind,
+                batch,
+            } => {
+                let all = self.expenses();
+                // Mostly an expense where the action can apply.
+                let fits = |x: &&Expense| match kind {
+                    0 => matches!(
+                        x.status,
+                        ExpenseStatus::Approved | ExpenseStatus::Reviewed | ExpenseStatus::Exported
+                    ),
+                    1 => x.status == ExpenseStatus::Exporting,
+                    2 => matches!(x.status, ExpenseStatus::Exporting | ExpenseStatus::Exported),
+                    _ => matches!(x.status, ExpenseStatus::Exporting | ExpenseStatus::Exported),
+                };
+                let exportable: Vec<&Expense> = all.iter().filter(fits).collect();
+                let pool = if *e < 6 && !exportable.is_empty() {
+                    exportable
+                } else {
+                    all.iter().collect()
+                };
+                let Some(x) = pool.get(usize::from(*e) % pool.len().max(1)) else {
+                    return Vec::new();
+                };
+                let seen_revision = x.revision.saturating_sub(u32::from(*back));
+                let made_up = ExportBatchId(uuid::Uuid::from_u128(0xba7c + u128::from(*batch)));
+                // Finish and cancel mostly name the batch the expense is in.
+                let batch_id = match (&x.export, kind) {
+                    (Some(m), 1 | 2) if *batch == 0 => m.batch_id,
+                    _ => made_up,
+                };
+                let start = |seen_revision| Mutation::StartExport {
+                    expense_id: x.id,
+                    seen_revision,
+                    batch_id,
+                    batch_number: u32::from(*batch) + 1,
+                    voucher: format!("{}-{:03}", batch + 1, e),
+                };
+                match kind {
+                    // An approved one is reviewed first (else few sessions export at all).
+                    0 if x.status == ExpenseStatus::Approved => {
+                        return vec![
+                            Action::Mutate(Mutation::MarkReviewed {
+                                expense_id: x.id,
+                                seen_revision: x.revision,
+                            }),
+                            Action::Mutate(start(x.revision + 1 - u32::from(*back))),
+                        ];
+                    }
+                    0 => start(seen_revision),
+                    // One being exported is finished first.
+                    3 if x.status == ExpenseStatus::Exporting => {
+                        return vec![
+                            Action::Mutate(Mutation::FinishExport {
+                                expense_id: x.id,
+                                batch_id: x.export.as_ref().map_or(made_up, |m| m.batch_id),
+                            }),
+                            Action::Mutate(Mutation::UnlockExpense {
+                                expense_id: x.id,
+                                seen_revision: x.revision + 1 - u32::from(*back),
+                            }),
+                        ];
+                    }
+                    1 => Mutation::FinishExport {
+                        expense_id: x.id,
+                        batch_id,
+                    },
+                    2 => Mutation::CancelExport {
+                        expense_id: x.id,
+                        batch_id,
+                    },
+                    _ => Mutation::UnlockExpense {
+                        expense_id: x.id,
+                        seen_revision,
+                    },
+                }
+            }
             Op::Send {
                 m,
                 companies,
@@ -646,6 +745,10 @@ fn allowed(from: ExpenseStatus, to: ExpenseStatus) -> bool {
                 // The firm's review.
                 | (Approved, Reviewed | Returned)
                 | (Reviewed, Returned)
+                // Export to the books, and a cancelled batch.
+                | (Reviewed | Exported, Exporting)
+                | (Exporting, Exported | Reviewed)
+                | (Exported, Reviewed)
         )
 }
 
@@ -723,6 +826,11 @@ fn check_step(
                 prop_assert_eq!(y.created_by, x.created_by);
                 prop_assert_eq!(y.company_id, x.company_id);
                 prop_assert_eq!(y.created_at, x.created_at);
+                // A locked document keeps its fields and pages.
+                if x.export.as_ref().is_some_and(|m| m.locked) {
+                    prop_assert_eq!(&y.fields, &x.fields, "a locked document changed");
+                    prop_assert_eq!(&y.pages, &x.pages);
+                }
             }
             None => {
                 prop_assert!(
@@ -775,6 +883,11 @@ fn check_state(s: &MemoryState) -> Result<(), TestCaseError> {
             Some(HistoryAction::Created)
         );
         prop_assert!(x.history.windows(2).all(|w| w[0].at <= w[1].at));
+        // Only a document in or through an export batch carries one.
+        prop_assert_eq!(
+            x.export.is_some(),
+            matches!(x.status, ExpenseStatus::Exporting | ExpenseStatus::Exported)
+        );
         match x.status {
             ExpenseStatus::Draft => {
                 prop_assert!(x.submitted_at.is_none() && a.is_none() && x.decisions.is_empty());
@@ -782,6 +895,17 @@ fn check_state(s: &MemoryState) -> Result<(), TestCaseError> {
             ExpenseStatus::Submitted => {
                 let a = a.unwrap();
                 prop_assert!((a.current_step as usize) < a.steps.len());
+                prop_assert!(x.submitted_at.is_some());
+            }
+            ExpenseStatus::Exporting | ExpenseStatus::Exported => {
+                // In a batch, and locked while it is made.
+                let mark = x.export.as_ref();
+                prop_assert!(mark.is_some(), "{:?} without its batch", x.status);
+                if x.status == ExpenseStatus::Exporting {
+                    prop_assert!(mark.is_some_and(|m| m.locked && !m.changed));
+                }
+                // Changed since export only once unlocked.
+                prop_assert!(mark.is_none_or(|m| !(m.locked && m.changed)));
                 prop_assert!(x.submitted_at.is_some());
             }
             ExpenseStatus::Approved | ExpenseStatus::Reviewed => {
@@ -1016,12 +1140,16 @@ fn sessions_reach_every_mutation_decision_and_conflict() {
         "return_expense.v1",
         "answer_expense.v1",
         "mark_reviewed.v1",
+        "start_export.v1",
+        "finish_export.v1",
+        "cancel_export.v1",
+        "unlock_expense.v1",
     ]
     .into();
     let missing: Vec<_> = every.difference(&total.applied).collect();
     assert!(missing.is_empty(), "never applied: {missing:?}");
     assert_eq!(total.decisions.len(), 3, "decisions: {:?}", total.decisions);
-    assert_eq!(total.statuses.len(), 6, "statuses: {:?}", total.statuses);
+    assert_eq!(total.statuses.len(), 8, "statuses: {:?}", total.statuses);
     for wanted in [
         "decide_expense.v1 conflict AlreadyDecided",
         "decide_expense.v1 conflict StaleRevision",

@@ -25,15 +25,16 @@ use uuid::Uuid;
 use crate::{
     AcceptInvitationRequest, Approval, ApprovalRule, ApprovalRuleId, ApprovalStep, Attachment,
     Change, ChangeOp, ClientId, ClientSummary, ClientsOverview, Company, CompanyDetails, CompanyId,
-    ConflictCode, Date, Decision, DecisionKind, DocumentType, Entity, EntityKind, ErrorBody,
-    ErrorCode, Expense, ExpenseField, ExpenseFields, ExpenseId, ExpenseStatus, ExpenseType,
-    ExpenseTypeId, FieldChange, Firm, FirmId, FirmSettings, FirmSummary, Halt, HistoryAction,
-    HistoryEntry, Invitation, InviteStaffRequest, InviteUserRequest, LoginRequest, LoginResponse,
-    MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, Member, Membership, Message, MessageId, MessageRead, Money,
-    Mutation, MutationResult, OpenCompanyRequest, Outcome, PaymentKind, PaymentMethod,
-    PaymentMethodId, PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse,
-    ReceiptPage, RejectCode, Role, Session, SetRolesRequest, SetStaffRequest, StaffMember,
-    StaffRole, Thread, ThreadId, Timestamp, UploadId, UploadStatus, UserId, UserSummary, VatLine,
+    ConflictCode, CsvSeparator, Date, DecimalMark, Decision, DecisionKind, DocumentType, Entity,
+    EntityKind, ErrorBody, ErrorCode, Expense, ExpenseField, ExpenseFields, ExpenseId,
+    ExpenseStatus, ExpenseType, ExpenseTypeId, ExportBatchId, ExportMark, FieldChange, Firm,
+    FirmId, FirmSettings, FirmSummary, Halt, HistoryAction, HistoryEntry, Invitation,
+    InviteStaffRequest, InviteUserRequest, LoginRequest, LoginResponse, MAX_PULL_LIMIT,
+    MAX_PULL_WAIT_SECS, Member, Membership, Message, MessageId, MessageRead, Money, Mutation,
+    MutationResult, OpenCompanyRequest, Outcome, PaymentKind, PaymentMethod, PaymentMethodId,
+    PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse, ReceiptPage, RejectCode,
+    Role, Session, SetRolesRequest, SetStaffRequest, StaffMember, StaffRole, Thread, ThreadId,
+    Timestamp, UploadId, UploadStatus, UserId, UserSummary, VatLine,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -71,6 +72,7 @@ id_strategies!(
     thread_id => ThreadId,
     message_id => MessageId,
     upload_id => UploadId,
+    export_batch_id => ExportBatchId,
 );
 
 /// A UTC timestamp in 2000–2100 with whole-second or whole-microsecond precision (what a
@@ -325,16 +327,38 @@ pub fn staff_member() -> impl Strategy<Value = StaffMember> {
 
 /// Any [`Firm`] (up to three staff).
 pub fn firm() -> impl Strategy<Value = Firm> {
-    (firm_id(), text(), any::<bool>(), vec(staff_member(), 0..4)).prop_map(
-        |(id, name, assigned_clients_only, staff)| Firm {
+    (
+        firm_id(),
+        text(),
+        firm_settings(),
+        vec(staff_member(), 0..4),
+    )
+        .prop_map(|(id, name, settings, staff)| Firm {
             id,
             name,
-            settings: FirmSettings {
-                assigned_clients_only,
-            },
+            settings,
             staff,
-        },
+        })
+}
+
+/// Any [`FirmSettings`].
+pub fn firm_settings() -> impl Strategy<Value = FirmSettings> {
+    (
+        any::<bool>(),
+        select(vec![
+            CsvSeparator::Comma,
+            CsvSeparator::Semicolon,
+            CsvSeparator::Tab,
+        ]),
+        select(vec![DecimalMark::Point, DecimalMark::Comma]),
     )
+        .prop_map(
+            |(assigned_clients_only, csv_separator, decimal_mark)| FirmSettings {
+                assigned_clients_only,
+                csv_separator,
+                decimal_mark,
+            },
+        )
 }
 
 /// Any [`InviteStaffRequest`].
@@ -429,7 +453,38 @@ pub fn expense_status() -> impl Strategy<Value = ExpenseStatus> {
         Just(ExpenseStatus::Rejected),
         Just(ExpenseStatus::Returned),
         Just(ExpenseStatus::Reviewed),
+        Just(ExpenseStatus::Exporting),
+        Just(ExpenseStatus::Exported),
     ]
+}
+
+/// Any [`ExportMark`] (one repeated export deep at most).
+pub fn export_mark() -> impl Strategy<Value = ExportMark> {
+    let one = || {
+        (
+            export_batch_id(),
+            any::<u32>(),
+            text(),
+            timestamp(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(batch_id, batch_number, voucher, at, locked, changed)| {
+                ExportMark {
+                    batch_id,
+                    batch_number,
+                    voucher,
+                    at,
+                    locked,
+                    changed,
+                    replaces: None,
+                }
+            })
+    };
+    (one(), option::of(one())).prop_map(|(mark, replaces)| ExportMark {
+        replaces: replaces.map(Box::new),
+        ..mark
+    })
 }
 
 /// Any [`VatLine`].
@@ -453,6 +508,10 @@ pub fn history_action() -> impl Strategy<Value = HistoryAction> {
         HistoryAction::Answered,
         HistoryAction::Corrected,
         HistoryAction::Reviewed,
+        HistoryAction::ExportStarted,
+        HistoryAction::Exported,
+        HistoryAction::ExportCancelled,
+        HistoryAction::Unlocked,
     ])
 }
 
@@ -774,6 +833,7 @@ pub fn expense() -> impl Strategy<Value = Expense> {
             timestamp(),
             option::of(timestamp()),
             vec(history_entry(), 0..3),
+            option::of(export_mark()),
         ),
     )
         .prop_map(
@@ -788,6 +848,7 @@ pub fn expense() -> impl Strategy<Value = Expense> {
                     updated_at,
                     submitted_at,
                     history,
+                    export,
                 ),
             )| Expense {
                 id,
@@ -805,6 +866,7 @@ pub fn expense() -> impl Strategy<Value = Expense> {
                 updated_at,
                 submitted_at,
                 history,
+                export,
             },
         )
 }
@@ -986,6 +1048,42 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
             .prop_map(|(expense_id, answer)| Mutation::AnswerExpense { expense_id, answer }),
         (expense_id(), any::<u32>()).prop_map(|(expense_id, seen_revision)| {
             Mutation::MarkReviewed {
+                expense_id,
+                seen_revision,
+            }
+        }),
+        (
+            expense_id(),
+            any::<u32>(),
+            export_batch_id(),
+            any::<u32>(),
+            text()
+        )
+            .prop_map(
+                |(expense_id, seen_revision, batch_id, batch_number, voucher)| {
+                    Mutation::StartExport {
+                        expense_id,
+                        seen_revision,
+                        batch_id,
+                        batch_number,
+                        voucher,
+                    }
+                }
+            ),
+        (expense_id(), export_batch_id()).prop_map(|(expense_id, batch_id)| {
+            Mutation::FinishExport {
+                expense_id,
+                batch_id,
+            }
+        }),
+        (expense_id(), export_batch_id()).prop_map(|(expense_id, batch_id)| {
+            Mutation::CancelExport {
+                expense_id,
+                batch_id,
+            }
+        }),
+        (expense_id(), any::<u32>()).prop_map(|(expense_id, seen_revision)| {
+            Mutation::UnlockExpense {
                 expense_id,
                 seen_revision,
             }

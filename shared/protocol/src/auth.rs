@@ -220,6 +220,12 @@ pub struct FirmSettings {
     /// Accountants see only the client companies assigned to them (firm admins see all).
     /// Off: every accountant sees every client.
     pub assigned_clients_only: bool,
+    /// The export journal's field separator and decimal mark, for the firm's spreadsheets
+    /// (`;` and `,` in Latvia, Poland and Sweden).
+    #[serde(default)]
+    pub csv_separator: crate::CsvSeparator,
+    #[serde(default)]
+    pub decimal_mark: crate::DecimalMark,
 }
 
 /// A person of the firm's staff.

@@ -327,6 +327,10 @@ pub enum ExpenseStatus {
     Returned,
     /// Checked by the accounting firm: ready for export to the books.
     Reviewed,
+    /// In an export batch that is being made: locked.
+    Exporting,
+    /// Delivered to the books in an export batch: locked until the firm unlocks it.
+    Exported,
 }
 
 /// The fields the expense form edits. All optional while a draft; submission needs an
@@ -451,6 +455,9 @@ pub struct Expense {
     /// Consecutive edits by the same person are one entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
+    /// The export batch it is in or went to the books with (exporting and exported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<crate::ExportMark>,
 }
 
 /// One change in an expense's history.
@@ -487,6 +494,14 @@ pub enum HistoryAction {
     /// The accounting firm corrected bookkeeping fields.
     Corrected,
     Reviewed,
+    /// Put in an export batch (the note names the batch and the voucher).
+    ExportStarted,
+    /// Delivered to the books with its batch.
+    Exported,
+    /// Its export batch was cancelled: back in the export queue.
+    ExportCancelled,
+    /// Unlocked by the accounting firm for a correction after export.
+    Unlocked,
 }
 
 /// One field a change touched.

@@ -63,6 +63,8 @@ id_type!(
     MessageId,
     /// A resumable upload in progress.
     UploadId,
+    /// An export batch: documents delivered to the books together, in one file.
+    ExportBatchId,
 );
 
 /// Namespace for ids derived from other ids (UUIDv5), e.g. one thread per recipient company

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ApprovalRule, Attachment, CompanyId, Decision, DecisionKind, DocumentType, ExpenseFields,
-    ExpenseId, ExpenseType, ExpenseTypeId, MessageId, PaymentMethod, ReceiptPage, ThreadId,
-    Timestamp, VatLine,
+    ExpenseId, ExpenseType, ExpenseTypeId, ExportBatchId, MessageId, PaymentMethod, ReceiptPage,
+    ThreadId, Timestamp, VatLine,
 };
 
 /// A named, versioned mutation. The wire name (`"name"`) carries the version.
@@ -89,6 +89,36 @@ pub enum Mutation {
         expense_id: ExpenseId,
         seen_revision: u32,
     },
+    /// Put a reviewed (or, explicitly, an exported) expense in an export batch: locked while
+    /// the batch's file is written. Made by the server's export, never sent by an app.
+    #[serde(rename = "start_export.v1")]
+    StartExport {
+        expense_id: ExpenseId,
+        seen_revision: u32,
+        batch_id: ExportBatchId,
+        batch_number: u32,
+        voucher: String,
+    },
+    /// The batch's file is written: the expense is exported. Made by the server's export.
+    #[serde(rename = "finish_export.v1")]
+    FinishExport {
+        expense_id: ExpenseId,
+        batch_id: ExportBatchId,
+    },
+    /// The batch was cancelled (or its file failed): the expense goes back to the export
+    /// queue, or to its earlier export. Made by the server's export.
+    #[serde(rename = "cancel_export.v1")]
+    CancelExport {
+        expense_id: ExpenseId,
+        batch_id: ExportBatchId,
+    },
+    /// Unlock an exported expense so the firm can correct it; it is then marked changed since
+    /// export (the accounting firm).
+    #[serde(rename = "unlock_expense.v1")]
+    UnlockExpense {
+        expense_id: ExpenseId,
+        seen_revision: u32,
+    },
     /// Write to one or many client companies at once (accountants): opens one thread per
     /// company, with ids derived by [`ThreadId::for_recipient`] and [`MessageId::for_recipient`].
     #[serde(rename = "send_message.v1")]
@@ -138,6 +168,10 @@ impl Mutation {
             Mutation::DeleteExpense { .. } => "delete_expense.v1",
             Mutation::DecideExpense { .. } => "decide_expense.v1",
             Mutation::CorrectExpense { .. } => "correct_expense.v1",
+            Mutation::StartExport { .. } => "start_export.v1",
+            Mutation::FinishExport { .. } => "finish_export.v1",
+            Mutation::CancelExport { .. } => "cancel_export.v1",
+            Mutation::UnlockExpense { .. } => "unlock_expense.v1",
             Mutation::ReturnExpense { .. } => "return_expense.v1",
             Mutation::AnswerExpense { .. } => "answer_expense.v1",
             Mutation::MarkReviewed { .. } => "mark_reviewed.v1",
@@ -148,6 +182,16 @@ impl Mutation {
             Mutation::PutPaymentMethod(_) => "put_payment_method.v1",
             Mutation::PutApprovalRule(_) => "put_approval_rule.v1",
         }
+    }
+
+    /// Made only by the server itself (its export batches): a server refuses it from an app.
+    pub fn is_server_only(&self) -> bool {
+        matches!(
+            self,
+            Mutation::StartExport { .. }
+                | Mutation::FinishExport { .. }
+                | Mutation::CancelExport { .. }
+        )
     }
 }
 

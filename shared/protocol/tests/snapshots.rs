@@ -247,6 +247,7 @@ fn rejected_expense() -> Expense {
         updated_at: ts("2026-11-24T09:12:00Z"),
         submitted_at: Some(ts("2026-11-23T14:06:30Z")),
         history: Vec::new(),
+        export: None,
     }
 }
 
@@ -844,6 +845,7 @@ fn change_upsert_expense_draft() {
             updated_at: ts("2026-11-23T14:05:00Z"),
             submitted_at: None,
             history: Vec::new(),
+            export: None,
         })
     ));
 }
