@@ -8,8 +8,8 @@ use crux_core::Command;
 use crux_http::protocol::HttpResult;
 use facet::Facet;
 use kvits_protocol::{
-    CompanyDetails, CompanyId, Firm, FirmSettings, Invitation, InviteStaffRequest, SetStaffRequest,
-    StaffRole, UserId,
+    CompanyDetails, CompanyId, CsvSeparator, DecimalMark, Firm, FirmSettings, Invitation,
+    InviteStaffRequest, SetStaffRequest, StaffRole, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +61,26 @@ pub enum FirmEvent {
     SetAssignedClientsOnly {
         assigned_clients_only: bool,
     },
+    /// The export journal's separator (`comma`, `semicolon`, `tab`) and decimal mark
+    /// (`point`, `comma`), for the firm's spreadsheets.
+    SetJournalFormat {
+        separator: String,
+        decimal_mark: String,
+    },
 }
+
+/// The journal separators the console offers: (id, label).
+pub(crate) const SEPARATORS: [(CsvSeparator, &str, &str); 3] = [
+    (CsvSeparator::Comma, "comma", "Comma ( , )"),
+    (CsvSeparator::Semicolon, "semicolon", "Semicolon ( ; )"),
+    (CsvSeparator::Tab, "tab", "Tab"),
+];
+
+/// The decimal marks the console offers: (id, label).
+pub(crate) const DECIMAL_MARKS: [(DecimalMark, &str, &str); 2] = [
+    (DecimalMark::Point, "point", "Point: 12.50"),
+    (DecimalMark::Comma, "comma", "Comma: 12,50"),
+];
 
 /// What the console is waiting for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,7 +89,7 @@ pub(crate) enum FirmOp {
     SaveCompany { name: String, new: bool },
     Invite { name: String },
     SetStaff { name: String },
-    Settings { on: bool },
+    Settings { done: String },
 }
 
 /// The console's state.
@@ -92,6 +111,26 @@ fn optional(text: &str) -> Option<String> {
 }
 
 impl Model {
+    /// A `PUT /v1/firm/settings` of the settings the server last answered, changed by `change`.
+    fn plan_settings(
+        &self,
+        change: impl FnOnce(&mut FirmSettings),
+        done: &str,
+    ) -> Result<(&'static str, String, Vec<u8>, FirmOp), String> {
+        let Some(firm) = &self.firm.firm else {
+            return Err("The firm's settings have not arrived yet; try again.".into());
+        };
+        let mut settings = firm.settings.clone();
+        change(&mut settings);
+        let body = serde_json::to_vec(&settings).map_err(|e| e.to_string())?;
+        Ok((
+            "PUT",
+            "/v1/firm/settings".to_owned(),
+            body,
+            FirmOp::Settings { done: done.into() },
+        ))
+    }
+
     /// Whether the user runs the firm (staff with the firm admin role).
     pub(crate) fn is_firm_admin(&self) -> bool {
         self.local
@@ -169,20 +208,37 @@ impl Model {
             } => self.plan_set_staff(&user_id, firm_admin, &assigned),
             FirmEvent::SetAssignedClientsOnly {
                 assigned_clients_only,
-            } => serde_json::to_vec(&FirmSettings {
-                assigned_clients_only,
-            })
-            .map_err(|e| e.to_string())
-            .map(|body| {
-                (
-                    "PUT",
-                    "/v1/firm/settings".to_owned(),
-                    body,
-                    FirmOp::Settings {
-                        on: assigned_clients_only,
-                    },
-                )
-            }),
+            } => self.plan_settings(
+                |s| s.assigned_clients_only = assigned_clients_only,
+                if assigned_clients_only {
+                    "Accountants now see only the clients assigned to them."
+                } else {
+                    "Every accountant now sees every client."
+                },
+            ),
+            FirmEvent::SetJournalFormat {
+                separator,
+                decimal_mark,
+            } => {
+                let separator = SEPARATORS.iter().find(|s| s.1 == separator).map(|s| s.0);
+                let mark = DECIMAL_MARKS
+                    .iter()
+                    .find(|m| m.1 == decimal_mark)
+                    .map(|m| m.0);
+                match (separator, mark) {
+                    (Some(CsvSeparator::Comma), Some(DecimalMark::Comma)) => {
+                        Err("A comma cannot separate the columns and the decimals at once.".into())
+                    }
+                    (Some(separator), Some(mark)) => self.plan_settings(
+                        |s| {
+                            s.csv_separator = separator;
+                            s.decimal_mark = mark;
+                        },
+                        "The journal's format is saved.",
+                    ),
+                    _ => Err("Choose a separator and a decimal mark.".into()),
+                }
+            }
         };
         match planned {
             Ok((method, path, body, op)) => {
@@ -389,13 +445,7 @@ impl Model {
             FirmOp::SetStaff { name } => {
                 self.firm.done = Some(format!("{name}'s role and clients are saved."));
             }
-            FirmOp::Settings { on } => {
-                self.firm.done = Some(if on {
-                    "Accountants now see only the clients assigned to them.".into()
-                } else {
-                    "Every accountant now sees every client.".into()
-                });
-            }
+            FirmOp::Settings { done } => self.firm.done = Some(done),
         }
         // The staff list and (through the next pull) the companies changed: fetch both.
         self.sync.refresh_session = true;

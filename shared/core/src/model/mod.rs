@@ -39,6 +39,7 @@ pub use approvals::{ApprovalEvent, RejectDraft};
 pub use catalog::CatalogEvent;
 pub use clients::{ClientFilter, ClientSort, ClientsEvent};
 pub use firm::{CompanyInput, FirmEvent, StaffInput};
+pub(crate) use firm::{DECIMAL_MARKS, SEPARATORS};
 pub use local::{Capture, CaptureTarget};
 pub use local::{Local, LocalWrite, Notice, OutboxEntry, PhotoRecord};
 pub use messages::ComposeState;

@@ -29,6 +29,8 @@ pub enum ReviewEvent {
     EditAnswer(String),
     /// Send the answer (the employee then fixes and submits the receipt as usual).
     SendAnswer,
+    /// Unlock an exported receipt to correct it (it is then changed since its export).
+    Unlock,
 }
 
 /// A change to the correction form.
@@ -203,6 +205,20 @@ impl Model {
                 now,
             ),
             ReviewEvent::SendAnswer => self.send_answer(id, now),
+            ReviewEvent::Unlock => {
+                if !self.in_export(&expense) {
+                    self.alert = Some("Only the accounting firm unlocks exported receipts.".into());
+                    return Command::done();
+                }
+                self.send_review(
+                    Mutation::UnlockExpense {
+                        expense_id: id,
+                        seen_revision: expense.revision,
+                    },
+                    "Unlocked: correct it, then export it again.",
+                    now,
+                )
+            }
         }
     }
 
@@ -213,6 +229,22 @@ impl Model {
             .as_ref()
             .is_some_and(|a| a.has_any(e.company_id, &[Role::Accountant]))
             && matches!(e.status, ExpenseStatus::Approved | ExpenseStatus::Reviewed)
+    }
+
+    /// Whether the user exports for the company of `e`, and `e` is in or through an export.
+    pub(crate) fn in_export(&self, e: &Expense) -> bool {
+        self.actor
+            .as_ref()
+            .is_some_and(|a| a.has_any(e.company_id, &[Role::Accountant]))
+            && matches!(e.status, ExpenseStatus::Exporting | ExpenseStatus::Exported)
+    }
+
+    /// Whether the user may correct `e`: in review, or exported and unlocked.
+    fn can_correct(&self, e: &Expense) -> bool {
+        self.can_review(e)
+            || (self.in_export(e)
+                && e.status == ExpenseStatus::Exported
+                && e.export.as_ref().is_some_and(|m| !m.locked))
     }
 
     fn edit_review(&mut self, field: ReviewField) {
@@ -267,7 +299,7 @@ impl Model {
     }
 
     fn save_correction(&mut self, e: &Expense, now: Timestamp) -> Cmd {
-        if !self.can_review(e) {
+        if !self.can_correct(e) {
             self.alert = Some("Only the accounting firm corrects approved receipts.".into());
             return Command::done();
         }

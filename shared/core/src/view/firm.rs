@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Choice;
 use crate::model::Model;
+use crate::model::{DECIMAL_MARKS, SEPARATORS};
 
 /// A client company as the console lists it; its fields also fill the edit form.
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -52,6 +53,9 @@ pub struct FirmView {
     /// The staff list has arrived from the server.
     pub loaded: bool,
     pub assigned_clients_only: bool,
+    /// The export journal's separator and decimal mark, the chosen one selected.
+    pub journal_separators: Vec<Choice>,
+    pub decimal_marks: Vec<Choice>,
     pub clients: Vec<ClientRow>,
     pub staff: Vec<StaffRow>,
     /// Every client company, for assigning a new colleague.
@@ -187,6 +191,24 @@ impl Model {
             ),
             loaded: firm.is_some(),
             assigned_clients_only: firm.is_some_and(|f| f.settings.assigned_clients_only),
+            journal_separators: SEPARATORS
+                .iter()
+                .map(|(value, id, label)| Choice {
+                    id: (*id).into(),
+                    label: (*label).into(),
+                    detail: None,
+                    selected: firm.is_some_and(|f| f.settings.csv_separator == *value),
+                })
+                .collect(),
+            decimal_marks: DECIMAL_MARKS
+                .iter()
+                .map(|(value, id, label)| Choice {
+                    id: (*id).into(),
+                    label: (*label).into(),
+                    detail: None,
+                    selected: firm.is_some_and(|f| f.settings.decimal_mark == *value),
+                })
+                .collect(),
             clients,
             staff,
             client_choices: choices(&[]),

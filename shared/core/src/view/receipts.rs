@@ -32,6 +32,8 @@ pub enum ReceiptStatus {
     },
     /// Checked by the accounting firm: ready for export.
     Reviewed,
+    /// In an export batch, or exported to the books.
+    Exported,
     /// The server refused a change to it.
     NotAccepted {
         reason: String,
@@ -393,6 +395,9 @@ impl Model {
                 ReceiptStatus::Reviewed,
                 "Reviewed by the accounting firm".into(),
             ),
+            ExpenseStatus::Exporting | ExpenseStatus::Exported => {
+                (ReceiptStatus::Exported, export_text(e))
+            }
         }
     }
 
@@ -557,5 +562,19 @@ impl Model {
             answer: self.answer_view(&e),
             history: self.history_view(&e),
         })
+    }
+}
+
+/// "Exported to the books: batch 7, voucher 7-012", with what the firm did since.
+pub(super) fn export_text(e: &Expense) -> String {
+    let Some(m) = &e.export else {
+        return "Exported to the books".into();
+    };
+    let place = format!("batch {}, voucher {}", m.batch_number, m.voucher);
+    match (e.status, m.locked, m.changed) {
+        (ExpenseStatus::Exporting, ..) => format!("Being exported: {place}"),
+        (_, true, _) => format!("Exported to the books: {place}"),
+        (_, false, false) => format!("Exported ({place}), unlocked for a correction"),
+        (_, false, true) => format!("Changed since its export ({place})"),
     }
 }

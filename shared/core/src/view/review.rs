@@ -29,9 +29,25 @@ pub struct ReviewView {
     pub question: String,
     /// Already reviewed: ready for export.
     pub reviewed: bool,
+    /// In an export batch or exported: where, and whether it is locked. Only a correction of
+    /// an unlocked one is possible then (no return, no review).
+    pub export: Option<ExportView>,
     /// Errors by field: `expense_type`, `vat.0.rate`, `vat.0.net`, `vat.0.vat`, `question`,
     /// and `review` for what the rules refused.
     pub errors: Vec<FieldError>,
+}
+
+/// A document's export to the books, as its review shows it.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ExportView {
+    /// "Exported to the books: batch 7, voucher 7-012".
+    pub text: String,
+    /// Nobody changes it; the firm unlocks it to correct it.
+    pub locked: bool,
+    /// Changed after its export: the books hold an older version.
+    pub changed: bool,
+    /// Exported and locked: "Unlock to correct" is offered.
+    pub can_unlock: bool,
 }
 
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -78,7 +94,7 @@ impl Model {
     }
 
     pub(super) fn review_view(&self, e: &Expense) -> Option<ReviewView> {
-        if !self.can_review(e) {
+        if !self.can_review(e) && !self.in_export(e) {
             return None;
         }
         let d = self.review_draft_for(e);
@@ -137,6 +153,12 @@ impl Model {
             currency,
             question: d.question.clone(),
             reviewed: e.status == ExpenseStatus::Reviewed,
+            export: e.export.as_ref().map(|m| ExportView {
+                text: super::receipts::export_text(e),
+                locked: m.locked,
+                changed: m.changed,
+                can_unlock: m.locked && e.status == ExpenseStatus::Exported,
+            }),
             errors: errors(&d.errors),
         })
     }
@@ -184,6 +206,10 @@ impl Model {
                         HistoryAction::Answered => "answered",
                         HistoryAction::Corrected => "corrected it",
                         HistoryAction::Reviewed => "marked it reviewed",
+                        HistoryAction::ExportStarted => "put it in an export batch",
+                        HistoryAction::Exported => "exported it to the books",
+                        HistoryAction::ExportCancelled => "cancelled its export",
+                        HistoryAction::Unlocked => "unlocked it for a correction",
                     }
                 ),
                 at: format::date_time(h.at, self.offset()),

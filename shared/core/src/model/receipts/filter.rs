@@ -22,17 +22,20 @@ pub enum StatusFilter {
     /// Sent back to the employee, waiting for them.
     Returned,
     Reviewed,
+    /// In an export batch or exported to the books.
+    Exported,
     Rejected,
     Drafts,
 }
 
 impl StatusFilter {
-    pub const ALL: [StatusFilter; 7] = [
+    pub const ALL: [StatusFilter; 8] = [
         StatusFilter::All,
         StatusFilter::ToReview,
         StatusFilter::WaitingForApproval,
         StatusFilter::Returned,
         StatusFilter::Reviewed,
+        StatusFilter::Exported,
         StatusFilter::Rejected,
         StatusFilter::Drafts,
     ];
@@ -44,6 +47,7 @@ impl StatusFilter {
             StatusFilter::WaitingForApproval => "Waiting for approval",
             StatusFilter::Returned => "Returned to the employee",
             StatusFilter::Reviewed => "Reviewed",
+            StatusFilter::Exported => "Exported",
             StatusFilter::Rejected => "Rejected",
             StatusFilter::Drafts => "Drafts",
         }
@@ -56,6 +60,9 @@ impl StatusFilter {
             StatusFilter::WaitingForApproval => status == ExpenseStatus::Submitted,
             StatusFilter::Returned => status == ExpenseStatus::Returned,
             StatusFilter::Reviewed => status == ExpenseStatus::Reviewed,
+            StatusFilter::Exported => {
+                matches!(status, ExpenseStatus::Exporting | ExpenseStatus::Exported)
+            }
             StatusFilter::Rejected => status == ExpenseStatus::Rejected,
             StatusFilter::Drafts => status == ExpenseStatus::Draft,
         }

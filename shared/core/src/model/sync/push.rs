@@ -25,6 +25,10 @@ pub(super) fn what(m: &Mutation) -> &'static str {
         Mutation::ReturnExpense { .. } => "Your question",
         Mutation::AnswerExpense { .. } => "Your answer",
         Mutation::MarkReviewed { .. } => "Marking a receipt reviewed",
+        Mutation::StartExport { .. }
+        | Mutation::FinishExport { .. }
+        | Mutation::CancelExport { .. } => "An export",
+        Mutation::UnlockExpense { .. } => "Unlocking an exported receipt",
         Mutation::SendMessage { .. } => "Your message",
         Mutation::ReplyMessage { .. } => "Your reply",
         Mutation::MarkRead { .. } => "A read receipt",
