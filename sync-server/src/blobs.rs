@@ -117,6 +117,22 @@ impl BlobStore {
         }
     }
 
+    /// A whole object's bytes, or `None` if it is not stored (for objects that fit in memory:
+    /// one photo).
+    pub async fn read(
+        &self,
+        firm: FirmId,
+        sha256: &str,
+        variant: Variant,
+    ) -> BlobResult<Option<Bytes>> {
+        let key = key(firm, sha256, variant)?;
+        match self.store.get(&key).await {
+            Ok(result) => Ok(Some(result.bytes().await?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The bytes `range` (end exclusive, within the object) of an object, or `None` if it
     /// is not stored.
     pub async fn get_range(

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_client_scope",
         include_str!("migrations/0007_client_scope.sql"),
     ),
+    ("0008_export", include_str!("migrations/0008_export.sql")),
 ];
 
 /// The database handle shared by all requests.

@@ -102,6 +102,9 @@ fn seed_people(c: &Connection, password_hash: &str) -> ApiResult<()> {
         firm,
         &kvits_protocol::FirmSettings {
             assigned_clients_only: kvits_demo::ASSIGNED_CLIENTS_ONLY,
+            // A Latvian firm's spreadsheets read `;` and `12,50`.
+            csv_separator: kvits_protocol::CsvSeparator::Semicolon,
+            decimal_mark: kvits_protocol::DecimalMark::Comma,
         },
     )?;
     Ok(())

@@ -109,10 +109,19 @@ fn firm_admin_only(user: &AuthUser) -> ApiResult<()> {
 
 /// The firm with its settings and staff (sorted by name).
 pub fn firm(c: &Connection, id: FirmId) -> ApiResult<Firm> {
-    let (name, assigned_clients_only): (String, bool) = c.query_row(
-        "SELECT name, assigned_clients_only FROM firms WHERE id = ?1",
+    let (name, settings) = c.query_row(
+        "SELECT name, assigned_clients_only, csv_separator, decimal_mark FROM firms WHERE id = ?1",
         [id.to_string()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                FirmSettings {
+                    assigned_clients_only: r.get(1)?,
+                    csv_separator: from_word(&r.get::<_, String>(2)?),
+                    decimal_mark: from_word(&r.get::<_, String>(3)?),
+                },
+            ))
+        },
     )?;
     let mut stmt = c.prepare_cached(
         "SELECT id, name, email, firm_admin, password_hash IS NULL FROM users
@@ -146,19 +155,44 @@ pub fn firm(c: &Connection, id: FirmId) -> ApiResult<Firm> {
     Ok(Firm {
         id,
         name,
-        settings: FirmSettings {
-            assigned_clients_only,
-        },
+        settings,
         staff,
     })
+}
+
+/// A setting's stored word (its wire name) read back; the default for a word this server does
+/// not know.
+fn from_word<T: serde::de::DeserializeOwned + Default>(word: &str) -> T {
+    serde_json::from_value(serde_json::Value::String(word.into())).unwrap_or_default()
+}
+
+/// A setting as its stored word.
+fn to_word<T: serde::Serialize>(value: &T) -> ApiResult<String> {
+    match serde_json::to_value(value).map_err(ApiError::internal)? {
+        serde_json::Value::String(word) => Ok(word),
+        other => Err(ApiError::internal(format!("{other} is not a word"))),
+    }
 }
 
 /// Turns "assigned clients only" on or off; every accountant's devices start over.
 pub fn set_settings(c: &Connection, firm: FirmId, settings: &FirmSettings) -> ApiResult<()> {
     let before = store::assigned_clients_only(c, firm)?;
+    if settings.csv_separator == kvits_protocol::CsvSeparator::Comma
+        && settings.decimal_mark == kvits_protocol::DecimalMark::Comma
+    {
+        return Err(ApiError::bad_request(
+            "a comma cannot separate the journal's columns and its decimals at once",
+        ));
+    }
     c.execute(
-        "UPDATE firms SET assigned_clients_only = ?2 WHERE id = ?1",
-        params![firm.to_string(), settings.assigned_clients_only],
+        "UPDATE firms SET assigned_clients_only = ?2, csv_separator = ?3, decimal_mark = ?4
+         WHERE id = ?1",
+        params![
+            firm.to_string(),
+            settings.assigned_clients_only,
+            to_word(&settings.csv_separator)?,
+            to_word(&settings.decimal_mark)?,
+        ],
     )?;
     if before != settings.assigned_clients_only {
         let accountants: Vec<UserId> = c

@@ -13,6 +13,7 @@ pub mod clients;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod firm;
 mod openapi;
 pub mod pdf;
@@ -40,7 +41,7 @@ pub const MAX_JSON_BODY: usize = 2 * 1024 * 1024;
 /// How the server runs.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Holds `kvits.sqlite3`, `blobs/` and `uploads/`.
+    /// Holds `kvits.sqlite3`, `blobs/`, `uploads/` and `exports/` (the export batches' ZIPs).
     pub data_dir: PathBuf,
     /// Partial uploads untouched this long are deleted.
     pub upload_ttl: Duration,
@@ -182,6 +183,7 @@ fn endpoints() -> Routes {
         .merge(admin::routes())
         .merge(firm::routes())
         .merge(clients::routes())
+        .merge(export::routes())
         .merge(sync::routes())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Uploads bound their bodies themselves.

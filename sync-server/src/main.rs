@@ -12,7 +12,7 @@ use kvits_protocol::{
 };
 use kvits_sync_server::error::ApiError;
 use kvits_sync_server::{Config, Server, admin, auth, demo, store, sync};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension, params};
 
 #[derive(Debug, Parser)]
 #[command(name = "kvits-server", about = "Kvits sync server", version)]
@@ -149,6 +149,27 @@ enum AdminCommand {
         #[arg(long, default_value_t = 100)]
         position: i32,
     },
+    /// Export a client company's reviewed documents of a period to the books: writes the
+    /// batch's ZIP to --out and prints one JSON line (`{"batch", "documents", "bytes",
+    /// "sha256"}`); with nothing to export, writes nothing and prints `"documents": 0`.
+    Export {
+        /// The company: its id or its exact name.
+        #[arg(long)]
+        company: String,
+        /// First day of the period (YYYY-MM-DD).
+        #[arg(long)]
+        from: kvits_protocol::Date,
+        /// Last day of the period, included (YYYY-MM-DD).
+        #[arg(long)]
+        to: kvits_protocol::Date,
+        /// Where to write the ZIP.
+        #[arg(long)]
+        out: PathBuf,
+        /// Export as this member of the firm's staff (e-mail); the firm's first firm admin
+        /// when not given.
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Send a message from an accountant to one or more companies.
     SendMessage {
         /// E-mail of the accountant writing.
@@ -275,6 +296,16 @@ fn apply(c: &mut Connection, actor: &kvits_domain::Actor, m: Mutation) -> anyhow
 }
 
 fn admin_command(data_dir: PathBuf, command: AdminCommand) -> anyhow::Result<()> {
+    if let AdminCommand::Export {
+        company,
+        from,
+        to,
+        out,
+        by,
+    } = command
+    {
+        return export_command(&data_dir, &company, from, to, &out, by.as_deref());
+    }
     let server = Server::open(Config::new(&data_dir))?;
     let db = &server.state().db;
     let id = db
@@ -286,6 +317,7 @@ fn admin_command(data_dir: PathBuf, command: AdminCommand) -> anyhow::Result<()>
 
 fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String> {
     match command {
+        AdminCommand::Export { .. } => anyhow::bail!("export is run by export_command"),
         AdminCommand::CreateFirm { name } => {
             Ok(admin::create_firm(c, &name).map_err(api)?.to_string())
         }
@@ -487,4 +519,126 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
             Ok(id.to_string())
         }
     }
+}
+
+/// `admin export`: one batch of a company's period, written to `out`, as one JSON line.
+fn export_command(
+    data_dir: &std::path::Path,
+    company: &str,
+    from: kvits_protocol::Date,
+    to: kvits_protocol::Date,
+    out: &std::path::Path,
+    by: Option<&str>,
+) -> anyhow::Result<()> {
+    if from > to {
+        anyhow::bail!("--from {from} is after --to {to}");
+    }
+    if out.is_dir() {
+        anyhow::bail!(
+            "--out {} is a directory; name the ZIP file to write",
+            out.display()
+        );
+    }
+    if !data_dir.join("kvits.sqlite3").is_file() {
+        anyhow::bail!("{} holds no Kvits database", data_dir.display());
+    }
+    let server = Server::open(Config::new(data_dir))?;
+    let state = server.state();
+    let (company, user) = state
+        .db
+        .write_blocking(|c| {
+            let company = find_company(c, company)?;
+            let user = exporting_user(c, company, by)?;
+            Ok((company, user))
+        })
+        .map_err(api)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let cx = kvits_sync_server::export::Context {
+        db: &state.db,
+        blobs: &state.blobs,
+        runtime: runtime.handle().clone(),
+        data_dir,
+    };
+    let request = kvits_protocol::ExportRequest {
+        from: Some(from),
+        to: Some(to),
+        ..Default::default()
+    };
+    let made = kvits_sync_server::export::export(&cx, user, company, &request).map_err(api)?;
+    let line = match made {
+        None => serde_json::json!({"batch": null, "documents": 0, "bytes": 0, "sha256": null}),
+        Some(batch) => {
+            let file = kvits_sync_server::export::file_of(data_dir, batch.id);
+            let part = out.with_extension("zip.part");
+            std::fs::copy(&file, &part)?;
+            std::fs::File::open(&part)?.sync_all()?;
+            std::fs::rename(&part, out)?;
+            serde_json::json!({
+                "batch": batch.id,
+                "number": batch.number,
+                "documents": batch.documents,
+                "bytes": batch.bytes,
+                "sha256": batch.sha256,
+            })
+        }
+    };
+    println!("{line}");
+    Ok(())
+}
+
+/// A company by id, or by its exact name (which must name one company).
+fn find_company(c: &Connection, company: &str) -> kvits_sync_server::error::ApiResult<CompanyId> {
+    if let Ok(id) = company.parse::<CompanyId>() {
+        return match store::company(c, id)? {
+            Some(_) => Ok(id),
+            None => Err(ApiError::not_found("company")),
+        };
+    }
+    let ids: Vec<CompanyId> = c
+        .prepare("SELECT id FROM entities WHERE kind = 'company' AND deleted = 0 AND json_extract(body, '$.name') = ?1")?
+        .query_map([company], |r| store::uuid_col(r, 0))?
+        .collect::<Result<_, _>>()?;
+    match ids.as_slice() {
+        [id] => Ok(*id),
+        [] => Err(ApiError::bad_request(format!(
+            "no company is named \"{company}\""
+        ))),
+        _ => Err(ApiError::bad_request(format!(
+            "{} companies are named \"{company}\"; give its id",
+            ids.len()
+        ))),
+    }
+}
+
+/// Who the CLI exports as: the staff member named by e-mail, else the firm's first firm admin.
+fn exporting_user(
+    c: &Connection,
+    company: CompanyId,
+    by: Option<&str>,
+) -> kvits_sync_server::error::ApiResult<UserId> {
+    let firm = store::company(c, company)?
+        .ok_or_else(|| ApiError::not_found("company"))?
+        .firm_id;
+    let found: Option<String> = match by {
+        Some(email) => c
+            .query_row(
+                "SELECT id FROM users WHERE firm_id = ?1 AND email = ?2 AND (accountant = 1 OR firm_admin = 1)",
+                params![firm.to_string(), email.trim().to_lowercase()],
+                |r| r.get(0),
+            )
+            .optional()?,
+        None => c
+            .query_row(
+                "SELECT id FROM users WHERE firm_id = ?1 AND firm_admin = 1 ORDER BY email LIMIT 1",
+                [firm.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?,
+    };
+    found
+        .and_then(|id| id.parse::<UserId>().ok())
+        .ok_or_else(|| match by {
+            Some(email) => ApiError::bad_request(format!("{email} is not on the firm's staff")),
+            None => ApiError::bad_request("the firm has no firm admin to export as; pass --by"),
+        })
 }

@@ -359,6 +359,14 @@ fn decide(
                 message: format!("the server cannot read this change: {why}"),
             },
         ),
+        // Export batches are the server's own: an app cannot put a document in one.
+        Ok(m) if m.mutation.is_server_only() => (
+            m.mutation.name(),
+            Outcome::Rejected {
+                code: RejectCode::Forbidden,
+                message: "only the server's export makes this change".into(),
+            },
+        ),
         Ok(m) => {
             let db_state = DbState::for_user(&tx, user.user_id);
             let decided = kvits_domain::apply(&db_state, actor, now, &m.mutation);
@@ -688,14 +696,27 @@ pub fn apply_direct(
     m: &kvits_protocol::Mutation,
 ) -> ApiResult<Outcome> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let db_state = DbState::for_user(&tx, actor.user_id);
-    let decided = kvits_domain::apply(&db_state, actor, crate::now(), m);
+    let outcome = apply_in(&tx, actor, crate::now(), m)?;
+    tx.commit()?;
+    Ok(outcome)
+}
+
+/// Applies `m` for `actor` at `now` inside the caller's transaction (the server's own changes,
+/// such as an export batch's): the same rules and writes as a pushed mutation.
+pub fn apply_in(
+    tx: &Connection,
+    actor: &kvits_domain::Actor,
+    now: kvits_protocol::Timestamp,
+    m: &kvits_protocol::Mutation,
+) -> ApiResult<Outcome> {
+    let db_state = DbState::for_user(tx, actor.user_id);
+    let decided = kvits_domain::apply(&db_state, actor, now, m);
     if let Some(e) = db_state.take_error() {
         return Err(e);
     }
-    let outcome = match decided {
+    Ok(match decided {
         Ok(Applied::Changes(writes)) => {
-            store::write_all(&tx, actor.firm_id, &writes)?;
+            store::write_all(tx, actor.firm_id, &writes)?;
             Outcome::Applied
         }
         Ok(Applied::AlreadyApplied) => Outcome::AlreadyApplied,
@@ -703,7 +724,5 @@ pub fn apply_direct(
         Err(e) => e
             .outcome()
             .ok_or_else(|| ApiError::internal("a waiting error has no outcome"))?,
-    };
-    tx.commit()?;
-    Ok(outcome)
+    })
 }
