@@ -469,6 +469,7 @@ async fn stored_document(srv: &TestServer, company: CompanyId, status: ExpenseSt
                     updated_at: now,
                     submitted_at: (status != ExpenseStatus::Draft).then_some(now),
                     history: Vec::new(),
+                    export: None,
                 }),
             )?;
             Ok(())

@@ -1398,6 +1398,61 @@ fn mutation_probes(
                 },
                 NotFound,
             ),
+            (
+                "push unlock_expense.v1",
+                Mutation::UnlockExpense {
+                    expense_id: id,
+                    seen_revision: 3,
+                },
+                Mutation::UnlockExpense {
+                    expense_id: unknown,
+                    seen_revision: 3,
+                },
+                NotFound,
+            ),
+            // Export batches are the server's own: refused from any app, for any id alike.
+            (
+                "push start_export.v1",
+                Mutation::StartExport {
+                    expense_id: id,
+                    seen_revision: 3,
+                    batch_id: kvits_protocol::ExportBatchId(new_uuid()),
+                    batch_number: 1,
+                    voucher: "1-001".into(),
+                },
+                Mutation::StartExport {
+                    expense_id: unknown,
+                    seen_revision: 3,
+                    batch_id: kvits_protocol::ExportBatchId(new_uuid()),
+                    batch_number: 1,
+                    voucher: "1-001".into(),
+                },
+                LikeUnknown,
+            ),
+            (
+                "push finish_export.v1",
+                Mutation::FinishExport {
+                    expense_id: id,
+                    batch_id: kvits_protocol::ExportBatchId(new_uuid()),
+                },
+                Mutation::FinishExport {
+                    expense_id: unknown,
+                    batch_id: kvits_protocol::ExportBatchId(new_uuid()),
+                },
+                LikeUnknown,
+            ),
+            (
+                "push cancel_export.v1",
+                Mutation::CancelExport {
+                    expense_id: id,
+                    batch_id: kvits_protocol::ExportBatchId(new_uuid()),
+                },
+                Mutation::CancelExport {
+                    expense_id: unknown,
+                    batch_id: kvits_protocol::ExportBatchId(new_uuid()),
+                },
+                LikeUnknown,
+            ),
             // Deleting what one cannot see answers as for an id that never existed.
             (
                 "push delete_expense.v1",
@@ -1854,6 +1909,66 @@ async fn attack(
             refused(&r)
         };
         m.cell("GET /v1/clients", who, "victim's clients", ok, || r.show());
+        // Export: every route of another company's answers as for one that does not exist.
+        // (The batch routes get an unknown id here; tests/export.rs tries a real batch of
+        // another company's people.)
+        let company = v.company;
+        let batch = kvits_protocol::ExportBatchId(new_uuid());
+        for (method, template, path, body) in [
+            (
+                Method::GET,
+                "GET /v1/companies/{company_id}/export/preview",
+                format!("/v1/companies/{company}/export/preview?from=2026-01-01&to=2026-12-31"),
+                None,
+            ),
+            (
+                Method::POST,
+                "POST /v1/companies/{company_id}/exports",
+                format!("/v1/companies/{company}/exports"),
+                Some(serde_json::json!({"from": "2026-01-01", "to": "2026-12-31"})),
+            ),
+            (
+                Method::GET,
+                "GET /v1/companies/{company_id}/exports",
+                format!("/v1/companies/{company}/exports"),
+                None,
+            ),
+            (
+                Method::GET,
+                "GET /v1/companies/{company_id}/export-settings",
+                format!("/v1/companies/{company}/export-settings"),
+                None,
+            ),
+            (
+                Method::PUT,
+                "PUT /v1/companies/{company_id}/export-settings",
+                format!("/v1/companies/{company}/export-settings"),
+                Some(serde_json::json!({
+                    "sie": true, "vat_account": "2640", "employee_account": "2820",
+                    "card_account": "2890"
+                })),
+            ),
+            (
+                Method::GET,
+                "GET /v1/exports/{batch_id}/file",
+                format!("/v1/exports/{batch}/file"),
+                None,
+            ),
+            (
+                Method::POST,
+                "POST /v1/exports/{batch_id}/cancel",
+                format!("/v1/exports/{batch}/cancel"),
+                None,
+            ),
+        ] {
+            let mut rb = req(srv, &token, method, &path);
+            if let Some(body) = body {
+                rb = rb.json(&body);
+            }
+            let r = send(rb).await;
+            let ok = r.is_not_found() || refused(&r);
+            m.cell(template, who, "victim company's export", ok, || r.show());
+        }
         let r = send(
             req(srv, &token, Method::POST, "/v1/sync/open").json(&serde_json::json!({
                 "client_id": a.device.client,
