@@ -775,6 +775,7 @@ impl Catalog<'_> {
             updated_at,
             submitted_at: submitted,
             history: Vec::new(),
+            export: None,
         })
     }
 
@@ -808,6 +809,7 @@ impl Catalog<'_> {
             updated_at: submitted_at,
             submitted_at: Some(submitted_at),
             history: Vec::new(),
+            export: None,
         })
     }
 }

@@ -254,6 +254,7 @@ fn insert_documents(
         updated_at: now,
         submitted_at: Some(now),
         history: Vec::new(),
+        export: None,
     };
     {
         let mut insert = tx.prepare(

@@ -600,6 +600,7 @@ impl Birch {
             updated_at: now,
             submitted_at: None,
             history: Vec::new(),
+            export: None,
         }
     }
 }

@@ -6,7 +6,7 @@ import { useState } from "react";
 import { CompanyInput, StaffInput } from "../generated/types/shared_types";
 import type { Choice, ClientRow, FirmView, StaffRow } from "../generated/types/shared_types";
 import { ActionStatus, Check, EditorForm, RoleChecks, Text } from "./Catalog";
-import { useDispatch } from "./common";
+import { ChoiceSelect, useDispatch } from "./common";
 
 export function FirmScreen({ view }: { view: FirmView }) {
   const dispatch = useDispatch();
@@ -139,6 +139,7 @@ function Staff({ view }: { view: FirmView }) {
         checked={view.assigned_clients_only}
         onChange={(on) => dispatch({ kind: "Firm", value: { kind: "SetAssignedClientsOnly", assigned_clients_only: on } })}
       />
+      <JournalFormat view={view} />
       {open === "new" && (
         <div className="editor">
           <StaffEditor
@@ -216,5 +217,31 @@ function StaffEditor(props: {
       <Check label="Firm admin (manages staff and clients, sees every client)" checked={firmAdmin} onChange={setFirmAdmin} />
       <RoleChecks legend="Assigned clients" roles={props.clients} value={assigned} onChange={setAssigned} />
     </EditorForm>
+  );
+}
+
+/** The export journal's separator and decimal mark, for the firm's spreadsheets. */
+function JournalFormat({ view }: { view: FirmView }) {
+  const dispatch = useDispatch();
+  const chosen = (choices: { id: string; selected: boolean }[]) => choices.find((c) => c.selected)?.id ?? "";
+  const save = (separator: string, decimal_mark: string) =>
+    dispatch({ kind: "Firm", value: { kind: "SetJournalFormat", separator, decimal_mark } });
+  return (
+    <div className="field-pair" role="group" aria-label="Export journal">
+      <ChoiceSelect
+        label="Journal separator"
+        placeholder="Choose a separator"
+        choices={view.journal_separators}
+        detail="suffix"
+        onChange={(id) => id && save(id, chosen(view.decimal_marks))}
+      />
+      <ChoiceSelect
+        label="Decimal mark"
+        placeholder="Choose a decimal mark"
+        choices={view.decimal_marks}
+        detail="suffix"
+        onChange={(id) => id && save(chosen(view.journal_separators), id)}
+      />
+    </div>
   );
 }

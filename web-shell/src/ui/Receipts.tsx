@@ -197,7 +197,7 @@ export function ReceiptsScreen({ view }: { view: ReceiptsView }) {
   );
 }
 
-const STATUS_IDS = ["All", "ToReview", "WaitingForApproval", "Returned", "Reviewed", "Rejected", "Drafts"] as const;
+const STATUS_IDS = ["All", "ToReview", "WaitingForApproval", "Returned", "Reviewed", "Exported", "Rejected", "Drafts"] as const;
 const SORT_IDS = ["Captured", "DateNewest", "DateOldest", "AmountHighest"] as const;
 
 /** Status, period, person, type and card filters and the order (those who see everyone's). */

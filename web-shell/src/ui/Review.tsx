@@ -10,7 +10,7 @@ function useReview() {
   const dispatch = useDispatch();
   return {
     edit: (field: ReviewField) => dispatch({ kind: "Review", value: { kind: "Edit", value: field } }),
-    send: (kind: "SaveCorrection" | "SendBack" | "MarkReviewed" | "SendAnswer") =>
+    send: (kind: "SaveCorrection" | "SendBack" | "MarkReviewed" | "SendAnswer" | "Unlock") =>
       dispatch({ kind: "Review", value: { kind } }),
     answer: (text: string) => dispatch({ kind: "Review", value: { kind: "EditAnswer", value: text } }),
   };
@@ -25,11 +25,25 @@ export function ReviewPanel({ view }: { view: ReviewView }) {
     <section className="card review" aria-labelledby="review-h">
       <h2 id="review-h">Review</h2>
       {view.reviewed && <p className="status status-ok">Reviewed: ready for export.</p>}
+      {view.export && (
+        <p className={`status ${view.export.changed ? "status-warn" : "status-ok"}`}>
+          {view.export.text}
+          {view.export.can_unlock && (
+            <>
+              {" "}
+              <button type="button" className="button" onClick={() => send("Unlock")}>
+                Unlock to correct
+              </button>
+            </>
+          )}
+        </p>
+      )}
       {refused && (
         <p className="form-error" role="alert">
           {refused}
         </p>
       )}
+      {!view.export?.locked && (
       <form
         aria-label="Correction"
         onSubmit={(e) => {
@@ -102,13 +116,15 @@ export function ReviewPanel({ view }: { view: ReviewView }) {
           <button type="submit" className="button">
             Save correction
           </button>
-          {!view.reviewed && (
+          {!view.reviewed && !view.export && (
             <button type="button" className="button-primary" onClick={() => send("MarkReviewed")}>
               Mark reviewed
             </button>
           )}
         </div>
       </form>
+      )}
+      {!view.export && (
       <form
         aria-label="Return with a question"
         onSubmit={(e) => {
@@ -129,6 +145,7 @@ export function ReviewPanel({ view }: { view: ReviewView }) {
           </button>
         </div>
       </form>
+      )}
     </section>
   );
 }
