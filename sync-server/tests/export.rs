@@ -80,16 +80,33 @@ async fn applied(d: &mut Device, m: Mutation) {
     assert!(r.outcome.is_success(), "{r:?}");
 }
 
-/// Emma's receipt of `day` November 2026 with `pages` photos, submitted (no rule routes a meal
-/// of this size: approved at once) and, when `review`, reviewed by Anna.
+/// The people of Birch's receipts: Emma captures, Mark approves, Anna reviews and exports.
+struct Birch {
+    emma: Device,
+    mark: Device,
+    anna: Device,
+}
+
+impl Birch {
+    async fn new(srv: &TestServer) -> Birch {
+        Birch {
+            emma: srv.device("emma@demo.kvits").await,
+            mark: srv.device("mark@demo.kvits").await,
+            anna: srv.device("anna@demo.kvits").await,
+        }
+    }
+}
+
+/// Emma's receipt of `day` November 2026 with `pages` photos, submitted and approved by Mark
+/// (Birch's rule) and, when `review`, reviewed by Anna.
 async fn receipt_of(
     srv: &TestServer,
-    emma: &mut Device,
-    anna: &mut Device,
+    people: &mut Birch,
     day: u32,
     pages: usize,
     review: bool,
 ) -> ExpenseId {
+    let Birch { emma, mark, anna } = people;
     let id = ExpenseId(uuid::Uuid::now_v7());
     let mut attached = Vec::new();
     for p in 0..pages {
@@ -129,6 +146,17 @@ async fn receipt_of(
     )
     .await;
     applied(emma, Mutation::SubmitExpense { expense_id: id }).await;
+    let revision = expense(mark, id).await.revision;
+    applied(
+        mark,
+        Mutation::DecideExpense {
+            expense_id: id,
+            seen_revision: revision,
+            decision: kvits_protocol::DecisionKind::Approve,
+            reason: None,
+        },
+    )
+    .await;
     if review {
         let revision = expense(anna, id).await.revision;
         applied(
@@ -143,12 +171,13 @@ async fn receipt_of(
     id
 }
 
-/// The expense as Anna's device now holds it.
-async fn expense(anna: &mut Device, id: ExpenseId) -> kvits_protocol::Expense {
-    anna.open(BIRCH).await;
+/// The expense as the device now holds it (a staff install opens Birch first).
+async fn expense(d: &mut Device, id: ExpenseId) -> kvits_protocol::Expense {
+    let _ = d.try_open(BIRCH).await;
     let mut found = None;
-    for c in anna.pull_all().await {
-        if let (ChangeOp::Put, Some(Entity::Expense(e))) = (c.op, c.entity)
+    for c in d.pull_all().await {
+        if let ChangeOp::Upsert { entity } = c.op
+            && let Entity::Expense(e) = *entity
             && e.id == id
         {
             found = Some(e);
@@ -158,8 +187,8 @@ async fn expense(anna: &mut Device, id: ExpenseId) -> kvits_protocol::Expense {
         Some(e) => e,
         // Already pulled earlier: start the mirror over.
         None => {
-            anna.cursor = 0;
-            Box::pin(expense(anna, id)).await
+            d.cursor = 0;
+            Box::pin(expense(d, id)).await
         }
     }
 }
@@ -199,7 +228,7 @@ fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
         let mut f = zip.by_index(i).unwrap();
         let mut data = Vec::new();
         f.read_to_end(&mut data).unwrap();
-        files.insert(f.name().to_owned(), data);
+        files.insert(f.name().expect("a UTF-8 name").into_owned(), data);
     }
     files
 }
@@ -207,11 +236,11 @@ fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
 #[tokio::test]
 async fn a_period_goes_to_the_books_once_in_files_that_read_back() {
     let srv = TestServer::start().await;
-    let mut emma = srv.device("emma@demo.kvits").await;
-    let mut anna = srv.device("anna@demo.kvits").await;
-    let one = receipt_of(&srv, &mut emma, &mut anna, 3, 1, true).await;
-    let two = receipt_of(&srv, &mut emma, &mut anna, 12, 2, true).await;
-    let _waiting = receipt_of(&srv, &mut emma, &mut anna, 20, 1, false).await;
+    let mut people = Birch::new(&srv).await;
+    let one = receipt_of(&srv, &mut people, 3, 1, true).await;
+    let two = receipt_of(&srv, &mut people, 12, 2, true).await;
+    let _waiting = receipt_of(&srv, &mut people, 20, 1, false).await;
+    let anna = &mut people.anna;
 
     let preview: ExportPreview = anna
         .get(&format!(
@@ -226,12 +255,12 @@ async fn a_period_goes_to_the_books_once_in_files_that_read_back() {
         (2, 3, 1)
     );
 
-    let (status, body) = post_export(&srv, &anna, november()).await;
+    let (status, body) = post_export(&srv, anna, november()).await;
     assert_eq!(status, 201, "{body}");
     let batch: ExportBatch = serde_json::from_str(&body).unwrap();
     assert_eq!((batch.number, batch.documents), (1, 2));
 
-    let (status, zip) = download(&srv, &anna, &batch).await;
+    let (status, zip) = download(&srv, anna, &batch).await;
     assert_eq!(status, 200);
     assert_eq!(Some(hex::encode(Sha256::digest(&zip))), batch.sha256);
     assert_eq!(Some(zip.len() as u64), batch.bytes);
@@ -239,7 +268,12 @@ async fn a_period_goes_to_the_books_once_in_files_that_read_back() {
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["journal.csv", "manifest.json", "pdf/1-001.pdf", "pdf/1-002.pdf"]
+        [
+            "journal.csv",
+            "manifest.json",
+            "pdf/1-001.pdf",
+            "pdf/1-002.pdf"
+        ]
     );
 
     // The manifest names every other file with its hash.
@@ -277,15 +311,15 @@ async fn a_period_goes_to_the_books_once_in_files_that_read_back() {
     assert_eq!(&rows[1][col("pdf_file")], "pdf/1-002.pdf");
 
     // Every device sees the documents exported, locked in batch 1.
-    let e = expense(&mut anna, one).await;
+    let e = expense(anna, one).await;
     assert_eq!(e.status, ExpenseStatus::Exported);
     let mark = e.export.unwrap();
     assert!(mark.locked && mark.batch_number == 1);
 
     // Once only: the period again has nothing; the batch downloads again byte for byte.
-    let (status, body) = post_export(&srv, &anna, november()).await;
+    let (status, body) = post_export(&srv, anna, november()).await;
     assert_eq!((status, body.as_str()), (200, "null"));
-    assert_eq!(download(&srv, &anna, &batch).await, (200, zip));
+    assert_eq!(download(&srv, anna, &batch).await, (200, zip));
 
     // Nobody but the firm's staff exports or downloads: not the employee, not the client.
     for who in ["emma@demo.kvits", "clara@demo.kvits"] {
@@ -298,14 +332,14 @@ async fn a_period_goes_to_the_books_once_in_files_that_read_back() {
 #[tokio::test]
 async fn two_exports_at_once_share_no_document() {
     let srv = TestServer::start().await;
-    let mut emma = srv.device("emma@demo.kvits").await;
-    let mut anna = srv.device("anna@demo.kvits").await;
+    let mut people = Birch::new(&srv).await;
     for day in 1..=6 {
-        receipt_of(&srv, &mut emma, &mut anna, day, 1, true).await;
+        receipt_of(&srv, &mut people, day, 1, true).await;
     }
+    let anna = &people.anna;
     let paula = srv.device("paula@demo.kvits").await;
     let (a, b) = tokio::join!(
-        post_export(&srv, &anna, november()),
+        post_export(&srv, anna, november()),
         post_export(&srv, &paula, november())
     );
     let mut documents = 0;
@@ -323,10 +357,10 @@ async fn two_exports_at_once_share_no_document() {
 #[tokio::test]
 async fn cancelled_and_changed_documents_go_out_again_only_as_asked() {
     let srv = TestServer::start().await;
-    let mut emma = srv.device("emma@demo.kvits").await;
-    let mut anna = srv.device("anna@demo.kvits").await;
-    let id = receipt_of(&srv, &mut emma, &mut anna, 5, 1, true).await;
-    let (_, body) = post_export(&srv, &anna, november()).await;
+    let mut people = Birch::new(&srv).await;
+    let id = receipt_of(&srv, &mut people, 5, 1, true).await;
+    let anna = &mut people.anna;
+    let (_, body) = post_export(&srv, anna, november()).await;
     let first: ExportBatch = serde_json::from_str(&body).unwrap();
 
     // Cancelled: the document is back in the queue, the file no longer downloads.
@@ -338,26 +372,26 @@ async fn cancelled_and_changed_documents_go_out_again_only_as_asked() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(expense(&mut anna, id).await.status, ExpenseStatus::Reviewed);
-    assert_eq!(download(&srv, &anna, &first).await.0, 410);
-    let (status, body) = post_export(&srv, &anna, november()).await;
+    assert_eq!(expense(anna, id).await.status, ExpenseStatus::Reviewed);
+    assert_eq!(download(&srv, anna, &first).await.0, 410);
+    let (status, body) = post_export(&srv, anna, november()).await;
     assert_eq!(status, 201, "{body}");
     let second: ExportBatch = serde_json::from_str(&body).unwrap();
     assert_eq!(second.number, 2);
 
     // Unlocked and corrected after export: flagged, and out again only when asked.
-    let e = expense(&mut anna, id).await;
+    let e = expense(anna, id).await;
     applied(
-        &mut anna,
+        anna,
         Mutation::UnlockExpense {
             expense_id: id,
             seen_revision: e.revision,
         },
     )
     .await;
-    let e = expense(&mut anna, id).await;
+    let e = expense(anna, id).await;
     applied(
-        &mut anna,
+        anna,
         Mutation::CorrectExpense {
             expense_id: id,
             seen_revision: e.revision,
@@ -367,7 +401,7 @@ async fn cancelled_and_changed_documents_go_out_again_only_as_asked() {
         },
     )
     .await;
-    assert!(expense(&mut anna, id).await.export.unwrap().changed);
+    assert!(expense(anna, id).await.export.unwrap().changed);
     let preview: ExportPreview = anna
         .get(&format!(
             "/v1/companies/{BIRCH}/export/preview?from=2026-11-01&to=2026-11-30"
@@ -377,15 +411,18 @@ async fn cancelled_and_changed_documents_go_out_again_only_as_asked() {
         .await
         .unwrap();
     assert_eq!((preview.documents, preview.changed), (0, 1));
-    assert_eq!(post_export(&srv, &anna, november()).await.1, "null");
+    assert_eq!(post_export(&srv, anna, november()).await.1, "null");
     let mut again = november();
     again["include_changed"] = true.into();
-    let (status, body) = post_export(&srv, &anna, again).await;
+    let (status, body) = post_export(&srv, anna, again).await;
     assert_eq!(status, 201, "{body}");
     let third: ExportBatch = serde_json::from_str(&body).unwrap();
-    let files = unzip(&download(&srv, &anna, &third).await.1);
+    let files = unzip(&download(&srv, anna, &third).await.1);
     let journal = String::from_utf8(files["journal.csv"].clone()).unwrap();
-    assert!(journal.contains("7210") && journal.contains(";yes;"), "{journal}");
+    assert!(
+        journal.contains("7210") && journal.contains(";yes;"),
+        "{journal}"
+    );
 
     // An app cannot put a document in a batch itself.
     let r = anna

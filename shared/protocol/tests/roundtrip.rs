@@ -573,7 +573,7 @@ fn strategies_reach_every_variant() {
         .iter()
         .map(Mutation::name)
         .collect();
-    assert_eq!(names.len(), 17, "{names:?}");
+    assert_eq!(names.len(), 21, "{names:?}");
 
     let kinds: BTreeSet<EntityKind> = sample(arb::entity(), 2000)
         .iter()

@@ -423,6 +423,8 @@ fn firm() {
         name: "Bilance SIA".to_owned(),
         settings: FirmSettings {
             assigned_clients_only: true,
+            csv_separator: kvits_protocol::CsvSeparator::Semicolon,
+            decimal_mark: kvits_protocol::DecimalMark::Comma,
         },
         staff: vec![
             StaffMember {
@@ -928,5 +930,53 @@ fn error_unauthenticated() {
         code: ErrorCode::Unauthenticated,
         message: "Session expired; sign in again".to_owned(),
         details: None,
+    });
+}
+
+const BATCH: ExportBatchId = ExportBatchId(Uuid::from_u128(0x0193f0a0_0000_7000_8000_0000000000b7));
+
+#[test]
+fn export_batch_and_mark() {
+    assert_json_snapshot!(ExportBatch {
+        id: BATCH,
+        company_id: ZALA_KAFIJA,
+        number: 7,
+        from: Some("2026-11-01".parse().unwrap()),
+        to: Some("2026-11-30".parse().unwrap()),
+        status: ExportBatchStatus::Ready,
+        documents: 42,
+        bytes: Some(18_204_311),
+        sha256: Some("9f".repeat(32)),
+        file_name: "kvits-zala-kafija-export-7.zip".to_owned(),
+        created_by: ILZE,
+        created_by_name: "Ilze Kalniņa".to_owned(),
+        created_at: ts("2026-12-02T09:15:00Z"),
+        cancelled_at: None,
+        cancelled_by_name: None,
+        error: None,
+    });
+    // Exported again after a correction: the earlier export is kept to return to.
+    assert_json_snapshot!(ExportMark {
+        batch_id: BATCH,
+        batch_number: 8,
+        voucher: "8-003".to_owned(),
+        at: ts("2026-12-09T10:00:00Z"),
+        locked: true,
+        changed: false,
+        replaces: Some(Box::new(ExportMark {
+            batch_id: BATCH,
+            batch_number: 7,
+            voucher: "7-012".to_owned(),
+            at: ts("2026-12-02T09:15:00Z"),
+            locked: false,
+            changed: true,
+            replaces: None,
+        })),
+    });
+    assert_json_snapshot!(ExportRequest {
+        from: Some("2026-11-01".parse().unwrap()),
+        to: Some("2026-11-30".parse().unwrap()),
+        documents: vec![EXPENSE],
+        include_changed: true,
     });
 }

@@ -318,7 +318,7 @@ fn select(
         }
         take.push(e);
     }
-    take.sort_by(|a, b| (day_of(a), a.created_at, a.id).cmp(&(day_of(b), b.created_at, b.id)));
+    take.sort_by_key(|e| (day_of(e), e.created_at, e.id));
     preview.documents = u32::try_from(take.len()).unwrap_or(u32::MAX);
     preview.pages = take
         .iter()
