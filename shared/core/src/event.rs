@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::effects::{ProcessPhotoResponse, StoreResponse, UploadUpdate};
 pub use crate::model::{
-    ApprovalEvent, CatalogEvent, ClientFilter, ClientSort, ClientsEvent, CompanyInput, FirmEvent,
-    MessageEvent, PeopleEvent, ReceiptEvent, ReceiptFilterField, ReceiptSort, ReviewEvent,
-    ReviewField, SessionEvent, StaffInput, StatusFilter, SyncEvent,
+    ApprovalEvent, CatalogEvent, ClientFilter, ClientSort, ClientsEvent, CompanyInput, ExportEvent,
+    FirmEvent, MessageEvent, PeopleEvent, ReceiptEvent, ReceiptFilterField, ReceiptSort,
+    ReviewEvent, ReviewField, SessionEvent, StaffInput, StatusFilter, SyncEvent,
 };
 
 /// Where the user can go.
@@ -43,6 +43,8 @@ pub enum Route {
     Firm,
     /// Every client with the work waiting in each (the firm's staff).
     Clients,
+    /// The current company's export to the books (the firm's staff).
+    Export,
 }
 
 /// A document's kind, for approval rules.
@@ -235,6 +237,8 @@ pub enum Event {
     Firm(FirmEvent),
     /// The clients overview (the firm's staff).
     Clients(ClientsEvent),
+    /// The current company's export page (the firm's staff; needs the network).
+    Export(ExportEvent),
 
     /// Answers to the core's own effects; never sent by a shell.
     #[serde(skip)]
@@ -258,6 +262,7 @@ impl Event {
             Event::People(e) => Some(e.into()),
             Event::Firm(e) => Some(e.into()),
             Event::Clients(e) => Some(e.into()),
+            Event::Export(e) => Some(e.into()),
             _ => None,
         };
         match inner {
@@ -287,6 +292,7 @@ impl Event {
             | Event::People(_)
             | Event::Firm(_)
             | Event::Clients(_)
+            | Event::Export(_)
             | Event::Internal(_) => false,
         }
     }

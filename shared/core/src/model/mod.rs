@@ -10,6 +10,7 @@ pub mod local;
 mod approvals;
 mod catalog;
 mod clients;
+mod export;
 mod firm;
 mod lifecycle;
 mod messages;
@@ -38,6 +39,8 @@ use crate::event::{Event, Internal};
 pub use approvals::{ApprovalEvent, RejectDraft};
 pub use catalog::CatalogEvent;
 pub use clients::{ClientFilter, ClientSort, ClientsEvent};
+pub use export::ExportEvent;
+pub(crate) use export::ExportState;
 pub use firm::{CompanyInput, FirmEvent, StaffInput};
 pub(crate) use firm::{DECIMAL_MARKS, SEPARATORS};
 pub use local::{Capture, CaptureTarget};
@@ -94,6 +97,8 @@ pub enum Screen {
     Catalog,
     Firm,
     Clients,
+    /// The current company's export to the books (the firm's staff).
+    Export,
 }
 
 /// What `Start` configured.
@@ -165,6 +170,7 @@ pub struct Model {
     pub(crate) people: people::PeopleState,
     pub(crate) firm: firm::FirmState,
     pub(crate) clients: clients::ClientsState,
+    pub(crate) export: ExportState,
     pub(crate) reject: Option<RejectDraft>,
     pub(crate) review: ReviewState,
     /// A message for the user about their last action.
@@ -300,6 +306,7 @@ impl Model {
             Event::People(event) => self.update_people(event),
             Event::Firm(event) => self.update_firm(event),
             Event::Clients(event) => self.update_clients(event),
+            Event::Export(event) => self.update_export(event),
         }
     }
 

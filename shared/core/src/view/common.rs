@@ -69,7 +69,7 @@ impl Model {
             return Vec::new();
         }
         let selected = match self.screen {
-            Screen::Receipts | Screen::Receipt(_) => Some(Tab::Receipts),
+            Screen::Receipts | Screen::Receipt(_) | Screen::Export => Some(Tab::Receipts),
             Screen::Approvals | Screen::Approval(_) => Some(Tab::Approvals),
             Screen::Inbox | Screen::Thread(_) | Screen::Compose => Some(Tab::Messages),
             Screen::Catalog => Some(Tab::Settings),

@@ -8,6 +8,7 @@ mod catalog;
 mod clients;
 mod common;
 mod derived;
+mod export;
 mod firm;
 mod messages;
 mod receipts;
@@ -26,6 +27,7 @@ pub use approvals::{ApprovalView, ApprovalsView, TaskRow};
 pub use catalog::{ApprovalRuleRow, CatalogView, ExpenseTypeRow, MemberRow, PaymentMethodRow};
 pub use clients::{ClientOverviewRow, ClientsView};
 pub use common::{Choice, ImageRef, NoticeView, Tab, TabView};
+pub use export::{BatchRow, ExportPreviewView, ExportSettingsView, ExportView};
 pub use firm::{ClientRow, FirmView, StaffRow};
 pub use messages::{
     AttachmentView, ComposeView, InboxView, MessageView, ReadView, ThreadRow, ThreadView,
@@ -81,6 +83,8 @@ pub enum ScreenView {
     Firm(FirmView),
     /// Every client with the work waiting (the firm's staff's home).
     Clients(ClientsView),
+    /// The current company's export to the books (the firm's staff).
+    Export(ExportView),
 }
 
 impl Model {
@@ -147,6 +151,7 @@ impl Model {
             Screen::Catalog => ScreenView::Catalog(self.catalog_view()),
             Screen::Firm => ScreenView::Firm(self.firm_view()),
             Screen::Clients => ScreenView::Clients(self.clients_view()),
+            Screen::Export => ScreenView::Export(self.export_view()),
         }
     }
 }

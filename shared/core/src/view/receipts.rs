@@ -74,6 +74,8 @@ pub struct ReceiptFiltersView {
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct ReceiptsView {
     pub can_capture: bool,
+    /// The firm's staff: "Export to the books" opens the company's export page.
+    pub can_export: bool,
     /// `None` for someone who sees only their own receipts.
     pub filters: Option<ReceiptFiltersView>,
     /// Photos being processed right now.
@@ -282,6 +284,7 @@ impl Model {
             .collect();
         ReceiptsView {
             can_capture: self.can_capture(),
+            can_export: self.exports(),
             filters: self.receipt_filters(ids.len()),
             processing: self.local.captures.len() as u32,
             more: ids.len().saturating_sub(receipts.len()) as u32,

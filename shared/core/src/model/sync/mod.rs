@@ -365,6 +365,9 @@ impl Model {
         if self.clients.op == Some(op) {
             return self.clients_answered(result);
         }
+        if self.export.waits_for(op) {
+            return self.export_answered(op, result);
+        }
         match self.sync.step.clone() {
             Step::Me { op: o } if o == op => self.me_answered(result),
             Step::Open { op: o, company } if o == op => self.opened(company, result),
