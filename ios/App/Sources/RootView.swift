@@ -39,7 +39,7 @@ struct RootView: View {
         case .approval(let v): ApprovalScreen(view: v)
         case .inbox(let v): InboxScreen(view: v)
         case .thread(let v): ThreadScreen(view: v)
-        case .compose, .catalog, .firm, .clients:
+        case .compose, .catalog, .firm, .clients, .export:
             // Accountants and admins use the web app for these.
             ContentUnavailableView("Open Kvits on the web for this", systemImage: "desktopcomputer")
         }

@@ -10,6 +10,7 @@ import { ApprovalsScreen, ApprovalScreen } from "./Approvals";
 import { ComposeScreen, InboxScreen, ThreadScreen } from "./Messages";
 import { CatalogScreen } from "./Catalog";
 import { ClientsScreen } from "./Clients";
+import { ExportScreen } from "./Export";
 import { FirmScreen } from "./Firm";
 import "./app.css";
 
@@ -267,6 +268,8 @@ function Screen({ screen }: { screen: ScreenView }) {
       return <FirmScreen view={screen.value} />;
     case "Clients":
       return <ClientsScreen view={screen.value} />;
+    case "Export":
+      return <ExportScreen view={screen.value} />;
     default:
       return (
         <section className="card">

@@ -159,6 +159,11 @@ export function ReceiptsScreen({ view }: { view: ReceiptsView }) {
       <section aria-labelledby="receipts-h">
         <div className="screen-head">
           <h1 id="receipts-h">Receipts</h1>
+          {view.can_export && (
+            <button type="button" className="button" onClick={() => dispatch({ kind: "Navigate", value: { kind: "Export" } })}>
+              Export to the books
+            </button>
+          )}
           {view.can_capture && <CaptureButton label="Add receipt photos" onFiles={capture} primary />}
         </div>
         {view.can_capture && (

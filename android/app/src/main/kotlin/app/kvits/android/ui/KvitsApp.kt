@@ -194,6 +194,7 @@ private fun Screen(view: ViewModel, send: Send, capture: CaptureActions) {
         // Firm admins run the firm from the web console.
         is ScreenView.Firm -> Text("Open Kvits on the web to manage the firm.", Modifier.padding(24.dp))
         is ScreenView.Clients -> Text("Open Kvits on the web for the clients overview.", Modifier.padding(24.dp))
+        is ScreenView.Export -> Text("Open Kvits on the web to export to the books.", Modifier.padding(24.dp))
     }
 }
 
