@@ -425,6 +425,7 @@ fn screen_name(screen: &ScreenView) -> &'static str {
         ScreenView::Catalog(_) => "Catalog",
         ScreenView::Firm(_) => "Firm",
         ScreenView::Clients(_) => "Clients",
+        ScreenView::Export(_) => "Export",
     }
 }
 

@@ -119,7 +119,12 @@ function Batch({ row, cancel }: { row: BatchRow; cancel: () => void }) {
 }
 
 function Settings({ settings, save }: { settings: ExportSettingsView; save: (e: ExportEvent) => void }) {
-  const [s, setS] = useState(settings);
+  const [s, setS] = useState({
+    sie: settings.sie,
+    vat_account: settings.vat_account,
+    employee_account: settings.employee_account,
+    card_account: settings.card_account,
+  });
   return (
     <section className="card settings" aria-labelledby="export-settings-h">
       <h2 id="export-settings-h">Export settings</h2>

@@ -25,10 +25,10 @@ export function ReviewPanel({ view }: { view: ReviewView }) {
     <section className="card review" aria-labelledby="review-h">
       <h2 id="review-h">Review</h2>
       {view.reviewed && <p className="status status-ok">Reviewed: ready for export.</p>}
-      {view.export && (
-        <p className={`status ${view.export.changed ? "status-warn" : "status-ok"}`}>
-          {view.export.text}
-          {view.export.can_unlock && (
+      {view.exported && (
+        <p className={`status ${view.exported.changed ? "status-warn" : "status-ok"}`}>
+          {view.exported.text}
+          {view.exported.can_unlock && (
             <>
               {" "}
               <button type="button" className="button" onClick={() => send("Unlock")}>
@@ -43,7 +43,7 @@ export function ReviewPanel({ view }: { view: ReviewView }) {
           {refused}
         </p>
       )}
-      {!view.export?.locked && (
+      {!view.exported?.locked && (
       <form
         aria-label="Correction"
         onSubmit={(e) => {
@@ -116,7 +116,7 @@ export function ReviewPanel({ view }: { view: ReviewView }) {
           <button type="submit" className="button">
             Save correction
           </button>
-          {!view.reviewed && !view.export && (
+          {!view.reviewed && !view.exported && (
             <button type="button" className="button-primary" onClick={() => send("MarkReviewed")}>
               Mark reviewed
             </button>
@@ -124,7 +124,7 @@ export function ReviewPanel({ view }: { view: ReviewView }) {
         </div>
       </form>
       )}
-      {!view.export && (
+      {!view.exported && (
       <form
         aria-label="Return with a question"
         onSubmit={(e) => {

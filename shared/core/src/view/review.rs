@@ -31,7 +31,7 @@ pub struct ReviewView {
     pub reviewed: bool,
     /// In an export batch or exported: where, and whether it is locked. Only a correction of
     /// an unlocked one is possible then (no return, no review).
-    pub export: Option<ExportView>,
+    pub exported: Option<ExportedView>,
     /// Errors by field: `expense_type`, `vat.0.rate`, `vat.0.net`, `vat.0.vat`, `question`,
     /// and `review` for what the rules refused.
     pub errors: Vec<FieldError>,
@@ -39,7 +39,7 @@ pub struct ReviewView {
 
 /// A document's export to the books, as its review shows it.
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct ExportView {
+pub struct ExportedView {
     /// "Exported to the books: batch 7, voucher 7-012".
     pub text: String,
     /// Nobody changes it; the firm unlocks it to correct it.
@@ -153,7 +153,7 @@ impl Model {
             currency,
             question: d.question.clone(),
             reviewed: e.status == ExpenseStatus::Reviewed,
-            export: e.export.as_ref().map(|m| ExportView {
+            exported: e.export.as_ref().map(|m| ExportedView {
                 text: super::receipts::export_text(e),
                 locked: m.locked,
                 changed: m.changed,
