@@ -437,3 +437,114 @@ async fn cancelled_and_changed_documents_go_out_again_only_as_asked() {
         r.outcome
     );
 }
+
+/// Runs `kvits-server admin export` on the test server's data directory (the server keeps
+/// running, as an operator's would); answers (success, stdout, stderr).
+fn cli_export(srv: &TestServer, args: &[&str]) -> (bool, String, String) {
+    let data_dir = srv.db_path().parent().expect("data dir").to_owned();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvits-server"))
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg("export")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run kvits-server");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_exports_a_period_once_and_refuses_bad_input() {
+    let srv = TestServer::start().await;
+    let mut people = Birch::new(&srv).await;
+    let id = receipt_of(&srv, &mut people, 9, 2, true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("november.zip");
+    let out_arg = out.to_str().unwrap();
+    let period = [
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--out",
+        out_arg,
+    ];
+
+    // By name: one JSON line, and the file it names.
+    let mut args = vec!["--company", "Birch Bakery"];
+    args.extend(period);
+    let (ok, stdout, stderr) = cli_export(&srv, &args);
+    assert!(ok, "{stderr}");
+    let line: serde_json::Value = serde_json::from_str(&stdout).expect(&stdout);
+    let zip = std::fs::read(&out).unwrap();
+    assert_eq!(line["documents"], 1);
+    assert_eq!(line["bytes"], zip.len());
+    assert_eq!(line["sha256"], hex::encode(Sha256::digest(&zip)));
+    let files = unzip(&zip);
+    let pdf = lopdf::Document::load_mem(&files["pdf/1-001.pdf"]).unwrap();
+    assert_eq!(pdf.get_pages().len(), 2);
+    assert_eq!(
+        expense(&mut people.anna, id).await.status,
+        ExpenseStatus::Exported
+    );
+
+    // Again, by id: nothing to export, and nothing written.
+    std::fs::remove_file(&out).unwrap();
+    let birch = BIRCH.to_string();
+    let mut args = vec!["--company", birch.as_str()];
+    args.extend(period);
+    let (ok, stdout, stderr) = cli_export(&srv, &args);
+    assert!(ok, "{stderr}");
+    let line: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(line["documents"], 0);
+    assert!(!out.exists());
+
+    // Bad input: a clear message, a failing exit, no file.
+    for (args, says) in [
+        (
+            vec![
+                "--company",
+                "Nobody Ltd",
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-30",
+            ],
+            "no company is named",
+        ),
+        (
+            vec![
+                "--company",
+                "Birch Bakery",
+                "--from",
+                "2026-11-30",
+                "--to",
+                "2026-11-01",
+            ],
+            "is after --to",
+        ),
+        (
+            vec![
+                "--company",
+                "Birch Bakery",
+                "--from",
+                "2026-13-01",
+                "--to",
+                "2026-11-30",
+            ],
+            "--from",
+        ),
+    ] {
+        let mut args = args.clone();
+        args.extend(["--out", out_arg]);
+        let (ok, _, stderr) = cli_export(&srv, &args);
+        assert!(!ok, "{args:?}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!out.exists());
+    }
+}

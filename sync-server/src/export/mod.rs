@@ -1047,8 +1047,10 @@ fn sie_file(
             text: Some(e.created_by_name.clone()),
         });
         vouchers.push(sie::Voucher {
-            series: String::new(),
-            number: String::new(),
+            // Series A (every Swedish program has it), numbered within the file: an SIE 4I
+            // import gives vouchers the books' own numbers.
+            series: "A".into(),
+            number: (vouchers.len() + 1).to_string(),
             date: day_of(e),
             text: format!(
                 "{} · Kvits {}",
@@ -1251,4 +1253,318 @@ async fn put_settings_handler(
         })
         .await?;
     Ok(Json(saved))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The journal and the SIE file of a known batch, against golden files
+    //! (`KVITS_UPDATE_GOLDEN=1` writes them anew), and the SIE read back by a parser.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use kvits_protocol::{
+        Company, Decision, DocumentType, ExpenseFields, ExpenseId, ExportMark, HistoryEntry,
+        PaymentKind, ReceiptPage, VatLine,
+    };
+
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn id(n: u128) -> uuid::Uuid {
+        uuid::Uuid::from_u128(0x0193_f0a0_0000_7000_8000_0000_0000_0000 + n)
+    }
+
+    fn company() -> Company {
+        Company {
+            registration_number: Some("556677-8899".into()),
+            country: Some("SE".into()),
+            ..Company::new(
+                CompanyId(id(1)),
+                kvits_protocol::FirmId(id(2)),
+                "Dune Design AB",
+                "SEK",
+            )
+        }
+    }
+
+    fn batch() -> ExportBatch {
+        ExportBatch {
+            id: ExportBatchId(id(3)),
+            company_id: CompanyId(id(1)),
+            number: 4,
+            from: Some("2026-11-01".parse().unwrap()),
+            to: Some("2026-11-30".parse().unwrap()),
+            status: ExportBatchStatus::Building,
+            documents: 3,
+            bytes: None,
+            sha256: None,
+            file_name: "kvits-dune-design-ab-export-4.zip".into(),
+            created_by: UserId(id(4)),
+            created_by_name: "Åsa Öberg".into(),
+            created_at: at("2026-12-02T09:15:00Z"),
+            cancelled_at: None,
+            cancelled_by_name: None,
+            error: None,
+        }
+    }
+
+    fn doc(line: u32, fields: ExpenseFields, paid: PaymentKind, again: bool) -> Doc {
+        let voucher = format!("4-{line:03}");
+        let expense = Expense {
+            id: ExpenseId(id(100 + u128::from(line))),
+            company_id: CompanyId(id(1)),
+            created_by: UserId(id(5)),
+            created_by_name: "Erik \"Ekonomi\" Ek".into(),
+            document_type: DocumentType::Receipt,
+            fields,
+            pages: vec![ReceiptPage {
+                sha256: "ab".repeat(32),
+                size: 1,
+                content_type: "image/jpeg".into(),
+                width: 1,
+                height: 1,
+            }],
+            status: ExpenseStatus::Exporting,
+            revision: 5,
+            approval: None,
+            decisions: vec![Decision {
+                kind: DecisionKind::Approve,
+                step: 0,
+                revision: 2,
+                by: UserId(id(6)),
+                by_name: "Maja Chef".into(),
+                at: at("2026-11-20T10:00:00Z"),
+                reason: None,
+            }],
+            created_at: at("2026-11-10T08:00:00Z"),
+            updated_at: at("2026-11-25T08:00:00Z"),
+            submitted_at: Some(at("2026-11-10T08:05:00Z")),
+            history: vec![HistoryEntry {
+                at: at("2026-11-25T08:00:00Z"),
+                by: UserId(id(4)),
+                by_name: "Åsa Öberg".into(),
+                action: HistoryAction::Reviewed,
+                fields: Vec::new(),
+                note: None,
+            }],
+            export: Some(ExportMark {
+                batch_id: ExportBatchId(id(3)),
+                batch_number: 4,
+                voucher: voucher.clone(),
+                at: at("2026-12-02T09:15:00Z"),
+                locked: true,
+                changed: false,
+                replaces: None,
+            }),
+        };
+        Doc {
+            pdf_name: format!("pdf/{voucher}.pdf"),
+            voucher,
+            expense,
+            expense_type: Some(("Representation".into(), "6071".into())),
+            account: Some("6071".into()),
+            payment: Some(PaymentMethod {
+                id: kvits_protocol::PaymentMethodId(id(7)),
+                company_id: CompanyId(id(1)),
+                payment_kind: paid,
+                label: match paid {
+                    PaymentKind::CompanyCard => "Visa Business".into(),
+                    _ => "Own money / cash".into(),
+                },
+                last_four: (paid == PaymentKind::CompanyCard).then(|| "4821".into()),
+                holder_id: None,
+                active: true,
+            }),
+            reviewed: Some(("Åsa Öberg".into(), at("2026-11-25T08:00:00Z"))),
+            again,
+        }
+    }
+
+    fn money(minor: i64, currency: &str) -> Option<Money> {
+        Some(Money {
+            amount_minor: minor,
+            currency: currency.into(),
+        })
+    }
+
+    /// A card lunch with two VAT rates, an own-money taxi in SEK without VAT, and a hotel in
+    /// EUR with its SEK amount (exported again).
+    fn docs() -> Vec<Doc> {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d);
+        vec![
+            doc(
+                1,
+                ExpenseFields {
+                    amount: money(36_200, "SEK"),
+                    date: day(3),
+                    merchant: Some("Café Åre; \"Fika\"".into()),
+                    vat: vec![
+                        VatLine {
+                            rate_bp: 2500,
+                            net_minor: 16_000,
+                            vat_minor: 4_000,
+                        },
+                        VatLine {
+                            rate_bp: 1200,
+                            net_minor: 14_464,
+                            vat_minor: 1_736,
+                        },
+                    ],
+                    ..ExpenseFields::default()
+                },
+                PaymentKind::CompanyCard,
+                false,
+            ),
+            doc(
+                2,
+                ExpenseFields {
+                    amount: money(24_900, "SEK"),
+                    date: day(12),
+                    merchant: Some("Taxi Stockholm".into()),
+                    note: Some("From the airport,\nlate flight".into()),
+                    ..ExpenseFields::default()
+                },
+                PaymentKind::OwnMoney,
+                false,
+            ),
+            doc(
+                3,
+                ExpenseFields {
+                    amount: money(18_950, "EUR"),
+                    base_amount: money(217_300, "SEK"),
+                    date: day(28),
+                    merchant: Some("Hotel Rīga".into()),
+                    account_code: Some("5831".into()),
+                    ..ExpenseFields::default()
+                },
+                PaymentKind::CompanyCard,
+                true,
+            ),
+        ]
+    }
+
+    fn golden(name: &str, bytes: &[u8]) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/export/golden")
+            .join(name);
+        if std::env::var_os("KVITS_UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, bytes).unwrap();
+        }
+        let want = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            want == bytes,
+            "{name} differs from its golden file ({}); KVITS_UPDATE_GOLDEN=1 writes it:\n{}",
+            path.display(),
+            String::from_utf8_lossy(bytes)
+        );
+    }
+
+    #[test]
+    fn the_journal_of_a_known_batch() {
+        let mut docs = docs();
+        docs[2].account = Some("5831".into());
+        let format = journal::Format {
+            separator: kvits_protocol::CsvSeparator::Semicolon,
+            decimal_mark: kvits_protocol::DecimalMark::Comma,
+        };
+        let bytes = journal::write(&docs, &company(), format).unwrap();
+        golden("journal-semicolon-comma.csv", &bytes);
+        // Read back as a spreadsheet would: every row, every field as written.
+        let text = std::str::from_utf8(&bytes).unwrap();
+        let mut csv = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let header = csv.headers().unwrap().clone();
+        let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 3);
+        let col = |n: &str| header.iter().position(|h| h == n).expect(n);
+        assert_eq!(&rows[0][col("merchant")], "Café Åre; \"Fika\"");
+        assert_eq!(&rows[0][col("vat 25 %")], "40,00");
+        assert_eq!(&rows[0][col("net 12 %")], "144,64");
+        assert_eq!(&rows[1][col("note")], "From the airport,\nlate flight");
+        assert_eq!(&rows[2][col("base_amount")], "2173,00");
+        assert_eq!(&rows[2][col("exported_again")], "yes");
+
+        let point = journal::Format {
+            separator: kvits_protocol::CsvSeparator::Comma,
+            decimal_mark: kvits_protocol::DecimalMark::Point,
+        };
+        golden(
+            "journal-comma-point.csv",
+            &journal::write(&docs, &company(), point).unwrap(),
+        );
+    }
+
+    #[test]
+    fn the_sie_file_of_a_known_batch_books_every_document_and_reads_back() {
+        let mut docs = docs();
+        docs[2].account = Some("5831".into());
+        let settings = ExportSettings::defaults_for(Some("SE"));
+        let (file, warnings) = sie_file(&company(), &settings, &docs, &batch());
+        assert_eq!(warnings, Vec::<String>::new());
+        let bytes = sie::write(&file).unwrap();
+        golden("dune-design-ab-4.se", &bytes);
+        // Every voucher balances, and a parser reads the accounts we meant.
+        let items: Vec<sie4::item::Item> = sie4::Reader::new(&bytes[..])
+            .collect::<Result<_, _>>()
+            .expect("sie4 reads it");
+        let vouchers: Vec<_> = items
+            .iter()
+            .filter_map(|i| match i {
+                sie4::item::Item::Ver(v) => Some(v),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(vouchers.len(), 3);
+        let rows = |n: usize| -> Vec<(String, i128)> {
+            vouchers[n]
+                .transactions
+                .0
+                .iter()
+                .map(|t| (t.account.to_string(), t.amount.mantissa()))
+                .collect()
+        };
+        // The lunch: net to representation, VAT to 2640, the card credited.
+        assert_eq!(
+            rows(0),
+            [
+                ("6071".to_string(), 30_464),
+                ("2640".to_string(), 5_736),
+                ("2890".to_string(), -36_200)
+            ]
+        );
+        // The taxi, own money: owed to the employee.
+        assert_eq!(
+            rows(1),
+            [("6071".to_string(), 24_900), ("2820".to_string(), -24_900)]
+        );
+        // The EUR hotel: its SEK amount, no Swedish VAT.
+        assert_eq!(
+            rows(2),
+            [
+                ("5831".to_string(), 217_300),
+                ("2890".to_string(), -217_300)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_document_sie_cannot_book_is_named_not_dropped_silently() {
+        let mut docs = docs();
+        docs[2].expense.fields.base_amount = None;
+        docs[1].account = Some("Travel".into());
+        let (file, warnings) = sie_file(
+            &company(),
+            &ExportSettings::defaults_for(Some("SE")),
+            &docs,
+            &batch(),
+        );
+        assert_eq!(file.vouchers.len(), 1);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].starts_with("voucher 4-002"));
+        assert!(warnings[1].starts_with("voucher 4-003"));
+    }
 }
