@@ -62,8 +62,9 @@ pub fn run(args: &[String]) -> Result<()> {
         [what, rest @ ..] if what == "sync" => crate::bench_sync::run(rest),
         [what, rest @ ..] if what == "core" => crate::bench_core::run(rest),
         [what, rest @ ..] if what == "desk" => crate::bench_desk::run(rest),
+        [what, rest @ ..] if what == "export" => crate::bench_export::run(rest),
         [flag, program, rest @ ..] if flag == MEASURE_CHILD => measure_child(program, rest),
-        _ => bail!("usage: cargo xtask bench imaging|sync|core|desk"),
+        _ => bail!("usage: cargo xtask bench imaging|sync|core|desk|export"),
     }
 }
 

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_core;
 mod bench_desk;
+mod bench_export;
 mod bench_sync;
 mod bindings;
 mod compress;
@@ -32,6 +33,7 @@ commands:
   bench sync [--quick]                 push mutations/s; pull latency at 10^3/10^5/10^6 rows
   bench core                           µs per update+view round trip through the Crux bridge
   bench desk [--quick]                 first clients overview and first sync at 300 clients / 200,000 documents
+  bench export [--quick]               one export batch of 5,000 documents with 2 pages (time, heap)
   bindings [--out DIR]                 Swift/Kotlin glue (UniFFI) and core types for the shells
   web build|test                       build the web shell (wasm core, types, Vite) / run its
                                        unit tests and browser tests in Chromium

@@ -1,0 +1,259 @@
+//! `cargo xtask bench export [--quick]`: one export batch of 5,000 reviewed documents with two
+//! photographed pages each (`--quick`: 500), through the real HTTP API.
+//!
+//! The real server runs in this process on 127.0.0.1:0 with the demo firm (as `bench sync`).
+//! The photos are the real receipt scans of the fixtures, stored once each in the blob store;
+//! the documents (Birch Bakery, dated in one month, reviewed) are written straight into
+//! SQLite. Then Anna makes the batch (`POST /v1/companies/{id}/exports`: every document locked,
+//! its PDF rendered with its photos, the ZIP written, every document marked exported) and
+//! downloads it. Printed: the time to make the batch, its size, documents per second, the
+//! download's time, and the heap the server held at its peak while making it (this process's
+//! allocator, above what it held before) — the batch is written one document at a time, so
+//! the peak must not grow with the number of documents.
+//!
+//! A figure printer, not a test: it fails only when the server answers wrongly.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail, ensure};
+use kvits_protocol::{
+    CompanyId, DocumentType, Entity, Expense, ExpenseFields, ExpenseId, ExpenseStatus, ExportBatch,
+    FirmId, Money, ReceiptPage, UserId,
+};
+use kvits_sync_server::error::{ApiError, ApiResult};
+use rusqlite::{Connection, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use crate::bench_sync::{Running, group, ms, peak_rss_mb};
+
+const USAGE: &str = "usage: cargo xtask bench export [--quick]";
+
+/// Documents written per transaction while seeding.
+const CHUNK: u64 = 5_000;
+
+pub fn run(args: &[String]) -> Result<()> {
+    let mut documents = 5_000;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => documents = 500,
+            other => bail!("unknown argument {other}; {USAGE}"),
+        }
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(bench(documents))
+}
+
+async fn bench(documents: u64) -> Result<()> {
+    let total = Instant::now();
+    println!(
+        "sync server in-process on 127.0.0.1, SQLite and blobs in a temp dir, {} CPU(s); one \
+         batch of {} documents with 2 pages each",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        group(documents)
+    );
+    let server = Running::start().await?;
+    let birch = *server
+        .demo
+        .companies
+        .get("Birch Bakery")
+        .context("the demo has no Birch Bakery")?;
+    let firm = server.demo.firm;
+
+    // The photos: every real scan of the fixtures, stored once.
+    let scans = kvits_testkit::receipts("scans");
+    ensure!(scans.len() >= 2, "need two receipt scans in the fixtures");
+    let mut pages = Vec::new();
+    for scan in &scans {
+        let bytes = scan.bytes();
+        let info = kvits_imaging::probe(&bytes).context("a fixture scan is no image")?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        server
+            .server
+            .state()
+            .blobs
+            .put_blob(firm, &sha256, bytes.clone().into())
+            .await
+            .context("storing a photo")?;
+        pages.push(ReceiptPage {
+            sha256,
+            size: bytes.len() as u64,
+            content_type: "image/jpeg".into(),
+            width: info.width,
+            height: info.height,
+        });
+    }
+    let photo_bytes: u64 = pages.iter().map(|p| p.size).sum::<u64>() / pages.len() as u64;
+    println!(
+        "{} distinct photos, {} bytes each on average",
+        pages.len(),
+        group(photo_bytes)
+    );
+
+    let started = Instant::now();
+    let emma = kvits_demo::EMMA.id;
+    let mut offset = 0;
+    while offset < documents {
+        let n = CHUNK.min(documents - offset);
+        let pages = pages.clone();
+        server
+            .write("seeding documents", move |c| {
+                insert_reviewed(c, firm, birch, emma, &pages, offset, n)
+            })
+            .await?;
+        offset += n;
+    }
+    println!(
+        "seeded {} reviewed documents in {:.1} s",
+        group(documents),
+        started.elapsed().as_secs_f64()
+    );
+
+    let anna = server.device("anna@demo.kvits").await?;
+    let baseline = crate::ALLOC.current();
+    crate::ALLOC.reset_peak();
+    let rss_before = peak_rss_mb();
+    let start = Instant::now();
+    let response = anna
+        .http
+        .post(format!("{}/v1/companies/{birch}/exports", anna.base))
+        .bearer_auth(&anna.token)
+        .json(&serde_json::json!({"from": "2026-11-01", "to": "2026-11-30"}))
+        .send()
+        .await
+        .context("asking for the batch")?;
+    let status = response.status();
+    let body = response.text().await.context("reading the answer")?;
+    let took = start.elapsed();
+    let peak_heap = crate::ALLOC.peak().saturating_sub(baseline);
+    ensure!(status.as_u16() == 201, "export: {status}: {body}");
+    let batch: ExportBatch = serde_json::from_str(&body).context("decoding the batch")?;
+    ensure!(
+        u64::from(batch.documents) == documents,
+        "the batch holds {} documents, not {documents}",
+        batch.documents
+    );
+    let bytes = batch.bytes.unwrap_or(0);
+    println!(
+        "\nexport (lock, {} PDFs with {} pages, ZIP, mark exported): {:.1} s, {:.0} documents/s; \
+         ZIP {} MB",
+        group(documents),
+        group(documents * 2),
+        took.as_secs_f64(),
+        documents as f64 / took.as_secs_f64(),
+        bytes / 1_000_000
+    );
+    println!(
+        "peak heap while exporting, above before: {:.1} MB{}",
+        peak_heap as f64 / 1_048_576.0,
+        match (rss_before, peak_rss_mb()) {
+            (Some(a), Some(b)) =>
+                format!(" (peak RSS of the process {a:.0} MB before, {b:.0} MB after)"),
+            _ => String::new(),
+        }
+    );
+
+    // The download, streamed and hashed as it comes (the ZIP does not fit in memory).
+    let start = Instant::now();
+    let mut response = anna
+        .http
+        .get(format!("{}/v1/exports/{}/file", anna.base, batch.id))
+        .bearer_auth(&anna.token)
+        .send()
+        .await
+        .context("downloading")?;
+    let mut hasher = Sha256::new();
+    let mut got = 0u64;
+    while let Some(chunk) = response.chunk().await.context("reading the download")? {
+        got += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    ensure!(got == bytes, "downloaded {got} bytes of {bytes}");
+    ensure!(
+        Some(hex::encode(hasher.finalize())) == batch.sha256,
+        "the download's SHA-256 differs from the batch's"
+    );
+    println!(
+        "download: {} ms for {} MB",
+        ms(start.elapsed()).round(),
+        bytes / 1_000_000
+    );
+    server.stop().await?;
+    println!("\nwhole run: {:.1} s", total.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Writes `n` reviewed documents of `company`, dated in November 2026, with two of `pages`
+/// each, in one transaction (versions numbered as `store::put` does).
+fn insert_reviewed(
+    c: &mut Connection,
+    firm: FirmId,
+    company: CompanyId,
+    emma: UserId,
+    pages: &[ReceiptPage],
+    offset: u64,
+    n: u64,
+) -> ApiResult<()> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let base = kvits_sync_server::store::current_version(&tx, firm)?;
+    let now = kvits_sync_server::now();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1);
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO entities (kind, id, firm_id, company_id, parent_id, version, deleted, body)
+             VALUES ('expense', ?1, ?2, ?3, NULL, ?4, 0, ?5)",
+        )?;
+        for i in 0..n {
+            let k = offset + i;
+            let id = ExpenseId(uuid::Uuid::now_v7());
+            let page = |j: u64| pages[((2 * k + j) % pages.len() as u64) as usize].clone();
+            let e = Expense {
+                id,
+                company_id: company,
+                created_by: emma,
+                created_by_name: "Emma Employee".into(),
+                document_type: DocumentType::Receipt,
+                fields: ExpenseFields {
+                    amount: Some(Money {
+                        amount_minor: 150 + (k.wrapping_mul(7919) % 49_850) as i64,
+                        currency: "EUR".into(),
+                    }),
+                    date: day.and_then(|d| d.checked_add_days(chrono::Days::new(k % 30))),
+                    merchant: Some(format!("Merchant {}", k % 97)),
+                    ..ExpenseFields::default()
+                },
+                pages: vec![page(0), page(1)],
+                status: ExpenseStatus::Reviewed,
+                revision: 4,
+                approval: None,
+                decisions: Vec::new(),
+                created_at: now,
+                updated_at: now,
+                submitted_at: Some(now),
+                history: Vec::new(),
+                export: None,
+            };
+            let version = i64::try_from(base + i + 1)
+                .map_err(|_| ApiError::internal("change counter out of range"))?;
+            insert.execute(params![
+                id.to_string(),
+                firm.to_string(),
+                company.to_string(),
+                version,
+                serde_json::to_string(&Entity::Expense(e))?
+            ])?;
+        }
+    }
+    tx.execute(
+        "UPDATE firms SET change_counter = ?2 WHERE id = ?1",
+        params![
+            firm.to_string(),
+            i64::try_from(base + n)
+                .map_err(|_| ApiError::internal("change counter out of range"))?
+        ],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
