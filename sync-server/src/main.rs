@@ -42,7 +42,13 @@ enum Command {
     Demo(ServeArgs),
     /// Administer tenants in a data directory (the server may be running).
     Admin {
-        #[arg(long, default_value = "kvits-data", env = "KVITS_DATA_DIR")]
+        /// Before or after the command's name: `admin export --data-dir DIR …` works too.
+        #[arg(
+            long,
+            default_value = "kvits-data",
+            env = "KVITS_DATA_DIR",
+            global = true
+        )]
         data_dir: PathBuf,
         #[command(subcommand)]
         command: AdminCommand,

@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -244,18 +244,6 @@ fn checksum(data: &[u8]) -> String {
         "sha256 {}",
         base64::engine::general_purpose::STANDARD.encode(Sha256::digest(data))
     )
-}
-
-/// The `i`-th receipt scan of the fixtures (a real JPEG).
-fn receipt(i: usize) -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/receipts/scans");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("fixture dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
-        .collect();
-    files.sort();
-    std::fs::read(&files[i % files.len()]).expect("fixture")
 }
 
 /// Every file under `dir` with its size and hash, except the database's own files.
@@ -938,7 +926,7 @@ async fn ids_that_are_not_ids_are_404_and_touch_no_file() {
     let counter = p.counter().await;
     // Something to find if a path escaped, and a blob to aim next to.
     std::fs::write(srv.dir.join("secret.txt"), b"secret").expect("write");
-    let photo = receipt(0);
+    let photo = common::receipt(0);
     let sha = sha_hex(&photo);
     let r = p
         .send(
@@ -1861,7 +1849,7 @@ async fn non_images_bombs_and_bad_upload_headers_are_4xx_and_leave_nothing() {
     nothing_left().await;
 
     // PATCHes that are refused leave the upload where it was.
-    let photo = receipt(0);
+    let photo = common::receipt(0);
     let r = post(
         "start",
         Some(&photo.len().to_string()),
@@ -2054,7 +2042,7 @@ async fn non_images_bombs_and_bad_upload_headers_are_4xx_and_leave_nothing() {
         );
     }
     // Bytes that are not the declared ones: 422 hash_mismatch, nothing kept.
-    let other = receipt(1);
+    let other = common::receipt(1);
     let r = post(
         "mismatch",
         Some(&other.len().to_string()),

@@ -9,7 +9,6 @@
 mod common;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use common::{Device, TestServer};
@@ -21,17 +20,6 @@ use kvits_protocol::{
 use sha2::{Digest, Sha256};
 
 const BIRCH: CompanyId = CompanyId(kvits_demo::BIRCH.id.0);
-
-fn receipt(i: usize) -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/receipts/scans");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("fixture dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
-        .collect();
-    files.sort();
-    std::fs::read(&files[i % files.len()]).expect("fixture")
-}
 
 /// Uploads `data` through the real endpoints; answers its page.
 async fn upload(srv: &TestServer, d: &Device, data: &[u8]) -> ReceiptPage {
@@ -110,7 +98,14 @@ async fn receipt_of(
     let id = ExpenseId(uuid::Uuid::now_v7());
     let mut attached = Vec::new();
     for p in 0..pages {
-        attached.push(upload(srv, emma, &receipt(usize::try_from(day).unwrap() + p)).await);
+        attached.push(
+            upload(
+                srv,
+                emma,
+                &common::receipt(usize::try_from(day).unwrap() + p),
+            )
+            .await,
+        );
     }
     applied(
         emma,
@@ -442,11 +437,10 @@ async fn cancelled_and_changed_documents_go_out_again_only_as_asked() {
 /// running, as an operator's would); answers (success, stdout, stderr).
 fn cli_export(srv: &TestServer, args: &[&str]) -> (bool, String, String) {
     let data_dir = srv.db_path().parent().expect("data dir").to_owned();
+    // The order the operator's guide gives: the command, then the data directory.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvits-server"))
-        .arg("admin")
-        .arg("--data-dir")
+        .args(["admin", "export", "--data-dir"])
         .arg(&data_dir)
-        .arg("export")
         .args(args)
         .env("RUST_LOG", "warn")
         .output()

@@ -9,7 +9,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine;
 use common::{Device, TestServer};
@@ -34,18 +34,6 @@ fn new_uuid() -> uuid::Uuid {
 
 fn sha_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
-}
-
-/// The `i`-th receipt scan of the fixtures (a real JPEG).
-fn receipt(i: usize) -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/receipts/scans");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("fixture dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
-        .collect();
-    files.sort();
-    std::fs::read(&files[i % files.len()]).expect("fixture")
 }
 
 /// What a page naming `data` looks like.
@@ -560,7 +548,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
     )
     .await;
     let (thread, message, reply) = conversation(&mut olga, &mut quinn, oak).await;
-    let photo = receipt(1);
+    let photo = common::receipt(1);
     let page = upload(&srv, &oscar.token, &photo).await;
     let submitted = submit_receipt(
         &mut oscar,
@@ -580,7 +568,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         }],
     )
     .await;
-    let pending = receipt(3);
+    let pending = common::receipt(3);
     let upload_id = partial_upload(&srv, &oscar.token, &pending, 100).await;
     let invitation_hash = pending_invitation(&srv, &olga, oak, "nora@other.kvits").await;
     let person = |d: Device, i: usize, label: &str, manages: bool| Person {
@@ -644,7 +632,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         })
         .expect("Birch's approval rule");
     let (thread, message, reply) = conversation(&mut anna, &mut clara, birch).await;
-    let photo = receipt(0);
+    let photo = common::receipt(0);
     let page = upload(&srv, &emma.token, &photo).await;
     let submitted = submit_receipt(
         &mut emma,
@@ -664,7 +652,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         }],
     )
     .await;
-    let pending = receipt(2);
+    let pending = common::receipt(2);
     let upload_id = partial_upload(&srv, &emma.token, &pending, 100).await;
     let invitation_hash = pending_invitation(&srv, &anna, birch, "nils@demo.kvits").await;
     let mut people = Vec::new();
@@ -2443,7 +2431,7 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
 
     // Mark's own receipt: the rule names Mark and Alice, so only Alice decides it.
     let mut mark = fresh_install(&demo.person("mark@demo.kvits").device);
-    let photo = receipt(4);
+    let photo = common::receipt(4);
     let page = upload(&srv, &mark.token, &photo).await;
     let marks = submit_receipt(
         &mut mark,
@@ -3034,7 +3022,7 @@ async fn naming_another_companys_photo_in_ones_own_rows_does_not_reveal_it() {
     let mut otto = srv.device("otto@demo.kvits").await;
     let birch = srv.demo.company("Birch Bakery");
     let cedar = srv.demo.company("Cedar Logistics");
-    let page = upload(&srv, &emma.token, &receipt(5)).await;
+    let page = upload(&srv, &emma.token, &common::receipt(5)).await;
     submit_receipt(
         &mut emma,
         birch,
@@ -3072,7 +3060,7 @@ async fn naming_another_companys_photo_in_ones_own_rows_does_not_reveal_it() {
     // Clara, in Birch Bakery, names Vera's (Cedar) photo as the attachment of a reply.
     let vera = srv.device("vera@demo.kvits").await;
     let mut clara = srv.device("clara@demo.kvits").await;
-    let veras = upload(&srv, &vera.token, &receipt(6)).await;
+    let veras = upload(&srv, &vera.token, &common::receipt(6)).await;
     let thread = clara
         .pull_all()
         .await
@@ -3220,7 +3208,7 @@ async fn a_message_attachment_reaches_both_companies_and_nobody_else() {
 
     // Anna uploads the photo through the resumable API, in two chunks with a look at the
     // offset in between, as an app resuming after a cut would.
-    let photo = receipt(4);
+    let photo = common::receipt(4);
     let sha = sha_hex(&photo);
     let r = post_upload(&srv, &anna.token, &sha, photo.len()).await;
     assert_eq!(r.status, 201, "{}", r.show());

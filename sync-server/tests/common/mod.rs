@@ -315,3 +315,17 @@ impl Device {
             .expect("get")
     }
 }
+
+/// The `i`-th real receipt scan of the fixtures (a JPEG), cycling through them in name order.
+#[allow(dead_code)] // not every test file uploads photos
+pub fn receipt(i: usize) -> Vec<u8> {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/receipts/scans");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixture dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    files.sort();
+    std::fs::read(&files[i % files.len()]).expect("fixture")
+}
