@@ -7,16 +7,11 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
 import { unzipSync, strFromU8 } from "fflate";
-import type { Page } from "playwright-core";
-import { chromiumForFile, fixturePhotos, newContext, screenshot, signIn, SLOW, waitSynced, watch } from "./support";
+import { approveAsMark, chromiumForFile, fixturePhotos, newContext, receiptRow as row, screenshot, sendMeal, signIn, SLOW, waitSynced, watch } from "./support";
 
 const MERCHANT = "Export test Rīgas Piens";
 const chrome = chromiumForFile();
 const logs = chrome.logs;
-
-function row(page: Page, merchant: string) {
-  return page.getByRole("list", { name: "Receipts" }).getByRole("listitem").filter({ hasText: merchant });
-}
 
 /** The 15th of last month, `YYYY-MM-DD` (the export page starts at last month). */
 function lastMonthDay(): string {
@@ -33,27 +28,11 @@ test("Anna exports last month for Birch and the ZIP holds the receipt", async ()
   try {
     // Emma sends a 30.00 EUR meal dated last month.
     await signIn(emma, "emma@demo.kvits");
-    await emma.getByLabel("Add receipt photos").setInputFiles(fixturePhotos()[1]);
-    await emma.locator('img[alt="Page 1"]').waitFor();
-    const type = emma.getByLabel("Expense type");
-    await type.selectOption({ label: (await type.locator("option", { hasText: "Meals" }).first().textContent())! });
-    await emma.getByLabel("Paid with").selectOption({ label: "Visa Business ·4821" });
-    await emma.getByLabel("Amount").fill("30.00");
-    await emma.getByLabel("Date").fill(lastMonthDay());
-    await emma.getByLabel("Merchant").fill(MERCHANT);
-    await emma.getByRole("button", { name: "Submit", exact: true }).click();
-    await row(emma, MERCHANT).getByText("Sent, waiting for approval").waitFor({ timeout: SLOW });
+    await sendMeal(emma, fixturePhotos()[1], MERCHANT, lastMonthDay());
 
     // Mark approves it.
     await signIn(mark, "mark@demo.kvits");
-    await mark.getByRole("navigation", { name: "Main" }).getByRole("button", { name: /Approvals/ }).click();
-    await mark
-      .getByRole("list", { name: "Waiting for you" })
-      .getByRole("button", { name: new RegExp(`^${MERCHANT} from Emma`) })
-      .click({ timeout: SLOW });
-    await mark.getByRole("button", { name: "Approve", exact: true }).click();
-    await mark.getByRole("heading", { name: "Approvals" }).waitFor();
-    await waitSynced(mark);
+    await approveAsMark(mark, MERCHANT);
 
     // Anna opens Birch, reviews the receipt.
     await signIn(anna, "anna@demo.kvits");

@@ -4,7 +4,7 @@
 
 import { expect, test } from "vitest";
 import type { Page } from "playwright-core";
-import { apiLogin, chromiumForFile, eventually, fixturePhotos, newContext, pullAll, screenshot, signIn, SLOW, waitSynced, watch } from "./support";
+import { apiLogin, approveAsMark as approve, chromiumForFile, eventually, fixturePhotos, newContext, pullAll, receiptRow, screenshot, sendMeal, signIn, SLOW, waitSynced, watch } from "./support";
 import type { Expense } from "./support";
 
 const MERCHANT = "Review test dinner";
@@ -13,18 +13,8 @@ const ANSWER = "Client dinner with Cedar Logistics";
 const chrome = chromiumForFile();
 const logs = chrome.logs;
 
-function row(page: Page, merchant: string) {
-  return page.getByRole("list", { name: "Receipts" }).getByRole("listitem").filter({ hasText: merchant });
-}
-
-async function approveAsMark(page: Page) {
-  await page.getByRole("navigation", { name: "Main" }).getByRole("button", { name: /Approvals/ }).click();
-  const waiting = page.getByRole("list", { name: "Waiting for you" });
-  await waiting.getByRole("button", { name: new RegExp(`^${MERCHANT} from Emma`) }).click({ timeout: SLOW });
-  await page.getByRole("button", { name: "Approve", exact: true }).click();
-  await page.getByRole("heading", { name: "Approvals" }).waitFor();
-  await waitSynced(page);
-}
+const row = receiptRow;
+const approveAsMark = (page: Page) => approve(page, MERCHANT);
 
 test("Anna corrects, asks, and marks reviewed; Emma answers and resubmits", async () => {
   const browser = chrome.browser();
@@ -34,15 +24,7 @@ test("Anna corrects, asks, and marks reviewed; Emma answers and resubmits", asyn
   try {
     // Emma sends a 30.00 EUR meal.
     await signIn(emma, "emma@demo.kvits");
-    await emma.getByLabel("Add receipt photos").setInputFiles(fixturePhotos()[0]);
-    await emma.locator('img[alt="Page 1"]').waitFor();
-    const type = emma.getByLabel("Expense type");
-    await type.selectOption({ label: (await type.locator("option", { hasText: "Meals" }).first().textContent())! });
-    await emma.getByLabel("Paid with").selectOption({ label: "Visa Business ·4821" });
-    await emma.getByLabel("Amount").fill("30.00");
-    await emma.getByLabel("Merchant").fill(MERCHANT);
-    await emma.getByRole("button", { name: "Submit", exact: true }).click();
-    await row(emma, MERCHANT).getByText("Sent, waiting for approval").waitFor({ timeout: SLOW });
+    await sendMeal(emma, fixturePhotos()[0], MERCHANT);
 
     await signIn(mark, "mark@demo.kvits");
     await approveAsMark(mark);

@@ -236,3 +236,33 @@ export function chromiumForFile(): { browser(): Browser; logs: string[] } {
     logs,
   };
 }
+
+/** The receipts list's row of `merchant`. */
+export function receiptRow(page: Page, merchant: string): Locator {
+  return page.getByRole("list", { name: "Receipts" }).getByRole("listitem").filter({ hasText: merchant });
+}
+
+/** Emma (signed in on `page`) sends a 30.00 EUR meal paid with her Visa, from `photo`,
+ * dated `date` when given; waits until it is sent. */
+export async function sendMeal(page: Page, photo: string, merchant: string, date?: string): Promise<void> {
+  await page.getByLabel("Add receipt photos").setInputFiles(photo);
+  await page.locator('img[alt="Page 1"]').waitFor();
+  const type = page.getByLabel("Expense type");
+  await type.selectOption({ label: (await type.locator("option", { hasText: "Meals" }).first().textContent())! });
+  await page.getByLabel("Paid with").selectOption({ label: "Visa Business ·4821" });
+  await page.getByLabel("Amount").fill("30.00");
+  if (date) await page.getByLabel("Date").fill(date);
+  await page.getByLabel("Merchant").fill(merchant);
+  await page.getByRole("button", { name: "Submit", exact: true }).click();
+  await receiptRow(page, merchant).getByText("Sent, waiting for approval").waitFor({ timeout: SLOW });
+}
+
+/** Mark (signed in on `page`) approves Emma's receipt from `merchant`. */
+export async function approveAsMark(page: Page, merchant: string): Promise<void> {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("button", { name: /Approvals/ }).click();
+  const waiting = page.getByRole("list", { name: "Waiting for you" });
+  await waiting.getByRole("button", { name: new RegExp(`^${merchant} from Emma`) }).click({ timeout: SLOW });
+  await page.getByRole("button", { name: "Approve", exact: true }).click();
+  await page.getByRole("heading", { name: "Approvals" }).waitFor();
+  await waitSynced(page);
+}
