@@ -200,6 +200,17 @@ async fn post_export(srv: &TestServer, d: &Device, body: serde_json::Value) -> (
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// What a batch of Birch's November would hold now.
+async fn november_preview(d: &Device) -> ExportPreview {
+    d.get(&format!(
+        "/v1/companies/{BIRCH}/export/preview?from=2026-11-01&to=2026-11-30"
+    ))
+    .await
+    .json()
+    .await
+    .unwrap()
+}
+
 fn november() -> serde_json::Value {
     serde_json::json!({"from": "2026-11-01", "to": "2026-11-30"})
 }
@@ -237,14 +248,7 @@ async fn a_period_goes_to_the_books_once_in_files_that_read_back() {
     let _waiting = receipt_of(&srv, &mut people, 20, 1, false).await;
     let anna = &mut people.anna;
 
-    let preview: ExportPreview = anna
-        .get(&format!(
-            "/v1/companies/{BIRCH}/export/preview?from=2026-11-01&to=2026-11-30"
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let preview = november_preview(anna).await;
     assert_eq!(
         (preview.documents, preview.pages, preview.not_reviewed),
         (2, 3, 1)
@@ -397,14 +401,7 @@ async fn cancelled_and_changed_documents_go_out_again_only_as_asked() {
     )
     .await;
     assert!(expense(anna, id).await.export.unwrap().changed);
-    let preview: ExportPreview = anna
-        .get(&format!(
-            "/v1/companies/{BIRCH}/export/preview?from=2026-11-01&to=2026-11-30"
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let preview = november_preview(anna).await;
     assert_eq!((preview.documents, preview.changed), (0, 1));
     assert_eq!(post_export(&srv, anna, november()).await.1, "null");
     let mut again = november();
