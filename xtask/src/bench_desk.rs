@@ -17,14 +17,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use kvits_protocol::{
-    ClientsOverview, CompanyDetails, CompanyId, DocumentType, Entity, Expense, ExpenseFields,
-    ExpenseId, ExpenseStatus, FirmId, MAX_PULL_LIMIT, PullQuery, PullResponse, UserId,
+    ClientsOverview, CompanyDetails, CompanyId, DocumentType, Expense, ExpenseFields, ExpenseId,
+    ExpenseStatus, FirmId, MAX_PULL_LIMIT, PullQuery, PullResponse, UserId,
 };
 use kvits_sync_server::admin;
-use kvits_sync_server::error::{ApiError, ApiResult};
-use rusqlite::{Connection, TransactionBehavior, params};
+use kvits_sync_server::error::ApiResult;
+use rusqlite::Connection;
 
-use crate::bench_sync::{Device, Running, group, ms, peak_rss_mb, percentile, vary};
+use crate::bench_sync::{
+    Device, Running, group, insert_expenses, ms, peak_rss_mb, percentile, vary,
+};
 
 const USAGE: &str = "usage: cargo xtask bench desk [--quick]";
 
@@ -225,8 +227,7 @@ fn status_of(k: u64) -> ExpenseStatus {
     }
 }
 
-/// Writes `n` documents in one transaction, numbering versions as `store::put` does; answers
-/// the firm's change counter afterwards.
+/// Writes `n` documents in one transaction; answers the firm's change counter afterwards.
 fn insert_documents(
     c: &mut Connection,
     firm: FirmId,
@@ -235,8 +236,6 @@ fn insert_documents(
     offset: u64,
     n: u64,
 ) -> ApiResult<u64> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let base = kvits_sync_server::store::current_version(&tx, firm)?;
     let now = kvits_sync_server::now();
     let mut template = Expense {
         id: ExpenseId(uuid::Uuid::nil()),
@@ -256,39 +255,13 @@ fn insert_documents(
         history: Vec::new(),
         export: None,
     };
-    {
-        let mut insert = tx.prepare(
-            "INSERT INTO entities (kind, id, firm_id, company_id, parent_id, version, deleted, body)
-             VALUES ('expense', ?1, ?2, ?3, NULL, ?4, 0, ?5)",
-        )?;
-        let firm_text = firm.to_string();
-        for i in 0..n {
-            let k = offset + i;
-            let id = ExpenseId(uuid::Uuid::now_v7());
-            vary(&mut template, id, k);
-            template.company_id = company_of(companies, k);
-            template.status = status_of(k);
-            let version = i64::try_from(base + i + 1)
-                .map_err(|_| ApiError::internal("change counter out of range"))?;
-            insert.execute(params![
-                id.to_string(),
-                firm_text,
-                template.company_id.to_string(),
-                version,
-                serde_json::to_string(&Entity::Expense(template.clone()))?
-            ])?;
-        }
-    }
-    let last = base + n;
-    tx.execute(
-        "UPDATE firms SET change_counter = ?2 WHERE id = ?1",
-        params![
-            firm.to_string(),
-            i64::try_from(last).map_err(|_| ApiError::internal("change counter out of range"))?
-        ],
-    )?;
-    tx.commit()?;
-    Ok(last)
+    insert_expenses(c, firm, n, |i| {
+        let k = offset + i;
+        vary(&mut template, ExpenseId(uuid::Uuid::now_v7()), k);
+        template.company_id = company_of(companies, k);
+        template.status = status_of(k);
+        template.clone()
+    })
 }
 
 /// `GET /v1/clients`: the answer's size and the overview.

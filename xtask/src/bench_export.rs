@@ -17,14 +17,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
 use kvits_protocol::{
-    CompanyId, DocumentType, Entity, Expense, ExpenseFields, ExpenseId, ExpenseStatus, ExportBatch,
-    FirmId, Money, ReceiptPage, UserId,
+    CompanyId, DocumentType, Expense, ExpenseFields, ExpenseId, ExpenseStatus, ExportBatch, FirmId,
+    Money, ReceiptPage, UserId,
 };
-use kvits_sync_server::error::{ApiError, ApiResult};
-use rusqlite::{Connection, TransactionBehavior, params};
+use kvits_sync_server::error::ApiResult;
+use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
-use crate::bench_sync::{Running, group, ms, peak_rss_mb};
+use crate::bench_sync::{Running, group, insert_expenses, ms, peak_rss_mb};
 
 const USAGE: &str = "usage: cargo xtask bench export [--quick]";
 
@@ -186,7 +186,7 @@ async fn bench(documents: u64) -> Result<()> {
 }
 
 /// Writes `n` reviewed documents of `company`, dated in November 2026, with two of `pages`
-/// each, in one transaction (versions numbered as `store::put` does).
+/// each, in one transaction.
 fn insert_reviewed(
     c: &mut Connection,
     firm: FirmId,
@@ -196,64 +196,37 @@ fn insert_reviewed(
     offset: u64,
     n: u64,
 ) -> ApiResult<()> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let base = kvits_sync_server::store::current_version(&tx, firm)?;
     let now = kvits_sync_server::now();
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1);
-    {
-        let mut insert = tx.prepare(
-            "INSERT INTO entities (kind, id, firm_id, company_id, parent_id, version, deleted, body)
-             VALUES ('expense', ?1, ?2, ?3, NULL, ?4, 0, ?5)",
-        )?;
-        for i in 0..n {
-            let k = offset + i;
-            let id = ExpenseId(uuid::Uuid::now_v7());
-            let page = |j: u64| pages[((2 * k + j) % pages.len() as u64) as usize].clone();
-            let e = Expense {
-                id,
-                company_id: company,
-                created_by: emma,
-                created_by_name: "Emma Employee".into(),
-                document_type: DocumentType::Receipt,
-                fields: ExpenseFields {
-                    amount: Some(Money {
-                        amount_minor: 150 + (k.wrapping_mul(7919) % 49_850) as i64,
-                        currency: "EUR".into(),
-                    }),
-                    date: day.and_then(|d| d.checked_add_days(chrono::Days::new(k % 30))),
-                    merchant: Some(format!("Merchant {}", k % 97)),
-                    ..ExpenseFields::default()
-                },
-                pages: vec![page(0), page(1)],
-                status: ExpenseStatus::Reviewed,
-                revision: 4,
-                approval: None,
-                decisions: Vec::new(),
-                created_at: now,
-                updated_at: now,
-                submitted_at: Some(now),
-                history: Vec::new(),
-                export: None,
-            };
-            let version = i64::try_from(base + i + 1)
-                .map_err(|_| ApiError::internal("change counter out of range"))?;
-            insert.execute(params![
-                id.to_string(),
-                firm.to_string(),
-                company.to_string(),
-                version,
-                serde_json::to_string(&Entity::Expense(e))?
-            ])?;
+    insert_expenses(c, firm, n, |i| {
+        let k = offset + i;
+        let page = |j: u64| pages[((2 * k + j) % pages.len() as u64) as usize].clone();
+        Expense {
+            id: ExpenseId(uuid::Uuid::now_v7()),
+            company_id: company,
+            created_by: emma,
+            created_by_name: "Emma Employee".into(),
+            document_type: DocumentType::Receipt,
+            fields: ExpenseFields {
+                amount: Some(Money {
+                    amount_minor: 150 + (k.wrapping_mul(7919) % 49_850) as i64,
+                    currency: "EUR".into(),
+                }),
+                date: day.and_then(|d| d.checked_add_days(chrono::Days::new(k % 30))),
+                merchant: Some(format!("Merchant {}", k % 97)),
+                ..ExpenseFields::default()
+            },
+            pages: vec![page(0), page(1)],
+            status: ExpenseStatus::Reviewed,
+            revision: 4,
+            approval: None,
+            decisions: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            submitted_at: Some(now),
+            history: Vec::new(),
+            export: None,
         }
-    }
-    tx.execute(
-        "UPDATE firms SET change_counter = ?2 WHERE id = ?1",
-        params![
-            firm.to_string(),
-            i64::try_from(base + n)
-                .map_err(|_| ApiError::internal("change counter out of range"))?
-        ],
-    )?;
-    tx.commit()?;
-    Ok(())
+    })
+    .map(|_| ())
 }

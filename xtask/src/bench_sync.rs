@@ -435,64 +435,17 @@ async fn fill_tenant(server: &Running, birch: &Birch, target: u64) -> Result<(u6
         let offset = before + done;
         let last = server
             .write("filling the tenant", move |c| {
-                insert_expenses(c, firm, &template, offset, n)
+                let mut e = template.clone();
+                insert_expenses(c, firm, n, |i| {
+                    vary(&mut e, ExpenseId(uuid::Uuid::now_v7()), offset + i);
+                    e.clone()
+                })
             })
             .await?;
         server.server.state().changes.notify(firm, last);
         done += n;
     }
     Ok((before, start.elapsed()))
-}
-
-/// Inserts `n` draft expenses like `template` in one transaction, each taking the next value of
-/// the firm's change counter as `store::put` does; answers the counter afterwards. Rows are made
-/// one at a time, never all held at once.
-fn insert_expenses(
-    c: &mut Connection,
-    firm: FirmId,
-    template: &Expense,
-    offset: u64,
-    n: u64,
-) -> ApiResult<u64> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let base = store::current_version(&tx, firm)?;
-    let firm_text = firm.to_string();
-    let company_text = template.company_id.to_string();
-    {
-        let mut insert = tx.prepare(
-            "INSERT INTO entities (kind, id, firm_id, company_id, parent_id, version, deleted, body)
-             VALUES ('expense', ?1, ?2, ?3, NULL, ?4, 0, ?5)",
-        )?;
-        let mut entity = Entity::Expense(template.clone());
-        for i in 0..n {
-            let id = ExpenseId(uuid::Uuid::now_v7());
-            if let Entity::Expense(e) = &mut entity {
-                vary(e, id, offset + i);
-            }
-            let version = i64::try_from(base + i + 1)
-                .map_err(|_| ApiError::internal("change counter out of range"))?;
-            insert.execute(params![
-                id.to_string(),
-                firm_text,
-                company_text,
-                version,
-                serde_json::to_string(&entity)?
-            ])?;
-        }
-    }
-    let last = base + n;
-    let changed = tx.execute(
-        "UPDATE firms SET change_counter = ?2 WHERE id = ?1",
-        params![
-            firm_text,
-            i64::try_from(last).map_err(|_| ApiError::internal("change counter out of range"))?
-        ],
-    )?;
-    if changed != 1 {
-        return Err(ApiError::internal("the demo firm is missing"));
-    }
-    tx.commit()?;
-    Ok(last)
 }
 
 const MERCHANTS: &[&str] = &[
@@ -509,6 +462,48 @@ const MERCHANTS: &[&str] = &[
 ];
 
 /// Makes the `k`-th filled row look like a different receipt.
+/// Writes `n` expenses made by `make(i)` straight into SQLite in one transaction (made one at a
+/// time, never all held at once), numbering
+/// versions as `store::put` does and moving the firm's change counter past them; answers the
+/// counter afterwards. For seeding benches at sizes the API would take minutes to reach.
+pub(crate) fn insert_expenses(
+    c: &mut Connection,
+    firm: FirmId,
+    n: u64,
+    mut make: impl FnMut(u64) -> Expense,
+) -> ApiResult<u64> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let base = store::current_version(&tx, firm)?;
+    let counter =
+        |v: u64| i64::try_from(v).map_err(|_| ApiError::internal("change counter out of range"));
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO entities (kind, id, firm_id, company_id, parent_id, version, deleted, body)
+             VALUES ('expense', ?1, ?2, ?3, NULL, ?4, 0, ?5)",
+        )?;
+        let firm_text = firm.to_string();
+        for i in 0..n {
+            let e = make(i);
+            insert.execute(params![
+                e.id.to_string(),
+                firm_text,
+                e.company_id.to_string(),
+                counter(base + i + 1)?,
+                serde_json::to_string(&Entity::Expense(e))?
+            ])?;
+        }
+    }
+    let changed = tx.execute(
+        "UPDATE firms SET change_counter = ?2 WHERE id = ?1",
+        params![firm.to_string(), counter(base + n)?],
+    )?;
+    if changed != 1 {
+        return Err(ApiError::internal("the firm is missing"));
+    }
+    tx.commit()?;
+    Ok(base + n)
+}
+
 pub(crate) fn vary(e: &mut Expense, id: ExpenseId, k: u64) {
     e.id = id;
     e.fields.amount = Some(Money {
