@@ -250,6 +250,7 @@ impl DemoCompany {
             last_four: None,
             holder_id: None,
             active: true,
+            statement_ref: None,
         }
     }
 
@@ -535,6 +536,7 @@ impl Card {
             last_four: Some(self.last_four.into()),
             holder_id: Some(self.holder),
             active: true,
+            statement_ref: None,
         }
     }
 }

@@ -10,6 +10,9 @@ const MESSAGE_ROLES: [Role; 3] = [Role::Client, Role::CompanyAdmin, Role::Accoun
 /// Roles that see every expense of a company.
 const ALL_EXPENSES_ROLES: [Role; 3] = [Role::CompanyAdmin, Role::Accountant, Role::Client];
 
+/// Roles that see every card transaction of a company (the rest see their own card's).
+pub(crate) const CARD_ROLES: [Role; 2] = [Role::CompanyAdmin, Role::Accountant];
+
 /// Whether `actor` may read `entity`.
 ///
 /// - The company, its expense types, payment methods and approval rules: every member (the
@@ -18,6 +21,7 @@ const ALL_EXPENSES_ROLES: [Role; 3] = [Role::CompanyAdmin, Role::Accountant, Rol
 ///   admins, accountants and the company's client contacts (who see that documents arrived).
 /// - Threads and messages: the company's clients and admins, and accountants.
 /// - Read records: accountants (they see who read what, and when) and the reader.
+/// - Card transactions: the card's holder, company admins and accountants.
 pub fn can_see(actor: &Actor, entity: &Entity) -> bool {
     let company = entity.company_id();
     if !actor.is_member(company) {
@@ -32,6 +36,9 @@ pub fn can_see(actor: &Actor, entity: &Entity) -> bool {
         Entity::Thread(_) | Entity::Message(_) => actor.has_any(company, &MESSAGE_ROLES),
         Entity::MessageRead(r) => {
             r.user_id == actor.user_id || actor.has_any(company, &[Role::Accountant])
+        }
+        Entity::CardTransaction(t) => {
+            t.holder_id == Some(actor.user_id) || actor.has_any(company, &CARD_ROLES)
         }
     }
 }

@@ -11,6 +11,7 @@
 //! tenants and roles leak nothing.
 
 mod access;
+mod cards;
 mod catalog;
 mod expense;
 mod export;
@@ -23,13 +24,16 @@ mod validate;
 use std::collections::BTreeMap;
 
 use kvits_protocol::{
-    ApprovalRule, ApprovalRuleId, Company, CompanyId, ConflictCode, Decision, Entity, EntityKind,
-    ErrorCode, Expense, ExpenseId, ExpenseType, ExpenseTypeId, FirmId, Message, MessageId,
-    MessageRead, Mutation, Outcome, PaymentMethod, PaymentMethodId, RejectCode, Role, Thread,
-    ThreadId, Timestamp, UserId,
+    ApprovalRule, ApprovalRuleId, CardTransaction, CardTransactionId, Company, CompanyId,
+    ConflictCode, Decision, Entity, EntityKind, ErrorCode, Expense, ExpenseId, ExpenseType,
+    ExpenseTypeId, FirmId, Message, MessageId, MessageRead, Mutation, Outcome, PaymentMethod,
+    PaymentMethodId, RejectCode, Role, Thread, ThreadId, Timestamp, UserId,
 };
 
 pub use access::{can_see, is_task_for, message_recipients};
+pub use cards::{
+    AutoMatch, Fit, auto_matches, card_for, fit, merchant_similarity, reconcile, suggestions,
+};
 pub use expense::route;
 pub use history::vat_text;
 pub use memory::MemoryState;
@@ -77,6 +81,9 @@ pub trait State {
     fn message_read(&self, message: MessageId, user: UserId) -> Option<MessageRead>;
     /// What the blob with this SHA-256 is, when it is stored and usable by `company`.
     fn blob_kind(&self, company: CompanyId, sha256: &str) -> Option<BlobKind>;
+    fn card_transaction(&self, id: CardTransactionId) -> Option<CardTransaction>;
+    /// The card transaction matched to `expense`, if any (one at most).
+    fn card_transaction_for_expense(&self, expense: ExpenseId) -> Option<CardTransaction>;
     /// Whether the blob with this SHA-256 is stored and usable by `company`.
     fn has_blob(&self, company: CompanyId, sha256: &str) -> bool {
         self.blob_kind(company, sha256).is_some()
@@ -291,6 +298,17 @@ pub fn apply(
             expense_id,
             seen_revision,
         } => export::unlock(&cx, *expense_id, *seen_revision),
+        Mutation::MatchCardTransaction {
+            transaction_id,
+            expense_id,
+        } => cards::match_receipt(&cx, *transaction_id, *expense_id),
+        Mutation::UnmatchCardTransaction { transaction_id } => cards::unmatch(&cx, *transaction_id),
+        Mutation::DeclareNoReceipt {
+            transaction_id,
+            reason,
+            note,
+        } => cards::declare(&cx, *transaction_id, *reason, note.as_deref()),
+        Mutation::AcceptNoReceipt { transaction_id } => cards::accept(&cx, *transaction_id),
         Mutation::SendMessage {
             message_id,
             company_ids,

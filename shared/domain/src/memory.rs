@@ -9,9 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kvits_protocol::{
-    ApprovalRule, ApprovalRuleId, Company, CompanyId, Entity, EntityKind, Expense, ExpenseId,
-    ExpenseType, ExpenseTypeId, Message, MessageId, MessageRead, Mutation, PaymentMethod,
-    PaymentMethodId, Thread, ThreadId, Timestamp, UserId,
+    ApprovalRule, ApprovalRuleId, CardTransaction, CardTransactionId, Company, CompanyId, Entity,
+    EntityKind, Expense, ExpenseId, ExpenseType, ExpenseTypeId, Message, MessageId, MessageRead,
+    Mutation, PaymentMethod, PaymentMethodId, Thread, ThreadId, Timestamp, UserId,
 };
 
 use crate::{Actor, Applied, BlobKind, DomainError, State, Write};
@@ -40,6 +40,7 @@ pub struct MemoryState {
     /// Keyed by (message, reader): one row per reader and message (the row id is derived from
     /// the pair, see [`kvits_protocol::message_read_id`]).
     message_reads: BTreeMap<(MessageId, UserId), MessageRead>,
+    card_transactions: BTreeMap<CardTransactionId, CardTransaction>,
     /// SHA-256 (lower-case hex) of the blobs each company may use, and what each is.
     blobs: BTreeMap<CompanyId, BTreeMap<String, BlobKind>>,
 }
@@ -82,6 +83,9 @@ impl MemoryState {
             Entity::MessageRead(r) => {
                 self.message_reads.insert((r.message_id, r.user_id), r);
             }
+            Entity::CardTransaction(t) => {
+                self.card_transactions.insert(t.id, t);
+            }
         }
     }
 
@@ -116,6 +120,10 @@ impl MemoryState {
                     .map(|(k, _)| *k)?;
                 self.message_reads.remove(&key).map(Entity::MessageRead)
             }
+            EntityKind::CardTransaction => self
+                .card_transactions
+                .remove(&id.into())
+                .map(Entity::CardTransaction),
         }
     }
 
@@ -181,6 +189,9 @@ impl MemoryState {
                 .find(|r| r.id() == id)
                 .cloned()
                 .map(Entity::MessageRead),
+            EntityKind::CardTransaction => self
+                .card_transaction(id.into())
+                .map(Entity::CardTransaction),
         }
     }
 
@@ -211,6 +222,11 @@ impl MemoryState {
             .values()
             .cloned()
             .map(Entity::MessageRead);
+        let card_transactions = self
+            .card_transactions
+            .values()
+            .cloned()
+            .map(Entity::CardTransaction);
         companies
             .chain(types)
             .chain(methods)
@@ -219,6 +235,7 @@ impl MemoryState {
             .chain(threads)
             .chain(messages)
             .chain(reads)
+            .chain(card_transactions)
     }
 
     /// Every company, by id.
@@ -277,11 +294,17 @@ impl MemoryState {
             + self.threads.len()
             + self.messages.len()
             + self.message_reads.len()
+            + self.card_transactions.len()
     }
 
     /// Whether there is no row at all (blobs not counted).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Every card transaction, by id.
+    pub fn card_transactions(&self) -> impl DoubleEndedIterator<Item = &CardTransaction> + '_ {
+        self.card_transactions.values()
     }
 
     /// When `user` read `message`, borrowed (no copy: views ask this for every message).
@@ -392,5 +415,16 @@ impl State for MemoryState {
 
     fn blob_kind(&self, company: CompanyId, sha256: &str) -> Option<BlobKind> {
         self.blobs.get(&company)?.get(sha256).copied()
+    }
+
+    fn card_transaction(&self, id: CardTransactionId) -> Option<CardTransaction> {
+        self.card_transactions.get(&id).cloned()
+    }
+
+    fn card_transaction_for_expense(&self, expense: ExpenseId) -> Option<CardTransaction> {
+        self.card_transactions
+            .values()
+            .find(|t| t.matched_expense() == Some(expense))
+            .cloned()
     }
 }

@@ -30,6 +30,7 @@ fn amex(w: &World) -> PaymentMethod {
         last_four: Some("0005".into()),
         holder_id: Some(w.alice.user_id),
         active: true,
+        statement_ref: None,
     }
 }
 

@@ -84,6 +84,27 @@ fn entities_come_by_kind_then_id_and_rebuild_the_same_state() {
             up_to: MessageId::for_recipient(m, w.birch),
         },
     );
+    // A card payment from a statement (the server imports those; no mutation makes one).
+    let payment = kvits_protocol::CardTransaction {
+        id: kvits_protocol::CardTransactionId(w.fresh()),
+        company_id: w.birch,
+        statement_id: kvits_protocol::StatementId(w.fresh()),
+        payment_method_id: Some(w.birch_visa),
+        holder_id: Some(w.emma.user_id),
+        card_ref: "****4821".into(),
+        booked_on: t0().date_naive(),
+        spent_on: t0().date_naive(),
+        amount: eur(1_250),
+        original_amount: None,
+        merchant: "Circle K".into(),
+        description: String::new(),
+        bank_ref: None,
+        receipt: kvits_protocol::CardReceipt::Missing,
+        auto_match: true,
+        imported_at: t0(),
+        updated_at: t0(),
+    };
+    w.state.put(Entity::CardTransaction(payment));
     let all: Vec<Entity> = w.state.entities().collect();
     let keys: Vec<(EntityKind, uuid::Uuid)> = all.iter().map(|e| (e.kind(), e.id())).collect();
     let mut sorted = keys.clone();

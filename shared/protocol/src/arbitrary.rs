@@ -23,18 +23,19 @@ use proptest::sample::select;
 use uuid::Uuid;
 
 use crate::{
-    AcceptInvitationRequest, Approval, ApprovalRule, ApprovalRuleId, ApprovalStep, Attachment,
-    Change, ChangeOp, ClientId, ClientSummary, ClientsOverview, Company, CompanyDetails, CompanyId,
-    ConflictCode, CsvSeparator, Date, DecimalMark, Decision, DecisionKind, DocumentType, Entity,
-    EntityKind, ErrorBody, ErrorCode, Expense, ExpenseField, ExpenseFields, ExpenseId,
-    ExpenseStatus, ExpenseType, ExpenseTypeId, ExportBatchId, ExportMark, FieldChange, Firm,
-    FirmId, FirmSettings, FirmSummary, Halt, HistoryAction, HistoryEntry, Invitation,
-    InviteStaffRequest, InviteUserRequest, LoginRequest, LoginResponse, MAX_PULL_LIMIT,
-    MAX_PULL_WAIT_SECS, Member, Membership, Message, MessageId, MessageRead, Money, Mutation,
-    MutationResult, OpenCompanyRequest, Outcome, PaymentKind, PaymentMethod, PaymentMethodId,
-    PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse, ReceiptPage, RejectCode,
-    Role, Session, SetRolesRequest, SetStaffRequest, StaffMember, StaffRole, Thread, ThreadId,
-    Timestamp, UploadId, UploadStatus, UserId, UserSummary, VatLine,
+    AcceptInvitationRequest, Accepted, Approval, ApprovalRule, ApprovalRuleId, ApprovalStep,
+    Attachment, CardReceipt, CardTransaction, CardTransactionId, Change, ChangeOp, ClientId,
+    ClientSummary, ClientsOverview, Company, CompanyDetails, CompanyId, ConflictCode, CsvSeparator,
+    Date, DecimalMark, Decision, DecisionKind, DocumentType, Entity, EntityKind, ErrorBody,
+    ErrorCode, Expense, ExpenseField, ExpenseFields, ExpenseId, ExpenseStatus, ExpenseType,
+    ExpenseTypeId, ExportBatchId, ExportMark, FieldChange, Firm, FirmId, FirmSettings, FirmSummary,
+    Halt, HistoryAction, HistoryEntry, Invitation, InviteStaffRequest, InviteUserRequest,
+    LoginRequest, LoginResponse, MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, Member, Membership, Message,
+    MessageId, MessageRead, Money, Mutation, MutationResult, NoReceiptReason, OpenCompanyRequest,
+    Outcome, PaymentKind, PaymentMethod, PaymentMethodId, PendingMutation, PullQuery, PullResponse,
+    PushRequest, PushResponse, ReceiptPage, RejectCode, Role, Session, SetRolesRequest,
+    SetStaffRequest, StaffMember, StaffRole, StatementId, Thread, ThreadId, Timestamp, UploadId,
+    UploadStatus, UserId, UserSummary, VatLine,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -73,6 +74,8 @@ id_strategies!(
     message_id => MessageId,
     upload_id => UploadId,
     export_batch_id => ExportBatchId,
+    card_transaction_id => CardTransactionId,
+    statement_id => StatementId,
 );
 
 /// A UTC timestamp in 2000–2100 with whole-second or whole-microsecond precision (what a
@@ -275,13 +278,13 @@ pub fn client_summary() -> impl Strategy<Value = ClientSummary> {
             currency(),
         ),
         (any::<bool>(), any::<u32>(), any::<u32>(), any::<u32>()),
-        (any::<u32>(), any::<u32>()),
+        (any::<u32>(), any::<u32>(), any::<u32>()),
     )
         .prop_map(
             |(
                 (company_id, name, active, country, base_currency),
                 (assigned_to_me, to_review, waiting_for_approval, returned),
-                (ready_for_export, unread_replies),
+                (ready_for_export, unread_replies, missing_receipts),
             )| ClientSummary {
                 company_id,
                 name,
@@ -294,6 +297,7 @@ pub fn client_summary() -> impl Strategy<Value = ClientSummary> {
                 returned,
                 ready_for_export,
                 unread_replies,
+                missing_receipts,
             },
         )
 }
@@ -512,6 +516,8 @@ pub fn history_action() -> impl Strategy<Value = HistoryAction> {
         HistoryAction::Exported,
         HistoryAction::ExportCancelled,
         HistoryAction::Unlocked,
+        HistoryAction::CardMatched,
+        HistoryAction::CardUnmatched,
     ])
 }
 
@@ -642,16 +648,20 @@ pub fn payment_method() -> impl Strategy<Value = PaymentMethod> {
         option::of("[0-9]{4}"),
         option::of(user_id()),
         any::<bool>(),
+        option::of("[A-Z]{2}[0-9]{2}[A-Z0-9]{4,12}"),
     )
         .prop_map(
-            |(id, company_id, payment_kind, label, last_four, holder_id, active)| PaymentMethod {
-                id,
-                company_id,
-                payment_kind,
-                label,
-                last_four,
-                holder_id,
-                active,
+            |(id, company_id, payment_kind, label, last_four, holder_id, active, statement_ref)| {
+                PaymentMethod {
+                    id,
+                    company_id,
+                    payment_kind,
+                    label,
+                    last_four,
+                    holder_id,
+                    active,
+                    statement_ref,
+                }
             },
         )
 }
@@ -957,6 +967,113 @@ pub fn message_read() -> impl Strategy<Value = MessageRead> {
         )
 }
 
+/// Any [`NoReceiptReason`].
+pub fn no_receipt_reason() -> impl Strategy<Value = NoReceiptReason> {
+    prop_oneof![
+        Just(NoReceiptReason::Lost),
+        Just(NoReceiptReason::NoneIssued)
+    ]
+}
+
+/// Any [`CardReceipt`].
+pub fn card_receipt() -> impl Strategy<Value = CardReceipt> {
+    let accepted =
+        (user_id(), text(), timestamp()).prop_map(|(by, by_name, at)| Accepted { by, by_name, at });
+    prop_oneof![
+        Just(CardReceipt::Missing),
+        (expense_id(), option::of(user_id()), timestamp())
+            .prop_map(|(expense_id, by, at)| { CardReceipt::Matched { expense_id, by, at } }),
+        (
+            no_receipt_reason(),
+            option::of(text()),
+            user_id(),
+            text(),
+            timestamp(),
+            option::of(accepted),
+        )
+            .prop_map(|(reason, note, by, by_name, at, accepted)| {
+                CardReceipt::Declared {
+                    reason,
+                    note,
+                    by,
+                    by_name,
+                    at,
+                    accepted,
+                }
+            }),
+    ]
+}
+
+/// Any [`CardTransaction`].
+pub fn card_transaction() -> impl Strategy<Value = CardTransaction> {
+    (
+        (
+            card_transaction_id(),
+            company_id(),
+            statement_id(),
+            option::of(payment_method_id()),
+            option::of(user_id()),
+            text(),
+            date(),
+            date(),
+        ),
+        (
+            money(),
+            option::of(money()),
+            text(),
+            text(),
+            option::of(text()),
+            card_receipt(),
+            any::<bool>(),
+            timestamp(),
+            timestamp(),
+        ),
+    )
+        .prop_map(
+            |(
+                (
+                    id,
+                    company_id,
+                    statement_id,
+                    payment_method_id,
+                    holder_id,
+                    card_ref,
+                    booked_on,
+                    spent_on,
+                ),
+                (
+                    amount,
+                    original_amount,
+                    merchant,
+                    description,
+                    bank_ref,
+                    receipt,
+                    auto_match,
+                    imported_at,
+                    updated_at,
+                ),
+            )| CardTransaction {
+                id,
+                company_id,
+                statement_id,
+                payment_method_id,
+                holder_id,
+                card_ref,
+                booked_on,
+                spent_on,
+                amount,
+                original_amount,
+                merchant,
+                description,
+                bank_ref,
+                receipt,
+                auto_match,
+                imported_at,
+                updated_at,
+            },
+        )
+}
+
 /// An [`Entity`] of any kind.
 pub fn entity() -> impl Strategy<Value = Entity> {
     prop_oneof![
@@ -969,6 +1086,7 @@ pub fn entity() -> impl Strategy<Value = Entity> {
         1 => thread().prop_map(Entity::Thread),
         1 => message().prop_map(Entity::Message),
         1 => message_read().prop_map(Entity::MessageRead),
+        1 => card_transaction().prop_map(Entity::CardTransaction),
     ]
 }
 
@@ -1114,6 +1232,28 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
         ),
         (thread_id(), message_id())
             .prop_map(|(thread_id, up_to)| Mutation::MarkRead { thread_id, up_to }),
+        (card_transaction_id(), expense_id()).prop_map(|(transaction_id, expense_id)| {
+            Mutation::MatchCardTransaction {
+                transaction_id,
+                expense_id,
+            }
+        }),
+        card_transaction_id()
+            .prop_map(|transaction_id| Mutation::UnmatchCardTransaction { transaction_id }),
+        (
+            card_transaction_id(),
+            no_receipt_reason(),
+            option::of(text())
+        )
+            .prop_map(
+                |(transaction_id, reason, note)| Mutation::DeclareNoReceipt {
+                    transaction_id,
+                    reason,
+                    note,
+                }
+            ),
+        card_transaction_id()
+            .prop_map(|transaction_id| Mutation::AcceptNoReceipt { transaction_id }),
         expense_type().prop_map(Mutation::PutExpenseType),
         payment_method().prop_map(Mutation::PutPaymentMethod),
         approval_rule().prop_map(Mutation::PutApprovalRule),

@@ -200,6 +200,9 @@ pub struct ClientSummary {
     pub ready_for_export: u32,
     /// Messages from the company's people the user has not read.
     pub unread_replies: u32,
+    /// Card payments with no receipt matched and none declared missing.
+    #[serde(default)]
+    pub missing_receipts: u32,
 }
 
 /// `GET /v1/firm` (firm admins): the firm's settings and staff.

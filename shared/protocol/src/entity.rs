@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ApprovalRuleId, CompanyId, Date, ExpenseId, ExpenseTypeId, FirmId, MessageId, PaymentMethodId,
-    Role, ThreadId, Timestamp, UserId,
+    ApprovalRuleId, CardTransaction, CompanyId, Date, ExpenseId, ExpenseTypeId, FirmId, MessageId,
+    PaymentMethodId, Role, ThreadId, Timestamp, UserId,
 };
 
 /// One row of synced state, tagged with its kind.
@@ -23,6 +23,7 @@ pub enum Entity {
     Thread(Thread),
     Message(Message),
     MessageRead(MessageRead),
+    CardTransaction(CardTransaction),
 }
 
 /// The kinds of [`Entity`], for deletions and storage keys.
@@ -38,11 +39,12 @@ pub enum EntityKind {
     Thread,
     Message,
     MessageRead,
+    CardTransaction,
 }
 
 impl EntityKind {
     /// Every kind, in a stable order.
-    pub const ALL: [EntityKind; 8] = [
+    pub const ALL: [EntityKind; 9] = [
         EntityKind::Company,
         EntityKind::ExpenseType,
         EntityKind::PaymentMethod,
@@ -51,6 +53,7 @@ impl EntityKind {
         EntityKind::Thread,
         EntityKind::Message,
         EntityKind::MessageRead,
+        EntityKind::CardTransaction,
     ];
 
     /// The wire name.
@@ -64,6 +67,7 @@ impl EntityKind {
             EntityKind::Thread => "thread",
             EntityKind::Message => "message",
             EntityKind::MessageRead => "message_read",
+            EntityKind::CardTransaction => "card_transaction",
         }
     }
 
@@ -85,6 +89,7 @@ impl Entity {
             Entity::Thread(_) => EntityKind::Thread,
             Entity::Message(_) => EntityKind::Message,
             Entity::MessageRead(_) => EntityKind::MessageRead,
+            Entity::CardTransaction(_) => EntityKind::CardTransaction,
         }
     }
 
@@ -99,6 +104,7 @@ impl Entity {
             Entity::Thread(e) => e.id.0,
             Entity::Message(e) => e.id.0,
             Entity::MessageRead(e) => e.id(),
+            Entity::CardTransaction(e) => e.id.0,
         }
     }
 
@@ -113,6 +119,7 @@ impl Entity {
             Entity::Thread(e) => e.company_id,
             Entity::Message(e) => e.company_id,
             Entity::MessageRead(e) => e.company_id,
+            Entity::CardTransaction(e) => e.company_id,
         }
     }
 }
@@ -235,6 +242,10 @@ pub struct PaymentMethod {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder_id: Option<UserId>,
     pub active: bool,
+    /// How the bank's statements name this card when they do not show its last four digits:
+    /// the card account's number (an IBAN), as the statement writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_ref: Option<String>,
 }
 
 impl PaymentMethod {
@@ -502,6 +513,10 @@ pub enum HistoryAction {
     ExportCancelled,
     /// Unlocked by the accounting firm for a correction after export.
     Unlocked,
+    /// Matched to the card payment it was paid with (the note names the payment).
+    CardMatched,
+    /// No longer matched to that card payment.
+    CardUnmatched,
 }
 
 /// One field a change touched.

@@ -65,6 +65,12 @@ id_type!(
     UploadId,
     /// An export batch: documents delivered to the books together, in one file.
     ExportBatchId,
+    /// A payment on a company card, from a bank statement. Derived from the company and the
+    /// transaction's identity ([`CardTransactionId::for_identity`]), so importing it again
+    /// finds the same row.
+    CardTransactionId,
+    /// One import of a bank statement file.
+    StatementId,
 );
 
 /// Namespace for ids derived from other ids (UUIDv5), e.g. one thread per recipient company
@@ -92,6 +98,20 @@ impl MessageId {
         Self(derive(&[message.0, company.0, DERIVED_NAMESPACE]))
     }
 }
+
+impl CardTransactionId {
+    /// The id of the card transaction of `company` that the bank's statements identify by
+    /// `identity` (its reference, or account, dates, amount and text: see the server's import).
+    pub fn for_identity(company: CompanyId, identity: &str) -> Self {
+        let mut bytes = Vec::with_capacity(16 + identity.len());
+        bytes.extend_from_slice(company.0.as_bytes());
+        bytes.extend_from_slice(identity.as_bytes());
+        Self(Uuid::new_v5(&CARD_NAMESPACE, &bytes))
+    }
+}
+
+/// Namespace of [`CardTransactionId::for_identity`].
+const CARD_NAMESPACE: Uuid = Uuid::from_u128(0x6b76_6974_735f_6361_7264_7331_0000_0001);
 
 /// The id of the read record of `message` by `user`.
 pub fn message_read_id(message: MessageId, user: UserId) -> Uuid {

@@ -14,6 +14,7 @@
 
 mod answer;
 mod auth;
+mod cards;
 mod currency;
 mod entity;
 mod error;
@@ -26,6 +27,7 @@ mod upload;
 
 pub use answer::*;
 pub use auth::*;
+pub use cards::*;
 pub use currency::*;
 pub use entity::*;
 pub use error::*;

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ApprovalRule, Attachment, CompanyId, Decision, DecisionKind, DocumentType, ExpenseFields,
-    ExpenseId, ExpenseType, ExpenseTypeId, ExportBatchId, MessageId, PaymentMethod, ReceiptPage,
-    ThreadId, Timestamp, VatLine,
+    ApprovalRule, Attachment, CardTransactionId, CompanyId, Decision, DecisionKind, DocumentType,
+    ExpenseFields, ExpenseId, ExpenseType, ExpenseTypeId, ExportBatchId, MessageId,
+    NoReceiptReason, PaymentMethod, ReceiptPage, ThreadId, Timestamp, VatLine,
 };
 
 /// A named, versioned mutation. The wire name (`"name"`) carries the version.
@@ -119,6 +119,29 @@ pub enum Mutation {
         expense_id: ExpenseId,
         seen_revision: u32,
     },
+    /// Say which expense a card payment paid for (its holder, the company's admins, the
+    /// firm). One receipt to one payment; a foreign-currency receipt takes its amount in the
+    /// company's currency from the payment.
+    #[serde(rename = "match_card_transaction.v1")]
+    MatchCardTransaction {
+        transaction_id: CardTransactionId,
+        expense_id: ExpenseId,
+    },
+    /// Undo a card payment's match, or its declaration: its receipt is missing again, and
+    /// automatic matching leaves it alone.
+    #[serde(rename = "unmatch_card_transaction.v1")]
+    UnmatchCardTransaction { transaction_id: CardTransactionId },
+    /// Declare that a card payment has no receipt, and why (its holder, the firm).
+    #[serde(rename = "declare_no_receipt.v1")]
+    DeclareNoReceipt {
+        transaction_id: CardTransactionId,
+        reason: NoReceiptReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Accept a declaration that a card payment has no receipt (the firm).
+    #[serde(rename = "accept_no_receipt.v1")]
+    AcceptNoReceipt { transaction_id: CardTransactionId },
     /// Write to one or many client companies at once (accountants): opens one thread per
     /// company, with ids derived by [`ThreadId::for_recipient`] and [`MessageId::for_recipient`].
     #[serde(rename = "send_message.v1")]
@@ -175,6 +198,10 @@ impl Mutation {
             Mutation::ReturnExpense { .. } => "return_expense.v1",
             Mutation::AnswerExpense { .. } => "answer_expense.v1",
             Mutation::MarkReviewed { .. } => "mark_reviewed.v1",
+            Mutation::MatchCardTransaction { .. } => "match_card_transaction.v1",
+            Mutation::UnmatchCardTransaction { .. } => "unmatch_card_transaction.v1",
+            Mutation::DeclareNoReceipt { .. } => "declare_no_receipt.v1",
+            Mutation::AcceptNoReceipt { .. } => "accept_no_receipt.v1",
             Mutation::SendMessage { .. } => "send_message.v1",
             Mutation::ReplyMessage { .. } => "reply_message.v1",
             Mutation::MarkRead { .. } => "mark_read.v1",

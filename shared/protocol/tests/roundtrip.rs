@@ -351,6 +351,7 @@ fn entity_kind_index(k: EntityKind) -> usize {
         EntityKind::Thread => 5,
         EntityKind::Message => 6,
         EntityKind::MessageRead => 7,
+        EntityKind::CardTransaction => 8,
     }
 }
 
@@ -378,7 +379,7 @@ fn entity_kind_names_agree_with_serde() {
         assert_eq!(back, kind);
         assert!(seen.insert(kind.as_str()), "{} twice", kind.as_str());
     }
-    assert_eq!(seen.len(), 8);
+    assert_eq!(seen.len(), 9);
     assert_eq!(EntityKind::parse("Company"), None);
     assert_eq!(EntityKind::parse(""), None);
 }
@@ -573,7 +574,7 @@ fn strategies_reach_every_variant() {
         .iter()
         .map(Mutation::name)
         .collect();
-    assert_eq!(names.len(), 21, "{names:?}");
+    assert_eq!(names.len(), 25, "{names:?}");
 
     let kinds: BTreeSet<EntityKind> = sample(arb::entity(), 2000)
         .iter()

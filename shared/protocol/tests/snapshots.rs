@@ -193,6 +193,7 @@ fn company_card() -> PaymentMethod {
         last_four: Some("4821".to_owned()),
         holder_id: Some(EMMA),
         active: true,
+        statement_ref: None,
     }
 }
 
@@ -205,6 +206,7 @@ fn own_money() -> PaymentMethod {
         last_four: None,
         holder_id: None,
         active: true,
+        statement_ref: None,
     }
 }
 
@@ -978,5 +980,57 @@ fn export_batch_and_mark() {
         to: Some("2026-11-30".parse().unwrap()),
         documents: vec![EXPENSE],
         include_changed: true,
+    });
+}
+
+#[test]
+fn card_transaction_and_statement_import() {
+    let payment = CardTransaction {
+        id: CardTransactionId(Uuid::from_u128(0x0193f0a0_0000_7000_8000_0000000000c1)),
+        company_id: ZALA_KAFIJA,
+        statement_id: StatementId(Uuid::from_u128(0x0193f0a0_0000_7000_8000_0000000000c2)),
+        payment_method_id: None,
+        holder_id: Some(EMMA),
+        card_ref: "****4821".to_owned(),
+        booked_on: "2026-11-04".parse().unwrap(),
+        spent_on: "2026-11-03".parse().unwrap(),
+        amount: Money {
+            amount_minor: 2_315,
+            currency: "EUR".to_owned(),
+        },
+        original_amount: Some(Money {
+            amount_minor: 25_000,
+            currency: "SEK".to_owned(),
+        }),
+        merchant: "ESPRESSO HOUSE STOCKHOLM".to_owned(),
+        description: "CARD 4821 ESPRESSO HOUSE".to_owned(),
+        bank_ref: Some("2026110400123".to_owned()),
+        receipt: CardReceipt::Declared {
+            reason: NoReceiptReason::Lost,
+            note: Some("left on the train".to_owned()),
+            by: EMMA,
+            by_name: "Emma Employee".to_owned(),
+            at: ts("2026-11-20T08:00:00Z"),
+            accepted: Some(Accepted {
+                by: ILZE,
+                by_name: "Ilze Kalniņa".to_owned(),
+                at: ts("2026-11-21T09:00:00Z"),
+            }),
+        },
+        auto_match: false,
+        imported_at: ts("2026-11-05T07:00:00Z"),
+        updated_at: ts("2026-11-21T09:00:00Z"),
+    };
+    assert_json_snapshot!(payment);
+    assert_json_snapshot!(StatementImportSummary {
+        format: StatementFormat::Camt053,
+        transactions: 41,
+        new: 12,
+        duplicates: 29,
+        matched: 9,
+        statement_id: Some(StatementId(Uuid::from_u128(
+            0x0193f0a0_0000_7000_8000_0000000000c2
+        ))),
+        unknown_cards: vec!["****0042".to_owned()],
     });
 }

@@ -251,6 +251,7 @@ fn card(
         last_four: Some(last_four.into()),
         holder_id: holder,
         active: true,
+        statement_ref: None,
     }
 }
 
