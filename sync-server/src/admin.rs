@@ -308,6 +308,7 @@ pub fn create_company_with_ids(
             last_four: None,
             holder_id: None,
             active: true,
+            statement_ref: None,
         }),
     )?;
     Ok(id)

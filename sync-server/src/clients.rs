@@ -90,6 +90,19 @@ pub fn overview(c: &Connection, user: UserId) -> ApiResult<ClientsOverview> {
         }
     }
 
+    // Card payments still without a receipt.
+    let mut missing_stmt = c.prepare_cached(
+        "SELECT count(*) FROM entities
+         WHERE company_id = ?1 AND kind = 'card_transaction' AND deleted = 0
+           AND json_extract(body, '$.receipt.state') = 'missing'
+           AND json_extract(body, '$.amount.amount_minor') > 0",
+    )?;
+    let mut missing: BTreeMap<CompanyId, u32> = BTreeMap::new();
+    for company in &seen {
+        let n: u32 = missing_stmt.query_row([company.to_string()], |r| r.get(0))?;
+        missing.insert(*company, n);
+    }
+
     let mut clients = Vec::new();
     for id in &seen {
         let Some(company) = store::company(c, *id)? else {
@@ -108,6 +121,7 @@ pub fn overview(c: &Connection, user: UserId) -> ApiResult<ClientsOverview> {
             returned: n("returned"),
             ready_for_export: n("reviewed"),
             unread_replies: unread.get(id).copied().unwrap_or(0),
+            missing_receipts: missing.get(id).copied().unwrap_or(0),
         });
     }
     clients.sort_by(|a, b| {

@@ -37,6 +37,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0007_client_scope.sql"),
     ),
     ("0008_export", include_str!("migrations/0008_export.sql")),
+    (
+        "0009_statements",
+        include_str!("migrations/0009_statements.sql"),
+    ),
 ];
 
 /// The database handle shared by all requests.

@@ -9,6 +9,7 @@ pub mod admin;
 mod api;
 pub mod auth;
 pub mod blobs;
+pub mod cards;
 pub mod clients;
 pub mod db;
 pub mod demo;
@@ -186,8 +187,9 @@ fn endpoints() -> Routes {
         .merge(export::routes())
         .merge(sync::routes())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        // Uploads bound their bodies themselves.
+        // Uploads and statement imports bound their bodies themselves.
         .merge(uploads::routes())
+        .merge(cards::routes())
 }
 
 async fn healthz(

@@ -176,6 +176,31 @@ enum AdminCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Import a bank or card statement file (camt.052/053/054, FiDAViSta, MT940, or CSV with
+    /// one of the firm's bank profiles) into a client company's card payments, and print one
+    /// JSON line (`{"format", "transactions", "new", "duplicates", "matched"}`). A file that
+    /// cannot be read stores nothing and exits non-zero.
+    ImportStatement {
+        /// The company: its id or its exact name.
+        #[arg(long)]
+        company: String,
+        /// The format (`camt.053`, `fidavista`, `mt940`, `csv`, …); recognised from the
+        /// content when not given.
+        #[arg(long)]
+        format: Option<String>,
+        /// The firm's bank profile to read a CSV file with.
+        #[arg(long)]
+        profile: Option<String>,
+        /// The file's encoding when it is not UTF-8 (MT940): windows-1250, iso-8859-2, ibm852.
+        #[arg(long)]
+        encoding: Option<String>,
+        /// Import as this member of the firm's staff (e-mail); the firm's first firm admin
+        /// when not given.
+        #[arg(long)]
+        by: Option<String>,
+        /// The statement file.
+        file: PathBuf,
+    },
     /// Send a message from an accountant to one or more companies.
     SendMessage {
         /// E-mail of the accountant writing.
@@ -324,6 +349,50 @@ fn admin_command(data_dir: PathBuf, command: AdminCommand) -> anyhow::Result<()>
 fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String> {
     match command {
         AdminCommand::Export { .. } => anyhow::bail!("export is run by export_command"),
+        AdminCommand::ImportStatement {
+            company,
+            format,
+            profile,
+            encoding,
+            by,
+            file,
+        } => {
+            let format = format
+                .map(|f| {
+                    serde_json::from_value::<kvits_protocol::StatementFormat>(
+                        serde_json::Value::String(f.clone()),
+                    )
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "--format {f} is not one Kvits reads: camt.052, camt.053, \
+                             camt.054, fidavista, mt940 or csv"
+                        )
+                    })
+                })
+                .transpose()?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let company = find_company(c, &company).map_err(api)?;
+            let user = staff_user(c, company, by.as_deref()).map_err(api)?;
+            let file_name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "statement".into());
+            let summary = kvits_sync_server::cards::import(
+                c,
+                user,
+                &kvits_sync_server::cards::ImportFile {
+                    company,
+                    file_name: &file_name,
+                    bytes: &bytes,
+                    format,
+                    profile: profile.as_deref(),
+                    encoding: encoding.as_deref(),
+                },
+            )
+            .map_err(api)?;
+            Ok(serde_json::to_string(&summary)?)
+        }
         AdminCommand::CreateFirm { name } => {
             Ok(admin::create_firm(c, &name).map_err(api)?.to_string())
         }
@@ -432,6 +501,7 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
                     last_four: Some(last_four),
                     holder_id,
                     active: true,
+                    statement_ref: None,
                 }),
             )?;
             Ok(id.to_string())
@@ -554,7 +624,7 @@ fn export_command(
         .db
         .write_blocking(|c| {
             let company = find_company(c, company)?;
-            let user = exporting_user(c, company, by)?;
+            let user = staff_user(c, company, by)?;
             Ok((company, user))
         })
         .map_err(api)?;
@@ -616,8 +686,9 @@ fn find_company(c: &Connection, company: &str) -> kvits_sync_server::error::ApiR
     }
 }
 
-/// Who the CLI exports as: the staff member named by e-mail, else the firm's first firm admin.
-fn exporting_user(
+/// Who the CLI exports or imports as: the staff member named by e-mail, else the firm's first
+/// firm admin.
+fn staff_user(
     c: &Connection,
     company: CompanyId,
     by: Option<&str>,
@@ -645,6 +716,6 @@ fn exporting_user(
         .and_then(|id| id.parse::<UserId>().ok())
         .ok_or_else(|| match by {
             Some(email) => ApiError::bad_request(format!("{email} is not on the firm's staff")),
-            None => ApiError::bad_request("the firm has no firm admin to export as; pass --by"),
+            None => ApiError::bad_request("the firm has no firm admin to act as; pass --by"),
         })
 }

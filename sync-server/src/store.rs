@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use kvits_domain::{Actor, BlobKind, State, Write};
 use kvits_protocol::{
-    ApprovalRule, ApprovalRuleId, Company, CompanyId, Entity, EntityKind, Expense, ExpenseId,
-    ExpenseType, ExpenseTypeId, FirmId, Member, Message, MessageId, MessageRead, PaymentMethod,
-    PaymentMethodId, Role, StaffRole, Thread, ThreadId, UserId,
+    ApprovalRule, ApprovalRuleId, CardTransaction, CardTransactionId, Company, CompanyId, Entity,
+    EntityKind, Expense, ExpenseId, ExpenseType, ExpenseTypeId, FirmId, Member, Message, MessageId,
+    MessageRead, PaymentMethod, PaymentMethodId, Role, StaffRole, Thread, ThreadId, UserId,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -217,7 +217,11 @@ fn load_many(c: &Connection, sql: &str, args: &[&str]) -> ApiResult<Vec<Entity>>
     Ok(out)
 }
 
-fn company_rows(c: &Connection, kind: EntityKind, company: CompanyId) -> ApiResult<Vec<Entity>> {
+pub fn company_rows(
+    c: &Connection,
+    kind: EntityKind,
+    company: CompanyId,
+) -> ApiResult<Vec<Entity>> {
     load_many(
         c,
         "SELECT body FROM entities WHERE company_id = ?1 AND kind = ?2 AND deleted = 0",
@@ -254,6 +258,7 @@ pub fn current_version(c: &Connection, firm: FirmId) -> ApiResult<u64> {
 fn parent_of(e: &Entity) -> Option<String> {
     match e {
         Entity::Message(m) => Some(m.thread_id.to_string()),
+        Entity::CardTransaction(t) => t.matched_expense().map(|e| e.to_string()),
         _ => None,
     }
 }
@@ -534,5 +539,18 @@ impl State for DbState<'_> {
             .map_err(ApiError::from);
         self.keep(r)
             .and_then(|media_type| BlobKind::of_media_type(&media_type))
+    }
+    fn card_transaction(&self, id: CardTransactionId) -> Option<CardTransaction> {
+        pick!(self.one(EntityKind::CardTransaction, id.0), CardTransaction)
+    }
+    fn card_transaction_for_expense(&self, expense: ExpenseId) -> Option<CardTransaction> {
+        let rows = self.keep(load_many(
+            self.conn,
+            "SELECT body FROM entities
+             WHERE parent_id = ?1 AND kind = 'card_transaction' AND deleted = 0",
+            &[&expense.to_string()],
+        ));
+        let found: Vec<CardTransaction> = pick_all!(rows, CardTransaction);
+        found.into_iter().next()
     }
 }

@@ -368,6 +368,7 @@ fn decide(
             },
         ),
         Ok(m) => {
+            let watch = crate::cards::watch(&tx, &m.mutation)?;
             let db_state = DbState::for_user(&tx, user.user_id);
             let decided = kvits_domain::apply(&db_state, actor, now, &m.mutation);
             if let Some(e) = db_state.take_error() {
@@ -389,6 +390,9 @@ fn decide(
                 }
                 Ok(Applied::Changes(writes)) => {
                     store::write_all(&tx, user.firm_id, &writes)?;
+                    if let Some(watch) = watch {
+                        crate::cards::settle(&tx, actor, now, watch)?;
+                    }
                     Outcome::Applied
                 }
                 Ok(Applied::AlreadyApplied) => Outcome::AlreadyApplied,
@@ -479,7 +483,7 @@ const SCAN_FACTOR: u32 = 20;
 /// Kinds of rows that are a client's documents: what a staff install gets only for the clients
 /// it has opened. (Conversations are few next to documents, and the firm's inbox spans every
 /// client, so they always come.)
-const DOCUMENT_KINDS: [&str; 1] = ["expense"];
+const DOCUMENT_KINDS: [&str; 2] = ["expense", "card_transaction"];
 
 /// The clients `client` has opened, if `user` is the firm's staff (`None`: everything the
 /// user may see).
@@ -709,6 +713,7 @@ pub fn apply_in(
     now: kvits_protocol::Timestamp,
     m: &kvits_protocol::Mutation,
 ) -> ApiResult<Outcome> {
+    let watch = crate::cards::watch(tx, m)?;
     let db_state = DbState::for_user(tx, actor.user_id);
     let decided = kvits_domain::apply(&db_state, actor, now, m);
     if let Some(e) = db_state.take_error() {
@@ -717,6 +722,9 @@ pub fn apply_in(
     Ok(match decided {
         Ok(Applied::Changes(writes)) => {
             store::write_all(tx, actor.firm_id, &writes)?;
+            if let Some(watch) = watch {
+                crate::cards::settle(tx, actor, now, watch)?;
+            }
             Outcome::Applied
         }
         Ok(Applied::AlreadyApplied) => Outcome::AlreadyApplied,

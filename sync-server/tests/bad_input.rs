@@ -1288,6 +1288,7 @@ async fn invalid_strings_and_numbers_in_mutations_are_rejected_invalid_and_write
                 last_four: last_four.map(Into::into),
                 holder_id: holder,
                 active: true,
+                statement_ref: None,
             })
         };
         let mark = srv.demo.user("mark@demo.kvits");

@@ -10,63 +10,14 @@ mod common;
 
 use std::io::Read;
 
-use base64::Engine;
-use common::{Device, TestServer};
+use common::{Device, TestServer, applied, upload};
 use kvits_protocol::{
     ChangeOp, CompanyId, DocumentType, Entity, ExpenseFields, ExpenseId, ExpenseStatus,
-    ExportBatch, ExportPreview, Money, Mutation, Outcome, ReceiptPage, UPLOAD_CHECKSUM,
-    UPLOAD_LENGTH, UPLOAD_OFFSET, UPLOAD_SHA256, UploadStatus, VatLine,
+    ExportBatch, ExportPreview, Money, Mutation, Outcome, VatLine,
 };
 use sha2::{Digest, Sha256};
 
 const BIRCH: CompanyId = CompanyId(kvits_demo::BIRCH.id.0);
-
-/// Uploads `data` through the real endpoints; answers its page.
-async fn upload(srv: &TestServer, d: &Device, data: &[u8]) -> ReceiptPage {
-    let sha = hex::encode(Sha256::digest(data));
-    let r = srv
-        .http
-        .post(srv.url("/v1/uploads"))
-        .bearer_auth(&d.token)
-        .header(UPLOAD_LENGTH, data.len().to_string())
-        .header(UPLOAD_SHA256, &sha)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let status: UploadStatus = r.json().await.unwrap();
-    let r = srv
-        .http
-        .patch(srv.url(&format!("/v1/uploads/{}", status.upload_id)))
-        .bearer_auth(&d.token)
-        .header("content-type", kvits_protocol::OFFSET_CONTENT_TYPE)
-        .header(UPLOAD_OFFSET, "0")
-        .header(
-            UPLOAD_CHECKSUM,
-            format!(
-                "sha256 {}",
-                base64::engine::general_purpose::STANDARD.encode(Sha256::digest(data))
-            ),
-        )
-        .body(data.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
-    let info = kvits_imaging::probe(data).expect("an image");
-    ReceiptPage {
-        sha256: sha,
-        size: data.len() as u64,
-        content_type: "image/jpeg".into(),
-        width: info.width,
-        height: info.height,
-    }
-}
-
-async fn applied(d: &mut Device, m: Mutation) {
-    let r = d.run(m).await;
-    assert!(r.outcome.is_success(), "{r:?}");
-}
 
 /// The people of Birch's receipts: Emma captures, Mark approves, Anna reviews and exports.
 struct Birch {

@@ -238,6 +238,8 @@ struct Tenant {
     /// What the server stores of a pending invitation into the company (the SHA-256 of its
     /// one-time token).
     invitation_hash: String,
+    /// A card payment of the company, from an imported statement.
+    card_payment: kvits_protocol::CardTransactionId,
 }
 
 impl Tenant {
@@ -261,6 +263,7 @@ impl Tenant {
             self.expense_type.0,
             self.payment_method.0,
             self.approval_rule.0,
+            self.card_payment.0,
         ]
         .into_iter()
         .collect()
@@ -455,6 +458,61 @@ async fn other_firm(srv: &TestServer) -> (FirmId, CompanyId, Vec<UserId>) {
         .expect("second firm")
 }
 
+/// `accountant` imports a card statement into `company` and saves a bank profile named after
+/// the firm; answers one of the card payments the import made.
+async fn statement_and_profile(
+    srv: &TestServer,
+    accountant: &mut Device,
+    company: CompanyId,
+    firm_name: &str,
+) -> kvits_protocol::CardTransactionId {
+    let file = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/statements/birch-2026-11.camt053.xml"),
+    )
+    .expect("statement");
+    let r = send(
+        req(
+            srv,
+            &accountant.token,
+            Method::POST,
+            &format!("/v1/companies/{company}/statements"),
+        )
+        .body(file),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.show());
+    let r = send(
+        req(srv, &accountant.token, Method::POST, "/v1/bank-profiles")
+            .json(&bank_profile(&format!("{firm_name} bank"))),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.show());
+    accountant.open(company).await;
+    accountant
+        .pull_from(0, Some(1000))
+        .await
+        .changes
+        .into_iter()
+        .find_map(|c| match c.op {
+            ChangeOp::Upsert { entity } => match *entity {
+                Entity::CardTransaction(t) if t.company_id == company => Some(t.id),
+                _ => None,
+            },
+            ChangeOp::Delete { .. } => None,
+        })
+        .expect("a card payment")
+}
+
+/// A bank's CSV layout named `name`.
+fn bank_profile(name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": name, "delimiter": 59, "encoding": "utf-8", "header_rows": 1,
+        "date_format": "%d.%m.%Y", "decimal_mark": ",",
+        "columns": {"booking_date": 0, "amount": 1, "description": 2, "default_currency": "EUR"}
+    })
+}
+
 /// `inviter` invites a new person into `company` (who never accepts); answers what the server
 /// keeps of the invitation: the SHA-256 of its token.
 async fn pending_invitation(
@@ -528,6 +586,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
                 last_four: Some("5555".into()),
                 holder_id: Some(oscar_id),
                 active: true,
+                statement_ref: None,
             }),
             Mutation::PutApprovalRule(ApprovalRule {
                 id: approval_rule,
@@ -571,6 +630,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
     let pending = common::receipt(3);
     let upload_id = partial_upload(&srv, &oscar.token, &pending, 100).await;
     let invitation_hash = pending_invitation(&srv, &olga, oak, "nora@other.kvits").await;
+    let card_payment = statement_and_profile(&srv, &mut olga, oak, OTHER_FIRM).await;
     let person = |d: Device, i: usize, label: &str, manages: bool| Person {
         label: format!("{label} ({OTHER_FIRM})"),
         email: OTHER_PEOPLE[i].0.into(),
@@ -610,6 +670,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         upload: upload_id,
         upload_sha: sha_hex(&pending),
         invitation_hash,
+        card_payment,
     };
 
     // ---- The demo firm: Birch Bakery's rows.
@@ -655,6 +716,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
     let pending = common::receipt(2);
     let upload_id = partial_upload(&srv, &emma.token, &pending, 100).await;
     let invitation_hash = pending_invitation(&srv, &anna, birch, "nils@demo.kvits").await;
+    let card_payment = statement_and_profile(&srv, &mut anna, birch, "Demo Accounting").await;
     let mut people = Vec::new();
     for (email, label, company, manages) in DEMO_PEOPLE {
         let device = match *email {
@@ -696,6 +758,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         upload: upload_id,
         upload_sha: sha_hex(&pending),
         invitation_hash,
+        card_payment,
     };
     (srv, demo_tenant, other)
 }
@@ -903,6 +966,23 @@ async fn snapshot(
                 )?,
             );
             t.insert(
+                "statements",
+                table(
+                    c,
+                    "SELECT id, company_id, format, file_name, sha256, transactions, new,
+                            imported_by FROM statements WHERE firm_id = ?1",
+                    &f,
+                )?,
+            );
+            t.insert(
+                "bank_profiles",
+                table(
+                    c,
+                    "SELECT name, profile, updated_at FROM bank_profiles WHERE firm_id = ?1",
+                    &f,
+                )?,
+            );
+            t.insert(
                 "uploads",
                 table(
                     c,
@@ -1102,6 +1182,7 @@ fn mutation_probes(
         last_four: None,
         holder_id: None,
         active: true,
+        statement_ref: None,
     };
     let card_for = |company, holder| PaymentMethod {
         id: PaymentMethodId(new_uuid()),
@@ -1111,6 +1192,7 @@ fn mutation_probes(
         last_four: Some("1234".into()),
         holder_id: Some(holder),
         active: true,
+        statement_ref: None,
     };
     let rule = |id, company, approver| ApprovalRule {
         id,
@@ -1454,6 +1536,42 @@ fn mutation_probes(
         for (endpoint, m, twin, expect) in pairs {
             probes.push(probe(endpoint, what, m, Some(twin), expect));
         }
+    }
+    // A card payment of the victim's: every action on it answers as for one that never
+    // existed (and matching it to the victim's receipt too).
+    let unknown_payment = || kvits_protocol::CardTransactionId(new_uuid());
+    let card_actions = |t: kvits_protocol::CardTransactionId| {
+        [
+            (
+                "push match_card_transaction.v1",
+                Mutation::MatchCardTransaction {
+                    transaction_id: t,
+                    expense_id: v.submitted,
+                },
+            ),
+            (
+                "push unmatch_card_transaction.v1",
+                Mutation::UnmatchCardTransaction { transaction_id: t },
+            ),
+            (
+                "push declare_no_receipt.v1",
+                Mutation::DeclareNoReceipt {
+                    transaction_id: t,
+                    reason: kvits_protocol::NoReceiptReason::Lost,
+                    note: None,
+                },
+            ),
+            (
+                "push accept_no_receipt.v1",
+                Mutation::AcceptNoReceipt { transaction_id: t },
+            ),
+        ]
+    };
+    for ((endpoint, m), (_, twin)) in card_actions(v.card_payment)
+        .into_iter()
+        .zip(card_actions(unknown_payment()))
+    {
+        probes.push(probe(endpoint, "card payment", m, Some(twin), NotFound));
     }
     for kind in [
         DecisionKind::Approve,
@@ -1957,6 +2075,68 @@ async fn attack(
             let ok = r.is_not_found() || refused(&r);
             m.cell(template, who, "victim company's export", ok, || r.show());
         }
+        // Card statements: another company's answer as one that does not exist.
+        for (method, template, path) in [
+            (
+                Method::POST,
+                "POST /v1/companies/{company_id}/statements",
+                format!("/v1/companies/{company}/statements"),
+            ),
+            (
+                Method::GET,
+                "GET /v1/companies/{company_id}/statements",
+                format!("/v1/companies/{company}/statements"),
+            ),
+            (
+                Method::GET,
+                "GET /v1/companies/{company_id}/card-report",
+                format!("/v1/companies/{company}/card-report"),
+            ),
+        ] {
+            let body = (method == Method::POST).then(|| {
+                std::fs::read(
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("tests/fixtures/statements/birch-2026-11.camt053.xml"),
+                )
+                .expect("statement")
+            });
+            let mut rb = req(srv, &token, method, &path);
+            if let Some(body) = body {
+                rb = rb.body(body);
+            }
+            let r = send(rb).await;
+            let ok = r.is_not_found() || refused(&r);
+            m.cell(
+                template,
+                who,
+                "victim company's card statements",
+                ok,
+                || r.show(),
+            );
+        }
+        // Bank profiles belong to a firm: another firm's never show, and only the firm's own
+        // staff change them (here: a layout the server refuses, so nothing is written).
+        let r = send(req(srv, &token, Method::GET, "/v1/bank-profiles")).await;
+        let leaks = String::from_utf8_lossy(&r.body).contains(&format!("{} bank", v.name));
+        let ok = refused(&r) || (r.status == 200 && !(cross_firm && leaks));
+        m.cell(
+            "GET /v1/bank-profiles",
+            who,
+            "victim firm's bank profiles",
+            ok,
+            || r.show(),
+        );
+        let mut broken = bank_profile(&format!("{} bank", v.name));
+        broken["columns"] = serde_json::json!({"booking_date": 0});
+        let r = send(req(srv, &token, Method::POST, "/v1/bank-profiles").json(&broken)).await;
+        let ok = refused(&r) || r.has_code(400, ErrorCode::BadRequest);
+        m.cell(
+            "POST /v1/bank-profiles",
+            who,
+            "victim firm's bank profile",
+            ok,
+            || r.show(),
+        );
         let r = send(
             req(srv, &token, Method::POST, "/v1/sync/open").json(&serde_json::json!({
                 "client_id": a.device.client,
@@ -2169,6 +2349,8 @@ async fn direction(
         "blob_owners",
         "blob_refs",
         "uploads",
+        "statements",
+        "bank_profiles",
         "blob files",
         "partial files",
         "accountant's pull",
@@ -2557,6 +2739,7 @@ async fn within_a_company_no_role_does_more_than_it_allows() {
                     last_four: None,
                     holder_id: None,
                     active: true,
+                    statement_ref: None,
                 }),
             ),
             (

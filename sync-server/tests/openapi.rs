@@ -730,6 +730,42 @@ async fn real_answers_fit_the_documented_schemas() {
         )
         .await;
     assert_eq!((status, &opened["newly_opened"]), (200, &json!(true)));
+    // -- Birch's card statement: its payments are rows of their own, and the firm's reports
+    let statement = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/statements/birch-2026-11.camt053.xml"),
+    )
+    .unwrap();
+    let statements = format!("/v1/companies/{birch}/statements");
+    let (status, _, summary) = c
+        .send(
+            "POST",
+            "/v1/companies/{company_id}/statements",
+            srv.http
+                .post(url(&statements))
+                .bearer_auth(&anna.token)
+                .body(statement),
+        )
+        .await;
+    assert_eq!((status, &summary["new"]), (200, &json!(7)));
+    let (status, _, _) = c
+        .send(
+            "GET",
+            "/v1/companies/{company_id}/statements",
+            srv.http.get(url(&statements)).bearer_auth(&anna.token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, report) = c
+        .send(
+            "GET",
+            "/v1/companies/{company_id}/card-report",
+            srv.http
+                .get(url(&format!("/v1/companies/{birch}/card-report")))
+                .bearer_auth(&anna.token),
+        )
+        .await;
+    assert_eq!((status, report["missing"].as_array().map(Vec::len)), (200, Some(6)));
     let (mut kinds, mut ops) = (BTreeSet::new(), BTreeSet::new());
     for puller in [&anna, &emma] {
         let mut cursor = 0u64;

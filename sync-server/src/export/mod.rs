@@ -1376,6 +1376,7 @@ mod tests {
                 last_four: (paid == PaymentKind::CompanyCard).then(|| "4821".into()),
                 holder_id: None,
                 active: true,
+                statement_ref: None,
             }),
             reviewed: Some(("Åsa Öberg".into(), at("2026-11-25T08:00:00Z"))),
             again,

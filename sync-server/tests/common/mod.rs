@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 
+use base64::Engine;
 use kvits_protocol::{
     ClientId, LoginRequest, LoginResponse, Mutation, PendingMutation, PullQuery, PullResponse,
-    PushRequest, PushResponse,
+    PushRequest, PushResponse, ReceiptPage, UPLOAD_CHECKSUM, UPLOAD_LENGTH, UPLOAD_OFFSET,
+    UPLOAD_SHA256, UploadStatus,
 };
 use kvits_sync_server::demo::Demo;
 use kvits_sync_server::{Config, Server};
+use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -328,4 +331,52 @@ pub fn receipt(i: usize) -> Vec<u8> {
         .collect();
     files.sort();
     std::fs::read(&files[i % files.len()]).expect("fixture")
+}
+
+/// Uploads `data` through the real endpoints; answers its page.
+pub async fn upload(srv: &TestServer, d: &Device, data: &[u8]) -> ReceiptPage {
+    let sha = hex::encode(Sha256::digest(data));
+    let r = srv
+        .http
+        .post(srv.url("/v1/uploads"))
+        .bearer_auth(&d.token)
+        .header(UPLOAD_LENGTH, data.len().to_string())
+        .header(UPLOAD_SHA256, &sha)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let status: UploadStatus = r.json().await.unwrap();
+    let r = srv
+        .http
+        .patch(srv.url(&format!("/v1/uploads/{}", status.upload_id)))
+        .bearer_auth(&d.token)
+        .header("content-type", kvits_protocol::OFFSET_CONTENT_TYPE)
+        .header(UPLOAD_OFFSET, "0")
+        .header(
+            UPLOAD_CHECKSUM,
+            format!(
+                "sha256 {}",
+                base64::engine::general_purpose::STANDARD.encode(Sha256::digest(data))
+            ),
+        )
+        .body(data.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let info = kvits_imaging::probe(data).expect("an image");
+    ReceiptPage {
+        sha256: sha,
+        size: data.len() as u64,
+        content_type: "image/jpeg".into(),
+        width: info.width,
+        height: info.height,
+    }
+}
+
+/// Runs `m` on `d`, expecting it applied.
+pub async fn applied(d: &mut Device, m: Mutation) {
+    let r = d.run(m).await;
+    assert!(r.outcome.is_success(), "{r:?}");
 }
