@@ -426,6 +426,7 @@ fn screen_name(screen: &ScreenView) -> &'static str {
         ScreenView::Firm(_) => "Firm",
         ScreenView::Clients(_) => "Clients",
         ScreenView::Export(_) => "Export",
+        ScreenView::Cards(_) => "Cards",
     }
 }
 

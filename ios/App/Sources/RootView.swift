@@ -39,6 +39,7 @@ struct RootView: View {
         case .approval(let v): ApprovalScreen(view: v)
         case .inbox(let v): InboxScreen(view: v)
         case .thread(let v): ThreadScreen(view: v)
+        case .cards(let v): CardsScreen(view: v)
         case .compose, .catalog, .firm, .clients, .export:
             // Accountants and admins use the web app for these.
             ContentUnavailableView("Open Kvits on the web for this", systemImage: "desktopcomputer")
@@ -105,6 +106,7 @@ struct TabBar: View {
         case .settings: .catalog
         case .firm: .firm
         case .clients: .clients
+        case .cards: .cards
         }
     }
 
@@ -116,6 +118,7 @@ struct TabBar: View {
         case .settings: "gearshape"
         case .firm: "building.2"
         case .clients: "person.3"
+        case .cards: "creditcard"
         }
     }
 }

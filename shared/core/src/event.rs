@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::effects::{ProcessPhotoResponse, StoreResponse, UploadUpdate};
 pub use crate::model::{
-    ApprovalEvent, CatalogEvent, ClientFilter, ClientSort, ClientsEvent, CompanyInput, ExportEvent,
-    FirmEvent, MessageEvent, PeopleEvent, ReceiptEvent, ReceiptFilterField, ReceiptSort,
-    ReviewEvent, ReviewField, SessionEvent, StaffInput, StatusFilter, SyncEvent,
+    ApprovalEvent, CardEvent, CatalogEvent, ClientFilter, ClientSort, ClientsEvent, CompanyInput,
+    ExportEvent, FirmEvent, MessageEvent, NoReceiptKind, PeopleEvent, ReceiptEvent,
+    ReceiptFilterField, ReceiptSort, ReviewEvent, ReviewField, SessionEvent, StaffInput,
+    StatusFilter, SyncEvent,
 };
 
 /// Where the user can go.
@@ -45,6 +46,8 @@ pub enum Route {
     Clients,
     /// The current company's export to the books (the firm's staff).
     Export,
+    /// The current company's card payments: those without a receipt first.
+    Cards,
 }
 
 /// A document's kind, for approval rules.
@@ -117,6 +120,9 @@ pub struct PaymentMethodInput {
     /// The member who holds the card; `None` for a shared card.
     pub holder_id: Option<String>,
     pub active: bool,
+    /// How the bank's statements name the card when they do not show its last four digits:
+    /// the card account's number.
+    pub statement_ref: Option<String>,
 }
 
 /// An approval rule to create (`id: None`) or change.
@@ -239,6 +245,8 @@ pub enum Event {
     Clients(ClientsEvent),
     /// The current company's export page (the firm's staff; needs the network).
     Export(ExportEvent),
+    /// Card payments and their receipts.
+    Cards(CardEvent),
 
     /// Answers to the core's own effects; never sent by a shell.
     #[serde(skip)]
@@ -263,6 +271,7 @@ impl Event {
             Event::Firm(e) => Some(e.into()),
             Event::Clients(e) => Some(e.into()),
             Event::Export(e) => Some(e.into()),
+            Event::Cards(e) => Some(e.into()),
             _ => None,
         };
         match inner {
@@ -280,6 +289,7 @@ impl Event {
             Event::Approvals(_) | Event::Catalog(_) => true,
             Event::Review(e) => !matches!(e, ReviewEvent::Edit(_) | ReviewEvent::EditAnswer(_)),
             Event::Messages(e) => e.needs_clock(),
+            Event::Cards(e) => !matches!(e, CardEvent::ShowAll { .. }),
             Event::Start { .. }
             | Event::NetworkChanged { .. }
             | Event::Foregrounded

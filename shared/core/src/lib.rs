@@ -25,10 +25,10 @@ pub use app::Kvits;
 pub use crux_core::Core;
 pub use effects::Effect;
 pub use event::{
-    ApprovalEvent, ApprovalRuleInput, CatalogEvent, ClientFilter, ClientSort, ClientsEvent,
-    CompanyInput, ComposeField, DocumentKind, Event, ExpenseTypeInput, FirmEvent, FormField,
-    InviteInput, MessageEvent, PaymentMethodInput, PeopleEvent, ReceiptEvent, Route, SessionEvent,
-    StaffInput, SyncEvent,
+    ApprovalEvent, ApprovalRuleInput, CardEvent, CatalogEvent, ClientFilter, ClientSort,
+    ClientsEvent, CompanyInput, ComposeField, DocumentKind, Event, ExpenseTypeInput, FirmEvent,
+    FormField, InviteInput, MessageEvent, NoReceiptKind, PaymentMethodInput, PeopleEvent,
+    ReceiptEvent, Route, SessionEvent, StaffInput, SyncEvent,
 };
 pub use model::Model;
 pub use view::ViewModel;

@@ -17,4 +17,9 @@ export interface CoreHandle {
   capture(file: Blob): Promise<void>;
   /** An object URL for an image in the view model (local blob or server image), or null. */
   loadImage(ref: ImageRef): Promise<string | null>;
+  /**
+   * A request to a path the view model names on the sync server (a statement to import, the
+   * firm's bank profiles), sent with the signed-in user's credentials. Needs the network.
+   */
+  request(path: string, init?: { method?: string; body?: Blob | string; contentType?: string }): Promise<Response>;
 }

@@ -115,6 +115,19 @@ export class Runtime implements CoreHandle {
     });
   }
 
+  request(path: string, init: { method?: string; body?: Blob | string; contentType?: string } = {}): Promise<Response> {
+    const auth = this.current.image_authorization;
+    const doFetch = this.effects.fetch ?? globalThis.fetch.bind(globalThis);
+    const headers: Record<string, string> = auth ? { authorization: auth } : {};
+    if (init.contentType) headers["content-type"] = init.contentType;
+    return doFetch(`${this.effects.origin}${path}`, {
+      method: init.method ?? "GET",
+      body: init.body,
+      headers,
+      credentials: "omit",
+    });
+  }
+
   private cached(key: string, load: () => Promise<string | null>): Promise<string | null> {
     const known = this.images.get(key);
     if (known) return known;

@@ -10,6 +10,7 @@ import { ApprovalsScreen, ApprovalScreen } from "./Approvals";
 import { ComposeScreen, InboxScreen, ThreadScreen } from "./Messages";
 import { CatalogScreen } from "./Catalog";
 import { ClientsScreen } from "./Clients";
+import { CardsScreen } from "./Cards";
 import { ExportScreen } from "./Export";
 import { FirmScreen } from "./Firm";
 import "./app.css";
@@ -130,6 +131,8 @@ function tabRoute(tab: Tab) {
       return { kind: "Firm" } as const;
     case "Clients":
       return { kind: "Clients" } as const;
+    case "Cards":
+      return { kind: "Cards" } as const;
   }
 }
 
@@ -270,6 +273,8 @@ function Screen({ screen }: { screen: ScreenView }) {
       return <ClientsScreen view={screen.value} />;
     case "Export":
       return <ExportScreen view={screen.value} />;
+    case "Cards":
+      return <CardsScreen view={screen.value} />;
     default:
       return (
         <section className="card">

@@ -218,6 +218,7 @@ function CardEditor(props: {
   const [lastFour, setLastFour] = useState(r?.last_four ?? "");
   const [holder, setHolder] = useState(r?.holder_id ?? "");
   const [active, setActive] = useState(r?.active ?? true);
+  const [statementRef, setStatementRef] = useState(r?.statement_ref ?? "");
   return (
     <EditorForm
       label={r ? `Edit ${r.label}` : "New card"}
@@ -231,6 +232,7 @@ function CardEditor(props: {
             own || lastFour.trim() === "" ? null : lastFour.trim(),
             own || holder === "" ? null : holder,
             active,
+            own || statementRef.trim() === "" ? null : statementRef.trim(),
           ),
         );
         props.done();
@@ -253,6 +255,13 @@ function CardEditor(props: {
             ))}
           </select>
         </label>
+      )}
+      {!own && (
+        <Text
+          label="Card account on bank statements (if they do not show the last four digits)"
+          value={statementRef}
+          onChange={setStatementRef}
+        />
       )}
       <Check label="In use" checked={active} onChange={setActive} />
     </EditorForm>

@@ -5,7 +5,7 @@
 import type { ClientOverviewRow, ClientsEvent, ClientsView } from "../generated/types/shared_types";
 import { MoreButton, useDispatch } from "./common";
 
-const FILTER_IDS = ["All", "ToReview", "WaitingForApproval", "ReadyForExport", "UnreadReplies"] as const;
+const FILTER_IDS = ["All", "ToReview", "WaitingForApproval", "ReadyForExport", "UnreadReplies", "MissingReceipts"] as const;
 const SORT_IDS = ["Name", "WorkWaiting"] as const;
 
 export function ClientsScreen({ view }: { view: ClientsView }) {
@@ -115,6 +115,7 @@ function ClientItem({ row, open }: { row: ClientOverviewRow; open: () => void })
           <Count n={row.returned} label="returned" />
           <Count n={row.ready_for_export} label="to export" />
           <Count n={row.unread_replies} label="unread" />
+          <Count n={row.missing_receipts} label="missing receipts" />
         </span>
       </button>
     </li>

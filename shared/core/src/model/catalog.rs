@@ -129,6 +129,10 @@ impl Model {
                 .filter(|l| !l.is_empty()),
             holder_id,
             active: input.active,
+            statement_ref: input
+                .statement_ref
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty()),
         };
         self.save_catalog(now, Mutation::PutPaymentMethod(m))
     }

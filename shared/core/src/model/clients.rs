@@ -41,15 +41,18 @@ pub enum ClientFilter {
     ReadyForExport,
     /// Clients whose people wrote something the user has not read.
     UnreadReplies,
+    /// Clients with card payments that have no receipt.
+    MissingReceipts,
 }
 
 impl ClientFilter {
-    pub const ALL: [ClientFilter; 5] = [
+    pub const ALL: [ClientFilter; 6] = [
         ClientFilter::All,
         ClientFilter::ToReview,
         ClientFilter::WaitingForApproval,
         ClientFilter::ReadyForExport,
         ClientFilter::UnreadReplies,
+        ClientFilter::MissingReceipts,
     ];
 
     pub fn label(self) -> &'static str {
@@ -59,6 +62,7 @@ impl ClientFilter {
             ClientFilter::WaitingForApproval => "Waiting for approval",
             ClientFilter::ReadyForExport => "Ready for export",
             ClientFilter::UnreadReplies => "Unread client replies",
+            ClientFilter::MissingReceipts => "Missing receipts",
         }
     }
 
@@ -70,6 +74,7 @@ impl ClientFilter {
             ClientFilter::WaitingForApproval => c.waiting_for_approval > 0,
             ClientFilter::ReadyForExport => c.ready_for_export > 0,
             ClientFilter::UnreadReplies => c.unread_replies > 0,
+            ClientFilter::MissingReceipts => c.missing_receipts > 0,
         }
     }
 }
@@ -192,6 +197,7 @@ impl Model {
             }
             ClientFilter::ReadyForExport => (Screen::Receipts, StatusFilter::Reviewed),
             ClientFilter::UnreadReplies => (Screen::Inbox, StatusFilter::All),
+            ClientFilter::MissingReceipts => (Screen::Cards, StatusFilter::All),
         };
         self.receipts.form = None;
         self.reject = None;

@@ -8,6 +8,7 @@
 pub mod local;
 
 mod approvals;
+mod cards;
 mod catalog;
 mod clients;
 mod export;
@@ -37,6 +38,8 @@ use crate::effects::Effect;
 use crate::event::{Event, Internal};
 
 pub use approvals::{ApprovalEvent, RejectDraft};
+pub(crate) use cards::awaits_acceptance;
+pub use cards::{CardEvent, CardsState, NoReceiptKind};
 pub use catalog::CatalogEvent;
 pub use clients::{ClientFilter, ClientSort, ClientsEvent};
 pub use export::ExportEvent;
@@ -99,6 +102,8 @@ pub enum Screen {
     Clients,
     /// The current company's export to the books (the firm's staff).
     Export,
+    /// The current company's card payments and their receipts.
+    Cards,
 }
 
 /// What `Start` configured.
@@ -171,6 +176,7 @@ pub struct Model {
     pub(crate) firm: firm::FirmState,
     pub(crate) clients: clients::ClientsState,
     pub(crate) export: ExportState,
+    pub(crate) cards: CardsState,
     pub(crate) reject: Option<RejectDraft>,
     pub(crate) review: ReviewState,
     /// A message for the user about their last action.
@@ -307,6 +313,7 @@ impl Model {
             Event::Firm(event) => self.update_firm(event),
             Event::Clients(event) => self.update_clients(event),
             Event::Export(event) => self.update_export(event),
+            Event::Cards(event) => self.update_cards(event, now),
         }
     }
 

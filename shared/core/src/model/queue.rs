@@ -360,7 +360,12 @@ impl Model {
                 }
             }
             After::OpenReceipt(id) => {
-                if matches!(self.screen, Screen::Receipts | Screen::Receipt(_)) {
+                // Not over another screen the user went to meanwhile (a photo is processed
+                // in the background); the card payments screen starts a receipt on purpose.
+                if matches!(
+                    self.screen,
+                    Screen::Receipts | Screen::Receipt(_) | Screen::Cards
+                ) {
                     self.open_form(id);
                 }
             }

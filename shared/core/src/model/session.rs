@@ -379,6 +379,7 @@ impl Model {
             }
             Route::Firm => return self.open_firm(),
             Route::Export => return self.open_export(),
+            Route::Cards => return self.open_cards(),
             Route::Clients => {
                 if self.is_staff() {
                     self.screen = Screen::Clients;
@@ -409,7 +410,7 @@ impl Model {
             }
             Screen::Approval(_) => Screen::Approvals,
             Screen::Thread(_) | Screen::Compose => Screen::Inbox,
-            Screen::Catalog | Screen::Firm | Screen::Clients => self.home(),
+            Screen::Catalog | Screen::Firm | Screen::Clients | Screen::Cards => self.home(),
             Screen::Export => Screen::Receipts,
             Screen::SignIn | Screen::Loading => self.screen.clone(),
             _ => self.home(),

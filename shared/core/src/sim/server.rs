@@ -171,6 +171,7 @@ impl FakeServer {
             last_four: Some("0042".into()),
             holder_id: None,
             active: true,
+            statement_ref: None,
         }));
         for e in seed {
             server.write(Write::Put(e));
@@ -197,6 +198,11 @@ impl FakeServer {
                 op: change,
             },
         ));
+    }
+
+    /// Stores a row the server made by itself (a card payment from an imported statement).
+    pub fn put(&mut self, e: Entity) {
+        self.write(Write::Put(e));
     }
 
     pub fn actor(&self, user: UserId) -> Actor {

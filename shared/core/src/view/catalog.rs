@@ -26,6 +26,8 @@ pub struct PaymentMethodRow {
     pub holder_id: Option<String>,
     pub holder: Option<String>,
     pub active: bool,
+    /// How bank statements name the card when not by its last four digits (its account).
+    pub statement_ref: Option<String>,
 }
 
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -223,6 +225,7 @@ impl Model {
                     holder_id: m.holder_id.map(|h| h.to_string()),
                     holder: m.holder_id.map(name_of),
                     active: m.active,
+                    statement_ref: m.statement_ref.clone(),
                 })
                 .collect(),
             approval_rules,

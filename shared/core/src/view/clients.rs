@@ -21,6 +21,7 @@ pub struct ClientOverviewRow {
     pub returned: u32,
     pub ready_for_export: u32,
     pub unread_replies: u32,
+    pub missing_receipts: u32,
     /// Everything waiting, for a screen reader and a compact layout ("3 to review, 1 unread
     /// reply"), or "Nothing waiting".
     pub summary: String,
@@ -56,6 +57,7 @@ fn waiting(c: &ClientSummary) -> u64 {
         + u64::from(c.returned)
         + u64::from(c.ready_for_export)
         + u64::from(c.unread_replies)
+        + u64::from(c.missing_receipts)
 }
 
 fn plural(n: u32, one: &str, many: &str) -> String {
@@ -107,6 +109,13 @@ impl Model {
                 if c.unread_replies > 0 {
                     parts.push(plural(c.unread_replies, "unread reply", "unread replies"));
                 }
+                if c.missing_receipts > 0 {
+                    parts.push(plural(
+                        c.missing_receipts,
+                        "missing receipt",
+                        "missing receipts",
+                    ));
+                }
                 let country = c
                     .country
                     .as_deref()
@@ -127,6 +136,7 @@ impl Model {
                     returned: c.returned,
                     ready_for_export: c.ready_for_export,
                     unread_replies: c.unread_replies,
+                    missing_receipts: c.missing_receipts,
                     summary: if parts.is_empty() {
                         "Nothing waiting".into()
                     } else {

@@ -20,6 +20,8 @@ pub enum Tab {
     Settings,
     /// The firm's client companies and staff (firm admins).
     Firm,
+    /// The company's card payments and their receipts.
+    Cards,
 }
 
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -75,6 +77,7 @@ impl Model {
             Screen::Catalog => Some(Tab::Settings),
             Screen::Firm => Some(Tab::Firm),
             Screen::Clients => Some(Tab::Clients),
+            Screen::Cards => Some(Tab::Cards),
             Screen::Loading | Screen::SignIn => None,
         };
         let mut tabs = Vec::new();
@@ -97,6 +100,9 @@ impl Model {
             )
         }) {
             push(Tab::Receipts, "Receipts", 0);
+        }
+        if self.offers_cards() {
+            push(Tab::Cards, "Card payments", self.missing_receipts() as u32);
         }
         if roles
             .iter()

@@ -4,6 +4,7 @@
 //! path), never bytes.
 
 mod approvals;
+mod cards;
 mod catalog;
 mod clients;
 mod common;
@@ -24,6 +25,7 @@ use crate::format;
 use crate::model::{Model, Phase, Screen};
 
 pub use approvals::{ApprovalView, ApprovalsView, TaskRow};
+pub use cards::{CardPaymentRow, CardPaymentState, CardSummaryRow, CardsView};
 pub use catalog::{ApprovalRuleRow, CatalogView, ExpenseTypeRow, MemberRow, PaymentMethodRow};
 pub use clients::{ClientOverviewRow, ClientsView};
 pub use common::{Choice, ImageRef, NoticeView, Tab, TabView};
@@ -85,6 +87,8 @@ pub enum ScreenView {
     Clients(ClientsView),
     /// The current company's export to the books (the firm's staff).
     Export(ExportView),
+    /// The current company's card payments and their receipts.
+    Cards(CardsView),
 }
 
 impl Model {
@@ -152,6 +156,7 @@ impl Model {
             Screen::Firm => ScreenView::Firm(self.firm_view()),
             Screen::Clients => ScreenView::Clients(self.clients_view()),
             Screen::Export => ScreenView::Export(self.export_view()),
+            Screen::Cards => ScreenView::Cards(self.cards_view()),
         }
     }
 }

@@ -210,6 +210,8 @@ impl Model {
                         HistoryAction::Exported => "exported it to the books",
                         HistoryAction::ExportCancelled => "cancelled its export",
                         HistoryAction::Unlocked => "unlocked it for a correction",
+                        HistoryAction::CardMatched => "matched it to a card payment",
+                        HistoryAction::CardUnmatched => "unmatched it from a card payment",
                     }
                 ),
                 at: format::date_time(h.at, self.offset()),

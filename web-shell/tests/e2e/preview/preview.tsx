@@ -138,5 +138,6 @@ const core: CoreHandle = {
   },
   capture: async () => {},
   loadImage: async (ref) => fakePhoto(Number((ref.file_ref ?? "f0").slice(1))),
+  request: async () => new Response(null, { status: 503 }),
 };
 createRoot(document.getElementById("root")!).render(<App core={core} />);

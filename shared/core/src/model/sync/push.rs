@@ -35,6 +35,10 @@ pub(super) fn what(m: &Mutation) -> &'static str {
         Mutation::PutExpenseType(_) => "An expense type",
         Mutation::PutPaymentMethod(_) => "A payment method",
         Mutation::PutApprovalRule(_) => "An approval rule",
+        Mutation::MatchCardTransaction { .. } => "Matching a card payment",
+        Mutation::UnmatchCardTransaction { .. } => "Unmatching a card payment",
+        Mutation::DeclareNoReceipt { .. } => "Your declaration of a missing receipt",
+        Mutation::AcceptNoReceipt { .. } => "Accepting a missing receipt",
     }
 }
 

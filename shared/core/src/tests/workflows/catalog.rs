@@ -64,6 +64,7 @@ fn the_accountant_manages_a_company_catalog_offline_too() {
             last_four: Some("12".into()),
             holder_id: None,
             active: true,
+            statement_ref: None,
         },
     )));
     anna.settle(&mut server);

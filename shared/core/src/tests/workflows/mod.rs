@@ -1,6 +1,7 @@
 //! The workflows end to end, one file per workflow, each phone talking to the fake server.
 
 mod approvals;
+mod cards;
 mod catalog;
 mod messages;
 mod receipts;

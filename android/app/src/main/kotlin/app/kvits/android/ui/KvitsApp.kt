@@ -12,6 +12,7 @@ import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.automirrored.filled.ArrowBack
+import androidx.compose.material.icons.filled.CreditCard
 import androidx.compose.material.icons.filled.Inbox
 import androidx.compose.material.icons.filled.Receipt
 import androidx.compose.material.icons.filled.Settings
@@ -195,6 +196,7 @@ private fun Screen(view: ViewModel, send: Send, capture: CaptureActions) {
         is ScreenView.Firm -> Text("Open Kvits on the web to manage the firm.", Modifier.padding(24.dp))
         is ScreenView.Clients -> Text("Open Kvits on the web for the clients overview.", Modifier.padding(24.dp))
         is ScreenView.Export -> Text("Open Kvits on the web to export to the books.", Modifier.padding(24.dp))
+        is ScreenView.Cards -> CardsScreen(screen.value, send)
     }
 }
 
@@ -276,6 +278,7 @@ private fun Tabs(tabs: List<TabView>, send: Send) {
                             Tab.SETTINGS -> Route.Catalog
                             Tab.FIRM -> Route.Firm
                             Tab.CLIENTS -> Route.Clients
+                            Tab.CARDS -> Route.Cards
                         }
                     send(Event.Navigate(route))
                 },
@@ -286,6 +289,7 @@ private fun Tabs(tabs: List<TabView>, send: Send) {
                                 Tab.RECEIPTS -> Icons.Filled.Receipt
                                 Tab.APPROVALS -> Icons.Filled.TaskAlt
                                 Tab.MESSAGES -> Icons.Filled.Inbox
+                                Tab.CARDS -> Icons.Filled.CreditCard
                                 Tab.SETTINGS, Tab.FIRM, Tab.CLIENTS -> Icons.Filled.Settings
                             },
                             contentDescription = null,

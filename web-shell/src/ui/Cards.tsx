@@ -1,0 +1,241 @@
+// Card payments and their receipts: the card holder's payments without a receipt (capture it,
+// match one already captured, or say why there is none), and for the company's admins and the
+// firm every card of the company, a line per card, and the import of the bank's statement.
+
+import { useEffect, useState } from "react";
+import type { CardEvent, CardPaymentRow, CardsView, CardSummaryRow, CsvProfile } from "../generated/types/shared_types";
+import { Check } from "./Catalog";
+import { MoreButton, navigate, useCore, useDispatch } from "./common";
+
+export function CardsScreen({ view }: { view: CardsView }) {
+  const dispatch = useDispatch();
+  const send = (value: CardEvent) => dispatch({ kind: "Cards", value });
+  return (
+    <section className="cards" aria-labelledby="cards-h">
+      <div className="screen-head">
+        <h1 id="cards-h">{view.title}</h1>
+      </div>
+      {view.import_path && <StatementImport path={view.import_path} profilesPath={view.profiles_path ?? null} />}
+      {view.cards.length > 0 && <CardReport rows={view.cards} />}
+      <section className="card" aria-labelledby="payments-h">
+        <h2 id="payments-h">{view.missing === 0 ? "Every payment has its receipt" : `${view.missing} without a receipt`}</h2>
+        <Check label="Show every payment" checked={view.show_all} onChange={(on) => send({ kind: "ShowAll", on })} />
+        {view.rows.length === 0 ? (
+          <p className="muted">Nothing needs you here.</p>
+        ) : (
+          <ul className="rows" aria-label="Card payments">
+            {view.rows.map((row) => (
+              <Payment key={row.id} row={row} send={send} />
+            ))}
+          </ul>
+        )}
+        <MoreButton more={view.more} what="payments" />
+      </section>
+    </section>
+  );
+}
+
+function Payment({ row, send }: { row: CardPaymentRow; send: (e: CardEvent) => void }) {
+  const dispatch = useDispatch();
+  const id = row.id;
+  return (
+    <li className="row" aria-label={`${row.merchant} ${row.amount}`}>
+      <div>
+        <strong>{row.merchant}</strong> · {row.amount}
+        {row.original_amount && <span className="muted"> ({row.original_amount})</span>}
+        <p className="muted small">
+          {row.date} · {row.card}
+          {row.holder ? ` · ${row.holder}` : ""}
+        </p>
+        <p className="small">{row.state_text}</p>
+        {row.suggestions.map((s) => (
+          <button
+            key={s.id}
+            type="button"
+            className="button-quiet"
+            onClick={() => send({ kind: "Match", transaction_id: id, expense_id: s.id })}
+          >
+            Match {s.label} ({s.detail})
+          </button>
+        ))}
+      </div>
+      <div className="actions">
+        {row.can_capture && (
+          <button type="button" className="button-primary" onClick={() => send({ kind: "CaptureFor", transaction_id: id })}>
+            Add its receipt
+          </button>
+        )}
+        {row.can_declare && (
+          <>
+            <button
+              type="button"
+              className="button"
+              onClick={() => send({ kind: "DeclareNoReceipt", transaction_id: id, reason: { kind: "Lost" }, note: "" })}
+            >
+              Receipt lost
+            </button>
+            <button
+              type="button"
+              className="button"
+              onClick={() => send({ kind: "DeclareNoReceipt", transaction_id: id, reason: { kind: "NoneIssued" }, note: "" })}
+            >
+              None issued
+            </button>
+          </>
+        )}
+        {row.can_accept && (
+          <button type="button" className="button-primary" onClick={() => send({ kind: "AcceptNoReceipt", transaction_id: id })}>
+            Accept without receipt
+          </button>
+        )}
+        {row.can_unmatch && (
+          <button type="button" className="button-quiet" onClick={() => send({ kind: "Unmatch", transaction_id: id })}>
+            Undo
+          </button>
+        )}
+        {row.receipt_id && (
+          <button
+            type="button"
+            className="button-quiet"
+            onClick={() => dispatch(navigate({ kind: "Receipt", expense_id: row.receipt_id! }))}
+          >
+            Open receipt
+          </button>
+        )}
+      </div>
+    </li>
+  );
+}
+
+function CardReport({ rows }: { rows: CardSummaryRow[] }) {
+  return (
+    <section className="card" aria-labelledby="card-report-h">
+      <h2 id="card-report-h">Card report</h2>
+      <table className="table" aria-label="Card report">
+        <thead>
+          <tr>
+            <th scope="col">Card</th>
+            <th scope="col">Holder</th>
+            <th scope="col">Payments</th>
+            <th scope="col">Matched</th>
+            <th scope="col">Missing</th>
+            <th scope="col">Declared</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.card}>
+              <th scope="row">{r.card}</th>
+              <td>{r.holder ?? "—"}</td>
+              <td>{r.payments}</td>
+              <td>{r.matched}</td>
+              <td>{r.missing}</td>
+              <td>{r.declared}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+interface Summary {
+  format: string;
+  transactions: number;
+  new: number;
+  duplicates: number;
+  matched: number;
+  unknown_cards?: string[];
+}
+
+/** The bank's statement file, sent to the server; its payments then arrive with the sync. */
+function StatementImport({ path, profilesPath }: { path: string; profilesPath: string | null }) {
+  const core = useCore();
+  const dispatch = useDispatch();
+  const [file, setFile] = useState<File | null>(null);
+  const [profile, setProfile] = useState("");
+  const [profiles, setProfiles] = useState<CsvProfile[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  useEffect(() => {
+    if (!profilesPath) return;
+    core
+      .request(profilesPath)
+      .then((r) => (r.ok ? r.json() : []))
+      .then((list: CsvProfile[]) => setProfiles(list))
+      .catch(() => setProfiles([]));
+  }, [core, profilesPath]);
+  const send = async () => {
+    if (!file) return;
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    const query = new URLSearchParams({ file_name: file.name });
+    if (profile) {
+      query.set("profile", profile);
+      query.set("format", "csv");
+    }
+    try {
+      const r = await core.request(`${path}?${query}`, { method: "POST", body: file, contentType: "application/octet-stream" });
+      const body = await r.json().catch(() => null);
+      if (!r.ok) {
+        setError(body?.message ?? `The server answered ${r.status}.`);
+        return;
+      }
+      const s = body as Summary;
+      const unknown = s.unknown_cards?.length ? ` Cards Kvits does not know yet: ${s.unknown_cards.join(", ")}.` : "";
+      setDone(
+        `${s.format}: ${s.transactions} card payments, ${s.new} new, ${s.duplicates} already imported, ${s.matched} matched to a receipt.${unknown}`,
+      );
+      dispatch({ kind: "Sync", value: { kind: "Now" } });
+    } catch {
+      setError("The statement could not be sent. Try again when you are online.");
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="statement-h">
+      <h2 id="statement-h">Import a bank statement</h2>
+      <p className="muted small">camt.052/053/054, FiDAViSta, MT940, or a CSV file read with one of the firm's bank profiles.</p>
+      <label className="field">
+        <span>Statement file</span>
+        <input type="file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+      </label>
+      {profiles.length > 0 && (
+        <label className="field">
+          <span>Bank profile (CSV files only)</span>
+          <select value={profile} onChange={(e) => setProfile(e.target.value)}>
+            <option value="">Not a CSV file</option>
+            {profiles.map((p) => (
+              <option key={p.name} value={p.name}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <div className="actions">
+        <button type="button" className="button-primary" disabled={!file || busy} onClick={() => void send()}>
+          Import
+        </button>
+      </div>
+      {busy && (
+        <p className="processing" role="status">
+          <span className="spinner" aria-hidden="true" /> Importing…
+        </p>
+      )}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      {done && (
+        <p className="done" role="status">
+          {done}
+        </p>
+      )}
+    </section>
+  );
+}

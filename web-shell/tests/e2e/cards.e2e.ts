@@ -1,0 +1,77 @@
+// Card statements in Chromium: Anna opens Birch, imports Birch's November card statement (a
+// camt.053 written for the tests) from the Card payments page, and sees the card report: each
+// card with its payments, and the card Kvits does not know yet. Then Emma sees the payments of
+// her card without a receipt, and declares one of them without a receipt.
+
+import { fileURLToPath } from "node:url";
+import { expect, test } from "vitest";
+import { chromiumForFile, newContext, screenshot, signIn, SLOW, waitSynced, watch } from "./support";
+
+const STATEMENT = fileURLToPath(
+  new URL("../../../sync-server/tests/fixtures/statements/birch-2026-11.camt053.xml", import.meta.url),
+);
+const chrome = chromiumForFile();
+const logs = chrome.logs;
+
+test("Anna imports Birch's card statement and Emma sees what is missing", async () => {
+  const browser = chrome.browser();
+  const [annaCtx, emmaCtx] = [await newContext(browser), await newContext(browser)];
+  const [anna, emma] = [await annaCtx.newPage(), await emmaCtx.newPage()];
+  const watched = [watch(anna, "anna"), watch(emma, "emma")];
+  try {
+    await signIn(anna, "anna@demo.kvits");
+    const clients = anna.getByRole("list", { name: "Clients" });
+    await clients.getByRole("button", { name: /^Birch Bakery/ }).click({ timeout: SLOW });
+    await anna.getByRole("navigation", { name: "Main" }).getByRole("button", { name: /^Card payments/ }).click();
+    await anna.getByRole("heading", { name: "Card payments of Birch Bakery" }).waitFor();
+
+    const upload = anna.getByRole("region", { name: "Import a bank statement" });
+    await upload.getByLabel("Statement file").setInputFiles(STATEMENT);
+    await upload.getByRole("button", { name: "Import" }).click();
+    // A first import makes 7 new payments; a run against the same server finds them again.
+    await upload.getByText(/^camt\.053: 7 card payments, \d new, \d already imported/).waitFor({ timeout: SLOW });
+    await screenshot(anna, "cards-00-imported");
+
+    const report = anna.getByRole("table", { name: "Card report" });
+    const visa = report.getByRole("row", { name: /Visa Business ·4821/ });
+    await visa.waitFor({ timeout: SLOW });
+    await expect.poll(async () => (await visa.getByRole("cell").allTextContents()).slice(1), { timeout: SLOW }).toEqual([
+      "4",
+      "0",
+      "4",
+      "0",
+    ]);
+    await report.getByRole("row", { name: /Mastercard Fleet ·7302/ }).waitFor();
+    await report.getByRole("row", { name: /516793\*+9999/ }).waitFor();
+    const payments = anna.getByRole("list", { name: "Card payments" });
+    await payments.getByRole("listitem", { name: /^AMAZON EU SARL/ }).waitFor();
+    await screenshot(anna, "cards-01-report");
+
+    // Emma holds the Visa: its four payments wait for her receipts (the refund does not).
+    await signIn(emma, "emma@demo.kvits");
+    await emma.getByRole("navigation", { name: "Main" }).getByRole("button", { name: /^Card payments/ }).click();
+    await emma.getByRole("heading", { name: "Your card payments" }).waitFor();
+    await emma.getByRole("heading", { name: "4 without a receipt" }).waitFor({ timeout: SLOW });
+    const hers = emma.getByRole("list", { name: "Card payments" });
+    const parking = hers.getByRole("listitem", { name: /^RIGAS SATIKSME PARKING/ });
+    await parking.getByRole("button", { name: "None issued" }).click();
+    await emma.getByRole("heading", { name: "3 without a receipt" }).waitFor();
+    await waitSynced(emma);
+    await screenshot(emma, "cards-02-emma-declared");
+
+    // Anna sees the declaration waiting for her, and accepts it.
+    await anna.reload();
+    await anna.getByRole("navigation", { name: "Main" }).getByRole("button", { name: /^Card payments/ }).click();
+    const declared = anna.getByRole("list", { name: "Card payments" }).getByRole("listitem", { name: /^RIGAS SATIKSME PARKING/ });
+    await declared.getByText(/No receipt: none issued \(declared by Emma Employee\)/).waitFor({ timeout: SLOW });
+    await declared.getByRole("button", { name: "Accept without receipt" }).click();
+    await waitSynced(anna);
+    for (const w of watched) expect(w, "console errors").toEqual([]);
+  } catch (e) {
+    console.log(logs.join("\n"));
+    throw e;
+  } finally {
+    await annaCtx.close();
+    await emmaCtx.close();
+  }
+});
