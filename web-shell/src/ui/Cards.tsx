@@ -3,7 +3,12 @@
 // firm every card of the company, a line per card, and the import of the bank's statement.
 
 import { useEffect, useState } from "react";
-import type { CardEvent, CardPaymentRow, CardsView, CardSummaryRow, CsvProfile } from "../generated/types/shared_types";
+import type { CardEvent, CardPaymentRow, CardsView, CardSummaryRow } from "../generated/types/shared_types";
+
+/** A bank profile as the server lists it (its name is all the import form needs). */
+interface CsvProfile {
+  name: string;
+}
 import { Check } from "./Catalog";
 import { MoreButton, navigate, useCore, useDispatch } from "./common";
 
