@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use kvits_domain::Actor;
@@ -838,6 +838,7 @@ pub(crate) fn routes() -> Routes {
                 .error(400, "`bad_request`: the layout cannot read a statement (no amount column, a bad date format, an unknown encoding).")
                 .error(403, "`forbidden`: only the firm's staff save bank profiles.")
         })
+        // The JSON bodies' limit; an import reads its file itself, up to the statement limit.
         .layer(DefaultBodyLimit::max(crate::MAX_JSON_BODY))
 }
 
@@ -875,8 +876,18 @@ async fn import_handler(
     user: AuthUser,
     Path(company): Path<CompanyId>,
     Query(q): Query<ImportQuery>,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<(StatusCode, Json<StatementImportSummary>)> {
+    // Read here, not by an extractor, so the limit is the statement's (not the JSON bodies')
+    // and a file over it is answered with what the limit is.
+    let body = axum::body::to_bytes(body, kvits_statements::MAX_STATEMENT_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::too_large(format!(
+                "a statement file may be at most {} MB",
+                kvits_statements::MAX_STATEMENT_BYTES / (1024 * 1024)
+            ))
+        })?;
     let summary = state
         .db
         .write(move |c| {

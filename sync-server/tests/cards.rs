@@ -355,8 +355,14 @@ async fn a_bad_statement_is_refused_and_stores_nothing() {
         let e: kvits_protocol::ErrorBody = r.json().await.unwrap();
         assert!(!e.message.is_empty(), "{what}");
     }
+    // Over the JSON limit but a statement's size: read (here: refused as no statement).
+    let big = vec![b' '; 3 * 1024 * 1024];
+    assert_eq!(import(&srv, &anna, big, "").await.status(), 400);
     let huge = vec![b' '; kvits_statements::MAX_STATEMENT_BYTES + 1];
-    assert_eq!(import(&srv, &anna, huge, "").await.status(), 413);
+    let r = import(&srv, &anna, huge, "").await;
+    assert_eq!(r.status(), 413);
+    let e: kvits_protocol::ErrorBody = r.json().await.unwrap();
+    assert!(e.message.contains("20 MB"), "{}", e.message);
     assert!(payments(&mut anna).await.is_empty());
     let list: Vec<StatementImport> = anna
         .get(&format!("/v1/companies/{BIRCH}/statements"))

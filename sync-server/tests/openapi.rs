@@ -765,7 +765,10 @@ async fn real_answers_fit_the_documented_schemas() {
                 .bearer_auth(&anna.token),
         )
         .await;
-    assert_eq!((status, report["missing"].as_array().map(Vec::len)), (200, Some(6)));
+    assert_eq!(
+        (status, report["missing"].as_array().map(Vec::len)),
+        (200, Some(6))
+    );
     let (mut kinds, mut ops) = (BTreeSet::new(), BTreeSet::new());
     for puller in [&anna, &emma] {
         let mut cursor = 0u64;

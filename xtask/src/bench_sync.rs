@@ -754,7 +754,7 @@ pub(crate) struct Device {
 
 impl Device {
     /// Pushes `mutations` as the next outbox entries; every one must be applied.
-    async fn push(&mut self, mutations: Vec<Mutation>) -> Result<()> {
+    pub(crate) async fn push(&mut self, mutations: Vec<Mutation>) -> Result<()> {
         let count = mutations.len();
         let first = self.next_seq;
         let pending: Vec<PendingMutation> = mutations

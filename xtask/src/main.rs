@@ -4,6 +4,7 @@ mod bench;
 mod bench_core;
 mod bench_desk;
 mod bench_export;
+mod bench_statements;
 mod bench_sync;
 mod bindings;
 mod compress;
@@ -34,6 +35,7 @@ commands:
   bench core                           µs per update+view round trip through the Crux bridge
   bench desk [--quick]                 first clients overview and first sync at 300 clients / 200,000 documents
   bench export [--quick]               one export batch of 5,000 documents with 2 pages (time, heap)
+  bench statements [--quick]           import 10,000 card payments against 10,000 receipts (time, heap)
   bindings [--out DIR]                 Swift/Kotlin glue (UniFFI) and core types for the shells
   web build|test                       build the web shell (wasm core, types, Vite) / run its
                                        unit tests and browser tests in Chromium
