@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
-use kvits_domain::Actor;
+use kvits_domain::{Actor, card_ref_key};
 use kvits_protocol::{
     CardReceipt, CardReport, CardReportRow, CardTransaction, CardTransactionId, CompanyId,
     CsvProfile, Date, Entity, EntityKind, Expense, ExpenseId, Money, Mutation, PaymentMethod, Role,
@@ -148,7 +148,7 @@ fn card_lines(
             && methods.iter().any(|m| {
                 m.statement_ref
                     .as_deref()
-                    .is_some_and(|r| compact(r) == compact(account))
+                    .is_some_and(|r| card_ref_key(r) == card_ref_key(account))
             })
     };
     let mut seen: HashMap<String, u32> = HashMap::new();
@@ -168,17 +168,10 @@ fn card_lines(
     out
 }
 
-fn compact(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect()
-}
-
 /// A card line's identity across statements: the bank's reference where there is one, else
 /// the account, booking day, amount and text.
 fn identity(line: &kvits_statements::Line) -> String {
-    let account = compact(&line.account);
+    let account = card_ref_key(&line.account);
     let sign = match line.direction {
         kvits_statements::Direction::Debit => '-',
         kvits_statements::Direction::Credit => '+',

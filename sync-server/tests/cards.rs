@@ -400,19 +400,7 @@ async fn only_the_company_admins_and_the_firm_import_statements() {
 }
 
 fn cli_import(srv: &TestServer, args: &[&str]) -> (bool, String, String) {
-    let data_dir = srv.db_path().parent().expect("data dir").to_owned();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvits-server"))
-        .args(["admin", "import-statement", "--data-dir"])
-        .arg(&data_dir)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run kvits-server");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::admin(srv, "import-statement", args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

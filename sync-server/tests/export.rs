@@ -381,23 +381,8 @@ async fn cancelled_and_changed_documents_go_out_again_only_as_asked() {
     );
 }
 
-/// Runs `kvits-server admin export` on the test server's data directory (the server keeps
-/// running, as an operator's would); answers (success, stdout, stderr).
 fn cli_export(srv: &TestServer, args: &[&str]) -> (bool, String, String) {
-    let data_dir = srv.db_path().parent().expect("data dir").to_owned();
-    // The order the operator's guide gives: the command, then the data directory.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvits-server"))
-        .args(["admin", "export", "--data-dir"])
-        .arg(&data_dir)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run kvits-server");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::admin(srv, "export", args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -60,7 +60,7 @@ pub fn card_for<'a>(
     card_ref: &str,
     methods: impl IntoIterator<Item = &'a PaymentMethod>,
 ) -> Option<&'a PaymentMethod> {
-    let wanted = compact(card_ref);
+    let wanted = card_ref_key(card_ref);
     let digits: String = wanted.chars().filter(char::is_ascii_digit).collect();
     let last_four = (digits.len() >= 4 && wanted.ends_with(&digits[digits.len() - 4..]))
         .then(|| &digits[digits.len() - 4..]);
@@ -71,7 +71,9 @@ pub fn card_for<'a>(
     let by_ref: Vec<&PaymentMethod> = cards
         .iter()
         .copied()
-        .filter(|m| m.statement_ref.as_deref().map(compact).as_deref() == Some(wanted.as_str()))
+        .filter(|m| {
+            m.statement_ref.as_deref().map(card_ref_key).as_deref() == Some(wanted.as_str())
+        })
         .collect();
     if let [one] = by_ref.as_slice() {
         return Some(one);
@@ -90,8 +92,9 @@ pub fn card_for<'a>(
     }
 }
 
-/// Upper case without spaces: how card references compare.
-fn compact(s: &str) -> String {
+/// A card reference as references compare: upper case, without spaces (`lv80 bank 0000…` and
+/// `LV80BANK0000…` are one account).
+pub fn card_ref_key(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_uppercase)

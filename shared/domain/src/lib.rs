@@ -32,7 +32,8 @@ use kvits_protocol::{
 
 pub use access::{can_see, is_task_for, message_recipients};
 pub use cards::{
-    AutoMatch, Fit, auto_matches, card_for, fit, merchant_similarity, reconcile, suggestions,
+    AutoMatch, Fit, auto_matches, card_for, card_ref_key, fit, merchant_similarity, reconcile,
+    suggestions,
 };
 pub use expense::route;
 pub use history::vat_text;

@@ -380,3 +380,22 @@ pub async fn applied(d: &mut Device, m: Mutation) {
     let r = d.run(m).await;
     assert!(r.outcome.is_success(), "{r:?}");
 }
+
+/// Runs `kvits-server admin <command> --data-dir <the test server's> <args>` (the server keeps
+/// running, as an operator's would); answers (success, stdout, stderr).
+pub fn admin(srv: &TestServer, command: &str, args: &[&str]) -> (bool, String, String) {
+    let data_dir = srv.db_path().parent().expect("data dir").to_owned();
+    // The order the operator's guide gives: the command, then the data directory.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kvits-server"))
+        .args(["admin", command, "--data-dir"])
+        .arg(&data_dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run kvits-server");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
