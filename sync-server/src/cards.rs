@@ -316,13 +316,37 @@ pub fn import(
     user: UserId,
     file: &ImportFile<'_>,
 ) -> ApiResult<StatementImportSummary> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let actor = statement_actor(&tx, user, file.company)?;
+    let statement = read(c, user, file)?;
+    store_statement(c, user, file, statement)
+}
+
+/// Reads `file` whole for `user`, who must be allowed to import into its company, with the
+/// firm's bank profile it names: the slow half of an import, which holds no transaction (the
+/// server runs it on a reader connection, so pushes go on meanwhile).
+pub fn read(
+    c: &Connection,
+    user: UserId,
+    file: &ImportFile<'_>,
+) -> ApiResult<kvits_statements::Statement> {
+    let actor = statement_actor(c, user, file.company)?;
     let profile = file
         .profile
-        .map(|name| profile(&tx, actor.firm_id, name))
+        .map(|name| profile(c, actor.firm_id, name))
         .transpose()?;
-    let statement = read_statement(file, profile.as_ref())?;
+    read_statement(file, profile.as_ref())
+}
+
+/// Stores what [`read`] read from `file`, in one transaction that checks the user's access
+/// again: the new payments, tied to their cards, the company's matches reconciled, the import
+/// recorded.
+pub fn store_statement(
+    c: &mut Connection,
+    user: UserId,
+    file: &ImportFile<'_>,
+    statement: kvits_statements::Statement,
+) -> ApiResult<StatementImportSummary> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let actor = statement_actor(&tx, user, file.company)?;
     let format = format_of(statement.format);
     let (from, to) = (statement.from, statement.to);
     let methods = company_methods(&tx, file.company)?;
@@ -881,28 +905,34 @@ async fn import_handler(
                 kvits_statements::MAX_STATEMENT_BYTES / (1024 * 1024)
             ))
         })?;
+    let q = std::sync::Arc::new(q);
+    let (read_q, read_body) = (q.clone(), body.clone());
+    let statement = state
+        .db
+        .read(move |c| read(c, user.user_id, &import_file(company, &read_q, &read_body)))
+        .await?;
     let summary = state
         .db
         .write(move |c| {
-            let file_name = q.file_name.as_deref().unwrap_or("statement");
-            import(
-                c,
-                user.user_id,
-                &ImportFile {
-                    company,
-                    file_name,
-                    bytes: &body,
-                    format: q.format,
-                    profile: q.profile.as_deref(),
-                    encoding: q.encoding.as_deref(),
-                },
-            )
+            store_statement(c, user.user_id, &import_file(company, &q, &body), statement)
         })
         .await?;
     if summary.new > 0 {
         sync::announce(&state, user.firm_id).await?;
     }
     Ok((StatusCode::OK, Json(summary)))
+}
+
+/// The file an import request sends, with what its query says of it.
+fn import_file<'a>(company: CompanyId, q: &'a ImportQuery, body: &'a [u8]) -> ImportFile<'a> {
+    ImportFile {
+        company,
+        file_name: q.file_name.as_deref().unwrap_or("statement"),
+        bytes: body,
+        format: q.format,
+        profile: q.profile.as_deref(),
+        encoding: q.encoding.as_deref(),
+    }
 }
 
 async fn list_handler(
