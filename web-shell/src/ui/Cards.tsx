@@ -5,9 +5,15 @@
 import { useEffect, useState } from "react";
 import type { CardEvent, CardPaymentRow, CardsView, CardSummaryRow } from "../generated/types/shared_types";
 
-/** A bank profile as the server lists it (its name is all the import form needs). */
+/** A bank's CSV layout, as the server keeps it (kvits_protocol::CsvProfile). */
 interface CsvProfile {
   name: string;
+  delimiter: number;
+  encoding: string;
+  header_rows: number;
+  date_format: string;
+  decimal_mark: string;
+  columns: Record<string, number | string>;
 }
 import { Check } from "./Catalog";
 import { MoreButton, navigate, useCore, useDispatch } from "./common";
@@ -20,7 +26,7 @@ export function CardsScreen({ view }: { view: CardsView }) {
       <div className="screen-head">
         <h1 id="cards-h">{view.title}</h1>
       </div>
-      {view.import_path && <StatementImport path={view.import_path} profilesPath={view.profiles_path ?? null} />}
+      {view.import_path && <Statements path={view.import_path} profilesPath={view.profiles_path ?? null} />}
       {view.cards.length > 0 && <CardReport rows={view.cards} />}
       <section className="card" aria-labelledby="payments-h">
         <h2 id="payments-h">{view.missing === 0 ? "Every payment has its receipt" : `${view.missing} without a receipt`}</h2>
@@ -153,16 +159,11 @@ interface Summary {
   unknown_cards?: string[];
 }
 
-/** The bank's statement file, sent to the server; its payments then arrive with the sync. */
-function StatementImport({ path, profilesPath }: { path: string; profilesPath: string | null }) {
+/** The statement import and the firm's CSV bank profiles it reads CSV files with. */
+function Statements({ path, profilesPath }: { path: string; profilesPath: string | null }) {
   const core = useCore();
-  const dispatch = useDispatch();
-  const [file, setFile] = useState<File | null>(null);
-  const [profile, setProfile] = useState("");
   const [profiles, setProfiles] = useState<CsvProfile[]>([]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(0);
   useEffect(() => {
     if (!profilesPath) return;
     core
@@ -170,7 +171,24 @@ function StatementImport({ path, profilesPath }: { path: string; profilesPath: s
       .then((r) => (r.ok ? r.json() : []))
       .then((list: CsvProfile[]) => setProfiles(list))
       .catch(() => setProfiles([]));
-  }, [core, profilesPath]);
+  }, [core, profilesPath, loaded]);
+  return (
+    <>
+      <StatementImport path={path} profiles={profiles} />
+      {profilesPath && <BankProfileEditor path={profilesPath} saved={() => setLoaded((n) => n + 1)} />}
+    </>
+  );
+}
+
+/** The bank's statement file, sent to the server; its payments then arrive with the sync. */
+function StatementImport({ path, profiles }: { path: string; profiles: CsvProfile[] }) {
+  const core = useCore();
+  const dispatch = useDispatch();
+  const [file, setFile] = useState<File | null>(null);
+  const [profile, setProfile] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
   const send = async () => {
     if (!file) return;
     setBusy(true);
@@ -239,6 +257,148 @@ function StatementImport({ path, profilesPath }: { path: string; profilesPath: s
       {done && (
         <p className="done" role="status">
           {done}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** The columns a CSV layout maps, with how the form names them. */
+const COLUMNS: [string, string][] = [
+  ["booking_date", "Booking date"],
+  ["amount", "Amount (negative: money out)"],
+  ["currency", "Currency"],
+  ["counterparty", "Merchant"],
+  ["description", "Text"],
+  ["card", "Card number"],
+  ["reference", "Bank reference"],
+];
+
+/** A bank's CSV layout, saved for the whole firm (replacing one of the same name). */
+function BankProfileEditor({ path, saved }: { path: string; saved: () => void }) {
+  const core = useCore();
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState("");
+  const [delimiter, setDelimiter] = useState(";");
+  const [encoding, setEncoding] = useState("utf-8");
+  const [headerRows, setHeaderRows] = useState("1");
+  const [dateFormat, setDateFormat] = useState("%d.%m.%Y");
+  const [decimalMark, setDecimalMark] = useState(",");
+  const [currency, setCurrency] = useState("EUR");
+  const [columns, setColumns] = useState<Record<string, string>>({ booking_date: "0", amount: "1" });
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  if (!open) {
+    return (
+      <section className="card" aria-labelledby="profiles-h">
+        <h2 id="profiles-h">Bank profiles for CSV files</h2>
+        <button type="button" className="button" onClick={() => setOpen(true)}>
+          New bank profile
+        </button>
+        {done && (
+          <p className="done" role="status">
+            {done}
+          </p>
+        )}
+      </section>
+    );
+  }
+  const save = async () => {
+    setError(null);
+    const mapped: Record<string, number | string> = {};
+    for (const [key] of COLUMNS) {
+      const v = (columns[key] ?? "").trim();
+      if (v !== "" && !Number.isNaN(Number(v))) mapped[key] = Number(v);
+    }
+    if (!("currency" in mapped) && currency.trim()) mapped.default_currency = currency.trim().toUpperCase();
+    const profile: CsvProfile = {
+      name: name.trim(),
+      delimiter: delimiter === "tab" ? 9 : delimiter.charCodeAt(0),
+      encoding,
+      header_rows: Number(headerRows) || 0,
+      date_format: dateFormat,
+      decimal_mark: decimalMark,
+      columns: mapped,
+    };
+    try {
+      const r = await core.request(path, { method: "POST", body: JSON.stringify(profile), contentType: "application/json" });
+      if (!r.ok) {
+        const body = await r.json().catch(() => null);
+        setError(body?.message ?? `The server answered ${r.status}.`);
+        return;
+      }
+      setOpen(false);
+      setDone(`Saved ${profile.name}.`);
+      saved();
+    } catch {
+      setError("The profile could not be saved. Try again when you are online.");
+    }
+  };
+  const text = (label: string, value: string, set: (v: string) => void) => (
+    <label className="field" key={label}>
+      <span>{label}</span>
+      <input value={value} onChange={(e) => set(e.target.value)} />
+    </label>
+  );
+  const pick = (label: string, value: string, set: (v: string) => void, options: [string, string][]) => (
+    <label className="field">
+      <span>{label}</span>
+      <select value={value} onChange={(e) => set(e.target.value)}>
+        {options.map(([v, l]) => (
+          <option key={v} value={v}>
+            {l}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+  return (
+    <section className="card" aria-labelledby="profiles-h">
+      <h2 id="profiles-h">Bank profiles for CSV files</h2>
+      {text("Bank", name, setName)}
+      <div className="field-pair">
+        {pick("Separator", delimiter, setDelimiter, [
+          [";", "Semicolon ;"],
+          [",", "Comma ,"],
+          ["tab", "Tab"],
+        ])}
+        {pick("Encoding", encoding, setEncoding, [
+          ["utf-8", "UTF-8"],
+          ["windows-1257", "Windows-1257 (Baltic)"],
+          ["windows-1250", "Windows-1250 (Central European)"],
+          ["iso-8859-2", "ISO-8859-2"],
+        ])}
+        {pick("Decimal mark", decimalMark, setDecimalMark, [
+          [",", "Comma ,"],
+          [".", "Point ."],
+        ])}
+      </div>
+      <div className="field-pair">
+        {text("Rows before the first payment", headerRows, setHeaderRows)}
+        {text("Date format", dateFormat, setDateFormat)}
+        {text("Currency when no column says", currency, setCurrency)}
+      </div>
+      <p className="muted small">Columns, counted from 1; leave empty what the file does not have.</p>
+      <div className="field-pair">
+        {COLUMNS.map(([key, label]) =>
+          text(
+            label,
+            columns[key] === undefined || columns[key] === "" ? "" : String(Number(columns[key]) + 1),
+            (v) => setColumns({ ...columns, [key]: v.trim() === "" ? "" : String(Number(v) - 1) }),
+          ),
+        )}
+      </div>
+      <div className="actions">
+        <button type="button" className="button-primary" disabled={!name.trim()} onClick={() => void save()}>
+          Save bank profile
+        </button>
+        <button type="button" className="button-quiet" onClick={() => setOpen(false)}>
+          Cancel
+        </button>
+      </div>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
         </p>
       )}
     </section>

@@ -3,6 +3,9 @@
 // card with its payments, and the card Kvits does not know yet. Then Emma sees the payments of
 // her card without a receipt, and declares one of them without a receipt.
 
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 import { chromiumForFile, newContext, screenshot, signIn, SLOW, waitSynced, watch } from "./support";
@@ -47,15 +50,34 @@ test("Anna imports Birch's card statement and Emma sees what is missing", async 
     await payments.getByRole("listitem", { name: /^AMAZON EU SARL/ }).waitFor();
     await screenshot(anna, "cards-01-report");
 
-    // Emma holds the Visa: its four payments wait for her receipts (the refund does not).
+    // A bank whose statements come as CSV: Anna saves its layout, then imports a file with it.
+    const profiles = anna.getByRole("region", { name: "Bank profiles for CSV files" });
+    await profiles.getByRole("button", { name: "New bank profile" }).click();
+    await profiles.getByLabel("Bank", { exact: true }).fill("Test Bank CSV");
+    await profiles.getByLabel("Booking date").fill("1");
+    await profiles.getByLabel("Amount (negative: money out)").fill("2");
+    await profiles.getByLabel("Merchant").fill("3");
+    await profiles.getByLabel("Card number").fill("4");
+    await profiles.getByLabel("Bank reference").fill("5");
+    await profiles.getByRole("button", { name: "Save bank profile" }).click();
+    await profiles.getByText("Saved Test Bank CSV.").waitFor();
+    const csv = join(tmpdir(), `kvits-cards-${Date.now()}.csv`);
+    writeFileSync(csv, "Datums;Summa;Saņēmējs;Karte;Kods\n28.11.2026;-9,90;SPOTIFY AB;****4821;CSV-2026-1\n");
+    await upload.getByLabel("Statement file").setInputFiles(csv);
+    await upload.getByLabel("Bank profile (CSV files only)").selectOption("Test Bank CSV");
+    await upload.getByRole("button", { name: "Import" }).click();
+    await upload.getByText(/^csv: 1 card payments, \d new/).waitFor({ timeout: SLOW });
+    await payments.getByRole("listitem", { name: /^SPOTIFY AB 9\.90 EUR/ }).waitFor({ timeout: SLOW });
+
+    // Emma holds the Visa: its five payments wait for her receipts (the refund does not).
     await signIn(emma, "emma@demo.kvits");
     await emma.getByRole("navigation", { name: "Main" }).getByRole("button", { name: /^Card payments/ }).click();
     await emma.getByRole("heading", { name: "Your card payments" }).waitFor();
-    await emma.getByRole("heading", { name: "4 without a receipt" }).waitFor({ timeout: SLOW });
+    await emma.getByRole("heading", { name: "5 without a receipt" }).waitFor({ timeout: SLOW });
     const hers = emma.getByRole("list", { name: "Card payments" });
     const parking = hers.getByRole("listitem", { name: /^RIGAS SATIKSME PARKING/ });
     await parking.getByRole("button", { name: "None issued" }).click();
-    await emma.getByRole("heading", { name: "3 without a receipt" }).waitFor();
+    await emma.getByRole("heading", { name: "4 without a receipt" }).waitFor();
     await waitSynced(emma);
     await screenshot(emma, "cards-02-emma-declared");
 
