@@ -55,10 +55,11 @@ pub(crate) fn validate(profile: &CsvProfile) -> Result<(), Error> {
         ));
     }
     if !profile.encoding.trim().is_empty()
+        && !text::is_cp852(&profile.encoding)
         && encoding_rs::Encoding::for_label(profile.encoding.trim().as_bytes()).is_none()
     {
         return bad(format!(
-            "{} is not an encoding Kvits knows (use a name such as utf-8, windows-1257, windows-1250 or iso-8859-2)",
+            "{} is not an encoding Kvits knows (use a name such as utf-8, windows-1257, windows-1250, iso-8859-2 or ibm852)",
             text::quote(&profile.encoding, 30)
         ));
     }
@@ -451,7 +452,14 @@ mod tests {
         assert_eq!(validate(&profile()), Ok(()));
         assert!(bad_profile(|p| p.name = " ".into()).contains("no name"));
         assert!(bad_profile(|p| p.delimiter = b'x').contains("separator"));
-        assert!(bad_profile(|p| p.encoding = "ibm852".into()).contains("ibm852"));
+        assert!(bad_profile(|p| p.encoding = "ebcdic-37".into()).contains("ebcdic-37"));
+        let mut cp852 = profile();
+        cp852.encoding = "ibm852".into();
+        assert_eq!(
+            validate(&cp852),
+            Ok(()),
+            "code page 852 is read by its own table"
+        );
         assert!(bad_profile(|p| p.date_format = "%Q".into()).contains("not a valid"));
         assert!(bad_profile(|p| p.date_format = "%d.%m".into()).contains("day, month and year"));
         assert!(bad_profile(|p| p.date_format = "%d.%m.%Y %z".into()).contains("time zone"));

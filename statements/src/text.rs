@@ -10,7 +10,17 @@ use crate::Error;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The encodings to suggest when a file is not UTF-8.
-const ENCODINGS_TO_TRY: &str = "windows-1257 (Baltic banks), windows-1250 or iso-8859-2 (Polish and Central European banks), windows-1252 (Western Europe)";
+const ENCODINGS_TO_TRY: &str = "windows-1257 (Baltic banks), windows-1250, iso-8859-2 or ibm852 (Polish and Central European banks), windows-1252 (Western Europe)";
+
+/// Whether `label` names IBM code page 852, the DOS code page Polish banking software still
+/// writes MT940 in. The WHATWG encodings (`encoding_rs`) leave it out, so it is decoded with
+/// its own table.
+pub(crate) fn is_cp852(label: &str) -> bool {
+    matches!(
+        label.trim().to_ascii_lowercase().as_str(),
+        "ibm852" | "cp852" | "852" | "csibm852" | "x-ibm852"
+    )
+}
 
 /// `bytes` without a leading UTF-8 byte order mark.
 pub(crate) fn strip_utf8_bom(bytes: &[u8]) -> &[u8] {
@@ -41,6 +51,13 @@ pub(crate) fn encoding_for_label(label: &str) -> Result<&'static Encoding, Error
 pub(crate) fn decode(bytes: &[u8], label: Option<&str>) -> Result<String, Error> {
     let (encoding, body) = match Encoding::for_bom(bytes) {
         Some((encoding, bom_len)) => (encoding, bytes.get(bom_len..).unwrap_or_default()),
+        // Every byte is a character in code page 852: nothing to refuse.
+        None if label.is_some_and(is_cp852) => {
+            return Ok(oem_cp::decode_string_complete_table(
+                bytes,
+                &oem_cp::code_table::DECODING_TABLE_CP852,
+            ));
+        }
         None => match label {
             Some(label) => (encoding_for_label(label)?, bytes),
             None => (encoding_rs::UTF_8, bytes),
@@ -181,6 +198,18 @@ mod tests {
         assert_eq!(iso_date("2024-03-05x"), None);
         assert_eq!(iso_date("+024-03-05"), None);
         assert_eq!(iso_date("ā024-03-05"), None);
+    }
+
+    #[test]
+    fn code_page_852_is_read_for_polish_files() {
+        let polish = "Zażółć gęślą jaźń ŁÓDŹ";
+        let bytes =
+            oem_cp::encode_string_checked(polish, &oem_cp::code_table::ENCODING_TABLE_CP852)
+                .expect("every letter is in CP852");
+        assert_ne!(bytes, polish.as_bytes());
+        assert_eq!(decode(&bytes, Some("ibm852")).as_deref(), Ok(polish));
+        assert_eq!(decode(&bytes, Some(" CP852 ")).as_deref(), Ok(polish));
+        assert!(matches!(decode(&bytes, None), Err(Error::Encoding(_))));
     }
 
     #[test]

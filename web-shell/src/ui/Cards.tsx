@@ -367,6 +367,7 @@ function BankProfileEditor({ path, saved }: { path: string; saved: () => void })
           ["windows-1257", "Windows-1257 (Baltic)"],
           ["windows-1250", "Windows-1250 (Central European)"],
           ["iso-8859-2", "ISO-8859-2"],
+          ["ibm852", "IBM 852 (Polish MT940)"],
         ])}
         {pick("Decimal mark", decimalMark, setDecimalMark, [
           [",", "Comma ,"],
