@@ -416,6 +416,17 @@ fn payment_text(t: &CardTransaction) -> String {
     )
 }
 
+/// The write that gives `expense`'s card payment back, when the receipt goes away (deleted) or
+/// can no longer stand for it (rejected): its receipt is missing again, and Kvits may match it
+/// by itself again.
+pub(crate) fn released(cx: &Cx<'_>, expense: ExpenseId) -> Option<Write> {
+    let mut t = cx.state.card_transaction_for_expense(expense)?;
+    t.receipt = CardReceipt::Missing;
+    t.auto_match = true;
+    t.updated_at = cx.now;
+    Some(Write::Put(Entity::CardTransaction(t)))
+}
+
 /// The card transaction, if the actor may see it.
 fn transaction(cx: &Cx<'_>, id: CardTransactionId) -> Result<CardTransaction, DomainError> {
     match cx.state.card_transaction(id) {

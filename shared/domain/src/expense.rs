@@ -268,11 +268,13 @@ pub(crate) fn delete(cx: &Cx<'_>, id: ExpenseId) -> Result<Applied, DomainError>
             "only a draft that was never submitted can be deleted",
         ));
     }
-    Ok(Applied::Changes(vec![Write::Delete {
+    let mut writes = vec![Write::Delete {
         kind: EntityKind::Expense,
         id: id.0,
         company_id: e.company_id,
-    }]))
+    }];
+    writes.extend(crate::cards::released(cx, id));
+    Ok(Applied::Changes(writes))
 }
 
 /// The first active rule, in `position` order, that matches the expense; `None` when the
@@ -477,7 +479,17 @@ pub(crate) fn decide(
         DecisionKind::Return => HistoryAction::Returned,
     };
     record(cx, &mut e, action, Vec::new(), reason);
-    put(e, cx)
+    // A rejected receipt stands for no card payment: the payment's receipt is missing again.
+    let released = if kind == DecisionKind::Reject {
+        crate::cards::released(cx, e.id)
+    } else {
+        None
+    };
+    let mut applied = put(e, cx)?;
+    if let (Applied::Changes(writes), Some(w)) = (&mut applied, released) {
+        writes.push(w);
+    }
+    Ok(applied)
 }
 
 /// The step's approvers without the expense's author — unless nobody else is named.

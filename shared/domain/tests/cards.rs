@@ -572,3 +572,39 @@ fn another_company_s_receipt_is_not_found() {
         RejectCode::NotFound,
     );
 }
+
+#[test]
+fn a_deleted_or_rejected_receipt_gives_its_payment_back() {
+    let mut w = World::new();
+    // Rejected by its approver: the payment needs another receipt.
+    let fuel = payment(&w, 1, w.birch_master, w.mark.user_id, 4_250);
+    put(&mut w, &fuel);
+    let e = w.fuel_expense();
+    let anna = w.anna.clone();
+    w.ok(&anna, at(5), &match_it(fuel.id, e));
+    let mark = w.mark.clone();
+    let revision = w.expense(e).revision;
+    w.ok(
+        &mark,
+        at(6),
+        &decide(
+            e,
+            revision,
+            kvits_protocol::DecisionKind::Reject,
+            Some("not ours"),
+        ),
+    );
+    assert!(tx(&w, fuel.id).is_missing());
+    assert!(tx(&w, fuel.id).auto_match, "Kvits may match it again");
+    // A draft started from a payment, then deleted.
+    let coffee = payment(&w, 2, w.birch_visa, w.emma.user_id, 990);
+    put(&mut w, &coffee);
+    let emma = w.emma.clone();
+    let birch = w.birch;
+    let f = fields(w.birch_types.meals, w.birch_visa, Some(990));
+    let draft = w.draft(&emma, birch, kvits_protocol::DocumentType::Receipt, f);
+    w.ok(&emma, at(7), &match_it(coffee.id, draft));
+    w.ok(&emma, at(8), &Mutation::DeleteExpense { expense_id: draft });
+    assert!(tx(&w, coffee.id).is_missing());
+    assert!(w.state.card_transaction_for_expense(draft).is_none());
+}
