@@ -15,7 +15,7 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use kvits_protocol::{
     CompanyId, DocumentType, Expense, ExpenseFields, ExpenseId, ExpenseStatus, ExportBatch, FirmId,
     Money, ReceiptPage, UserId,
@@ -24,7 +24,7 @@ use kvits_sync_server::error::ApiResult;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
-use crate::bench_sync::{Running, group, insert_expenses, ms, peak_rss_mb};
+use crate::bench_sync::{Running, group, insert_expenses, ms, peak_rss_mb, run_sized};
 
 const USAGE: &str = "usage: cargo xtask bench export [--quick]";
 
@@ -32,18 +32,7 @@ const USAGE: &str = "usage: cargo xtask bench export [--quick]";
 const CHUNK: u64 = 5_000;
 
 pub fn run(args: &[String]) -> Result<()> {
-    let mut documents = 5_000;
-    for arg in args {
-        match arg.as_str() {
-            "--quick" => documents = 500,
-            other => bail!("unknown argument {other}; {USAGE}"),
-        }
-    }
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?
-        .block_on(bench(documents))
+    run_sized(args, USAGE, (5_000, 500), bench)
 }
 
 async fn bench(documents: u64) -> Result<()> {

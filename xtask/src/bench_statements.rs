@@ -15,7 +15,7 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use kvits_protocol::{
     CompanyId, DocumentType, Expense, ExpenseFields, ExpenseId, ExpenseStatus, FirmId, Money,
     StatementImportSummary, UserId,
@@ -23,7 +23,7 @@ use kvits_protocol::{
 use kvits_sync_server::error::ApiResult;
 use rusqlite::Connection;
 
-use crate::bench_sync::{Running, group, insert_expenses, ms, peak_rss_mb};
+use crate::bench_sync::{Running, group, insert_expenses, ms, peak_rss_mb, run_sized};
 
 const USAGE: &str = "usage: cargo xtask bench statements [--quick]";
 
@@ -31,18 +31,7 @@ const USAGE: &str = "usage: cargo xtask bench statements [--quick]";
 const CHUNK: u64 = 5_000;
 
 pub fn run(args: &[String]) -> Result<()> {
-    let mut n = 10_000;
-    for arg in args {
-        match arg.as_str() {
-            "--quick" => n = 1_000,
-            other => bail!("unknown argument {other}; {USAGE}"),
-        }
-    }
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?
-        .block_on(bench(n))
+    run_sized(args, USAGE, (10_000, 1_000), bench)
 }
 
 /// The `k`-th receipt's amount in cents: all different, so each pair is the only one.

@@ -842,6 +842,32 @@ impl Device {
     }
 }
 
+/// Runs a bench of `full` items, or `quick` ones when `args` is `--quick`, on a new
+/// multi-threaded runtime; any other argument is refused with `usage`.
+pub(crate) fn run_sized<F, Fut>(
+    args: &[String],
+    usage: &str,
+    (full, quick): (u64, u64),
+    bench: F,
+) -> Result<()>
+where
+    F: FnOnce(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let mut n = full;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => n = quick,
+            other => bail!("unknown argument {other}; {usage}"),
+        }
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(bench(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
