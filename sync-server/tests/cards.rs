@@ -40,6 +40,15 @@ async fn imported(srv: &TestServer, d: &Device) -> StatementImportSummary {
     r.json().await.unwrap()
 }
 
+/// Birch's card report as `d` gets it (`query`: the period, or empty).
+async fn card_report(d: &Device, query: &str) -> CardReport {
+    d.get(&format!("/v1/companies/{BIRCH}/card-report{query}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The card payments `d` holds after pulling everything.
 async fn payments(d: &mut Device) -> Vec<CardTransaction> {
     // The firm's staff hold a client's documents once they opened it; members always do.
@@ -182,14 +191,7 @@ async fn a_statement_is_imported_once_and_each_card_reaches_its_holder() {
     assert_eq!(missing(&his), ["CIRCLE K 0231"]);
 
     // The firm's view: the report per card, and the overview's counter.
-    let report: CardReport = anna
-        .get(&format!(
-            "/v1/companies/{BIRCH}/card-report?from=2026-11-01&to=2026-11-30"
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = card_report(&anna, "?from=2026-11-01&to=2026-11-30").await;
     let row = |card: &str| report.cards.iter().find(|r| r.card.contains(card)).unwrap();
     assert_eq!(
         (
@@ -257,12 +259,7 @@ async fn a_receipt_sent_after_the_import_is_matched_and_the_holder_declares_the_
         },
     )
     .await;
-    let report: CardReport = anna
-        .get(&format!("/v1/companies/{BIRCH}/card-report"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = card_report(&anna, "").await;
     let visa = report
         .cards
         .iter()
@@ -299,12 +296,7 @@ async fn an_unknown_card_is_assigned_by_saving_a_card() {
         .unwrap();
     assert_eq!(amazon.payment_method_id, Some(card.id));
     assert!(amazon.is_missing());
-    let report: CardReport = anna
-        .get(&format!("/v1/companies/{BIRCH}/card-report"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = card_report(&anna, "").await;
     let row = report
         .cards
         .iter()

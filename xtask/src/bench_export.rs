@@ -24,7 +24,9 @@ use kvits_sync_server::error::ApiResult;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
-use crate::bench_sync::{Running, group, insert_expenses, ms, peak_rss_mb, run_sized};
+use crate::bench_sync::{
+    Running, group, insert_expenses, ms, peak_rss_mb, print_peak_heap, run_sized,
+};
 
 const USAGE: &str = "usage: cargo xtask bench export [--quick]";
 
@@ -134,15 +136,7 @@ async fn bench(documents: u64) -> Result<()> {
         documents as f64 / took.as_secs_f64(),
         bytes / 1_000_000
     );
-    println!(
-        "peak heap while exporting, above before: {:.1} MB{}",
-        peak_heap as f64 / 1_048_576.0,
-        match (rss_before, peak_rss_mb()) {
-            (Some(a), Some(b)) =>
-                format!(" (peak RSS of the process {a:.0} MB before, {b:.0} MB after)"),
-            _ => String::new(),
-        }
-    );
+    print_peak_heap("exporting", peak_heap, rss_before);
 
     // The download, streamed and hashed as it comes (the ZIP does not fit in memory).
     let start = Instant::now();

@@ -23,7 +23,9 @@ use kvits_protocol::{
 use kvits_sync_server::error::ApiResult;
 use rusqlite::Connection;
 
-use crate::bench_sync::{Running, group, insert_expenses, ms, peak_rss_mb, run_sized};
+use crate::bench_sync::{
+    Running, group, insert_expenses, ms, peak_rss_mb, print_peak_heap, run_sized,
+};
 
 const USAGE: &str = "usage: cargo xtask bench statements [--quick]";
 
@@ -174,15 +176,7 @@ async fn bench(n: u64) -> Result<()> {
         n as f64 / took.as_secs_f64(),
         group(u64::from(first.matched))
     );
-    println!(
-        "peak heap while importing, above before: {:.1} MB{}",
-        peak_heap as f64 / 1_048_576.0,
-        match (rss_before, peak_rss_mb()) {
-            (Some(a), Some(b)) =>
-                format!(" (peak RSS of the process {a:.0} MB before, {b:.0} MB after)"),
-            _ => String::new(),
-        }
-    );
+    print_peak_heap("importing", peak_heap, rss_before);
     let start = Instant::now();
     let again = import(file).await?;
     ensure!(

@@ -868,6 +868,20 @@ where
         .block_on(bench(n))
 }
 
+/// Prints the peak heap a step held above `before`'s baseline, with the process's peak RSS
+/// before (`rss_before`) and now.
+pub(crate) fn print_peak_heap(step: &str, peak_heap: usize, rss_before: Option<f64>) {
+    println!(
+        "peak heap while {step}, above before: {:.1} MB{}",
+        peak_heap as f64 / 1_048_576.0,
+        match (rss_before, peak_rss_mb()) {
+            (Some(a), Some(b)) =>
+                format!(" (peak RSS of the process {a:.0} MB before, {b:.0} MB after)"),
+            _ => String::new(),
+        }
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
