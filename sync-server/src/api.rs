@@ -88,6 +88,7 @@ impl Routes {
     method!(post);
     method!(put);
     method!(patch);
+    method!(delete);
 
     /// Routes `method path` to `route` (a second method of a path joins the first) and keeps
     /// its description.

@@ -764,6 +764,16 @@ pub fn save_profile(
     Ok(())
 }
 
+/// Forgets the firm's CSV layout of this name; false when there is none. Imports made with it
+/// keep their payments.
+pub fn delete_profile(c: &Connection, firm: kvits_protocol::FirmId, name: &str) -> ApiResult<bool> {
+    let n = c.execute(
+        "DELETE FROM bank_profiles WHERE firm_id = ?1 AND name = ?2",
+        params![firm.to_string(), name],
+    )?;
+    Ok(n > 0)
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTTP
 // ---------------------------------------------------------------------------------------------
@@ -854,6 +864,19 @@ pub(crate) fn routes() -> Routes {
                 .empty(204, "Saved.")
                 .error(400, "`bad_request`: the layout cannot read a statement (no amount column, a bad date format, an unknown encoding).")
                 .error(403, "`forbidden`: only the firm's staff save bank profiles.")
+        })
+        .delete("/v1/bank-profiles/{name}", delete_profile_handler, |g| {
+            Operation::new("deleteBankProfile", "cards", "Delete a bank profile")
+                .describe(
+                    "The firm's staff. Forgets the firm's CSV layout of this name; the payments \
+                     imported with it stay.",
+                )
+                .bearer()
+                .path_param("name", schema::<String>(g), "The profile's name.")
+                .db()
+                .empty(204, "Deleted.")
+                .error(403, "`forbidden`: only the firm's staff delete bank profiles.")
+                .error(404, "`not_found`: the firm has no bank profile of this name.")
         })
         // The JSON bodies' limit; an import reads its file itself, up to the statement limit.
         .layer(DefaultBodyLimit::max(crate::MAX_JSON_BODY))
@@ -1011,6 +1034,30 @@ async fn save_profile_handler(
                 ));
             }
             save_profile(c, user.firm_id, &profile)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_profile_handler(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .db
+        .write(move |c| {
+            let standing = store::standing(c, user.user_id)?;
+            if standing.staff.is_none() {
+                return Err(ApiError::forbidden(
+                    "only the accounting firm's staff delete bank profiles",
+                ));
+            }
+            if delete_profile(c, user.firm_id, &name)? {
+                Ok(())
+            } else {
+                Err(ApiError::not_found("bank profile"))
+            }
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -443,3 +443,67 @@ async fn the_cli_imports_a_statement_once_and_refuses_a_bad_one() {
         .unwrap();
     assert_eq!(list.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_profile_reads_csv_files_until_the_firm_deletes_it() {
+    let srv = TestServer::start().await;
+    let anna = srv.device("anna@demo.kvits").await;
+    let emma = srv.device("emma@demo.kvits").await;
+    let profile = serde_json::json!({
+        "name": "Test Bank CSV",
+        "delimiter": b';',
+        "encoding": "utf-8",
+        "header_rows": 1,
+        "date_format": "%d.%m.%Y",
+        "decimal_mark": ",",
+        "columns": {"booking_date": 0, "amount": 1, "counterparty": 2, "card": 3,
+                    "reference": 4, "default_currency": "EUR"},
+    });
+    let call = |d: &Device, method: reqwest::Method, path: &str| {
+        srv.http
+            .request(method, srv.url(path))
+            .bearer_auth(&d.token)
+    };
+    let r = call(&anna, reqwest::Method::POST, "/v1/bank-profiles")
+        .json(&profile)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let csv = "Datums;Summa;Saņēmējs;Karte;Kods\n28.11.2026;-9,90;SPOTIFY AB;****4821;CSV-1\n";
+    let query = "?format=csv&profile=Test%20Bank%20CSV";
+    let r = import(&srv, &anna, csv.as_bytes().to_vec(), query).await;
+    assert_eq!(r.status(), 200);
+    let summary: StatementImportSummary = r.json().await.unwrap();
+    assert_eq!((summary.transactions, summary.new), (1, 1));
+
+    // Only the firm's staff delete a profile.
+    let path = "/v1/bank-profiles/Test%20Bank%20CSV";
+    let r = call(&emma, reqwest::Method::DELETE, path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = call(&anna, reqwest::Method::DELETE, path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let listed: Vec<serde_json::Value> = anna.get("/v1/bank-profiles").await.json().await.unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    let r = call(&anna, reqwest::Method::DELETE, path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // The payment it read stays; a file sent with it now is refused.
+    assert_eq!(
+        missing(&payments(&mut anna.clone()).await)
+            .iter()
+            .filter(|m| **m == "SPOTIFY AB")
+            .count(),
+        1
+    );
+    let r = import(&srv, &anna, csv.as_bytes().to_vec(), query).await;
+    assert_eq!(r.status(), 400);
+}

@@ -2137,6 +2137,21 @@ async fn attack(
             ok,
             || r.show(),
         );
+        let r = send(req(
+            srv,
+            &token,
+            Method::DELETE,
+            &format!("/v1/bank-profiles/{} bank", v.name),
+        ))
+        .await;
+        let ok = refused(&r) || r.is_not_found();
+        m.cell(
+            "DELETE /v1/bank-profiles/{name}",
+            who,
+            "victim firm's bank profile",
+            ok,
+            || r.show(),
+        );
         let r = send(
             req(srv, &token, Method::POST, "/v1/sync/open").json(&serde_json::json!({
                 "client_id": a.device.client,

@@ -289,7 +289,7 @@ impl Event {
             Event::Approvals(_) | Event::Catalog(_) => true,
             Event::Review(e) => !matches!(e, ReviewEvent::Edit(_) | ReviewEvent::EditAnswer(_)),
             Event::Messages(e) => e.needs_clock(),
-            Event::Cards(e) => !matches!(e, CardEvent::ShowAll { .. }),
+            Event::Cards(e) => !matches!(e, CardEvent::ShowAll { .. } | CardEvent::Month { .. }),
             Event::Start { .. }
             | Event::NetworkChanged { .. }
             | Event::Foregrounded

@@ -39,6 +39,12 @@ pub const SIMILAR_MERCHANT: f64 = 0.85;
 /// date and merchant agree.
 const TIP_PERCENT: i64 = 25;
 
+/// A receipt in another currency, against a payment whose statement does not say what the card
+/// was used in: its base amount (at the receipt's own rate) this close to the payment (per
+/// cent) is suggested when the dates agree. Card schemes' rates and the banks' fees differ from
+/// the reference rates by a few per cent.
+const FX_PERCENT: i64 = 5;
+
 /// How well a receipt fits a card payment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Fit {
@@ -184,6 +190,18 @@ pub fn fit(t: &CardTransaction, e: &Expense, card: Option<&PaymentMethod>) -> Fi
         && t.amount.amount_minor >= amount.amount_minor
         && t.amount.amount_minor * 100 <= amount.amount_minor * (100 + TIP_PERCENT);
     if with_tip && near(DATE_WINDOW_DAYS) && same_merchant {
+        return Fit::Suggest;
+    }
+    let converted_alike = amount.currency != t.amount.currency
+        && t.original_amount
+            .as_ref()
+            .is_none_or(|o| o.currency != amount.currency)
+        && e.fields.base_amount.as_ref().is_some_and(|base| {
+            base.currency == t.amount.currency
+                && (base.amount_minor - t.amount.amount_minor).abs() * 100
+                    <= t.amount.amount_minor.abs() * FX_PERCENT
+        });
+    if converted_alike && near(DATE_WINDOW_DAYS) {
         return Fit::Suggest;
     }
     Fit::No

@@ -195,6 +195,42 @@ fn a_foreign_receipt_takes_its_amount_in_euros_from_its_payment() {
 }
 
 #[test]
+fn a_foreign_receipt_is_suggested_by_its_converted_amount() {
+    let mut w = World::new();
+    // The statement says only what the euro account paid: 23.15 EUR.
+    let t = payment(&w, 1, w.birch_visa, w.emma.user_id, 2_315);
+    let mut f = fields(w.birch_types.meals, w.birch_visa, None);
+    f.amount = Some(Money {
+        amount_minor: 25_000,
+        currency: "SEK".into(),
+    });
+    f.merchant = Some("Espresso House".into());
+    let emma = w.emma.clone();
+    // 250 SEK at the receipt's rate: 22.40 EUR, 3.2 % under what the bank took.
+    f.base_amount = Some(eur(2_240));
+    let near = w.submitted(&emma, f.clone());
+    assert_eq!(fit(&t, &w.expense(near), None), Fit::Suggest);
+    // 21.90 EUR is 5.4 % under: not this one.
+    f.base_amount = Some(eur(2_190));
+    let far = w.submitted(&emma, f.clone());
+    assert_eq!(fit(&t, &w.expense(far), None), Fit::No);
+    // Without a base amount there is nothing to compare.
+    f.base_amount = None;
+    let unknown = w.submitted(&emma, f);
+    assert_eq!(fit(&t, &w.expense(unknown), None), Fit::No);
+    // A week apart: no suggestion either.
+    let mut later = t.clone();
+    later.spent_on = t.spent_on + chrono::Days::new(7);
+    assert_eq!(fit(&later, &w.expense(near), None), Fit::No);
+    // And never an automatic pair.
+    assert!(
+        auto_matches(&[t], &[w.expense(near)], card_of(&w))
+            .values()
+            .all(Option::is_none)
+    );
+}
+
+#[test]
 fn a_refund_needs_no_receipt() {
     let mut w = World::new();
     let t = payment(&w, 1, w.birch_visa, w.emma.user_id, -1_250);

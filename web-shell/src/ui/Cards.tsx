@@ -26,6 +26,23 @@ export function CardsScreen({ view }: { view: CardsView }) {
       <div className="screen-head">
         <h1 id="cards-h">{view.title}</h1>
       </div>
+      {view.months.length > 1 && (
+        <div className="filters card" role="search" aria-label="Choose the month">
+          <label className="field">
+            <span>Month</span>
+            <select
+              value={view.months.find((m) => m.selected)?.id ?? ""}
+              onChange={(e) => send({ kind: "Month", month: e.target.value })}
+            >
+              {view.months.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      )}
       {view.import_path && <Statements path={view.import_path} profilesPath={view.profiles_path ?? null} />}
       {view.cards.length > 0 && <CardReport rows={view.cards} />}
       <section className="card" aria-labelledby="payments-h">
@@ -175,7 +192,7 @@ function Statements({ path, profilesPath }: { path: string; profilesPath: string
   return (
     <>
       <StatementImport path={path} profiles={profiles} />
-      {profilesPath && <BankProfileEditor path={profilesPath} saved={() => setLoaded((n) => n + 1)} />}
+      {profilesPath && <BankProfiles path={profilesPath} profiles={profiles} changed={() => setLoaded((n) => n + 1)} />}
     </>
   );
 }
@@ -274,35 +291,111 @@ const COLUMNS: [string, string][] = [
   ["reference", "Bank reference"],
 ];
 
-/** A bank's CSV layout, saved for the whole firm (replacing one of the same name). */
-function BankProfileEditor({ path, saved }: { path: string; saved: () => void }) {
+/** The firm's saved CSV layouts: each to edit or delete, and a new one. */
+function BankProfiles({ path, profiles, changed }: { path: string; profiles: CsvProfile[]; changed: () => void }) {
   const core = useCore();
-  const [open, setOpen] = useState(false);
-  const [name, setName] = useState("");
-  const [delimiter, setDelimiter] = useState(";");
-  const [encoding, setEncoding] = useState("utf-8");
-  const [headerRows, setHeaderRows] = useState("1");
-  const [dateFormat, setDateFormat] = useState("%d.%m.%Y");
-  const [decimalMark, setDecimalMark] = useState(",");
-  const [currency, setCurrency] = useState("EUR");
-  const [columns, setColumns] = useState<Record<string, string>>({ booking_date: "0", amount: "1" });
+  // The profile in the form: a new one (null), or a saved one to change.
+  const [editing, setEditing] = useState<CsvProfile | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  if (!open) {
+  const remove = async (name: string) => {
+    setError(null);
+    setDone(null);
+    try {
+      const r = await core.request(`${path}/${encodeURIComponent(name)}`, { method: "DELETE" });
+      if (!r.ok) {
+        const body = await r.json().catch(() => null);
+        setError(body?.message ?? `The server answered ${r.status}.`);
+        return;
+      }
+      setDone(`Deleted ${name}.`);
+      changed();
+    } catch {
+      setError("The profile could not be deleted. Try again when you are online.");
+    }
+  };
+  if (editing !== undefined) {
     return (
-      <section className="card" aria-labelledby="profiles-h">
-        <h2 id="profiles-h">Bank profiles for CSV files</h2>
-        <button type="button" className="button" onClick={() => setOpen(true)}>
-          New bank profile
-        </button>
-        {done && (
-          <p className="done" role="status">
-            {done}
-          </p>
-        )}
-      </section>
+      <BankProfileEditor
+        key={editing?.name ?? ""}
+        path={path}
+        start={editing}
+        close={(message) => {
+          setEditing(undefined);
+          if (message) {
+            setDone(message);
+            changed();
+          }
+        }}
+      />
     );
   }
+  return (
+    <section className="card" aria-labelledby="profiles-h">
+      <h2 id="profiles-h">Bank profiles for CSV files</h2>
+      {profiles.length > 0 && (
+        <ul className="rows" aria-label="Saved bank profiles">
+          {profiles.map((p) => (
+            <li key={p.name} className="row" aria-label={p.name}>
+              <div>
+                <strong>{p.name}</strong>
+                <p className="muted small">
+                  {p.encoding}, {p.decimal_mark === "," ? "decimal comma" : "decimal point"}, dates {p.date_format}
+                </p>
+              </div>
+              <div className="actions">
+                <button type="button" className="button-quiet" onClick={() => setEditing(p)}>
+                  Edit
+                </button>
+                <button type="button" className="button-quiet" onClick={() => void remove(p.name)}>
+                  Delete
+                </button>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+      <button type="button" className="button" onClick={() => setEditing(null)}>
+        New bank profile
+      </button>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      {done && (
+        <p className="done" role="status">
+          {done}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** The form's text for a saved column (counted from 0 on the server, from 1 in the form). */
+function columnTexts(p: CsvProfile | null): Record<string, string> {
+  if (!p) return { booking_date: "0", amount: "1" };
+  const out: Record<string, string> = {};
+  for (const [key] of COLUMNS) {
+    const v = p.columns[key];
+    if (typeof v === "number") out[key] = String(v);
+  }
+  return out;
+}
+
+/** A bank's CSV layout, saved for the whole firm (replacing one of the same name). */
+function BankProfileEditor({ path, start, close }: { path: string; start: CsvProfile | null; close: (message?: string) => void }) {
+  const core = useCore();
+  const [name, setName] = useState(start?.name ?? "");
+  const [delimiter, setDelimiter] = useState(start ? (start.delimiter === 9 ? "tab" : String.fromCharCode(start.delimiter)) : ";");
+  const [encoding, setEncoding] = useState(start?.encoding ?? "utf-8");
+  const [headerRows, setHeaderRows] = useState(String(start?.header_rows ?? 1));
+  const [dateFormat, setDateFormat] = useState(start?.date_format ?? "%d.%m.%Y");
+  const [decimalMark, setDecimalMark] = useState(start?.decimal_mark ?? ",");
+  const fixed = start?.columns.default_currency;
+  const [currency, setCurrency] = useState(typeof fixed === "string" ? fixed : "EUR");
+  const [columns, setColumns] = useState<Record<string, string>>(columnTexts(start));
+  const [error, setError] = useState<string | null>(null);
   const save = async () => {
     setError(null);
     const mapped: Record<string, number | string> = {};
@@ -327,9 +420,7 @@ function BankProfileEditor({ path, saved }: { path: string; saved: () => void })
         setError(body?.message ?? `The server answered ${r.status}.`);
         return;
       }
-      setOpen(false);
-      setDone(`Saved ${profile.name}.`);
-      saved();
+      close(`Saved ${profile.name}.`);
     } catch {
       setError("The profile could not be saved. Try again when you are online.");
     }
@@ -393,7 +484,7 @@ function BankProfileEditor({ path, saved }: { path: string; saved: () => void })
         <button type="button" className="button-primary" disabled={!name.trim()} onClick={() => void save()}>
           Save bank profile
         </button>
-        <button type="button" className="button-quiet" onClick={() => setOpen(false)}>
+        <button type="button" className="button-quiet" onClick={() => close()}>
           Cancel
         </button>
       </div>

@@ -69,6 +69,21 @@ test("Anna imports Birch's card statement and Emma sees what is missing", async 
     await upload.getByText(/^csv: 1 card payments, \d new/).waitFor({ timeout: SLOW });
     await payments.getByRole("listitem", { name: /^SPOTIFY AB 9\.90 EUR/ }).waitFor({ timeout: SLOW });
 
+    // The saved layout opens filled in; the firm deletes it once no bank sends that CSV.
+    const saved = profiles.getByRole("list", { name: "Saved bank profiles" }).getByRole("listitem", { name: "Test Bank CSV" });
+    await saved.getByRole("button", { name: "Edit" }).click();
+    await expect.poll(() => profiles.getByLabel("Card number").inputValue()).toBe("4");
+    await profiles.getByRole("button", { name: "Cancel" }).click();
+    await saved.getByRole("button", { name: "Delete" }).click();
+    await profiles.getByText("Deleted Test Bank CSV.").waitFor();
+    await expect.poll(() => saved.count()).toBe(0);
+
+    // One month at a time: every payment of the statement is November's.
+    const month = anna.getByRole("search", { name: "Choose the month" }).getByLabel("Month");
+    await month.selectOption({ label: "November 2026" });
+    await visa.waitFor();
+    await month.selectOption({ label: "Every month" });
+
     // Emma holds the Visa: its five payments wait for her receipts (the refund does not).
     await signIn(emma, "emma@demo.kvits");
     await emma.getByRole("navigation", { name: "Main" }).getByRole("button", { name: /^Card payments/ }).click();

@@ -41,6 +41,8 @@ pub enum CardEvent {
     AcceptNoReceipt { transaction_id: String },
     /// Show every payment, or only those that need something.
     ShowAll { on: bool },
+    /// Show one month's payments (`2026-11`), or every month's (empty).
+    Month { month: String },
 }
 
 /// Why a card payment has no receipt.
@@ -82,6 +84,22 @@ impl NoReceiptKind {
 pub struct CardsState {
     /// Every payment, not only those that need something.
     pub show_all: bool,
+    /// The month whose payments are shown (year, month); every month when `None`.
+    pub month: Option<(i32, u32)>,
+}
+
+/// `2026-11` as (2026, 11).
+pub(crate) fn parse_month(text: &str) -> Option<(i32, u32)> {
+    let (year, month) = text.trim().split_once('-')?;
+    let year: i32 = year.parse().ok().filter(|y| (1900..=9999).contains(y))?;
+    let month: u32 = month.parse().ok().filter(|m| (1..=12).contains(m))?;
+    Some((year, month))
+}
+
+/// The (year, month) of a day.
+pub(crate) fn month_of(day: kvits_protocol::Date) -> (i32, u32) {
+    use chrono::Datelike as _;
+    (day.year(), day.month())
 }
 
 impl Model {
@@ -143,6 +161,16 @@ impl Model {
         match event {
             CardEvent::ShowAll { on } => {
                 self.cards.show_all = on;
+                Command::done()
+            }
+            CardEvent::Month { month } => {
+                if month.trim().is_empty() {
+                    self.cards.month = None;
+                } else if let Some(m) = parse_month(&month) {
+                    self.cards.month = Some(m);
+                } else {
+                    self.alert = Some(format!("\"{month}\" is not a month (2026-11)."));
+                }
                 Command::done()
             }
             CardEvent::CaptureFor { transaction_id } => {

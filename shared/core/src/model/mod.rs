@@ -38,8 +38,8 @@ use crate::effects::Effect;
 use crate::event::{Event, Internal};
 
 pub use approvals::{ApprovalEvent, RejectDraft};
-pub(crate) use cards::awaits_acceptance;
 pub use cards::{CardEvent, CardsState, NoReceiptKind};
+pub(crate) use cards::{awaits_acceptance, month_of};
 pub use catalog::CatalogEvent;
 pub use clients::{ClientFilter, ClientSort, ClientsEvent};
 pub use export::ExportEvent;

@@ -9,7 +9,31 @@ use kvits_protocol::{CardReceipt, CardTransaction, ExpenseId, PaymentMethod, mon
 use serde::{Deserialize, Serialize};
 
 use super::Choice;
-use crate::model::{Model, NoReceiptKind, awaits_acceptance};
+use crate::model::{Model, NoReceiptKind, awaits_acceptance, month_of};
+
+const MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// "November 2026".
+fn month_label((year, month): (i32, u32)) -> String {
+    let name = MONTH_NAMES
+        .get(month.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or("?");
+    format!("{name} {year}")
+}
 
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct CardsView {
@@ -19,6 +43,9 @@ pub struct CardsView {
     pub missing: u32,
     /// Every payment is listed, not only those that need something.
     pub show_all: bool,
+    /// The months with payments, newest first, after "Every month" (id empty); the one shown
+    /// is selected. The counts, the list and the card report are that month's.
+    pub months: Vec<Choice>,
     /// Newest first.
     pub rows: Vec<CardPaymentRow>,
     /// More payments than the list shows.
@@ -91,10 +118,32 @@ impl Model {
     pub(super) fn cards_view(&self) -> CardsView {
         let user = self.actor.as_ref().map(|a| a.user_id);
         let everyone = self.sees_all_cards();
-        let payments: Vec<&CardTransaction> = self
+        let all: Vec<&CardTransaction> = self
             .card_payments()
             .into_iter()
             .filter(|t| everyone || t.holder_id == user)
+            .collect();
+        let shown = self.cards.month;
+        let mut with_payments: Vec<(i32, u32)> = all.iter().map(|t| month_of(t.spent_on)).collect();
+        with_payments.extend(shown);
+        with_payments.sort_unstable_by(|a, b| b.cmp(a));
+        with_payments.dedup();
+        let months = std::iter::once(Choice {
+            id: String::new(),
+            label: "Every month".into(),
+            detail: None,
+            selected: shown.is_none(),
+        })
+        .chain(with_payments.into_iter().map(|m| Choice {
+            id: format!("{:04}-{:02}", m.0, m.1),
+            label: month_label(m),
+            detail: None,
+            selected: Some(m) == shown,
+        }))
+        .collect();
+        let payments: Vec<&CardTransaction> = all
+            .into_iter()
+            .filter(|t| shown.is_none_or(|m| month_of(t.spent_on) == m))
             .collect();
         let company = self.company().and_then(|c| self.predicted.company(c));
         let name_of = |id: kvits_protocol::UserId| {
@@ -164,6 +213,7 @@ impl Model {
             },
             missing: payments.iter().filter(|t| t.is_missing()).count() as u32,
             show_all: self.cards.show_all,
+            months,
             rows,
             more,
             cards,

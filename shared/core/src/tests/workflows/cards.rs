@@ -203,3 +203,53 @@ fn a_receipt_already_captured_is_offered_for_a_payment() {
     }));
     assert!(emma.view().alert.is_some());
 }
+
+#[test]
+fn the_card_payments_are_seen_a_month_at_a_time() {
+    let mut server = FakeServer::new();
+    let mut emma = Phone::new(&mut server);
+    emma.sign_in(&mut server, "emma");
+    let october = payment(&server, 1, 1_000, "LIDO");
+    let mut november = payment(&server, 2, 2_000, "NARVESEN");
+    november.spent_on = october.spent_on + chrono::Months::new(1);
+    server.put(Entity::CardTransaction(october.clone()));
+    server.put(Entity::CardTransaction(november.clone()));
+    emma.settle(&mut server);
+    emma.send(Event::Navigate(Route::Cards));
+    let every = cards(&emma);
+    assert_eq!(every.missing, 2);
+    let ids: Vec<&str> = every.months.iter().map(|m| m.id.as_str()).collect();
+    let month = |d: kvits_protocol::Date| d.format("%Y-%m").to_string();
+    assert_eq!(
+        ids,
+        ["", &month(november.spent_on), &month(october.spent_on)]
+    );
+    assert!(every.months[0].selected);
+
+    emma.send(Event::Cards(CardEvent::Month {
+        month: month(october.spent_on),
+    }));
+    let one = cards(&emma);
+    assert_eq!(one.missing, 1);
+    assert_eq!(one.rows.len(), 1);
+    assert_eq!(one.rows[0].id, october.id.to_string());
+    assert!(one.months[2].selected);
+    assert!(
+        one.months[2]
+            .label
+            .ends_with(&october.spent_on.format("%Y").to_string())
+    );
+    // The badge counts every month.
+    assert_eq!(badge(&emma), Some(2));
+
+    // A month that is not one is answered and changes nothing.
+    emma.send(Event::Cards(CardEvent::Month {
+        month: "2026-13".into(),
+    }));
+    assert!(emma.view().alert.is_some());
+    assert_eq!(cards(&emma).rows.len(), 1);
+    emma.send(Event::Cards(CardEvent::Month {
+        month: String::new(),
+    }));
+    assert_eq!(cards(&emma).rows.len(), 2);
+}
