@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kvits_protocol::{
     Company, CompanyDetails, CompanyId, Entity, ErrorCode, FirmId, Invitation, InviteUserRequest,
-    PaymentKind, PaymentMethod, PaymentMethodId, Role, SetRolesRequest, StaffRole, UserId,
+    PaymentKind, PaymentMethod, PaymentMethodId, Role, SetAccessRequest, SetRolesRequest,
+    StaffRole, UserId,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -129,6 +130,89 @@ pub(crate) fn routes() -> Routes {
                     )
             },
         )
+        .put("/v1/users/{user_id}/access", set_access_handler, |g| {
+            Operation::new("setAccess", "admin", "Turn a person's access off or on")
+                .describe(
+                    "The firm's admins, for anyone of the firm but themselves; a company's admin, \
+                     for a person who belongs only to companies they manage (not the firm's \
+                     staff). Turned off, every session of the person ends at once (their \
+                     devices are answered 401 and keep what they have not sent) and signing in \
+                     is refused with `403 account_disabled`; their data stays. Turned on again, \
+                     they sign in as before.",
+                )
+                .bearer()
+                .path_param(
+                    "user_id",
+                    schema::<UserId>(g),
+                    "The person, of the same firm.",
+                )
+                .json_body(schema::<SetAccessRequest>(g))
+                .db()
+                .empty(204, "Done.")
+                .error(
+                    403,
+                    "`forbidden`: not the firm's admin, nor the admin of every company the \
+                     person belongs to; or one's own access.",
+                )
+                .error(404, "`not_found`: no such user in the firm.")
+        })
+}
+
+/// Whether `by` may turn `target`'s access off or on: the firm's admins for anyone of the
+/// firm, a company admin for a member of their companies only (not staff); never oneself.
+pub fn may_set_access(c: &Connection, by: &AuthUser, target: UserId) -> ApiResult<()> {
+    let firm = c
+        .query_row(
+            "SELECT firm_id FROM users WHERE id = ?1",
+            [target.to_string()],
+            |r| store::uuid_col::<FirmId>(r, 0),
+        )
+        .optional()?;
+    if firm != Some(by.firm_id) {
+        return Err(ApiError::not_found("user"));
+    }
+    if target == by.user_id {
+        return Err(ApiError::forbidden(
+            "you cannot turn off your own access; sign out instead",
+        ));
+    }
+    if by.is_firm_admin() {
+        return Ok(());
+    }
+    let refused = || {
+        ApiError::forbidden(
+            "only the firm's admins, or the admin of every company this person belongs to, \
+             turn their access off or on",
+        )
+    };
+    if store::standing(c, target)?.staff.is_some() {
+        return Err(refused());
+    }
+    let mine = store::actor(c, by.user_id)?;
+    let theirs = store::actor(c, target)?;
+    let manages = |company: &CompanyId| mine.roles_in(*company).contains(&Role::CompanyAdmin);
+    if theirs.roles.is_empty() || !theirs.roles.keys().all(manages) {
+        return Err(refused());
+    }
+    Ok(())
+}
+
+async fn set_access_handler(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(target): Path<UserId>,
+    Json(req): Json<SetAccessRequest>,
+) -> ApiResult<StatusCode> {
+    state
+        .db
+        .transact(move |tx| {
+            may_set_access(tx, &user, target)?;
+            crate::auth::set_disabled(tx, target, req.disabled)?;
+            tracing::info!(by = %user.user_id, user = %target, disabled = req.disabled, "access set");
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Creates a firm (CLI only: firms are our customers).

@@ -9,7 +9,8 @@ use axum::http::{StatusCode, header};
 use base64::Engine;
 use kvits_protocol::{
     AcceptInvitationRequest, ClientId, ErrorCode, FirmId, FirmSummary, LoginRequest, LoginResponse,
-    Membership, PROTOCOL_HEADER, PROTOCOL_VERSION, Session, StaffRole, UserId, UserSummary,
+    Membership, PROTOCOL_HEADER, PROTOCOL_VERSION, Session, SignedInDevice, StaffRole, Timestamp,
+    UserId, UserSummary,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
@@ -22,6 +23,15 @@ use crate::{AppState, store};
 
 /// Shortest password a person may choose.
 pub const MIN_PASSWORD_LEN: usize = 12;
+
+/// A session ends after this long without a request, unless the server is told otherwise.
+pub const DEFAULT_SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+/// A session ends this long after its sign-in, unless the server is told otherwise.
+pub const DEFAULT_SESSION_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(90 * 86_400);
+/// A session's last use is written at most this often: a write per request would put every
+/// request behind the one writer.
+const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// Characters of a new password that the strength estimate reads: past these it is a long
 /// passphrase, and zxcvbn's time grows with the length.
 const ESTIMATED_CHARS: usize = 100;
@@ -81,8 +91,10 @@ pub(crate) fn routes() -> Routes {
                 .error(401, "`bad_credentials`: wrong e-mail or password.")
                 .error(
                     429,
-                    "`rate_limited`: five wrong passwords for this e-mail within 15 minutes; \
-                     `Retry-After` says how many seconds to wait.",
+                    "`rate_limited`: five wrong passwords for this e-mail from this address, or \
+                     fifty from this address, within 15 minutes; `Retry-After` says how many \
+                     seconds to wait. Counted before the password is checked, and kept by the \
+                     server across restarts.",
                 )
                 .error_header(
                     401,
@@ -99,6 +111,16 @@ pub(crate) fn routes() -> Routes {
                     403,
                     "`company_inactive`: every company the person belongs to is paused by the \
                      firm; the message says which and by whom.",
+                )
+                .error(
+                    403,
+                    "`account_disabled`: the right password, but the person's access was turned \
+                     off by their firm or company.",
+                )
+                .error(
+                    503,
+                    "`unavailable`: the server is checking as many passwords as it allows at \
+                     once; `Retry-After` says when to try again.",
                 )
         })
         .post("/v1/auth/logout", logout, |_| {
@@ -127,8 +149,8 @@ pub(crate) fn routes() -> Routes {
                 .json(200, "Password set; signed in.", schema::<LoginResponse>(g))
                 .error(
                     400,
-                    "`bad_request`: the password is shorter than 8 characters (or over 1024), or \
-                     `device_name` is longer than 100.",
+                    "`bad_request`: the password is shorter than 12 characters (or over 1024) \
+                     or too easy to guess, or `device_name` is longer than 100.",
                 )
                 .error(
                     403,
@@ -139,10 +161,44 @@ pub(crate) fn routes() -> Routes {
                     "`company_inactive`: every company the person belongs to is paused by the \
                      firm (the invitation stays usable).",
                 )
+                .error(
+                    403,
+                    "`account_disabled`: the invited person's access was turned off meanwhile.",
+                )
                 .error(404, "`not_found`: no such invitation.")
                 .error(
                     410,
                     "`gone`: the invitation was already used or has expired.",
+                )
+        })
+        .get("/v1/auth/sessions", sessions_handler, |g| {
+            Operation::new("listSessions", "auth", "The user's signed-in devices")
+                .describe(
+                    "Every live session of the signed-in user (a device signed in and not \
+                     signed out, ended or expired), the last used first. A session ends after \
+                     30 days without use and 90 days after its sign-in (the server's defaults).",
+                )
+                .bearer_even_paused()
+                .db()
+                .json(
+                    200,
+                    "The sessions.",
+                    json!({"type": "array", "items": schema::<SignedInDevice>(g)}),
+                )
+        })
+        .delete("/v1/auth/sessions/{session_id}", end_session_handler, |g| {
+            Operation::new("endSession", "auth", "End one of the user's sessions")
+                .describe(
+                    "Signs that device out: its next request is answered 401, and it asks its \
+                     user to sign in again (keeping what it has not sent).",
+                )
+                .bearer_even_paused()
+                .path_param("session_id", schema::<String>(g), "The session's id.")
+                .db()
+                .empty(204, "Ended.")
+                .error(
+                    404,
+                    "`not_found`: no live session of this user has this id.",
                 )
         })
         .get("/v1/me", me, |g| {
@@ -154,65 +210,96 @@ pub(crate) fn routes() -> Routes {
         })
 }
 
-/// Failed sign-ins allowed per e-mail within [`THROTTLE_WINDOW`] before sign-in is refused.
+/// Wrong passwords allowed for one account from one client address within
+/// [`THROTTLE_WINDOW`]; more are answered 429 without checking the password.
 pub const MAX_FAILED_LOGINS: u32 = 5;
+/// Wrong passwords allowed from one client address within the window, whatever the accounts
+/// (one password tried against many accounts).
+pub const MAX_FAILED_FROM_ADDRESS: u32 = 50;
 /// How long failures count.
 pub const THROTTLE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-/// E-mails tracked at most (the oldest are forgotten first).
-const THROTTLE_CAPACITY: usize = 10_000;
 
-/// Slows password guessing: after [`MAX_FAILED_LOGINS`] wrong passwords for one e-mail, sign-in
-/// for it answers 429 until the window passes — without spending argon2 time on the guess.
-/// In memory: a restart forgets, which is fine for a guard against online guessing.
-#[derive(Clone, Debug, Default)]
-pub struct LoginThrottle {
-    failures: std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
-    >,
+/// The counters a sign-in attempt is held against: the account from this address, and the
+/// address. Not the account alone: then anyone could lock a person out of their account.
+fn attempt_keys(email: &str, address: Option<std::net::IpAddr>) -> [(String, u32); 2] {
+    let address = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+    let email = email.trim().to_lowercase();
+    [
+        (format!("account {email} from {address}"), MAX_FAILED_LOGINS),
+        (format!("address {address}"), MAX_FAILED_FROM_ADDRESS),
+    ]
 }
 
-impl LoginThrottle {
-    fn key(email: &str) -> String {
-        email.trim().to_lowercase()
-    }
-
-    /// Seconds to wait before `email` may try again, if it is blocked now.
-    pub fn blocked_for(&self, email: &str) -> Option<u64> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let (count, since) = map.get(&Self::key(email))?;
-        let elapsed = since.elapsed();
-        (*count >= MAX_FAILED_LOGINS && elapsed < THROTTLE_WINDOW)
-            .then(|| (THROTTLE_WINDOW - elapsed).as_secs().max(1))
-    }
-
-    /// Counts a wrong password for `email`.
-    pub fn failed(&self, email: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= THROTTLE_CAPACITY {
-            map.retain(|_, (_, since)| since.elapsed() < THROTTLE_WINDOW);
-            if map.len() >= THROTTLE_CAPACITY
-                && let Some(oldest) = map
-                    .iter()
-                    .min_by_key(|(_, (_, t))| *t)
-                    .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
-            }
+/// Counts a sign-in attempt before its password is checked (so attempts sent at once are
+/// counted at once), in the database (so the count holds across restarts and instances).
+/// Answers the seconds to wait when a counter is full; then nothing is counted.
+fn count_attempt(c: &Connection, keys: &[(String, u32)], now: i64) -> ApiResult<Option<u64>> {
+    let window = THROTTLE_WINDOW.as_secs() as i64;
+    c.execute(
+        "DELETE FROM sign_in_attempts WHERE window_start <= ?1",
+        [now - window],
+    )?;
+    let mut counts = Vec::with_capacity(keys.len());
+    for (key, limit) in keys {
+        let row: Option<(i64, i64)> = c
+            .query_row(
+                "SELECT failures, window_start FROM sign_in_attempts WHERE key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (failures, start) = row.unwrap_or((0, now));
+        if failures >= i64::from(*limit) {
+            return Ok(Some((start + window - now).max(1) as u64));
         }
-        let entry = map
-            .entry(Self::key(email))
-            .or_insert((0, std::time::Instant::now()));
-        if entry.1.elapsed() >= THROTTLE_WINDOW {
-            *entry = (0, std::time::Instant::now());
-        }
-        entry.0 += 1;
+        counts.push((key, failures + 1, start));
     }
+    for (key, failures, start) in counts {
+        c.execute(
+            "INSERT INTO sign_in_attempts (key, failures, window_start) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures",
+            params![key, failures, start],
+        )?;
+    }
+    Ok(None)
+}
 
-    /// Forgets `email`'s failures after a successful sign-in.
-    pub fn succeeded(&self, email: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&Self::key(email));
+/// A sign-in succeeded: it does not count against the address, and the account's failures
+/// from there are forgotten.
+fn settle_attempt(c: &Connection, keys: &[(String, u32)]) -> ApiResult<()> {
+    if let [(account, _), (address, _)] = keys {
+        c.execute("DELETE FROM sign_in_attempts WHERE key = ?1", [account])?;
+        c.execute(
+            "UPDATE sign_in_attempts SET failures = max(failures - 1, 0) WHERE key = ?1",
+            [address],
+        )?;
     }
+    Ok(())
+}
+
+/// The address a request comes from: the peer's, or — when the peer is one of the server's
+/// trusted proxies — the last address in `X-Forwarded-For` that is not one of them.
+pub fn client_address(parts: &Parts, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|a| !trusted.contains(a))
+        .or(Some(peer))
 }
 
 /// A fresh random secret: `prefix` + 32 random bytes, base64url.
@@ -271,6 +358,8 @@ pub struct AuthUser {
     pub staff: Option<StaffRole>,
     pub token_hash: String,
     pub client_id: Option<ClientId>,
+    /// The id of this request's session (what `GET /v1/auth/sessions` lists).
+    pub session_id: String,
 }
 
 impl AuthUser {
@@ -304,12 +393,36 @@ impl FromRequestParts<AppState> for SignedIn {
             .filter(|t| !t.is_empty() && t.len() <= 200)
             .ok_or_else(ApiError::unauthenticated)?;
         let token_hash = hash_token(token);
-        state
+        let limits = SessionLimits::of(&state.config);
+        let now = crate::now();
+        match state
             .db
-            .read(move |c| user_by_token(c, &token_hash))
+            .read(move |c| token_state(c, &token_hash, limits, now))
             .await?
-            .map(SignedIn)
-            .ok_or_else(ApiError::unauthenticated)
+        {
+            TokenState::Ended(why) => Err(ApiError::unauthenticated_because(why)),
+            TokenState::Live { user, touch } => {
+                if touch {
+                    // Renewed by use. A busy database only delays the renewal: the request
+                    // goes on.
+                    let hash = user.token_hash.clone();
+                    let touched = state
+                        .db
+                        .write(move |c| {
+                            c.execute(
+                                "UPDATE tokens SET last_used_at = ?2 WHERE token_hash = ?1",
+                                params![hash, now.to_rfc3339()],
+                            )?;
+                            Ok(())
+                        })
+                        .await;
+                    if let Err(e) = touched {
+                        tracing::warn!("a session's last use was not recorded: {}", e.message);
+                    }
+                }
+                Ok(SignedIn(user))
+            }
+        }
     }
 }
 
@@ -356,30 +469,128 @@ fn check_protocol(parts: &Parts) -> ApiResult<()> {
     }
 }
 
-fn user_by_token(c: &Connection, token_hash: &str) -> ApiResult<Option<AuthUser>> {
-    Ok(c.query_row(
-        "SELECT u.id, u.firm_id, u.name, u.email, u.accountant, u.firm_admin, t.client_id
-         FROM tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = ?1 AND t.revoked_at IS NULL",
-        [token_hash],
-        |r| {
-            let staff = match (r.get::<_, bool>(4)?, r.get::<_, bool>(5)?) {
-                (_, true) => Some(StaffRole::FirmAdmin),
-                (true, false) => Some(StaffRole::Accountant),
-                (false, false) => None,
-            };
-            Ok(AuthUser {
-                user_id: store::uuid_col(r, 0)?,
-                firm_id: store::uuid_col(r, 1)?,
-                name: r.get(2)?,
-                email: r.get(3)?,
-                staff,
-                token_hash: token_hash.to_owned(),
-                client_id: store::opt_uuid_col(r, 6)?,
-            })
-        },
-    )
-    .optional()?)
+/// How long sessions last (the server's configuration).
+#[derive(Clone, Copy, Debug)]
+pub struct SessionLimits {
+    pub idle: chrono::TimeDelta,
+    pub lifetime: chrono::TimeDelta,
+}
+
+impl SessionLimits {
+    pub fn of(config: &crate::Config) -> Self {
+        let delta = |d: std::time::Duration| {
+            chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
+        };
+        SessionLimits {
+            idle: delta(config.session_idle),
+            lifetime: delta(config.session_lifetime),
+        }
+    }
+
+    /// When a session signed in at `created` and last used at `used` ends.
+    pub fn expires_at(&self, created: Timestamp, used: Timestamp) -> Timestamp {
+        let by_idle = used
+            .checked_add_signed(self.idle)
+            .unwrap_or(Timestamp::MAX_UTC);
+        let by_age = created
+            .checked_add_signed(self.lifetime)
+            .unwrap_or(Timestamp::MAX_UTC);
+        by_idle.min(by_age)
+    }
+}
+
+/// What a bearer token is now.
+enum TokenState {
+    /// It works; `touch`: its last use should be written.
+    Live { user: AuthUser, touch: bool },
+    /// It does not (unknown, signed out, expired, or its person turned off): why, for them.
+    Ended(&'static str),
+}
+
+fn time_col(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
+    Ok(r.get::<_, Option<String>>(i)?.and_then(|t| {
+        chrono::DateTime::parse_from_rfc3339(&t)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }))
+}
+
+fn token_state(
+    c: &Connection,
+    token_hash: &str,
+    limits: SessionLimits,
+    now: Timestamp,
+) -> ApiResult<TokenState> {
+    struct Row {
+        user: AuthUser,
+        revoked: bool,
+        disabled: bool,
+        created: Option<Timestamp>,
+        used: Option<Timestamp>,
+    }
+    let row = c
+        .query_row(
+            "SELECT u.id, u.firm_id, u.name, u.email, u.accountant, u.firm_admin, t.client_id,
+                    t.session_id, t.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL,
+                    t.created_at, t.last_used_at
+             FROM tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ?1",
+            [token_hash],
+            |r| {
+                let staff = match (r.get::<_, bool>(4)?, r.get::<_, bool>(5)?) {
+                    (_, true) => Some(StaffRole::FirmAdmin),
+                    (true, false) => Some(StaffRole::Accountant),
+                    (false, false) => None,
+                };
+                Ok(Row {
+                    user: AuthUser {
+                        user_id: store::uuid_col(r, 0)?,
+                        firm_id: store::uuid_col(r, 1)?,
+                        name: r.get(2)?,
+                        email: r.get(3)?,
+                        staff,
+                        token_hash: token_hash.to_owned(),
+                        client_id: store::opt_uuid_col(r, 6)?,
+                        session_id: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                    },
+                    revoked: r.get(8)?,
+                    disabled: r.get(9)?,
+                    created: time_col(r, 10)?,
+                    used: time_col(r, 11)?,
+                })
+            },
+        )
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(TokenState::Ended(
+            "sign in again: this session is unknown to the server",
+        ));
+    };
+    if row.disabled {
+        return Ok(TokenState::Ended(
+            "your access to Kvits was turned off by your firm or company; ask them to turn it \
+             on again",
+        ));
+    }
+    if row.revoked {
+        return Ok(TokenState::Ended(
+            "this session was ended (signed out here or from another device); sign in again",
+        ));
+    }
+    let Some(created) = row.created else {
+        return Err(ApiError::internal("a session without its sign-in time"));
+    };
+    let used = row.used.unwrap_or(created);
+    if now >= limits.expires_at(created, used) {
+        return Ok(TokenState::Ended(
+            "this session has expired (unused too long, or signed in too long ago); sign in \
+             again",
+        ));
+    }
+    Ok(TokenState::Live {
+        touch: row.used.is_none_or(|u| now - u >= TOUCH_EVERY),
+        user: row.user,
+    })
 }
 
 /// The session of a user: who, which firm, which companies with which roles.
@@ -468,14 +679,24 @@ fn issue_token(
     if let Some(client) = client {
         bind_client(c, client, user, device_name)?;
     }
+    if disabled(c, user)? {
+        return Err(account_disabled());
+    }
     let token = random_token("kvt_")?;
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(ApiError::internal)?;
+    let now = crate::now().to_rfc3339();
     c.execute(
-        "INSERT INTO tokens (token_hash, user_id, client_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO tokens (token_hash, user_id, client_id, created_at, session_id,
+                             last_used_at, device_name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6)",
         params![
             hash_token(&token),
             user.to_string(),
             client.map(|c| c.to_string()),
-            crate::now().to_rfc3339()
+            now,
+            hex::encode(id),
+            device_name,
         ],
     )?;
     Ok(LoginResponse {
@@ -503,11 +724,23 @@ async fn login(
         return Err(bad_credentials());
     }
     check_device_name(req.device_name.as_deref())?;
-    if let Some(wait) = state.logins.blocked_for(&req.email) {
+    // A slot to check the password in, then the attempt counted, both before any hashing.
+    let permit = hashing_permit(&state).await?;
+    let keys = attempt_keys(
+        &req.email,
+        client_address(&parts, &state.config.trusted_proxies),
+    );
+    let counted = keys.clone();
+    let now = crate::now().timestamp();
+    if let Some(wait) = state
+        .db
+        .write(move |c| count_attempt(c, &counted, now))
+        .await?
+    {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::RateLimited,
-            "too many wrong passwords for this e-mail; wait a few minutes and try again",
+            "too many wrong passwords from here; wait a few minutes and try again",
         )
         .with_header("retry-after", wait.to_string()));
     }
@@ -525,13 +758,15 @@ async fn login(
         .await?;
     let password = req.password.clone();
     let stored = found.as_ref().and_then(|(_, h)| h.clone());
-    let ok =
-        tokio::task::spawn_blocking(move || verify_password(&password, stored.as_deref())).await?;
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify_password(&password, stored.as_deref())
+    })
+    .await?;
     let Some((user_id, _)) = found.filter(|_| ok) else {
-        state.logins.failed(&req.email);
         return Err(bad_credentials());
     };
-    state.logins.succeeded(&req.email);
+    state.db.write(move |c| settle_attempt(c, &keys)).await?;
     let user: UserId = user_id.parse().map_err(ApiError::internal)?;
     let response = state
         .db
@@ -539,6 +774,139 @@ async fn login(
         .await?;
     tracing::info!(user = %user, "signed in");
     Ok(Json(response))
+}
+
+/// Whether the person's access is turned off.
+pub fn disabled(c: &Connection, user: UserId) -> ApiResult<bool> {
+    Ok(c.query_row(
+        "SELECT disabled_at IS NOT NULL FROM users WHERE id = ?1",
+        [user.to_string()],
+        |r| r.get(0),
+    )?)
+}
+
+/// The answer to a person whose access is turned off (only once they proved who they are).
+pub fn account_disabled() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::AccountDisabled,
+        "your access to Kvits was turned off by your firm or company; ask them to turn it on \
+         again. Nothing saved on your device is lost.",
+    )
+}
+
+/// Turns `user`'s access off (every session ends at once) or on again.
+pub fn set_disabled(c: &Connection, user: UserId, disabled: bool) -> ApiResult<()> {
+    let now = crate::now().to_rfc3339();
+    if disabled {
+        c.execute(
+            "UPDATE users SET disabled_at = coalesce(disabled_at, ?2) WHERE id = ?1",
+            params![user.to_string(), now],
+        )?;
+        c.execute(
+            "UPDATE tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+            params![user.to_string(), now],
+        )?;
+    } else {
+        c.execute(
+            "UPDATE users SET disabled_at = NULL WHERE id = ?1",
+            [user.to_string()],
+        )?;
+    }
+    Ok(())
+}
+
+/// The user's live sessions, the last used first.
+pub fn live_sessions(
+    c: &Connection,
+    user: UserId,
+    current: &str,
+    limits: SessionLimits,
+    now: Timestamp,
+) -> ApiResult<Vec<SignedInDevice>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT session_id, device_name, created_at, last_used_at FROM tokens
+         WHERE user_id = ?1 AND revoked_at IS NULL",
+    )?;
+    let rows = stmt.query_map([user.to_string()], |r| {
+        Ok((
+            r.get::<_, Option<String>>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            time_col(r, 2)?,
+            time_col(r, 3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (Some(id), device_name, Some(created), used) = row? else {
+            continue;
+        };
+        let used = used.unwrap_or(created);
+        let expires_at = limits.expires_at(created, used);
+        if now >= expires_at {
+            continue;
+        }
+        out.push(SignedInDevice {
+            current: id == current,
+            id,
+            device_name,
+            signed_in_at: created,
+            last_used_at: used,
+            expires_at,
+        });
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.last_used_at));
+    Ok(out)
+}
+
+async fn sessions_handler(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+) -> ApiResult<Json<Vec<SignedInDevice>>> {
+    let limits = SessionLimits::of(&state.config);
+    let list = state
+        .db
+        .read(move |c| live_sessions(c, user.user_id, &user.session_id, limits, crate::now()))
+        .await?;
+    Ok(Json(list))
+}
+
+async fn end_session_handler(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    crate::error::Path(session_id): crate::error::Path<String>,
+) -> ApiResult<StatusCode> {
+    let ended = state
+        .db
+        .write(move |c| {
+            Ok(c.execute(
+                "UPDATE tokens SET revoked_at = ?3
+                 WHERE session_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+                params![
+                    session_id,
+                    user.user_id.to_string(),
+                    crate::now().to_rfc3339()
+                ],
+            )?)
+        })
+        .await?;
+    if ended == 0 {
+        return Err(ApiError::not_found("session"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A permit to hash or check one password. A server busy with as many as it allows lets a
+/// sign-in wait a moment ([`crate::Config::hashing_wait`]), then answers 503 (tried again in a
+/// moment): no pile of 19 MiB hashes can build up, whatever arrives.
+async fn hashing_permit(state: &AppState) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    let busy =
+        || ApiError::unavailable("the server is busy signing people in; try again in a moment");
+    let waiting = state.hashing.clone().acquire_owned();
+    match tokio::time::timeout(state.config.hashing_wait, waiting).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(_)) | Err(_) => Err(busy()),
+    }
 }
 
 fn bad_credentials() -> ApiError {
@@ -635,7 +1003,12 @@ async fn accept_invitation(
         .await?;
     check_new_password(&req.password, &[&email, &name])?;
     let password = req.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
+    let permit = hashing_permit(&state).await?;
+    let hash = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        hash_password(&password)
+    })
+    .await??;
     let response = state
         .db
         .transact(move |tx| {

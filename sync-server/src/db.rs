@@ -41,6 +41,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_statements",
         include_str!("migrations/0009_statements.sql"),
     ),
+    (
+        "0010_sessions",
+        include_str!("migrations/0010_sessions.sql"),
+    ),
 ];
 
 /// The database handle shared by all requests.
@@ -63,11 +67,37 @@ const READERS: usize = 4;
 /// (transient: the client tries again later).
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn open_connection(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+/// When a commit reaches the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Every commit is synced to the disk before it is acknowledged (`synchronous=FULL`): a
+    /// push the server answered survives a power loss. The server's setting.
+    #[default]
+    Full,
+    /// Commits are synced at WAL checkpoints only (`synchronous=NORMAL`): a power loss may
+    /// roll back the last acknowledged pushes. Only to measure what `Full` costs
+    /// (`cargo xtask bench sync`).
+    Normal,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+}
+
+fn open_connection(
+    path: &Path,
+    busy_timeout: Duration,
+    durability: Durability,
+) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "synchronous", durability.pragma())?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
@@ -91,15 +121,19 @@ fn take(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 impl Db {
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
-        Self::open_with(path, DEFAULT_BUSY_TIMEOUT)
+        Self::open_with(path, DEFAULT_BUSY_TIMEOUT, Durability::Full)
     }
 
     /// Like [`Db::open`], waiting at most `busy_timeout` for a lock another connection holds.
-    pub fn open_with(path: &Path, busy_timeout: Duration) -> anyhow::Result<Db> {
-        let mut writer = open_connection(path, busy_timeout)?;
+    pub fn open_with(
+        path: &Path,
+        busy_timeout: Duration,
+        durability: Durability,
+    ) -> anyhow::Result<Db> {
+        let mut writer = open_connection(path, busy_timeout, durability)?;
         migrate(&mut writer)?;
         let readers = (0..READERS)
-            .map(|_| open_connection(path, busy_timeout).map(Mutex::new))
+            .map(|_| open_connection(path, busy_timeout, durability).map(Mutex::new))
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Db {
             inner: Arc::new(Inner {
@@ -207,7 +241,8 @@ mod tests {
             let dir = tempfile::tempdir().expect("temp dir");
             let path = dir.path().join("db.sqlite3");
             {
-                let mut c = open_connection(&path, DEFAULT_BUSY_TIMEOUT).expect("open");
+                let mut c =
+                    open_connection(&path, DEFAULT_BUSY_TIMEOUT, Durability::Full).expect("open");
                 for (i, (_, sql)) in MIGRATIONS.iter().enumerate().take(start) {
                     c.execute_batch(sql).expect("old migration");
                     c.pragma_update(None, "user_version", i as i64 + 1)
@@ -238,7 +273,7 @@ mod tests {
     fn a_database_from_a_newer_server_is_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("db.sqlite3");
-        let c = open_connection(&path, DEFAULT_BUSY_TIMEOUT).expect("open");
+        let c = open_connection(&path, DEFAULT_BUSY_TIMEOUT, Durability::Full).expect("open");
         c.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1)
             .expect("set version");
         drop(c);
@@ -296,5 +331,19 @@ mod tests {
             .write_blocking(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
             .expect("mode");
         assert_eq!(mode, "wal");
+    }
+
+    /// An acknowledged commit is on the disk: every connection syncs each commit (FULL is 2).
+    #[tokio::test]
+    async fn every_commit_is_synced_before_it_is_acknowledged() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(&dir.path().join("db.sqlite3")).expect("open");
+        let level = |c: &mut Connection| -> ApiResult<i64> {
+            Ok(c.pragma_query_value(None, "synchronous", |r| r.get(0))?)
+        };
+        assert_eq!(db.write_blocking(level).expect("writer"), 2);
+        for _ in 0..READERS {
+            assert_eq!(db.read(level).await.expect("reader"), 2);
+        }
     }
 }

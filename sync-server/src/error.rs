@@ -54,8 +54,27 @@ impl ApiError {
         )
     }
 
+    /// 401 with why the session no longer works.
+    pub fn unauthenticated_because(why: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, why)
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
+    }
+
+    /// A row id another firm's row already has: the write is refused, that row untouched.
+    pub fn id_taken() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            ErrorCode::AlreadyExists,
+            "this id is already used",
+        )
+    }
+
+    /// Whether this is [`ApiError::id_taken`].
+    pub fn is_id_taken(&self) -> bool {
+        self.status == StatusCode::CONFLICT && self.code == ErrorCode::AlreadyExists
     }
 
     pub fn not_found(what: &str) -> Self {

@@ -8,6 +8,7 @@
 pub mod admin;
 mod api;
 pub mod auth;
+pub mod backup;
 pub mod blobs;
 pub mod cards;
 pub mod clients;
@@ -29,8 +30,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use api::{Operation, Routes};
@@ -38,6 +41,25 @@ pub use db::Db;
 
 /// Largest JSON body accepted by any endpoint (a push of many mutations fits easily).
 pub const MAX_JSON_BODY: usize = 2 * 1024 * 1024;
+
+/// What the browser may load and run for the web app (and for anything else the server
+/// answers): only the app's own files (its wasm compiled from them), images of its own or made
+/// in the page (photos not sent yet), no plugins, no framing by another site, forms and links
+/// back to this server only.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+    script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' blob: data:; \
+    connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The headers every answer carries unless its handler set them: the policy above, no MIME
+/// sniffing (a blob is served as the type it was stored with), no `Referer` (invitation links
+/// carry their secret in the path), and no framing for browsers without `frame-ancestors`.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("content-security-policy", CONTENT_SECURITY_POLICY),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+];
 
 /// How the server runs.
 #[derive(Clone, Debug)]
@@ -51,6 +73,21 @@ pub struct Config {
     /// How long a database statement waits for a lock held by another connection (another
     /// process on the same file, a backup) before the request is answered 503.
     pub busy_timeout: Duration,
+    /// When a commit reaches the disk: always [`db::Durability::Full`] but to measure it.
+    pub durability: db::Durability,
+    /// A session (a signed-in device) ends after this long without a request.
+    pub session_idle: Duration,
+    /// A session ends this long after its sign-in, however much it is used.
+    pub session_lifetime: Duration,
+    /// Passwords hashed or checked at once (each takes 19 MiB and a core for tens of
+    /// milliseconds).
+    pub hashing_slots: usize,
+    /// How long a sign-in waits for a free slot (a burst of people arriving at once) before
+    /// it is answered 503 with `Retry-After`.
+    pub hashing_wait: Duration,
+    /// The reverse proxies in front of the server: from them, the client's address is the
+    /// last one in `X-Forwarded-For` that is not theirs (else the peer's address counts).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -61,6 +98,12 @@ impl Config {
             upload_ttl: Duration::from_secs(24 * 3600),
             web_dir: None,
             busy_timeout: db::DEFAULT_BUSY_TIMEOUT,
+            durability: db::Durability::Full,
+            session_idle: auth::DEFAULT_SESSION_IDLE,
+            session_lifetime: auth::DEFAULT_SESSION_LIFETIME,
+            hashing_slots: 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            hashing_wait: Duration::from_secs(2),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -72,7 +115,8 @@ pub struct AppState {
     pub blobs: blobs::BlobStore,
     pub config: Arc<Config>,
     pub changes: sync::ChangeFeed,
-    pub logins: auth::LoginThrottle,
+    /// Permits to hash or check a password ([`Config::hashing_slots`]).
+    pub hashing: Arc<tokio::sync::Semaphore>,
 }
 
 /// An opened server: database migrated, blob store ready.
@@ -85,15 +129,19 @@ impl Server {
     /// Opens (creating if needed) the data directory and migrates the database.
     pub fn open(config: Config) -> anyhow::Result<Server> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let db = Db::open_with(&config.data_dir.join("kvits.sqlite3"), config.busy_timeout)?;
+        let db = Db::open_with(
+            &config.data_dir.join("kvits.sqlite3"),
+            config.busy_timeout,
+            config.durability,
+        )?;
         let blobs = blobs::BlobStore::open(&config.data_dir)?;
         Ok(Server {
             state: AppState {
                 db,
                 blobs,
+                hashing: Arc::new(tokio::sync::Semaphore::new(config.hashing_slots.max(1))),
                 config: Arc::new(config),
                 changes: sync::ChangeFeed::default(),
-                logins: auth::LoginThrottle::default(),
             },
         })
     }
@@ -126,8 +174,14 @@ impl Server {
             }),
             None => api.fallback(not_found),
         };
-        app.layer(CatchPanicLayer::custom(panic_response))
-            .layer(TraceLayer::new_for_http())
+        let mut app = app.layer(CatchPanicLayer::custom(panic_response));
+        for (name, value) in SECURITY_HEADERS {
+            app = app.layer(SetResponseHeaderLayer::if_not_present(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            ));
+        }
+        app.layer(TraceLayer::new_for_http())
             .with_state(self.state.clone())
     }
 
@@ -139,7 +193,10 @@ impl Server {
     ) -> std::io::Result<()> {
         // Stops the sweeper however serving ends, even when this future is dropped.
         let _sweeper = AbortOnDrop(tokio::spawn(uploads::sweep_forever(self.state.clone())));
-        axum::serve(listener, self.router())
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
     }

@@ -32,6 +32,20 @@ struct ServeArgs {
     /// A built web shell to serve at `/`.
     #[arg(long, env = "KVITS_WEB_DIR")]
     web_dir: Option<PathBuf>,
+    /// The address of a reverse proxy in front of the server (repeat for several): from it,
+    /// a client's address is taken from `X-Forwarded-For`, for the sign-in limits.
+    #[arg(
+        long = "trusted-proxy",
+        env = "KVITS_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// Days a signed-in device may go unused before its session ends.
+    #[arg(long, default_value_t = 30, env = "KVITS_SESSION_IDLE_DAYS")]
+    session_idle_days: u64,
+    /// Days after its sign-in that a session ends, however much it is used.
+    #[arg(long, default_value_t = 90, env = "KVITS_SESSION_MAX_DAYS")]
+    session_max_days: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +54,25 @@ enum Command {
     Serve(ServeArgs),
     /// Seed the demo firm (once) and serve it.
     Demo(ServeArgs),
+    /// Write the whole data directory (database, photos, export batches) to one file, while
+    /// the server runs; prints one JSON line (`{"file", "files", "bytes", "schema_version"}`).
+    Backup {
+        #[arg(long, default_value = "kvits-data", env = "KVITS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The backup file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup into a new or empty data directory (every file is checked first); then
+    /// start the server on it.
+    Restore {
+        /// The directory to restore into (new or empty).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Administer tenants in a data directory (the server may be running).
     Admin {
         /// Before or after the command's name: `admin export --data-dir DIR …` works too.
@@ -201,6 +234,19 @@ enum AdminCommand {
         /// The statement file.
         file: PathBuf,
     },
+    /// Turn a person's access off: every session of theirs ends at once and signing in is
+    /// refused; their data stays.
+    DisableUser {
+        /// The person's e-mail.
+        #[arg(long)]
+        email: String,
+    },
+    /// Turn a person's access on again.
+    EnableUser {
+        /// The person's e-mail.
+        #[arg(long)]
+        email: String,
+    },
     /// Send a message from an accountant to one or more companies.
     SendMessage {
         /// E-mail of the accountant writing.
@@ -228,6 +274,12 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args, false),
         Command::Demo(args) => serve(args, true),
         Command::Admin { data_dir, command } => admin_command(data_dir, command),
+        Command::Backup { data_dir, out } => {
+            kvits_sync_server::backup::backup(&data_dir, &out).and_then(print_json)
+        }
+        Command::Restore { data_dir, from } => {
+            kvits_sync_server::backup::restore(&from, &data_dir).and_then(print_json)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -241,6 +293,14 @@ fn main() -> ExitCode {
 fn serve(args: ServeArgs, seed_demo: bool) -> anyhow::Result<()> {
     let mut config = Config::new(&args.data_dir);
     config.web_dir = args.web_dir;
+    config.trusted_proxies = args.trusted_proxies;
+    anyhow::ensure!(
+        args.session_idle_days >= 1 && args.session_idle_days <= args.session_max_days,
+        "--session-idle-days must be at least 1 and at most --session-max-days"
+    );
+    let day = std::time::Duration::from_secs(86_400);
+    config.session_idle = day * u32::try_from(args.session_idle_days)?;
+    config.session_lifetime = day * u32::try_from(args.session_max_days)?;
     let server = Server::open(config)?;
     if seed_demo {
         server
@@ -289,6 +349,12 @@ async fn shutdown_signal() {
         let _ = ctrl_c.await;
     }
     tracing::info!("shutting down");
+}
+
+/// Prints `value` as one JSON line.
+fn print_json(value: impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(&value)?);
+    Ok(())
 }
 
 fn api(e: ApiError) -> anyhow::Error {
@@ -392,6 +458,16 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
             )
             .map_err(api)?;
             Ok(serde_json::to_string(&summary)?)
+        }
+        AdminCommand::DisableUser { email } => {
+            let user = user_by_email(c, &email)?;
+            auth::set_disabled(c, user, true).map_err(api)?;
+            Ok(format!("access of {} turned off", email.trim()))
+        }
+        AdminCommand::EnableUser { email } => {
+            let user = user_by_email(c, &email)?;
+            auth::set_disabled(c, user, false).map_err(api)?;
+            Ok(format!("access of {} turned on", email.trim()))
         }
         AdminCommand::CreateFirm { name } => {
             Ok(admin::create_firm(c, &name).map_err(api)?.to_string())

@@ -607,7 +607,8 @@ impl Operation {
                 status,
                 "Cache-Control",
                 text,
-                "`private, max-age=31536000, immutable`: a blob never changes.",
+                "`private, no-cache`: a blob's bytes never change, but whether the user may \
+                 read them can; the browser asks again with the ETag, and a 304 checks access.",
             )
     }
 

@@ -281,29 +281,36 @@ fn blob_names(e: &Entity) -> Vec<String> {
     }
 }
 
-/// Writes one row (upsert), taking a new version. Returns the version.
+/// Writes one row (upsert), taking a new version. Returns the version. A row of the same id
+/// in another firm (a deleted one: the domain sees only live rows) is left as it is, and the
+/// write is refused with [`ApiError::id_taken`].
 pub fn put(c: &Connection, firm: FirmId, e: &Entity) -> ApiResult<u64> {
     let version = next_version(c, firm)?;
     let kind = e.kind().as_str();
     let id = e.id().to_string();
-    c.prepare_cached(
-        "INSERT INTO entities (kind, id, firm_id, company_id, parent_id, version, deleted, body)
+    let written = c
+        .prepare_cached(
+            "INSERT INTO entities (kind, id, firm_id, company_id, parent_id, version, deleted, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)
          ON CONFLICT (kind, id) DO UPDATE SET company_id = excluded.company_id,
              parent_id = excluded.parent_id, version = excluded.version, deleted = 0,
-             body = excluded.body",
-    )?
-    .execute(params![
+             body = excluded.body
+         WHERE entities.firm_id = excluded.firm_id",
+        )?
+        .execute(params![
         kind,
         id,
         firm.to_string(),
         e.company_id().to_string(),
         parent_of(e),
-        version as i64,
-        serde_json::to_string(e)?
-    ])?;
-    c.prepare_cached("DELETE FROM blob_refs WHERE kind = ?1 AND entity_id = ?2")?
-        .execute(params![kind, id])?;
+            version as i64,
+            serde_json::to_string(e)?
+        ])?;
+    if written == 0 {
+        return Err(ApiError::id_taken());
+    }
+    c.prepare_cached("DELETE FROM blob_refs WHERE firm_id = ?1 AND kind = ?2 AND entity_id = ?3")?
+        .execute(params![firm.to_string(), kind, id])?;
     for sha in blob_names(e) {
         c.prepare_cached(
             "INSERT OR IGNORE INTO blob_refs (firm_id, sha256, kind, entity_id)
@@ -329,8 +336,8 @@ pub fn delete(c: &Connection, firm: FirmId, kind: EntityKind, id: uuid::Uuid) ->
         version as i64,
         firm.to_string()
     ])?;
-    c.prepare_cached("DELETE FROM blob_refs WHERE kind = ?1 AND entity_id = ?2")?
-        .execute(params![kind.as_str(), id.to_string()])?;
+    c.prepare_cached("DELETE FROM blob_refs WHERE firm_id = ?1 AND kind = ?2 AND entity_id = ?3")?
+        .execute(params![firm.to_string(), kind.as_str(), id.to_string()])?;
     Ok(())
 }
 

@@ -74,8 +74,11 @@ pub(crate) fn routes() -> Routes {
                 )
                 .error(
                     409,
-                    "`seq_gap`: the first `seq` is beyond `last_seq + 1`; `details.expected` is \
-                     the next one expected.",
+                    "`client_state_lost`: the first `seq` is beyond `last_seq + 1`, so the \
+                     server no longer has mutations it answered this client (it was restored \
+                     from an older backup); `details.expected` is the next one it expects. The \
+                     client takes a new `client_id` and sends again, from `seq` 1, every \
+                     mutation it still holds.",
                 )
                 .error(
                     413,
@@ -285,9 +288,10 @@ fn process_items(
     };
     if *first > last + 1 {
         return Err(ApiError::conflict(
-            ErrorCode::SeqGap,
+            ErrorCode::ClientStateLost,
             format!(
-                "mutation {first} arrived but {} is the next one expected; send from there",
+                "mutation {first} arrived but {} is the next one expected: this server no longer \
+                 has what this client sent before; send everything again under a new client id",
                 last + 1
             ),
         )
@@ -349,7 +353,7 @@ fn decide(
     seq: u64,
     item: &Result<PendingMutation, String>,
 ) -> ApiResult<Step> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = crate::now();
     let (name, outcome) = match item {
         Err(why) => (
@@ -389,11 +393,23 @@ fn decide(
                     }));
                 }
                 Ok(Applied::Changes(writes)) => {
-                    store::write_all(&tx, user.firm_id, &writes)?;
-                    if let Some(watch) = watch {
-                        crate::cards::settle(&tx, actor, now, watch)?;
+                    // All of the writes or none: an id another firm's row has refuses the
+                    // mutation and undoes the writes before it.
+                    let writing = tx.savepoint()?;
+                    match store::write_all(&writing, user.firm_id, &writes) {
+                        Ok(()) => {
+                            if let Some(watch) = watch {
+                                crate::cards::settle(&writing, actor, now, watch)?;
+                            }
+                            writing.commit()?;
+                            Outcome::Applied
+                        }
+                        Err(e) if e.is_id_taken() => Outcome::Rejected {
+                            code: RejectCode::IdTaken,
+                            message: e.message,
+                        },
+                        Err(e) => return Err(e),
                     }
-                    Outcome::Applied
                 }
                 Ok(Applied::AlreadyApplied) => Outcome::AlreadyApplied,
                 Err(e) => e

@@ -869,7 +869,7 @@ async fn snapshot(
                 table(
                     c,
                     "SELECT id, firm_id, email, name, password_hash, accountant, firm_admin,
-                            access_version
+                            access_version, disabled_at
                      FROM users WHERE firm_id = ?1",
                     &f,
                 )?,
@@ -912,7 +912,7 @@ async fn snapshot(
                 table(
                     c,
                     &format!(
-                        "SELECT user_id, token_hash, client_id, revoked_at FROM tokens
+                        "SELECT user_id, token_hash, client_id, revoked_at, session_id FROM tokens
                          WHERE user_id IN {users}"
                     ),
                     &f,
@@ -1727,6 +1727,71 @@ async fn attack(
             }),
         || r.show(),
     );
+
+    // Sessions: the attacker lists only their own, and a victim's session id (learned from the
+    // victim) ends nothing; nor does turning a victim's access off.
+    let victim_sessions: Vec<kvits_protocol::SignedInDevice> = serde_json::from_slice(
+        &send(req(
+            srv,
+            &v.accountant.token,
+            Method::GET,
+            "/v1/auth/sessions",
+        ))
+        .await
+        .body,
+    )
+    .expect("the victim's sessions");
+    let victim_session = victim_sessions
+        .iter()
+        .find(|s| s.current)
+        .map(|s| s.id.clone())
+        .expect("the victim's current session");
+    let r = send(req(srv, &token, Method::GET, "/v1/auth/sessions")).await;
+    let listed: Option<Vec<kvits_protocol::SignedInDevice>> = serde_json::from_slice(&r.body).ok();
+    m.cell(
+        "GET /v1/auth/sessions",
+        who,
+        "victim's sessions",
+        r.status == 200
+            && listed.is_some_and(|l| {
+                l.iter()
+                    .all(|s| victim_sessions.iter().all(|x| x.id != s.id))
+            }),
+        || r.show(),
+    );
+    let r = send(req(
+        srv,
+        &token,
+        Method::DELETE,
+        &format!("/v1/auth/sessions/{victim_session}"),
+    ))
+    .await;
+    m.cell(
+        "DELETE /v1/auth/sessions/{session_id}",
+        who,
+        "victim's session",
+        r.is_not_found(),
+        || r.show(),
+    );
+    for target in [v.employee, v.accountant.user] {
+        let r = send(
+            req(
+                srv,
+                &token,
+                Method::PUT,
+                &format!("/v1/users/{target}/access"),
+            )
+            .json(&serde_json::json!({"disabled": true})),
+        )
+        .await;
+        m.cell(
+            "PUT /v1/users/{user_id}/access",
+            who,
+            "victim's access",
+            r.has_code(403, ErrorCode::Forbidden) || r.is_not_found(),
+            || r.show(),
+        );
+    }
 
     // GET /v1/sync/pull: nothing of the victim, not even a tombstone.
     let changes = d.pull_all().await;

@@ -650,7 +650,7 @@ async fn real_answers_fit_the_documented_schemas() {
     assert_eq!(status, 409);
     let error: Value = serde_json::from_str(&body).unwrap();
     c.body("POST", "/v1/sync/push", 409, &error);
-    assert_eq!(error["code"], "seq_gap");
+    assert_eq!(error["code"], "client_state_lost");
     // A mutation this server cannot read (from a newer app) is rejected by itself.
     let next = push["last_seq"].as_u64().unwrap() + 1;
     let (status, _, future) = c

@@ -188,7 +188,7 @@ async fn a_duplicate_push_answers_the_stored_result_and_applies_nothing() {
 }
 
 #[tokio::test]
-async fn a_gap_is_refused_with_the_expected_seq() {
+async fn a_gap_means_the_server_lost_the_client_s_state() {
     let server = TestServer::start().await;
     let mut emma = server.device("emma@demo.kvits").await;
     let id = new_expense_id();
@@ -199,7 +199,7 @@ async fn a_gap_is_refused_with_the_expected_seq() {
     let (status, body) = emma.push_raw(&[third]).await;
     assert_eq!(status, 409);
     let err: ErrorBody = serde_json::from_str(&body).unwrap();
-    assert_eq!(err.code, ErrorCode::SeqGap);
+    assert_eq!(err.code, ErrorCode::ClientStateLost);
     assert_eq!(err.details.unwrap()["expected"], 2);
     // Nothing was applied: the expense is still there.
     expense(&mut emma, id).await;
@@ -883,6 +883,44 @@ async fn a_served_web_app_never_hides_an_unknown_api_path() {
 }
 
 #[tokio::test]
+async fn the_web_app_and_the_api_answer_with_security_headers() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(
+        web.path().join("index.html"),
+        "<!doctype html><title>Kvits</title>",
+    )
+    .unwrap();
+    let dir = web.path().to_owned();
+    let server = TestServer::start_with(move |c| c.web_dir = Some(dir)).await;
+    for path in [
+        "/",
+        "/receipts/123",
+        "/healthz",
+        "/v1/me",
+        "/v1/no-such-thing",
+    ] {
+        let r = server.http.get(server.url(path)).send().await.unwrap();
+        let h = r.headers();
+        let csp = h
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(csp, kvits_sync_server::CONTENT_SECURITY_POLICY, "{path}");
+        for needed in [
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+        ] {
+            assert!(csp.contains(needed), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+    }
+}
+
+#[tokio::test]
 async fn repeated_wrong_passwords_pause_sign_in_for_that_email_only() {
     let server = TestServer::start().await;
     let login = |email: &'static str, password: &'static str| {
@@ -1276,4 +1314,69 @@ async fn two_approvers_deciding_at_the_same_moment_one_wins_the_other_hears_who(
             .or_default() += 1;
     }
     eprintln!("winners: {wins:?}");
+}
+
+#[tokio::test]
+async fn an_id_another_firm_used_is_refused_and_that_firm_s_row_stays() {
+    let server = TestServer::start().await;
+    let id = new_expense_id();
+    // Another firm had a receipt with this id and deleted it: only its tombstone is left,
+    // which the domain does not see (it judges live rows).
+    let tombstone = server
+        .server
+        .state()
+        .db
+        .write(move |c| {
+            let firm = kvits_sync_server::admin::create_firm(c, "Other Books")?;
+            c.execute(
+                "INSERT INTO entities (kind, id, firm_id, company_id, version, deleted, body)
+                 VALUES ('expense', ?1, ?2, ?3, 1, 1, '{\"theirs\":true}')",
+                rusqlite::params![
+                    id.to_string(),
+                    firm.to_string(),
+                    uuid::Uuid::now_v7().to_string()
+                ],
+            )?;
+            Ok(firm)
+        })
+        .await
+        .unwrap();
+    let row =
+        |server: &TestServer| {
+            rusqlite::Connection::open(server.db_path())
+            .unwrap()
+            .query_row(
+                "SELECT firm_id, deleted, body FROM entities WHERE kind = 'expense' AND id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
+            )
+            .unwrap()
+        };
+    let before = row(&server);
+    assert_eq!(before.0, tombstone.to_string());
+
+    let mut emma = server.device("emma@demo.kvits").await;
+    let result = emma
+        .run(Mutation::CreateExpense {
+            expense_id: id,
+            company_id: server.demo.company("Birch Bakery"),
+            document_type: DocumentType::Receipt,
+            fields: fields(&server, 990),
+        })
+        .await;
+    match result.outcome {
+        Outcome::Rejected { code, .. } => assert_eq!(code, RejectCode::IdTaken),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(row(&server), before, "the other firm's row is untouched");
+    // The refusal is final and the queue goes on: the next receipt is applied.
+    let next = emma
+        .run(Mutation::CreateExpense {
+            expense_id: new_expense_id(),
+            company_id: server.demo.company("Birch Bakery"),
+            document_type: DocumentType::Receipt,
+            fields: fields(&server, 990),
+        })
+        .await;
+    assert_eq!(next.outcome, Outcome::Applied);
 }

@@ -20,6 +20,7 @@ use kvits_protocol::{
     ExpenseStatus, ExpenseTypeId, FirmId, LoginRequest, LoginResponse, Money, Mutation, Outcome,
     PaymentMethodId, PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse, UserId,
 };
+use kvits_sync_server::db::Durability;
 use kvits_sync_server::demo::{self, Demo};
 use kvits_sync_server::error::{ApiError, ApiResult};
 use kvits_sync_server::{Config, Server, store};
@@ -109,13 +110,28 @@ async fn bench(plan: &Plan) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // push
 
+/// The push figures as the server runs (every commit synced to the disk), then with commits
+/// synced only at checkpoints, for what that durability costs.
 async fn push_figures(plan: &Plan) -> Result<()> {
-    let server = Running::start().await?;
+    for (durability, what) in [
+        (Durability::Full, "synchronous=FULL, the server's setting"),
+        (
+            Durability::Normal,
+            "synchronous=NORMAL, for comparison: a power loss may lose acknowledged pushes",
+        ),
+    ] {
+        println!("\n{what}:");
+        push_figures_with(plan, durability).await?;
+    }
+    Ok(())
+}
+
+async fn push_figures_with(plan: &Plan, durability: Durability) -> Result<()> {
+    let server = Running::start_with(durability).await?;
     let birch = Birch::of(&server.demo)?;
     let mut emma = server.device("emma@demo.kvits").await?;
     // One untimed push opens the connection and the server's caches.
     emma.push(vec![birch.create(0)]).await?;
-    println!();
     for (batch, count) in [(BATCH, plan.batched), (1, plan.single)] {
         let rows = server.count_rows().await?;
         let start = Instant::now();
@@ -621,11 +637,19 @@ pub(crate) struct Running {
 
 impl Running {
     pub(crate) async fn start() -> Result<Running> {
+        Self::start_with(Durability::Full).await
+    }
+
+    /// A server whose commits reach the disk as `durability` says (the server's own setting
+    /// is [`Durability::Full`]; `Normal` only shows what that costs).
+    pub(crate) async fn start_with(durability: Durability) -> Result<Running> {
         let dir = tempfile::Builder::new()
             .prefix("kvits-bench-sync-")
             .tempdir()
             .context("making a temp dir")?;
-        let server = Server::open(Config::new(dir.path())).context("opening the server")?;
+        let mut config = Config::new(dir.path());
+        config.durability = durability;
+        let server = Server::open(config).context("opening the server")?;
         let demo = server
             .state()
             .db

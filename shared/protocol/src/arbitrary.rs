@@ -1475,14 +1475,16 @@ pub fn upload_status() -> impl Strategy<Value = UploadStatus> {
 }
 
 /// Every [`ErrorCode`], [`ErrorCode::Unknown`] last.
-pub const ALL_ERROR_CODES: [ErrorCode; 23] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 25] = [
     ErrorCode::BadRequest,
     ErrorCode::Unauthenticated,
     ErrorCode::BadCredentials,
     ErrorCode::Forbidden,
     ErrorCode::CompanyInactive,
+    ErrorCode::AccountDisabled,
     ErrorCode::NotFound,
     ErrorCode::SeqGap,
+    ErrorCode::ClientStateLost,
     ErrorCode::OffsetMismatch,
     ErrorCode::AlreadyExists,
     ErrorCode::Gone,
@@ -1508,8 +1510,10 @@ const _: fn(ErrorCode) = |code| match code {
     | ErrorCode::BadCredentials
     | ErrorCode::Forbidden
     | ErrorCode::CompanyInactive
+    | ErrorCode::AccountDisabled
     | ErrorCode::NotFound
     | ErrorCode::SeqGap
+    | ErrorCode::ClientStateLost
     | ErrorCode::OffsetMismatch
     | ErrorCode::AlreadyExists
     | ErrorCode::Gone

@@ -309,3 +309,31 @@ pub struct AcceptInvitationRequest {
 pub struct SetRolesRequest {
     pub roles: Vec<Role>,
 }
+
+/// One signed-in device of the user (`GET /v1/auth/sessions`): a token, named by an id of its
+/// own (never the token).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SignedInDevice {
+    /// Names the session to end it (`DELETE /v1/auth/sessions/{id}`).
+    pub id: String,
+    /// As the app named the device at sign-in ("Pixel 8", "Chrome on Linux").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+    pub signed_in_at: Timestamp,
+    /// Its last request (to the hour).
+    pub last_used_at: Timestamp,
+    /// When it ends unless used before: the idle limit from its last use, at most its longest
+    /// lifetime from the sign-in.
+    pub expires_at: Timestamp,
+    /// The session of this request.
+    pub current: bool,
+}
+
+/// `PUT /v1/users/{user_id}/access`: turn a person's access off (every session ends, and
+/// signing in is refused) or on again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SetAccessRequest {
+    pub disabled: bool,
+}

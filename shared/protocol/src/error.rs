@@ -29,10 +29,16 @@ pub enum ErrorCode {
     /// 403: every company the user belongs to is paused by its accounting firm; nothing they
     /// hold is lost, and it syncs again once the firm reactivates the company.
     CompanyInactive,
+    /// 403 from sign-in: the person's access was turned off by their firm or company.
+    AccountDisabled,
     /// 404: no such thing, or not one this user may see.
     NotFound,
     /// 409: the push skips a `seq`; `details.expected` is the next one.
     SeqGap,
+    /// 409: the server has no record of mutations this client sent and it answered (it was
+    /// restored from an older backup): take a new client id and send again, from `seq` 1,
+    /// everything still held; stable ids make what the server still has "already applied".
+    ClientStateLost,
     /// 409: an upload PATCH at the wrong offset; `details.offset` is the right one.
     OffsetMismatch,
     /// 409: the resource exists and differs (e-mail taken, …).
@@ -77,8 +83,10 @@ impl ErrorCode {
             ErrorCode::BadCredentials => "bad_credentials",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::CompanyInactive => "company_inactive",
+            ErrorCode::AccountDisabled => "account_disabled",
             ErrorCode::NotFound => "not_found",
             ErrorCode::SeqGap => "seq_gap",
+            ErrorCode::ClientStateLost => "client_state_lost",
             ErrorCode::OffsetMismatch => "offset_mismatch",
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::Gone => "gone",

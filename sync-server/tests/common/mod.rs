@@ -76,6 +76,13 @@ impl TestServer {
         }
     }
 
+    /// A server on an existing data dir (one restored from a backup); the caller keeps the
+    /// directory.
+    #[allow(dead_code)] // not every test file restores
+    pub async fn open_dir(dir: PathBuf) -> TestServer {
+        Self::launch(dir, |_| {}).await
+    }
+
     /// Stops the server abruptly and starts a new one on the same data dir.
     pub async fn restart(mut self) -> TestServer {
         let tmp = self.tmp.take();

@@ -111,6 +111,31 @@ describe("Runtime", () => {
     expect(await runtime.loadImage({ file_ref: "photo/none.jpg", url: null } as ImageRef)).toBeNull();
   });
 
+  it("never writes the credentials to the console, nor sends them to another origin", async () => {
+    const bridge: Bridge = { update: () => requests(), resolve: () => requests(), view: () => new Uint8Array() };
+    const fetch = vi.fn(async () => {
+      throw new TypeError("Failed to fetch");
+    });
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const runtime = new Runtime(
+      bridge,
+      effects({ fetch: fetch as unknown as typeof globalThis.fetch }),
+      () => ({ image_authorization: "Bearer kvt_secret" }) as ViewModel,
+    );
+    // Offline: the failure is reported, without the token.
+    expect(await runtime.loadImage({ file_ref: null, url: "/v1/blobs/" + "c".repeat(64) } as ImageRef)).toBeNull();
+    expect(fetch).toHaveBeenCalledTimes(1);
+    // Another origin, or a scheme that is not the server's: refused before any request.
+    for (const url of ["https://elsewhere.test/a.jpg", "//elsewhere.test/a.jpg", "http://kvits.test.evil/a.jpg"]) {
+      expect(await runtime.loadImage({ file_ref: null, url } as ImageRef)).toBeNull();
+    }
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(error).toHaveBeenCalled();
+    const written = JSON.stringify(error.mock.calls, (_k, v) => (v instanceof Error ? String(v) : v));
+    expect(written).not.toContain("kvt_secret");
+    error.mockRestore();
+  });
+
   it("reports a refused event instead of throwing", () => {
     const bridge: Bridge = {
       update: () => {

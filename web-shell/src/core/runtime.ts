@@ -53,6 +53,7 @@ export class Runtime implements CoreHandle {
   private readonly listeners = new Set<() => void>();
   private renderQueued = false;
   private readonly images = new Map<string, Promise<string | null>>();
+  private readonly sessions = new Map<string, number>();
 
   constructor(
     private readonly bridge: Bridge,
@@ -102,10 +103,15 @@ export class Runtime implements CoreHandle {
     if (url === null || url === undefined) return Promise.resolve(null);
     // "Bearer …" for the signed-in user's images, from the view model.
     const auth = this.current.image_authorization;
-    // Keyed by the credentials too: another user's session must not see a cached image.
-    return this.cached(`url:${auth ?? ""}:${url}`, async () => {
+    const target = this.onServer(url);
+    if (target === null) {
+      report(`an image outside the server was refused (${url})`, null);
+      return Promise.resolve(null);
+    }
+    // Keyed by the session too (another user's must not see a cached image), by its number:
+    // a credential never goes into a key, and so never into a log line.
+    return this.cached(`url:${this.sessionNumber(auth)}:${url}`, async () => {
       const doFetch = this.effects.fetch ?? globalThis.fetch.bind(globalThis);
-      const target = /^https?:/.test(url) ? url : `${this.effects.origin}${url}`;
       const response = await doFetch(target, {
         headers: auth ? { authorization: auth } : {},
         credentials: "omit",
@@ -126,6 +132,30 @@ export class Runtime implements CoreHandle {
       headers,
       credentials: "omit",
     });
+  }
+
+  /** The server URL of an image path; null for an address on another origin, which never
+   * gets the user's credentials. */
+  private onServer(url: string): string | null {
+    const server = new URL(this.effects.origin);
+    let target: URL;
+    try {
+      target = new URL(url, server);
+    } catch {
+      return null;
+    }
+    return target.origin === server.origin ? target.href : null;
+  }
+
+  /** A number per credential seen (0: none), to key cached images by session. */
+  private sessionNumber(auth: string | null | undefined): number {
+    if (!auth) return 0;
+    let n = this.sessions.get(auth);
+    if (n === undefined) {
+      n = this.sessions.size + 1;
+      this.sessions.set(auth, n);
+    }
+    return n;
   }
 
   private cached(key: string, load: () => Promise<string | null>): Promise<string | null> {

@@ -1,7 +1,8 @@
 // The whole app: renders the core's view model and sends events; no decisions here.
 
-import { useEffect, useSyncExternalStore } from "react";
+import { useEffect, useState, useSyncExternalStore } from "react";
 import type { CoreHandle } from "../core/api";
+import { askToKeepData, type StorageKeeping } from "../core/storage";
 import type { ScreenView, Tab, ViewModel } from "../generated/types/shared_types";
 import { CoreContext, navigate, useDispatch } from "./common";
 import { SignInScreen } from "./SignIn";
@@ -11,6 +12,7 @@ import { ComposeScreen, InboxScreen, ThreadScreen } from "./Messages";
 import { CatalogScreen } from "./Catalog";
 import { ClientsScreen } from "./Clients";
 import { CardsScreen } from "./Cards";
+import { Devices } from "./Devices";
 import { ExportScreen } from "./Export";
 import { FirmScreen } from "./Firm";
 import "./app.css";
@@ -54,6 +56,7 @@ function Shell({ view }: { view: ViewModel }) {
 function Header({ view }: { view: ViewModel }) {
   const dispatch = useDispatch();
   const user = view.user;
+  const [devicesOpen, setDevicesOpen] = useState(false);
   return (
     <header className="topbar">
       <div className="topbar-row">
@@ -84,15 +87,22 @@ function Header({ view }: { view: ViewModel }) {
         <SyncStatus view={view} />
         {user && (
           <div className="who">
-            <span className="who-name" title={`${user.email} · ${user.firm}`}>
+            <button
+              type="button"
+              className="button-quiet who-name"
+              title={`${user.email} · ${user.firm}`}
+              aria-expanded={devicesOpen}
+              onClick={() => setDevicesOpen(!devicesOpen)}
+            >
               {user.name}
-            </span>
+            </button>
             <button type="button" className="button-quiet" onClick={() => dispatch({ kind: "Session", value: { kind: "SignOut" } })}>
               Sign out
             </button>
           </div>
         )}
       </div>
+      {user && devicesOpen && <Devices path={user.devices_path} close={() => setDevicesOpen(false)} />}
       {view.tabs.length > 0 && (
         <nav className="tabs" aria-label="Main">
           {view.tabs.map((t) => (
@@ -136,9 +146,26 @@ function tabRoute(tab: Tab) {
   }
 }
 
+/** Asks the browser once, after sign-in, to keep the site's data; answers what it said. */
+function useStorageKeeping(signedIn: boolean): StorageKeeping {
+  const [keeping, setKeeping] = useState<StorageKeeping>("unknown");
+  useEffect(() => {
+    if (!signedIn) return;
+    let live = true;
+    void askToKeepData(navigator.storage).then((k) => {
+      if (live) setKeeping(k);
+    });
+    return () => {
+      live = false;
+    };
+  }, [signedIn]);
+  return keeping;
+}
+
 function SyncStatus({ view }: { view: ViewModel }) {
   const dispatch = useDispatch();
   const s = view.status;
+  const keeping = useStorageKeeping(view.user !== null);
   if (!view.user && s.pending === 0) return null;
   const state = !s.online ? "offline" : s.problem ? "problem" : s.syncing ? "syncing" : "online";
   const label = !s.online ? "Offline" : s.problem ? "Not syncing" : s.syncing ? "Syncing…" : "Online";
@@ -152,6 +179,12 @@ function SyncStatus({ view }: { view: ViewModel }) {
         <span className="sync-pending">{pending}</span>
         {s.last_synced && <span className="sync-last">Last synced {s.last_synced}</span>}
         {s.problem && <span className="sync-problem">{s.problem}</span>}
+        {keeping === "may-be-cleared" && s.pending > 0 && (
+          <span className="sync-problem">
+            This browser may clear what Kvits keeps on this device when space runs low: send what is waiting soon (go
+            online), or let this site keep its data in the browser's settings.
+          </span>
+        )}
       </span>
       {s.needs_sign_in && view.user && (
         <button

@@ -5,7 +5,8 @@
 // - activate: drop the caches of earlier builds, take over open pages;
 // - fetch: the API (/v1/*) and anything not ours is never touched — it goes to the network as
 //   if there were no service worker; page loads try the network first and fall back to the
-//   cached app (so a reload works offline); the built files come from the cache.
+//   cached app (so a reload works offline), and only an HTML answer becomes the cached app;
+//   the built files come from the cache.
 
 const VERSION = "__KVITS_VERSION__";
 const FILES = __KVITS_FILES__;
@@ -33,6 +34,11 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+function isPage(response) {
+  const type = response.headers.get("content-type") ?? "";
+  return type.split(";")[0].trim().toLowerCase() === "text/html";
+}
+
 function isApi(url) {
   return url.pathname.startsWith("/v1/") || url.pathname === "/v1" || url.pathname === "/healthz";
 }
@@ -48,7 +54,9 @@ self.addEventListener("fetch", (event) => {
       (async () => {
         try {
           const response = await fetch(request);
-          if (response.ok) {
+          // Only a page is the app's shell: a file opened directly (an image, /sw.js, a JSON
+          // answer) must not replace it, or the app would not start offline.
+          if (response.ok && isPage(response)) {
             const cache = await caches.open(CACHE);
             await cache.put(INDEX, response.clone());
           }

@@ -50,6 +50,11 @@ describe("receipts offline, then approvals", () => {
       await screenshot(emmaPage, "01-emma-receipts-online");
       const offlineReady = await waitOfflineReady(emmaPage);
       expect(offlineReady, "the service worker controls the page (needed to reload offline)").toBe(true);
+      // A file of the app opened directly (here the worker's own script) is no page: it must
+      // not replace the cached app, or the reload below would show it instead.
+      const stray = await emma.newPage();
+      await stray.goto(new URL("/sw.js", emmaPage.url()).href);
+      await stray.close();
 
       await emma.setOffline(true);
       await syncStatus(emmaPage).getByText("Offline").waitFor();

@@ -17,6 +17,9 @@ pub struct UserView {
     pub roles: Vec<String>,
     /// Every company the user belongs to (shown as a switcher when there are several).
     pub companies: Vec<Choice>,
+    /// Where the user's signed-in devices are listed (`GET`, each ended with `DELETE
+    /// {path}/{id}`); the shell sends it with the user's credentials. Needs the network.
+    pub devices_path: String,
 }
 
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -52,6 +55,7 @@ impl Model {
                     selected: Some(m.company_id) == s.company_id,
                 })
                 .collect(),
+            devices_path: "/v1/auth/sessions".into(),
         })
     }
 }
