@@ -34,13 +34,16 @@ pub struct World {
     pub direct: String,
     pub http: reqwest::Client,
     dir: tempfile::TempDir,
-    _task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The server's data directory (another one after [`World::restore`]).
+    data_dir: PathBuf,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl World {
     pub async fn start() -> World {
         let dir = tempfile::tempdir().expect("temp dir");
-        let server = Server::open(ServerConfig::new(dir.path().join("server"))).expect("server");
+        let data_dir = dir.path().join("server");
+        let server = Server::open(ServerConfig::new(&data_dir)).expect("server");
         let demo = server
             .state()
             .db
@@ -61,8 +64,41 @@ impl World {
             direct: format!("http://{addr}"),
             http: reqwest::Client::new(),
             dir,
-            _task: task,
+            data_dir,
+            task,
         }
+    }
+
+    /// A backup of the server's data directory, taken while it serves (`kvits-server backup`).
+    pub fn backup(&self) -> PathBuf {
+        let out = self
+            .dir
+            .path()
+            .join(format!("backup-{}.zip", rand_suffix()));
+        kvits_sync_server::backup::backup(&self.data_dir, &out).expect("backup");
+        out
+    }
+
+    /// The server is stopped, restored from `backup` into a new data directory
+    /// (`kvits-server restore`) and started again at the same address.
+    pub async fn restore(&mut self, backup: &Path) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        let data_dir = self
+            .dir
+            .path()
+            .join(format!("server-restored-{}", rand_suffix()));
+        kvits_sync_server::backup::restore(backup, &data_dir).expect("restore");
+        let server = Server::open(ServerConfig::new(&data_dir)).expect("restored server");
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("the same address again");
+        let s = server.clone();
+        self.task = tokio::spawn(async move { s.serve(listener, std::future::pending()).await });
+        self.server = server;
+        self.data_dir = data_dir;
+        // Connections kept alive are still served by the old server's connection tasks.
+        self.http = reqwest::Client::new();
     }
 
     /// A new phone (its own install) for the demo user `who` ("emma"), signed in.

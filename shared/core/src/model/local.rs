@@ -46,7 +46,9 @@ pub struct SyncRecord {
 }
 
 /// One queued mutation. It stays in the outbox after the server answered (`result`) until a
-/// pull shows the server state that includes it, so the prediction never flickers back.
+/// pull shows the server state that includes it, so the prediction never flickers back. An
+/// applied one is then kept a while longer (`confirmed_at`, [`KEEP_SENT_DAYS`]): should the
+/// server lose it (restored from an older backup), the device sends it again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     #[serde(flatten)]
@@ -56,7 +58,19 @@ pub struct OutboxEntry {
     pub needs_blobs: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<MutationResult>,
+    /// When a pull showed the server's rows with it applied (the server's time): the mirror
+    /// holds its effect since, and it is only kept in case the server loses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<Timestamp>,
+    /// Sent again to a server that lost it, after it had been applied once: a refusal now
+    /// only means the server's row moved past it, and the user is not told of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replay: bool,
 }
+
+/// How long an applied mutation is kept after the server's rows showed it: a server restored
+/// from a backup at most this old gets back everything this device sent.
+pub const KEEP_SENT_DAYS: i64 = 30;
 
 impl OutboxEntry {
     pub fn seq(&self) -> u64 {
@@ -72,9 +86,15 @@ impl OutboxEntry {
         self.result.is_some()
     }
 
-    /// Whether it still counts for the prediction: not answered yet, or answered with success.
+    /// Whether it still counts for the prediction: not answered yet, or answered with success
+    /// and not yet in the mirror.
     pub fn counts(&self) -> bool {
-        self.result.as_ref().is_none_or(|r| r.outcome.is_success())
+        self.confirmed_at.is_none() && self.result.as_ref().is_none_or(|r| r.outcome.is_success())
+    }
+
+    /// Applied, and the mirror shows it: kept only in case the server loses it.
+    pub fn is_confirmed(&self) -> bool {
+        self.confirmed_at.is_some()
     }
 }
 

@@ -427,7 +427,9 @@ impl Model {
             .outbox
             .values()
             .rev()
-            .filter(|e| sync::expense_of(e.mutation()) == Some(expense))
+            .filter(|e| {
+                !e.is_confirmed() && !e.replay && sync::expense_of(e.mutation()) == Some(expense)
+            })
             .find_map(|e| {
                 e.result
                     .as_ref()

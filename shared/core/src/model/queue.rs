@@ -225,6 +225,8 @@ impl Model {
                 },
                 needs_blobs,
                 result: None,
+                confirmed_at: None,
+                replay: false,
             };
             device.next_seq += 1;
             writes.push(LocalWrite::OutboxPut(entry));

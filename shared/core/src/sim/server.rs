@@ -49,7 +49,7 @@ impl Tenant {
 }
 
 /// The fake server.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FakeServer {
     pub tenant: Tenant,
     pub state: MemoryState,
@@ -348,8 +348,15 @@ impl FakeServer {
                 let Ok(push) = serde_json::from_slice::<PushRequest>(&req.body) else {
                     return error(400, "invalid", "bad body");
                 };
-                if self.clients.get(&push.client_id) != Some(&user) {
-                    return error(403, "forbidden", "not your client");
+                // A client id is bound to its user at first use (a sign-in, or a push).
+                match self.clients.get(&push.client_id) {
+                    Some(owner) if *owner != user => {
+                        return error(403, "forbidden", "not your client");
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.clients.insert(push.client_id, user);
+                    }
                 }
                 let actor = self.actor(user);
                 let mut last = self.last_seq.get(&push.client_id).copied().unwrap_or(0);
@@ -365,8 +372,8 @@ impl FakeServer {
                     if m.seq != last + 1 {
                         return error(
                             409,
-                            "seq_gap",
-                            "mutations must be in seq order without gaps",
+                            "client_state_lost",
+                            "this server no longer has what this client sent before",
                         );
                     }
                     let mut st = self.state.clone();
@@ -425,7 +432,9 @@ impl FakeServer {
                     .get("cursor")
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(0);
-                let reset = std::mem::take(&mut self.reset_next_pull);
+                // Asked to, or the cursor is from the server's other life (restored from an
+                // older backup): start over.
+                let reset = std::mem::take(&mut self.reset_next_pull) || cursor > self.counter;
                 if reset {
                     cursor = 0;
                 }
@@ -472,6 +481,22 @@ impl FakeServer {
 
     pub fn last_seq(&self, client: ClientId) -> u64 {
         self.last_seq.get(&client).copied().unwrap_or(0)
+    }
+
+    /// Puts back an earlier copy of the server (restored from an older backup), keeping the
+    /// sessions signed in since and the clock.
+    pub fn restore(&mut self, backup: &FakeServer) {
+        let tokens = std::mem::take(&mut self.tokens);
+        let clients = std::mem::take(&mut self.clients);
+        let (now, phones) = (self.now, self.phones);
+        *self = backup.clone();
+        self.tokens = tokens;
+        // Client ids bound since the backup stay bound (their sign-ins are the sessions).
+        for (client, user) in clients {
+            self.clients.entry(client).or_insert(user);
+        }
+        self.now = now;
+        self.phones = phones;
     }
 }
 

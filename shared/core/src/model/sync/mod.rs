@@ -8,6 +8,7 @@
 //! answer is ignored (and noted), never acted on twice.
 
 mod backoff;
+mod lost;
 mod pull;
 mod push;
 mod upload;

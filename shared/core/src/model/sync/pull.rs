@@ -7,7 +7,7 @@ use kvits_protocol::{Change, ChangeOp, MutationResult, Timestamp};
 use serde::Deserialize;
 
 use super::{LONG_POLL_SECS, PULL_LIMIT, Reply, Step, classify};
-use crate::model::local::SyncRecord;
+use crate::model::local::{KEEP_SENT_DAYS, OutboxEntry, SyncRecord};
 use crate::model::{Cmd, Intent, LocalWrite, Model};
 
 /// A pull page read loosely: a change or result this version cannot read is skipped alone
@@ -59,6 +59,11 @@ impl Model {
                 None,
             );
         };
+        if page.last_seq < self.local.sync.server_seq {
+            // The server no longer has mutations it had answered: it was restored from an
+            // older backup. Send again everything this device still holds.
+            return self.client_state_lost();
+        }
         let mut writes = Vec::new();
         if page.reset {
             writes.push(LocalWrite::MirrorClear);
@@ -87,19 +92,37 @@ impl Model {
             .filter_map(|r| serde_json::from_value(r).ok())
             .collect();
         writes.extend(self.result_writes(results));
-        // Answered mutations the mirror now includes are done.
-        let answered: Vec<u64> = writes
+        // Answered mutations the mirror now includes are done (an applied one is kept a while).
+        let answers: std::collections::BTreeMap<u64, &OutboxEntry> = writes
             .iter()
             .filter_map(|w| match w {
-                LocalWrite::OutboxPut(e) if e.is_acked() => Some(e.seq()),
+                LocalWrite::OutboxPut(e) if e.is_acked() => Some((e.seq(), e)),
                 _ => None,
             })
             .collect();
+        let forget_before = page.server_time - chrono::TimeDelta::days(KEEP_SENT_DAYS);
+        let mut settled = Vec::new();
         for (seq, e) in &self.local.outbox {
-            if *seq <= page.last_seq && (e.is_acked() || answered.contains(seq)) {
-                writes.push(LocalWrite::OutboxDelete(*seq));
+            let e = answers.get(seq).copied().unwrap_or(e);
+            if *seq > page.last_seq || !e.is_acked() {
+                continue;
+            }
+            match e.confirmed_at {
+                // Kept in case the server loses it, until it is old enough.
+                Some(at) if at < forget_before => settled.push(LocalWrite::OutboxDelete(*seq)),
+                Some(_) => {}
+                // Applied: the mirror has it now; kept a while for a server that loses it.
+                None if e.result.as_ref().is_some_and(|r| r.outcome.is_success()) => {
+                    settled.push(LocalWrite::OutboxPut(OutboxEntry {
+                        confirmed_at: Some(page.server_time),
+                        ..e.clone()
+                    }));
+                }
+                // Refused: nothing to send again.
+                None => settled.push(LocalWrite::OutboxDelete(*seq)),
             }
         }
+        writes.extend(settled);
         writes.push(LocalWrite::Sync(SyncRecord {
             cursor: page.cursor,
             server_seq: page.last_seq,

@@ -3,7 +3,8 @@
 
 use crux_http::protocol::HttpResult;
 use kvits_protocol::{
-    DecisionKind, ErrorCode, ExpenseId, Mutation, MutationResult, Outcome, PushResponse, Timestamp,
+    DecisionKind, ErrorBody, ErrorCode, ExpenseId, Mutation, MutationResult, Outcome, PushResponse,
+    Timestamp,
 };
 
 use super::{Reply, Step, classify, expense_of};
@@ -44,6 +45,13 @@ pub(super) fn what(m: &Mutation) -> &'static str {
 
 impl Model {
     pub(super) fn pushed(&mut self, result: HttpResult) -> Cmd {
+        if let HttpResult::Ok(r) = &result
+            && r.status == 409
+            && serde_json::from_slice::<ErrorBody>(&r.body)
+                .is_ok_and(|e| e.code == ErrorCode::ClientStateLost)
+        {
+            return self.client_state_lost();
+        }
         let body = match classify(result) {
             Reply::Ok(body) => body,
             other => return self.stop_or_retry(other),
@@ -106,7 +114,14 @@ impl Model {
             let mut entry = entry.clone();
             let expense = expense_of(entry.mutation());
             let action = entry.pending.created_at;
-            if !r.outcome.is_success() && noticed.insert((expense, action)) {
+            if !r.outcome.is_success() && entry.replay {
+                // Applied before the server lost it; refused now because the server's row
+                // has moved past it. Nothing for the user to do.
+                self.fail(format!(
+                    "a change sent again after the server lost it was refused: {:?}",
+                    r.outcome
+                ));
+            } else if !r.outcome.is_success() && noticed.insert((expense, action)) {
                 let now = self.clock.unwrap_or(action);
                 let mut text = self.refusal_text(&entry, &r.outcome);
                 let mut notice = self.notice_write(now, String::new(), expense);

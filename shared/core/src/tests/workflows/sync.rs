@@ -131,3 +131,69 @@ fn a_reset_replaces_the_mirror_and_keeps_the_queue() {
     );
     assert_eq!(phone.view().status.pending, 0);
 }
+
+/// The server is restored from a backup taken between two receipts: the phone finds out at its
+/// next sync, takes a new client id and sends again what it holds; the server ends with exactly
+/// the phone's receipts, each once, photos included, and the user is told of no refusal.
+#[test]
+fn a_server_restored_from_an_older_backup_gets_back_what_the_phone_sent() {
+    use std::collections::BTreeSet;
+
+    let mut server = FakeServer::new();
+    let mut phone = Phone::new(&mut server);
+    phone.sign_in(&mut server, "emma");
+    phone.capture(&mut server, "before");
+    super::fill_and_submit(&mut phone, &mut server, "12.50");
+    let backup = server.clone();
+    phone.capture(&mut server, "after");
+    super::fill_and_submit(&mut phone, &mut server, "7.20");
+    phone.settle(&mut server);
+    let held = |state: &kvits_domain::MemoryState| -> BTreeSet<String> {
+        state
+            .expenses()
+            .map(|e| {
+                format!(
+                    "{} {:?} {:?} {:?}",
+                    e.id,
+                    e.fields.amount,
+                    e.status,
+                    e.pages.iter().map(|p| p.sha256.clone()).collect::<Vec<_>>()
+                )
+            })
+            .collect()
+    };
+    let on_phone = held(&phone.model.predicted);
+    assert_eq!(on_phone.len(), 2);
+    assert_eq!(held(&server.state), on_phone);
+    let old_client = phone.client_id();
+
+    server.restore(&backup);
+    assert_eq!(server.state.expenses().count(), 1, "the backup had one");
+    phone.send(crate::Event::Sync(crate::model::SyncEvent::Now));
+    phone.settle(&mut server);
+
+    assert_ne!(phone.client_id(), old_client, "a new client id");
+    assert_eq!(
+        held(&server.state),
+        on_phone,
+        "the server has what the phone holds"
+    );
+    assert_eq!(held(&phone.model.predicted), on_phone);
+    assert!(
+        server.applied.values().all(|n| *n == 1),
+        "nothing applied twice"
+    );
+    assert_eq!(phone.view().status.pending, 0);
+    assert_eq!(phone.view().status.problem, None);
+    assert!(
+        phone.view().notices.is_empty(),
+        "{:?}",
+        phone.view().notices
+    );
+    // Every photo is on the server again.
+    for e in server.state.expenses() {
+        for p in &e.pages {
+            assert!(server.blobs.contains(&(e.company_id, p.sha256.clone())));
+        }
+    }
+}
