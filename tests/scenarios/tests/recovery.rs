@@ -34,7 +34,12 @@ async fn send_receipt(world: &World, phone: &mut Phone, photo: usize, amount: &s
         .await;
     let f = form(&v).cloned().expect("the form");
     let expense_type = f.expense_types.first().expect("an expense type").id.clone();
-    let card = f.payment_methods.first().expect("a payment method").id.clone();
+    let card = f
+        .payment_methods
+        .first()
+        .expect("a payment method")
+        .id
+        .clone();
     for field in [
         FormField::ExpenseType(Some(expense_type)),
         FormField::PaymentMethod(Some(card)),
