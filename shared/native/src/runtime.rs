@@ -124,6 +124,33 @@ impl Drop for Runtime {
     }
 }
 
+/// Refuses a server address the token must not travel to: anything but `https`, except this
+/// device itself (loopback) and, in a development build, any `http` server (an emulator
+/// reaches its host's `./dev run` at `http://10.0.2.2:8080`).
+pub fn check_server_url(url: &str, development: bool) -> Result<(), KvitsError> {
+    let invalid = |why: &str| KvitsError::InvalidInput {
+        detail: format!("the server address {url:?} {why}"),
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| invalid("is not a URL"))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| invalid("names no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback || development => Ok(()),
+        "http" => Err(invalid(
+            "must use https: the sign-in token would travel in clear text",
+        )),
+        _ => Err(invalid("must use https")),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -151,9 +178,12 @@ impl Runtime {
             .map_err(|e| KvitsError::Internal {
                 detail: format!("cannot start the runtime: {e}"),
             })?;
+        check_server_url(&config.server_url, cfg!(debug_assertions))?;
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            // The token goes with every request: never follow the server elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| KvitsError::Internal {
                 detail: format!("cannot set up HTTP: {e}"),
@@ -527,4 +557,34 @@ fn write_durably(path: &Path, data: &[u8]) -> std::io::Result<()> {
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod server_url_tests {
+    use super::check_server_url;
+
+    #[test]
+    fn the_token_travels_only_over_https_or_to_this_device() {
+        for ok in [
+            "https://kvits.example.com",
+            "https://10.0.0.5:8443/",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(check_server_url(ok, false).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://kvits.example.com",
+            "http://10.0.2.2:8080",
+            "ftp://kvits.example.com",
+            "not a url",
+            "https://",
+        ] {
+            assert!(check_server_url(refused, false).is_err(), "{refused}");
+        }
+        // A development build reaches its machine's server from an emulator.
+        assert!(check_server_url("http://10.0.2.2:8080", true).is_ok());
+        assert!(check_server_url("ftp://10.0.2.2", true).is_err());
+    }
 }
