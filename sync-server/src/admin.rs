@@ -343,6 +343,7 @@ pub fn check_details(d: &CompanyDetails) -> ApiResult<CompanyDetails> {
         country,
         time_zone,
         active: d.active,
+        allow_self_approval: d.allow_self_approval,
     })
 }
 
@@ -379,6 +380,7 @@ pub fn create_company_with_ids(
             country: d.country,
             time_zone: d.time_zone,
             active: d.active,
+            allow_self_approval: d.allow_self_approval,
         }),
     )?;
     store::put(
@@ -434,6 +436,7 @@ pub fn update_company(
     company.country = d.country;
     company.time_zone = d.time_zone;
     company.active = d.active;
+    company.allow_self_approval = d.allow_self_approval;
     store::put(c, firm, &Entity::Company(company.clone()))?;
     if paused_changed {
         let members: Vec<UserId> = company.members.iter().map(|m| m.user_id).collect();

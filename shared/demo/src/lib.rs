@@ -199,6 +199,7 @@ impl DemoCompany {
             country: d.country,
             time_zone: d.time_zone,
             active: d.active,
+            allow_self_approval: d.allow_self_approval,
         }
     }
 
@@ -212,6 +213,7 @@ impl DemoCompany {
             country: Some(self.country.into()),
             time_zone: Some(self.time_zone.into()),
             active: self.active,
+            allow_self_approval: false,
         }
     }
 

@@ -370,13 +370,21 @@ pub(crate) fn submit(cx: &Cx<'_>, id: ExpenseId) -> Result<Applied, DomainError>
         });
     }
     let rules = cx.state.approval_rules(e.company_id);
-    let author = e.created_by;
-    e.approval = route(&rules, &e).map(|r| Approval {
-        rule_id: r.id,
-        rule_name: r.name.clone(),
-        steps: r.steps.iter().map(|s| without_author(s, author)).collect(),
-        current_step: 0,
-    });
+    let company = cx.state.company(e.company_id);
+    let others = SelfApproval::of(company.as_ref(), e.created_by);
+    e.approval = match route(&rules, &e) {
+        Some(r) => Some(Approval {
+            rule_id: r.id,
+            rule_name: r.name.clone(),
+            steps: r
+                .steps
+                .iter()
+                .map(|s| others.step(s))
+                .collect::<Result<_, _>>()?,
+            current_step: 0,
+        }),
+        None => None,
+    };
     e.status = if e.approval.is_some() {
         ExpenseStatus::Submitted
     } else {
@@ -492,23 +500,59 @@ pub(crate) fn decide(
     Ok(applied)
 }
 
-/// The step's approvers without the expense's author — unless nobody else is named.
-fn without_author(
-    step: &kvits_protocol::ApprovalStep,
+/// Who approves a step of an expense's route instead of its author.
+struct SelfApproval {
     author: kvits_protocol::UserId,
-) -> kvits_protocol::ApprovalStep {
-    let others: Vec<_> = step
-        .approver_ids
-        .iter()
-        .copied()
-        .filter(|id| *id != author)
-        .collect();
-    if others.is_empty() {
-        step.clone()
-    } else {
-        kvits_protocol::ApprovalStep {
-            approver_ids: others,
+    /// The company lets a person approve their own expense when a rule names only them.
+    allowed: bool,
+    /// The company's admins but the author: a step that names only the author goes to them.
+    admins: Vec<kvits_protocol::UserId>,
+}
+
+impl SelfApproval {
+    fn of(company: Option<&kvits_protocol::Company>, author: kvits_protocol::UserId) -> Self {
+        SelfApproval {
+            author,
+            allowed: company.is_some_and(|c| c.allow_self_approval),
+            admins: company
+                .map(|c| {
+                    c.members
+                        .iter()
+                        .filter(|m| m.user_id != author && m.roles.contains(&Role::CompanyAdmin))
+                        .map(|m| m.user_id)
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
+    }
+
+    /// The step's approvers without the author. A step that names nobody else keeps the
+    /// author when the company allows it, else goes to the company's other admins; with none,
+    /// the expense cannot be submitted.
+    fn step(
+        &self,
+        step: &kvits_protocol::ApprovalStep,
+    ) -> Result<kvits_protocol::ApprovalStep, DomainError> {
+        let others: Vec<_> = step
+            .approver_ids
+            .iter()
+            .copied()
+            .filter(|id| *id != self.author)
+            .collect();
+        let approver_ids = if !others.is_empty() {
+            others
+        } else if self.allowed {
+            step.approver_ids.clone()
+        } else if !self.admins.is_empty() {
+            self.admins.clone()
+        } else {
+            return Err(DomainError::rejected(
+                kvits_protocol::RejectCode::Forbidden,
+                "nobody but you could approve this expense: ask the company's admin to name \
+                 another approver in the rule, or to let people approve their own expenses",
+            ));
+        };
+        Ok(kvits_protocol::ApprovalStep { approver_ids })
     }
 }
 

@@ -242,10 +242,18 @@ pub fn company_details() -> impl Strategy<Value = CompanyDetails> {
         maybe_text(),
         maybe_text(),
         maybe_text(),
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
     )
         .prop_map(
-            |(name, base_currency, registration_number, vat_number, country, time_zone, active)| {
+            |(
+                name,
+                base_currency,
+                registration_number,
+                vat_number,
+                country,
+                time_zone,
+                (active, allow_self_approval),
+            )| {
                 CompanyDetails {
                     name,
                     base_currency,
@@ -254,6 +262,7 @@ pub fn company_details() -> impl Strategy<Value = CompanyDetails> {
                     country,
                     time_zone,
                     active,
+                    allow_self_approval,
                 }
             },
         )
@@ -601,10 +610,16 @@ pub fn company() -> impl Strategy<Value = Company> {
                 maybe_text(),
                 maybe_text(),
                 maybe_text(),
-                any::<bool>(),
+                (any::<bool>(), any::<bool>()),
             )
                 .prop_map(
-                    move |(registration_number, vat_number, country, time_zone, active)| Company {
+                    move |(
+                        registration_number,
+                        vat_number,
+                        country,
+                        time_zone,
+                        (active, allow_self_approval),
+                    )| Company {
                         id,
                         firm_id,
                         name: name.clone(),
@@ -615,6 +630,7 @@ pub fn company() -> impl Strategy<Value = Company> {
                         country,
                         time_zone,
                         active,
+                        allow_self_approval,
                     },
                 )
         })

@@ -151,6 +151,10 @@ pub struct CompanyDetails {
     /// Whether its members may sign in and sync; true when not given.
     #[serde(default = "crate::active_by_default")]
     pub active: bool,
+    /// Whether a person may approve their own expense when a rule names only them; false when
+    /// not given.
+    #[serde(default)]
+    pub allow_self_approval: bool,
 }
 
 impl CompanyDetails {
@@ -164,6 +168,7 @@ impl CompanyDetails {
             country: None,
             time_zone: None,
             active: true,
+            allow_self_approval: false,
         }
     }
 }

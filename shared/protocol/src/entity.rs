@@ -155,6 +155,11 @@ pub struct Company {
     /// neither sign in nor sync. Rows written before companies could be paused read as active.
     #[serde(default = "active_by_default")]
     pub active: bool,
+    /// Whether a person may approve their own expense when a rule names only them (a one-person
+    /// company). Off: such a step goes to the company's other admins, and a submit nobody else
+    /// could approve is refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_self_approval: bool,
 }
 
 impl Company {
@@ -176,6 +181,7 @@ impl Company {
             country: None,
             time_zone: None,
             active: true,
+            allow_self_approval: false,
         }
     }
 }

@@ -151,6 +151,7 @@ fn company() -> Company {
         country: Some("LV".to_owned()),
         time_zone: Some("Europe/Riga".to_owned()),
         active: true,
+        allow_self_approval: false,
         members: vec![
             Member {
                 user_id: EMMA,
@@ -415,6 +416,7 @@ fn company_details() {
         country: Some("LV".to_owned()),
         time_zone: Some("Europe/Riga".to_owned()),
         active: true,
+        allow_self_approval: false,
     });
 }
 

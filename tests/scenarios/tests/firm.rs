@@ -60,6 +60,7 @@ async fn a_colleague_sees_only_their_client_and_loses_it_when_unassigned() {
         country: country.into(),
         time_zone: "Europe/Stockholm".into(),
         active: true,
+        allow_self_approval: false,
     };
     paula.send(Event::Firm(FirmEvent::SaveCompany(gale("Sweden"))));
     let v = paula.view();

@@ -87,12 +87,13 @@ function CompanyEditor(props: { row: ClientRow | null; countries: Choice[]; done
   const [country, setCountry] = useState(r?.country ?? "");
   const [timeZone, setTimeZone] = useState(r?.time_zone ?? "");
   const [active, setActive] = useState(r?.active ?? true);
+  const [selfApproval, setSelfApproval] = useState(r?.allow_self_approval ?? false);
   return (
     <EditorForm
       label={r ? `Edit client company ${r.name}` : "New client company"}
       onCancel={props.done}
       onSave={() => {
-        props.save(new CompanyInput(r?.id ?? null, name, currency, regNo, vatNo, country, timeZone, active));
+        props.save(new CompanyInput(r?.id ?? null, name, currency, regNo, vatNo, country, timeZone, active, selfApproval));
         props.done();
       }}
     >
@@ -119,6 +120,11 @@ function CompanyEditor(props: { row: ClientRow | null; countries: Choice[]; done
         <Text label="Time zone" value={timeZone} onChange={setTimeZone} />
       </div>
       <Check label="Active (its people can sign in and sync)" checked={active} onChange={setActive} />
+      <Check
+        label="People may approve their own expenses when a rule names only them (a one-person company)"
+        checked={selfApproval}
+        onChange={setSelfApproval}
+      />
     </EditorForm>
   );
 }

@@ -30,6 +30,8 @@ pub struct CompanyInput {
     /// IANA, e.g. `Europe/Riga`; empty for none.
     pub time_zone: String,
     pub active: bool,
+    /// A person may approve their own expense when a rule names only them.
+    pub allow_self_approval: bool,
 }
 
 /// A colleague to invite into the firm's staff.
@@ -300,6 +302,7 @@ impl Model {
             country,
             time_zone: optional(&input.time_zone),
             active: input.active,
+            allow_self_approval: input.allow_self_approval,
         };
         let body = serde_json::to_vec(&details).map_err(|e| e.to_string())?;
         match input.id.as_deref().filter(|id| !id.is_empty()) {

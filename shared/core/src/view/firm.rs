@@ -22,6 +22,8 @@ pub struct ClientRow {
     pub country_name: String,
     pub time_zone: String,
     pub active: bool,
+    /// Its people may approve their own expenses when a rule names only them.
+    pub allow_self_approval: bool,
     /// "Active" or "Paused: its people cannot sign in".
     pub status: String,
     /// The accountants assigned to it, by name ("Anna Accountant, Sven Senior"), or
@@ -109,6 +111,7 @@ impl Model {
                     country,
                     time_zone: c.time_zone.clone().unwrap_or_default(),
                     active: c.active,
+                    allow_self_approval: c.allow_self_approval,
                     status: if c.active {
                         "Active".into()
                     } else {
