@@ -1019,6 +1019,16 @@ async fn profiles_handler(
     Ok(Json(list))
 }
 
+/// Refuses anyone but the firm's staff (as they are now, not as the token was issued).
+fn staff_only(c: &Connection, user: &AuthUser, what: &str) -> ApiResult<()> {
+    if store::standing(c, user.user_id)?.staff.is_none() {
+        return Err(ApiError::forbidden(format!(
+            "only the accounting firm's staff {what}"
+        )));
+    }
+    Ok(())
+}
+
 async fn save_profile_handler(
     State(state): State<AppState>,
     user: AuthUser,
@@ -1027,12 +1037,7 @@ async fn save_profile_handler(
     state
         .db
         .write(move |c| {
-            let standing = store::standing(c, user.user_id)?;
-            if standing.staff.is_none() {
-                return Err(ApiError::forbidden(
-                    "only the accounting firm's staff save bank profiles",
-                ));
-            }
+            staff_only(c, &user, "save bank profiles")?;
             save_profile(c, user.firm_id, &profile)
         })
         .await?;
@@ -1047,12 +1052,7 @@ async fn delete_profile_handler(
     state
         .db
         .write(move |c| {
-            let standing = store::standing(c, user.user_id)?;
-            if standing.staff.is_none() {
-                return Err(ApiError::forbidden(
-                    "only the accounting firm's staff delete bank profiles",
-                ));
-            }
+            staff_only(c, &user, "delete bank profiles")?;
             if delete_profile(c, user.firm_id, &name)? {
                 Ok(())
             } else {

@@ -9,10 +9,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Device, TestServer, applied, upload};
-use kvits_protocol::{
-    ChangeOp, CompanyId, DocumentType, Entity, ExpenseFields, ExpenseId, Money, Mutation,
-};
+use common::{Device, TestServer, submitted_receipt};
+use kvits_protocol::{ChangeOp, CompanyId, Entity, ExpenseFields, ExpenseId, Money};
 
 const BIRCH: CompanyId = CompanyId(kvits_demo::BIRCH.id.0);
 
@@ -35,39 +33,18 @@ fn path(p: &Path) -> &str {
 
 /// A submitted receipt of Emma's with photo `photo`; answers its id and the photo's hash.
 async fn receipt(srv: &TestServer, emma: &mut Device, photo: usize) -> (ExpenseId, String) {
-    let id = ExpenseId(uuid::Uuid::now_v7());
-    let page = upload(srv, emma, &common::receipt(photo)).await;
-    let sha = page.sha256.clone();
-    applied(
-        emma,
-        Mutation::CreateExpense {
-            expense_id: id,
-            company_id: BIRCH,
-            document_type: DocumentType::Receipt,
-            fields: ExpenseFields {
-                expense_type_id: Some(kvits_demo::BIRCH.expense_type_id(kvits_demo::MEALS)),
-                payment_method_id: Some(kvits_demo::BIRCH_VISA.id),
-                amount: Some(Money {
-                    amount_minor: 1_250,
-                    currency: "EUR".into(),
-                }),
-                date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
-                merchant: Some("Lido".into()),
-                ..ExpenseFields::default()
-            },
-        },
-    )
-    .await;
-    applied(
-        emma,
-        Mutation::AttachReceipt {
-            expense_id: id,
-            pages: vec![page],
-        },
-    )
-    .await;
-    applied(emma, Mutation::SubmitExpense { expense_id: id }).await;
-    (id, sha)
+    let fields = ExpenseFields {
+        expense_type_id: Some(kvits_demo::BIRCH.expense_type_id(kvits_demo::MEALS)),
+        payment_method_id: Some(kvits_demo::BIRCH_VISA.id),
+        amount: Some(Money {
+            amount_minor: 1_250,
+            currency: "EUR".into(),
+        }),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
+        merchant: Some("Lido".into()),
+        ..ExpenseFields::default()
+    };
+    submitted_receipt(srv, emma, BIRCH, fields, photo).await
 }
 
 async fn expenses(d: &mut Device) -> Vec<ExpenseId> {

@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::{Device, TestServer, applied, upload};
+use common::{Device, TestServer, applied};
 use kvits_protocol::{
-    CardReceipt, CardReport, CardTransaction, ChangeOp, ClientsOverview, CompanyId, DocumentType,
-    Entity, ExpenseFields, ExpenseId, Money, Mutation, PaymentKind, PaymentMethod, PaymentMethodId,
+    CardReceipt, CardReport, CardTransaction, ChangeOp, ClientsOverview, CompanyId, Entity,
+    ExpenseFields, ExpenseId, Money, Mutation, PaymentKind, PaymentMethod, PaymentMethodId,
     StatementImport, StatementImportSummary,
 };
 
@@ -67,8 +67,7 @@ async fn payments(d: &mut Device) -> Vec<CardTransaction> {
     out
 }
 
-/// Emma's receipt on her Visa: `cents` EUR at `merchant` on `day` November 2026, with the
-/// `photo`-th scan of the fixtures, submitted.
+/// Emma's submitted receipt of `cents` at `merchant` on November `day`, with photo `photo`.
 async fn emma_receipt(
     srv: &TestServer,
     emma: &mut Device,
@@ -77,38 +76,20 @@ async fn emma_receipt(
     day: u32,
     photo: usize,
 ) -> ExpenseId {
-    let id = ExpenseId(uuid::Uuid::now_v7());
-    let page = upload(srv, emma, &common::receipt(photo)).await;
-    applied(
-        emma,
-        Mutation::CreateExpense {
-            expense_id: id,
-            company_id: BIRCH,
-            document_type: DocumentType::Receipt,
-            fields: ExpenseFields {
-                expense_type_id: Some(kvits_demo::BIRCH.expense_type_id(kvits_demo::MEALS)),
-                payment_method_id: Some(kvits_demo::BIRCH_VISA.id),
-                amount: Some(Money {
-                    amount_minor: cents,
-                    currency: "EUR".into(),
-                }),
-                date: chrono::NaiveDate::from_ymd_opt(2026, 11, day),
-                merchant: Some(merchant.into()),
-                ..ExpenseFields::default()
-            },
-        },
-    )
-    .await;
-    applied(
-        emma,
-        Mutation::AttachReceipt {
-            expense_id: id,
-            pages: vec![page],
-        },
-    )
-    .await;
-    applied(emma, Mutation::SubmitExpense { expense_id: id }).await;
-    id
+    let fields = ExpenseFields {
+        expense_type_id: Some(kvits_demo::BIRCH.expense_type_id(kvits_demo::MEALS)),
+        payment_method_id: Some(kvits_demo::BIRCH_VISA.id),
+        amount: Some(Money {
+            amount_minor: cents,
+            currency: "EUR".into(),
+        }),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, day),
+        merchant: Some(merchant.into()),
+        ..ExpenseFields::default()
+    };
+    common::submitted_receipt(srv, emma, BIRCH, fields, photo)
+        .await
+        .0
 }
 
 fn missing(list: &[CardTransaction]) -> Vec<&str> {

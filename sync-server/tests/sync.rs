@@ -851,8 +851,8 @@ async fn a_mutation_the_server_cannot_read_is_refused_alone_and_the_queue_moves_
     assert_eq!(r.status(), 400);
 }
 
-#[tokio::test]
-async fn a_served_web_app_never_hides_an_unknown_api_path() {
+/// A server that serves a (one-page) web app at `/`; keep the directory while it runs.
+async fn serving_a_web_app() -> (TestServer, tempfile::TempDir) {
     let web = tempfile::tempdir().unwrap();
     std::fs::write(
         web.path().join("index.html"),
@@ -861,6 +861,12 @@ async fn a_served_web_app_never_hides_an_unknown_api_path() {
     .unwrap();
     let dir = web.path().to_owned();
     let server = TestServer::start_with(move |c| c.web_dir = Some(dir)).await;
+    (server, web)
+}
+
+#[tokio::test]
+async fn a_served_web_app_never_hides_an_unknown_api_path() {
+    let (server, _web) = serving_a_web_app().await;
     let page = server
         .http
         .get(server.url("/receipts/123"))
@@ -884,14 +890,7 @@ async fn a_served_web_app_never_hides_an_unknown_api_path() {
 
 #[tokio::test]
 async fn the_web_app_and_the_api_answer_with_security_headers() {
-    let web = tempfile::tempdir().unwrap();
-    std::fs::write(
-        web.path().join("index.html"),
-        "<!doctype html><title>Kvits</title>",
-    )
-    .unwrap();
-    let dir = web.path().to_owned();
-    let server = TestServer::start_with(move |c| c.web_dir = Some(dir)).await;
+    let (server, _web) = serving_a_web_app().await;
     for path in [
         "/",
         "/receipts/123",

@@ -382,6 +382,42 @@ pub async fn upload(srv: &TestServer, d: &Device, data: &[u8]) -> ReceiptPage {
     }
 }
 
+/// A receipt of `d`'s in `company` with `fields` and the fixture photo `photo`, created,
+/// photographed and submitted through the real endpoints; answers its id and the photo's
+/// SHA-256.
+#[allow(dead_code)] // not every test file submits receipts
+pub async fn submitted_receipt(
+    srv: &TestServer,
+    d: &mut Device,
+    company: kvits_protocol::CompanyId,
+    fields: kvits_protocol::ExpenseFields,
+    photo: usize,
+) -> (kvits_protocol::ExpenseId, String) {
+    let id = kvits_protocol::ExpenseId(uuid::Uuid::now_v7());
+    let page = upload(srv, d, &receipt(photo)).await;
+    let sha = page.sha256.clone();
+    applied(
+        d,
+        Mutation::CreateExpense {
+            expense_id: id,
+            company_id: company,
+            document_type: kvits_protocol::DocumentType::Receipt,
+            fields,
+        },
+    )
+    .await;
+    applied(
+        d,
+        Mutation::AttachReceipt {
+            expense_id: id,
+            pages: vec![page],
+        },
+    )
+    .await;
+    applied(d, Mutation::SubmitExpense { expense_id: id }).await;
+    (id, sha)
+}
+
 /// Runs `m` on `d`, expecting it applied.
 pub async fn applied(d: &mut Device, m: Mutation) {
     let r = d.run(m).await;
