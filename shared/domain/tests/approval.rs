@@ -395,6 +395,17 @@ fn the_author_stays_left_out_when_a_returned_expense_is_resubmitted() {
     );
 }
 
+/// Each step's approvers of an expense's route.
+fn route(x: &kvits_protocol::Expense) -> Vec<Vec<kvits_protocol::UserId>> {
+    x.approval
+        .as_ref()
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.approver_ids.clone())
+        .collect()
+}
+
 /// Lets the people of Birch approve their own expenses when a rule names only them.
 fn allow_self_approval(w: &mut World) {
     let birch = w.state.company(w.birch).unwrap();
@@ -423,14 +434,7 @@ fn a_step_that_names_only_the_author_goes_to_the_company_s_other_admins() {
     let f = fields(w.birch_types.fuel, w.birch_visa, Some(6_000));
     let e = w.submitted(&mark, f);
     let x = w.expense(e);
-    let steps: Vec<_> = x
-        .approval
-        .as_ref()
-        .unwrap()
-        .steps
-        .iter()
-        .map(|s| s.approver_ids.clone())
-        .collect();
+    let steps = route(&x);
     // Birch's other admin takes the step that named only Mark; Mark leaves the second.
     assert_eq!(steps, vec![vec![adam.user_id], vec![a]]);
     assert!(!is_task_for(&x, m));
@@ -487,14 +491,7 @@ fn a_company_that_allows_it_keeps_the_author_who_is_a_steps_only_approver() {
     );
     let e = w.submitted(&mark, f);
     let x = w.expense(e);
-    let steps: Vec<_> = x
-        .approval
-        .as_ref()
-        .unwrap()
-        .steps
-        .iter()
-        .map(|s| s.approver_ids.clone())
-        .collect();
+    let steps = route(&x);
     assert_eq!(steps, vec![vec![a], vec![m]]);
     let rev = x.revision;
     assert_rejected(

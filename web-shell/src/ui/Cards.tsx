@@ -16,7 +16,7 @@ interface CsvProfile {
   columns: Record<string, number | string>;
 }
 import { Check } from "./Catalog";
-import { MoreButton, navigate, useCore, useDispatch } from "./common";
+import { MoreButton, navigate, Outcome, refusal, useCore, useDispatch } from "./common";
 
 export function CardsScreen({ view }: { view: CardsView }) {
   const dispatch = useDispatch();
@@ -266,16 +266,7 @@ function StatementImport({ path, profiles }: { path: string; profiles: CsvProfil
           <span className="spinner" aria-hidden="true" /> Importing…
         </p>
       )}
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
-      {done && (
-        <p className="done" role="status">
-          {done}
-        </p>
-      )}
+      <Outcome error={error} done={done} />
     </section>
   );
 }
@@ -304,8 +295,7 @@ function BankProfiles({ path, profiles, changed }: { path: string; profiles: Csv
     try {
       const r = await core.request(`${path}/${encodeURIComponent(name)}`, { method: "DELETE" });
       if (!r.ok) {
-        const body = await r.json().catch(() => null);
-        setError(body?.message ?? `The server answered ${r.status}.`);
+        setError(await refusal(r));
         return;
       }
       setDone(`Deleted ${name}.`);
@@ -358,16 +348,7 @@ function BankProfiles({ path, profiles, changed }: { path: string; profiles: Csv
       <button type="button" className="button" onClick={() => setEditing(null)}>
         New bank profile
       </button>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
-      {done && (
-        <p className="done" role="status">
-          {done}
-        </p>
-      )}
+      <Outcome error={error} done={done} />
     </section>
   );
 }
@@ -416,8 +397,7 @@ function BankProfileEditor({ path, start, close }: { path: string; start: CsvPro
     try {
       const r = await core.request(path, { method: "POST", body: JSON.stringify(profile), contentType: "application/json" });
       if (!r.ok) {
-        const body = await r.json().catch(() => null);
-        setError(body?.message ?? `The server answered ${r.status}.`);
+        setError(await refusal(r));
         return;
       }
       close(`Saved ${profile.name}.`);
@@ -488,11 +468,7 @@ function BankProfileEditor({ path, start, close }: { path: string; start: CsvPro
           Cancel
         </button>
       </div>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <Outcome error={error} />
     </section>
   );
 }

@@ -3,7 +3,7 @@
 // with the path the view model names: it needs the network.
 
 import { useCallback, useEffect, useState } from "react";
-import { useCore } from "./common";
+import { Outcome, refusal, useCore } from "./common";
 
 /** One signed-in device, as the server lists it (kvits_protocol::SignedInDevice). */
 interface SignedInDevice {
@@ -29,8 +29,7 @@ export function Devices({ path, close }: { path: string; close: () => void }) {
     try {
       const r = await core.request(path);
       if (!r.ok) {
-        const body = await r.json().catch(() => null);
-        setError(body?.message ?? `The server answered ${r.status}.`);
+        setError(await refusal(r));
         return;
       }
       setDevices((await r.json()) as SignedInDevice[]);
@@ -47,8 +46,7 @@ export function Devices({ path, close }: { path: string; close: () => void }) {
     try {
       const r = await core.request(`${path}/${encodeURIComponent(d.id)}`, { method: "DELETE" });
       if (!r.ok && r.status !== 404) {
-        const body = await r.json().catch(() => null);
-        setError(body?.message ?? `The server answered ${r.status}.`);
+        setError(await refusal(r));
         return;
       }
       setDone(`${d.device_name ?? "That device"} is signed out.`);
@@ -96,16 +94,7 @@ export function Devices({ path, close }: { path: string; close: () => void }) {
           ))}
         </ul>
       )}
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
-      {done && (
-        <p className="done" role="status">
-          {done}
-        </p>
-      )}
+      <Outcome error={error} done={done} />
     </section>
   );
 }

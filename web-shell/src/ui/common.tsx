@@ -276,3 +276,27 @@ export function BackButton(props: { label?: string }) {
     </button>
   );
 }
+
+/** What a refused request to the server says, for the person: its message, or its status. */
+export async function refusal(r: Response): Promise<string> {
+  const body = (await r.json().catch(() => null)) as { message?: string } | null;
+  return body?.message ?? `The server answered ${r.status}.`;
+}
+
+/** The outcome of an action done straight with the server: an error, or what was done. */
+export function Outcome(props: { error: string | null; done?: string | null }) {
+  return (
+    <>
+      {props.error && (
+        <p className="form-error" role="alert">
+          {props.error}
+        </p>
+      )}
+      {props.done && (
+        <p className="done" role="status">
+          {props.done}
+        </p>
+      )}
+    </>
+  );
+}
