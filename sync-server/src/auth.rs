@@ -1,8 +1,6 @@
 //! Sign-in with e-mail and password (argon2id), opaque bearer tokens stored hashed, devices
 //! bound to users, invitations.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -18,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{Operation, Routes};
 use crate::error::{ApiError, ApiResult, Json};
+pub use crate::hashing::{hash_password, verify_password};
 use crate::openapi::schema;
 use crate::{AppState, store};
 
@@ -318,34 +317,6 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// An argon2id PHC string for `password`.
-pub fn hash_password(password: &str) -> ApiResult<String> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(ApiError::internal)?;
-    let salt = SaltString::encode_b64(&salt).map_err(ApiError::internal)?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(ApiError::internal)
-}
-
-/// Whether `password` matches the stored hash. A `None` hash (no password set yet) still
-/// spends the same time, so probing e-mails learns nothing from timing.
-pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
-    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash_password("not a password").ok());
-    let Some(hash) = stored.or(dummy.as_deref()) else {
-        return false;
-    };
-    let Ok(parsed) = PasswordHash::new(hash) else {
-        return false;
-    };
-    let ok = Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
-    ok && stored.is_some()
-}
-
 /// The signed-in user of a request, who may use Kvits now: staff, or a member of at least one
 /// active company. Everyone else is answered `403 company_inactive` with the reason.
 #[derive(Clone, Debug)]
@@ -402,6 +373,7 @@ impl FromRequestParts<AppState> for SignedIn {
         {
             TokenState::Ended(why) => Err(ApiError::unauthenticated_because(why)),
             TokenState::Live { user, touch } => {
+                state.limits.request(user.user_id)?;
                 if touch {
                     // Renewed by use. A busy database only delays the renewal: the request
                     // goes on.
@@ -758,11 +730,12 @@ async fn login(
         .await?;
     let password = req.password.clone();
     let stored = found.as_ref().and_then(|(_, h)| h.clone());
-    let ok = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        verify_password(&password, stored.as_deref())
-    })
-    .await?;
+    let ok = state
+        .hashing
+        .run(permit, move || {
+            verify_password(&password, stored.as_deref())
+        })
+        .await?;
     let Some((user_id, _)) = found.filter(|_| ok) else {
         return Err(bad_credentials());
     };
@@ -896,17 +869,9 @@ async fn end_session_handler(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A permit to hash or check one password. A server busy with as many as it allows lets a
-/// sign-in wait a moment ([`crate::Config::hashing_wait`]), then answers 503 (tried again in a
-/// moment): no pile of 19 MiB hashes can build up, whatever arrives.
-async fn hashing_permit(state: &AppState) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
-    let busy =
-        || ApiError::unavailable("the server is busy signing people in; try again in a moment");
-    let waiting = state.hashing.clone().acquire_owned();
-    match tokio::time::timeout(state.config.hashing_wait, waiting).await {
-        Ok(Ok(permit)) => Ok(permit),
-        Ok(Err(_)) | Err(_) => Err(busy()),
-    }
+/// A permit to hash or check one password (see [`crate::hashing`]).
+async fn hashing_permit(state: &AppState) -> ApiResult<crate::hashing::Permit> {
+    state.hashing.permit(state.config.hashing_wait).await
 }
 
 fn bad_credentials() -> ApiError {
@@ -1004,11 +969,10 @@ async fn accept_invitation(
     check_new_password(&req.password, &[&email, &name])?;
     let password = req.password.clone();
     let permit = hashing_permit(&state).await?;
-    let hash = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        hash_password(&password)
-    })
-    .await??;
+    let hash = state
+        .hashing
+        .run(permit, move || hash_password(&password))
+        .await??;
     let response = state
         .db
         .transact(move |tx| {

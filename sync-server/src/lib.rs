@@ -17,6 +17,9 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod firm;
+pub mod hashing;
+pub mod limits;
+mod net;
 mod openapi;
 pub mod pdf;
 pub mod store;
@@ -88,6 +91,18 @@ pub struct Config {
     /// The reverse proxies in front of the server: from them, the client's address is the
     /// last one in `X-Forwarded-For` that is not theirs (else the peer's address counts).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Connections open at once; past it, new ones wait to be accepted.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request's head, and stay idle between
+    /// requests, before it is closed.
+    pub header_read_timeout: Duration,
+    /// How long a request may take, its body's arrival included (a long poll waits at most
+    /// [`kvits_protocol::MAX_PULL_WAIT_SECS`]); past it the answer is `408 timed_out`.
+    pub request_timeout: Duration,
+    /// Each person's request budget; `None` counts nothing (a benchmark's only user).
+    pub user_rate: Option<limits::RequestRate>,
+    /// Long polls one person may hold open at once.
+    pub long_polls_per_user: usize,
 }
 
 impl Config {
@@ -104,6 +119,11 @@ impl Config {
             hashing_slots: 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             hashing_wait: Duration::from_secs(2),
             trusted_proxies: Vec::new(),
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(90),
+            user_rate: Some(limits::RequestRate::DEFAULT),
+            long_polls_per_user: limits::DEFAULT_LONG_POLLS_PER_USER,
         }
     }
 }
@@ -115,8 +135,10 @@ pub struct AppState {
     pub blobs: blobs::BlobStore,
     pub config: Arc<Config>,
     pub changes: sync::ChangeFeed,
-    /// Permits to hash or check a password ([`Config::hashing_slots`]).
-    pub hashing: Arc<tokio::sync::Semaphore>,
+    /// The threads that hash or check passwords ([`Config::hashing_slots`]).
+    pub hashing: Arc<hashing::Hashing>,
+    /// Each person's request budget and long polls.
+    pub limits: Arc<limits::UserLimits>,
 }
 
 /// An opened server: database migrated, blob store ready.
@@ -139,7 +161,11 @@ impl Server {
             state: AppState {
                 db,
                 blobs,
-                hashing: Arc::new(tokio::sync::Semaphore::new(config.hashing_slots.max(1))),
+                hashing: Arc::new(hashing::Hashing::start(config.hashing_slots)?),
+                limits: Arc::new(limits::UserLimits::new(
+                    config.user_rate,
+                    config.long_polls_per_user,
+                )),
                 config: Arc::new(config),
                 changes: sync::ChangeFeed::default(),
             },
@@ -174,7 +200,12 @@ impl Server {
             }),
             None => api.fallback(not_found),
         };
-        let mut app = app.layer(CatchPanicLayer::custom(panic_response));
+        let mut app = app.layer(CatchPanicLayer::custom(panic_response)).layer(
+            axum::middleware::from_fn_with_state(
+                self.state.config.request_timeout,
+                within_deadline,
+            ),
+        );
         for (name, value) in SECURITY_HEADERS {
             app = app.layer(SetResponseHeaderLayer::if_not_present(
                 HeaderName::from_static(name),
@@ -193,12 +224,31 @@ impl Server {
     ) -> std::io::Result<()> {
         // Stops the sweeper however serving ends, even when this future is dropped.
         let _sweeper = AbortOnDrop(tokio::spawn(uploads::sweep_forever(self.state.clone())));
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let limits = net::ConnectionLimits {
+            max_connections: self.state.config.max_connections,
+            header_read_timeout: self.state.config.header_read_timeout,
+        };
+        net::serve(listener, self.router(), limits, shutdown).await
+    }
+}
+
+/// Answers `408 timed_out` for a request still unanswered after `limit` (its body trickling
+/// in, or a handler stuck behind a busy database), so no request holds its resources for ever.
+async fn within_deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error::ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            kvits_protocol::ErrorCode::TimedOut,
+            "the request took too long (its body came too slowly, or the server was busy); \
+             send it again",
+        )
+        .into_response(),
     }
 }
 

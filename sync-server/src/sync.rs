@@ -451,6 +451,12 @@ async fn pull(
         .clamp(1, MAX_PULL_LIMIT);
     let wait = Duration::from_secs(u64::from(q.wait.unwrap_or(0).min(MAX_PULL_WAIT_SECS)));
     let deadline = tokio::time::Instant::now() + wait;
+    // Held until this pull answers: one person's devices wait on a few pulls at most.
+    let _long_poll = if wait.is_zero() {
+        None
+    } else {
+        Some(state.limits.long_poll(user.user_id)?)
+    };
     {
         // Bind the install (first contact) and start over after an access change.
         let (client, uid, cursor) = (q.client_id, user.user_id, q.cursor);

@@ -64,8 +64,9 @@ pub fn run(args: &[String]) -> Result<()> {
         [what, rest @ ..] if what == "desk" => crate::bench_desk::run(rest),
         [what, rest @ ..] if what == "export" => crate::bench_export::run(rest),
         [what, rest @ ..] if what == "statements" => crate::bench_statements::run(rest),
+        [what, rest @ ..] if what == "abuse" => crate::bench_abuse::run(rest),
         [flag, program, rest @ ..] if flag == MEASURE_CHILD => measure_child(program, rest),
-        _ => bail!("usage: cargo xtask bench imaging|sync|core|desk|export|statements"),
+        _ => bail!("usage: cargo xtask bench imaging|sync|core|desk|export|statements|abuse"),
     }
 }
 

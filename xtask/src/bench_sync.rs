@@ -643,12 +643,22 @@ impl Running {
     /// A server whose commits reach the disk as `durability` says (the server's own setting
     /// is [`Durability::Full`]; `Normal` only shows what that costs).
     pub(crate) async fn start_with(durability: Durability) -> Result<Running> {
+        Self::start_tuned(|config| {
+            config.durability = durability;
+            // One user sends every request of the benchmark, as fast as the server answers.
+            config.user_rate = None;
+        })
+        .await
+    }
+
+    /// A server with the defaults as `adjust` changes them.
+    pub(crate) async fn start_tuned(adjust: impl FnOnce(&mut Config)) -> Result<Running> {
         let dir = tempfile::Builder::new()
             .prefix("kvits-bench-sync-")
             .tempdir()
             .context("making a temp dir")?;
         let mut config = Config::new(dir.path());
-        config.durability = durability;
+        adjust(&mut config);
         let server = Server::open(config).context("opening the server")?;
         let demo = server
             .state()

@@ -1,6 +1,7 @@
 //! `cargo xtask` — the single entry point for Kvits' developer tasks.
 
 mod bench;
+mod bench_abuse;
 mod bench_core;
 mod bench_desk;
 mod bench_export;

@@ -1491,7 +1491,7 @@ pub fn upload_status() -> impl Strategy<Value = UploadStatus> {
 }
 
 /// Every [`ErrorCode`], [`ErrorCode::Unknown`] last.
-pub const ALL_ERROR_CODES: [ErrorCode; 25] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 28] = [
     ErrorCode::BadRequest,
     ErrorCode::Unauthenticated,
     ErrorCode::BadCredentials,
@@ -1503,6 +1503,7 @@ pub const ALL_ERROR_CODES: [ErrorCode; 25] = [
     ErrorCode::ClientStateLost,
     ErrorCode::OffsetMismatch,
     ErrorCode::AlreadyExists,
+    ErrorCode::TimedOut,
     ErrorCode::Gone,
     ErrorCode::TooLarge,
     ErrorCode::UnsupportedMediaType,
@@ -1515,6 +1516,8 @@ pub const ALL_ERROR_CODES: [ErrorCode; 25] = [
     ErrorCode::ChecksumMismatch,
     ErrorCode::BlobMissing,
     ErrorCode::Unavailable,
+    ErrorCode::QuotaExceeded,
+    ErrorCode::InsufficientStorage,
     ErrorCode::Internal,
     ErrorCode::Unknown,
 ];
@@ -1532,6 +1535,7 @@ const _: fn(ErrorCode) = |code| match code {
     | ErrorCode::ClientStateLost
     | ErrorCode::OffsetMismatch
     | ErrorCode::AlreadyExists
+    | ErrorCode::TimedOut
     | ErrorCode::Gone
     | ErrorCode::TooLarge
     | ErrorCode::UnsupportedMediaType
@@ -1544,6 +1548,8 @@ const _: fn(ErrorCode) = |code| match code {
     | ErrorCode::ChecksumMismatch
     | ErrorCode::BlobMissing
     | ErrorCode::Unavailable
+    | ErrorCode::QuotaExceeded
+    | ErrorCode::InsufficientStorage
     | ErrorCode::Internal
     | ErrorCode::Unknown => {}
 };

@@ -43,6 +43,9 @@ pub enum ErrorCode {
     OffsetMismatch,
     /// 409: the resource exists and differs (e-mail taken, …).
     AlreadyExists,
+    /// 408: the request took longer than the server allows (its body came too slowly, or the
+    /// server was busy); send it again.
+    TimedOut,
     /// 410: an invitation that was used or expired.
     Gone,
     /// 413: body larger than the endpoint takes.
@@ -57,7 +60,8 @@ pub enum ErrorCode {
     HashMismatch,
     /// 416: a `Range` outside the blob; `Content-Range` gives its size.
     RangeNotSatisfiable,
-    /// 429: too many failed sign-ins for this e-mail; wait `Retry-After` seconds.
+    /// 429: too many failed sign-ins from this address, too many requests from one account, or
+    /// too many long polls held open by it; wait `Retry-After` seconds.
     RateLimited,
     /// 426: the client's protocol version is no longer served; update the app.
     UpgradeRequired,
@@ -67,6 +71,13 @@ pub enum ErrorCode {
     BlobMissing,
     /// 503: try again later (`Retry-After`); nothing was changed.
     Unavailable,
+    /// 507: the upload would pass the person's or the firm's storage quota (bytes, or partial
+    /// uploads open at once); keep the file and try again after `Retry-After` (the firm may
+    /// raise the quota, or finished uploads free their partial places).
+    QuotaExceeded,
+    /// 507: the server is short of disk space and takes no uploads for now; keep the file and
+    /// try again after `Retry-After`.
+    InsufficientStorage,
     /// 500: a bug on our side; nothing was changed.
     Internal,
     /// A code from a newer server.
@@ -89,6 +100,7 @@ impl ErrorCode {
             ErrorCode::ClientStateLost => "client_state_lost",
             ErrorCode::OffsetMismatch => "offset_mismatch",
             ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::TimedOut => "timed_out",
             ErrorCode::Gone => "gone",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
@@ -101,6 +113,8 @@ impl ErrorCode {
             ErrorCode::ChecksumMismatch => "checksum_mismatch",
             ErrorCode::BlobMissing => "blob_missing",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::InsufficientStorage => "insufficient_storage",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }

@@ -422,7 +422,7 @@ fn error_code_names_agree_with_serde() {
 #[test]
 fn unknown_codes_read_as_unknown() {
     let body: ErrorBody = serde_json::from_str(
-        r#"{"code": "quota_exceeded", "message": "Monthly quota used up", "details": {"limit": 500}}"#,
+        r#"{"code": "seats_exceeded", "message": "Every seat is taken", "details": {"limit": 500}}"#,
     )
     .unwrap();
     assert_eq!(body.code, ErrorCode::Unknown);
