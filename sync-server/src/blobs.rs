@@ -51,6 +51,9 @@ impl std::fmt::Debug for BlobBody {
 #[derive(Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// Shared by uploads storing a blob (objects, then the row); exclusive while unreferenced
+    /// blobs are deleted (row, then objects), so neither undoes the other's half.
+    deleting: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -73,7 +76,20 @@ impl BlobStore {
 
     /// A blob store over any object store (S3, in memory, …).
     pub fn new(store: Arc<dyn ObjectStore>) -> BlobStore {
-        BlobStore { store }
+        BlobStore {
+            store,
+            deleting: Arc::new(tokio::sync::RwLock::new(())),
+        }
+    }
+
+    /// Held while an upload stores its objects and then its row.
+    pub async fn lock_for_store(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.deleting.read().await
+    }
+
+    /// Held while an unreferenced blob's row and then its objects are deleted.
+    pub async fn lock_for_delete(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.deleting.write().await
     }
 
     /// Stores the image `sha256` of `firm`. Overwriting an existing blob writes the same
@@ -133,18 +149,25 @@ impl BlobStore {
         }
     }
 
-    /// The bytes `range` (end exclusive, within the object) of an object, or `None` if it
-    /// is not stored.
+    /// The bytes `range` (end exclusive, within the object) of an object as a stream (a large
+    /// range is never held in memory whole), or `None` if it is not stored.
     pub async fn get_range(
         &self,
         firm: FirmId,
         sha256: &str,
         variant: Variant,
         range: Range<u64>,
-    ) -> BlobResult<Option<Bytes>> {
+    ) -> BlobResult<Option<BlobBody>> {
         let key = key(firm, sha256, variant)?;
-        match self.store.get_range(&key, range).await {
-            Ok(bytes) => Ok(Some(bytes)),
+        let options = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(range.clone())),
+            ..object_store::GetOptions::default()
+        };
+        match self.store.get_opts(&key, options).await {
+            Ok(result) => Ok(Some(BlobBody {
+                size: range.end - range.start,
+                stream: result.into_stream(),
+            })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -241,8 +264,11 @@ mod tests {
         assert_eq!(chunks.concat(), data.to_vec());
         let part = store
             .get_range(firm, &name, Variant::Original, 7..15)
-            .await?;
-        assert_eq!(part.as_deref(), Some(&b"receipts"[..]));
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("missing"))?;
+        assert_eq!(part.size, 8);
+        let chunks: Vec<Bytes> = futures::TryStreamExt::try_collect(part.stream).await?;
+        assert_eq!(chunks.concat(), b"receipts".to_vec());
         assert_eq!(store.size(firm, &name, Variant::Thumbnail).await?, Some(5));
 
         // Another firm does not see it.

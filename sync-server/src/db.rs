@@ -45,6 +45,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_sessions",
         include_str!("migrations/0010_sessions.sql"),
     ),
+    ("0011_storage", include_str!("migrations/0011_storage.sql")),
 ];
 
 /// The database handle shared by all requests.

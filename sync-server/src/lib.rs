@@ -103,6 +103,8 @@ pub struct Config {
     pub user_rate: Option<limits::RequestRate>,
     /// Long polls one person may hold open at once.
     pub long_polls_per_user: usize,
+    /// Each person's and each firm's share of the storage, and the disk's reserve.
+    pub storage: uploads::StorageLimits,
 }
 
 impl Config {
@@ -124,6 +126,7 @@ impl Config {
             request_timeout: Duration::from_secs(90),
             user_rate: Some(limits::RequestRate::DEFAULT),
             long_polls_per_user: limits::DEFAULT_LONG_POLLS_PER_USER,
+            storage: uploads::StorageLimits::default(),
         }
     }
 }

@@ -46,6 +46,18 @@ struct ServeArgs {
     /// Days after its sign-in that a session ends, however much it is used.
     #[arg(long, default_value_t = 90, env = "KVITS_SESSION_MAX_DAYS")]
     session_max_days: u64,
+    /// Connections open at once; more wait to be accepted (mind `ulimit -n`).
+    #[arg(long, default_value_t = 10_000, env = "KVITS_MAX_CONNECTIONS")]
+    max_connections: usize,
+    /// Megabytes of files one person may store.
+    #[arg(long, default_value_t = 10_240, env = "KVITS_USER_QUOTA_MB")]
+    user_quota_mb: u64,
+    /// Gigabytes of files one firm may store.
+    #[arg(long, default_value_t = 2_048, env = "KVITS_FIRM_QUOTA_GB")]
+    firm_quota_gb: u64,
+    /// Uploads are refused (507) while the data directory's disk has less free than this.
+    #[arg(long, default_value_t = 1_024, env = "KVITS_MIN_FREE_DISK_MB")]
+    min_free_disk_mb: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -294,6 +306,11 @@ fn serve(args: ServeArgs, seed_demo: bool) -> anyhow::Result<()> {
     let mut config = Config::new(&args.data_dir);
     config.web_dir = args.web_dir;
     config.trusted_proxies = args.trusted_proxies;
+    config.max_connections = args.max_connections;
+    const MB: u64 = 1024 * 1024;
+    config.storage.user_bytes = args.user_quota_mb.saturating_mul(MB);
+    config.storage.firm_bytes = args.firm_quota_gb.saturating_mul(1024 * MB);
+    config.storage.min_free_disk = args.min_free_disk_mb.saturating_mul(MB);
     anyhow::ensure!(
         args.session_idle_days >= 1 && args.session_idle_days <= args.session_max_days,
         "--session-idle-days must be at least 1 and at most --session-max-days"

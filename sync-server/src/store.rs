@@ -196,6 +196,18 @@ pub fn lockout(c: &Connection, user: UserId) -> ApiResult<Option<String>> {
     )))
 }
 
+/// Whether `user` may upload files: the firm's staff, and members of an active company whose
+/// role there captures expenses or writes messages ([`kvits_domain::may_upload`]).
+pub fn may_upload(c: &Connection, user: UserId) -> ApiResult<bool> {
+    let standing = standing(c, user)?;
+    if standing.staff.is_some() {
+        return Ok(true);
+    }
+    Ok(memberships(c, user, standing.firm_id)?
+        .values()
+        .any(|(active, roles)| *active && roles.iter().any(|r| kvits_domain::may_upload(*r))))
+}
+
 /// Loads a live row.
 pub fn load(c: &Connection, kind: EntityKind, id: uuid::Uuid) -> ApiResult<Option<Entity>> {
     let body: Option<String> = c

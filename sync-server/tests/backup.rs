@@ -9,10 +9,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Device, TestServer, submitted_receipt};
-use kvits_protocol::{ChangeOp, CompanyId, Entity, ExpenseFields, ExpenseId, Money};
-
-const BIRCH: CompanyId = CompanyId(kvits_demo::BIRCH.id.0);
+use common::{BIRCH, Device, TestServer, birch_meal, submitted_receipt};
+use kvits_protocol::{ChangeOp, Entity, ExpenseId};
 
 fn run(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kvits-server"))
@@ -33,17 +31,7 @@ fn path(p: &Path) -> &str {
 
 /// A submitted receipt of Emma's with photo `photo`; answers its id and the photo's hash.
 async fn receipt(srv: &TestServer, emma: &mut Device, photo: usize) -> (ExpenseId, String) {
-    let fields = ExpenseFields {
-        expense_type_id: Some(kvits_demo::BIRCH.expense_type_id(kvits_demo::MEALS)),
-        payment_method_id: Some(kvits_demo::BIRCH_VISA.id),
-        amount: Some(Money {
-            amount_minor: 1_250,
-            currency: "EUR".into(),
-        }),
-        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20),
-        merchant: Some("Lido".into()),
-        ..ExpenseFields::default()
-    };
+    let fields = birch_meal(1_250, "Lido", 20);
     submitted_receipt(srv, emma, BIRCH, fields, photo).await
 }
 

@@ -10,8 +10,8 @@ mod common;
 use common::{Device, TestServer, applied};
 use kvits_protocol::{
     CardReceipt, CardReport, CardTransaction, ChangeOp, ClientsOverview, CompanyId, Entity,
-    ExpenseFields, ExpenseId, Money, Mutation, PaymentKind, PaymentMethod, PaymentMethodId,
-    StatementImport, StatementImportSummary,
+    ExpenseId, Mutation, PaymentKind, PaymentMethod, PaymentMethodId, StatementImport,
+    StatementImportSummary,
 };
 
 const BIRCH: CompanyId = CompanyId(kvits_demo::BIRCH.id.0);
@@ -76,17 +76,7 @@ async fn emma_receipt(
     day: u32,
     photo: usize,
 ) -> ExpenseId {
-    let fields = ExpenseFields {
-        expense_type_id: Some(kvits_demo::BIRCH.expense_type_id(kvits_demo::MEALS)),
-        payment_method_id: Some(kvits_demo::BIRCH_VISA.id),
-        amount: Some(Money {
-            amount_minor: cents,
-            currency: "EUR".into(),
-        }),
-        date: chrono::NaiveDate::from_ymd_opt(2026, 11, day),
-        merchant: Some(merchant.into()),
-        ..ExpenseFields::default()
-    };
+    let fields = common::birch_meal(cents, merchant, day);
     common::submitted_receipt(srv, emma, BIRCH, fields, photo)
         .await
         .0

@@ -7,6 +7,13 @@ use crate::Actor;
 /// Roles that see the firm's messages in a company.
 const MESSAGE_ROLES: [Role; 3] = [Role::Client, Role::CompanyAdmin, Role::Accountant];
 
+/// Whether someone with `role` in a company may upload files there: photos of the expenses
+/// they capture, or attachments of the messages they write. (Every role does one or the other
+/// today; a role added later that does neither stores nothing.)
+pub fn may_upload(role: Role) -> bool {
+    crate::expense::CAPTURE_ROLES.contains(&role) || crate::messages::WRITE_ROLES.contains(&role)
+}
+
 /// Roles that see every expense of a company.
 const ALL_EXPENSES_ROLES: [Role; 3] = [Role::CompanyAdmin, Role::Accountant, Role::Client];
 

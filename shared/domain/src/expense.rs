@@ -11,7 +11,7 @@ use crate::history::{record, record_diff};
 use crate::{Applied, BlobKind, Cx, DomainError, Write, validate};
 
 /// Roles that may capture expenses.
-const CAPTURE_ROLES: [Role; 4] = [
+pub(crate) const CAPTURE_ROLES: [Role; 4] = [
     Role::Employee,
     Role::Approver,
     Role::CompanyAdmin,

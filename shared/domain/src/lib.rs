@@ -30,7 +30,7 @@ use kvits_protocol::{
     PaymentMethodId, RejectCode, Role, Thread, ThreadId, Timestamp, UserId,
 };
 
-pub use access::{can_see, is_task_for, message_recipients};
+pub use access::{can_see, is_task_for, may_upload, message_recipients};
 pub use cards::{
     AutoMatch, Fit, auto_matches, card_for, card_ref_key, fit, merchant_similarity, reconcile,
     suggestions,

@@ -8,7 +8,7 @@ use kvits_protocol::{
 use crate::{Applied, BlobKind, Cx, DomainError, Write, validate};
 
 /// Roles that write in a company's threads.
-const WRITE_ROLES: [Role; 3] = [Role::Accountant, Role::Client, Role::CompanyAdmin];
+pub(crate) const WRITE_ROLES: [Role; 3] = [Role::Accountant, Role::Client, Role::CompanyAdmin];
 
 /// An attachment is a photo (JPEG, PNG, WebP) or a PDF, named by its SHA-256, with a file name.
 fn check_attachment(a: Option<&Attachment>) -> Result<(), DomainError> {

@@ -363,7 +363,7 @@ async fn download(
         )
         .with_header("content-range", format!("bytes */{size}"))),
         RangeRequest::Part(range) => {
-            let bytes = state
+            let part = state
                 .blobs
                 .get_range(firm, &sha256, variant, range.clone())
                 .await
@@ -375,11 +375,8 @@ async fn download(
                 header::CONTENT_RANGE,
                 text(&format!("bytes {}-{}/{size}", range.start, range.end - 1))?,
             );
-            h.insert(
-                header::CONTENT_LENGTH,
-                HeaderValue::from(bytes.len() as u64),
-            );
-            *response.body_mut() = Body::from(bytes);
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(part.size));
+            *response.body_mut() = Body::from_stream(part.stream);
             Ok(response)
         }
     }

@@ -34,11 +34,13 @@
 //! * [`partial`] — uploads in progress: their rows, their `.part` files, the per-upload locks,
 //!   making file and row agree after a crash, and sweeping stale ones;
 //! * [`download`] — who may read a blob, and `HEAD`/`GET` of `/v1/blobs/…` with ETag and Range;
+//! * [`storage`] — who may upload, quotas, the disk's reserve, and deleting what nothing names;
 //! * this module — the routes and the header and answer helpers the three share.
 
 mod download;
 mod partial;
 mod protocol;
+mod storage;
 
 use std::time::Duration;
 
@@ -59,6 +61,7 @@ use crate::error::{ApiError, ApiResult};
 use partial::UploadRow;
 
 pub use partial::{sweep_forever, sweep_once};
+pub use storage::{StorageLimits, collect_unreferenced};
 
 /// How often stale partial uploads are looked for.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);

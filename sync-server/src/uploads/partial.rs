@@ -336,15 +336,24 @@ pub async fn sweep_once(state: &AppState) -> ApiResult<usize> {
     Ok(deleted)
 }
 
-/// Runs [`sweep_once`] every [`SWEEP_INTERVAL`], the first time a second after start.
+/// Sweeps between two looks for stored files nothing names (hourly).
+const COLLECT_EVERY: u64 = 60;
+
+/// Runs [`sweep_once`] every [`SWEEP_INTERVAL`], the first time a second after start, and
+/// [`super::collect_unreferenced`] every [`COLLECT_EVERY`] sweeps.
 pub async fn sweep_forever(state: AppState) {
     let start = tokio::time::Instant::now() + Duration::from_secs(1);
     let mut interval = tokio::time::interval_at(start, SWEEP_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    for round in 0u64.. {
         interval.tick().await;
         if let Err(e) = sweep_once(&state).await {
             tracing::warn!(code = e.code.as_str(), message = %e.message, "upload sweep failed");
+        }
+        if round % COLLECT_EVERY == 0
+            && let Err(e) = super::collect_unreferenced(&state).await
+        {
+            tracing::warn!(code = e.code.as_str(), message = %e.message, "blob collection failed");
         }
     }
 }

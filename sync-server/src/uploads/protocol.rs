@@ -248,11 +248,13 @@ async fn create_upload(
             "the {UPLOAD_SHA256} header must be the lower-case hex SHA-256 of the whole file"
         )));
     }
+    super::storage::check_disk(&state.config.data_dir, &state.config.storage)?;
 
     // A few rounds at most: each retry follows an upload that finished or was discarded
     // between two looks.
     for _ in 0..4 {
         let (firm, uploader, sha) = (user.firm_id, user.user_id, sha256.clone());
+        let limits = state.config.storage;
         let start = state
             .db
             .write(move |c| {
@@ -266,6 +268,7 @@ async fn create_upload(
                 if let Some(row) = upload_by_sha(c, (firm, uploader), &sha)? {
                     return Ok(Start::Existing(row));
                 }
+                super::storage::check_new_upload(c, &limits, firm, uploader, length)?;
                 let now = stamp(crate::now());
                 let row = UploadRow {
                     id: crate::new_id(),
@@ -410,6 +413,7 @@ async fn patch_checks(
     }
     let offset = required_u64(headers, UPLOAD_OFFSET)?;
     let checksum = required_checksum(headers)?;
+    super::storage::check_disk(&state.config.data_dir, &state.config.storage)?;
 
     // A first look, before the body is read: a wrong offset fails fast (and a client that
     // sent `Expect: 100-continue` never sends the chunk).
@@ -462,7 +466,13 @@ async fn patch_upload(
         return Err(chunk_too_large(remaining));
     }
     let chunk = read_chunk(body, limit, declared, remaining).await?;
-    if Sha256::digest(&chunk)[..] != checksum[..] {
+    // Hashing megabytes is CPU work: off the threads that serve every other request.
+    let (chunk, digest) = tokio::task::spawn_blocking(move || {
+        let digest = Sha256::digest(&chunk);
+        (chunk, digest)
+    })
+    .await?;
+    if digest[..] != checksum[..] {
         return Err(ApiError::new(
             StatusCode::from_u16(CHECKSUM_MISMATCH_STATUS).map_err(ApiError::internal)?,
             ErrorCode::ChecksumMismatch,
@@ -614,19 +624,20 @@ fn check(data: Vec<u8>, sha256: &str) -> Checked {
         return Checked::HashMismatch(actual);
     }
     if data.starts_with(pdf::MAGIC) {
-        return match pdf::check(&data) {
-            Ok(()) => Checked::Valid {
+        return match guarded(ErrorCode::InvalidDocument, || pdf::check(&data)) {
+            Ok(Ok(())) => Checked::Valid {
                 data,
                 content_type: "application/pdf",
                 width: 0,
                 height: 0,
                 thumbnail: None,
             },
-            Err(e) => Checked::Invalid {
+            Ok(Err(e)) => Checked::Invalid {
                 code: ErrorCode::InvalidDocument,
                 reason: e.code(),
                 message: e.to_string(),
             },
+            Err(failed) => failed,
         };
     }
     let invalid = |e: ImagingError| Checked::Invalid {
@@ -636,13 +647,15 @@ fn check(data: Vec<u8>, sha256: &str) -> Checked {
     };
     // The header first: a decompression bomb or a non-image is refused before any pixel
     // buffer exists.
-    let source = match kvits_imaging::probe(&data) {
-        Ok(s) => s,
-        Err(e) => return invalid(e),
-    };
-    let processed = match kvits_imaging::process(&data, &kvits_imaging::Options::default()) {
-        Ok(p) => p,
-        Err(e) => return invalid(e),
+    let decoded = guarded(ErrorCode::InvalidImage, || {
+        let source = kvits_imaging::probe(&data)?;
+        let processed = kvits_imaging::process(&data, &kvits_imaging::Options::default())?;
+        Ok((source, processed))
+    });
+    let (source, processed) = match decoded {
+        Ok(Ok(decoded)) => decoded,
+        Ok(Err(e)) => return invalid(e),
+        Err(failed) => return failed,
     };
     let (width, height) = source.upright_dimensions();
     Checked::Valid {
@@ -652,6 +665,22 @@ fn check(data: Vec<u8>, sha256: &str) -> Checked {
         height,
         thumbnail: Some(processed.thumbnail.jpeg),
     }
+}
+
+/// Runs a decoder on uploaded bytes; a decoder that panics on them (a bug it has, found by
+/// this file) makes the file invalid, so the upload ends with a clear answer instead of a 500
+/// that the client would retry with the same bytes for ever.
+fn guarded<T>(code: ErrorCode, decode: impl FnOnce() -> T) -> Result<T, Checked> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).map_err(|_| {
+        tracing::error!(code = code.as_str(), "a decoder panicked on an upload");
+        Checked::Invalid {
+            code,
+            reason: "decoder_failed",
+            message: "the file could not be read (our decoder failed on it); nothing was \
+                      stored — send it again as a photo or PDF made anew"
+                .into(),
+        }
+    })
 }
 
 /// Under the upload's lock, with the whole file written: checks it and stores the blob.
@@ -708,6 +737,7 @@ async fn finish(state: &AppState, row: UploadRow) -> ApiResult<Response> {
     // unreferenced objects (rewritten by the next upload of the same bytes), never a row
     // without its bytes.
     let size = data.len() as u64;
+    let _storing = state.blobs.lock_for_store().await;
     state
         .blobs
         .put_blob(row.firm_id, &row.sha256, Bytes::from(data))
@@ -755,4 +785,24 @@ async fn finish(state: &AppState, row: UploadRow) -> ApiResult<Response> {
     }
     tracing::info!(upload = %row.id, sha256 = %row.sha256, size, "blob stored");
     no_content(row.length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decoder_that_panics_makes_the_file_invalid_not_a_server_error() {
+        let failed = guarded(ErrorCode::InvalidImage, || -> Result<(), ImagingError> {
+            panic!("a decoder bug")
+        });
+        match failed {
+            Err(Checked::Invalid { code, reason, .. }) => {
+                assert_eq!(code, ErrorCode::InvalidImage);
+                assert_eq!(reason, "decoder_failed");
+            }
+            _ => panic!("a panicking decoder must make the file invalid"),
+        }
+        assert!(matches!(guarded(ErrorCode::InvalidImage, || 7), Ok(7)));
+    }
 }

@@ -382,6 +382,25 @@ pub async fn upload(srv: &TestServer, d: &Device, data: &[u8]) -> ReceiptPage {
     }
 }
 
+/// Birch Bakery's demo company.
+pub const BIRCH: kvits_protocol::CompanyId = kvits_protocol::CompanyId(kvits_demo::BIRCH.id.0);
+
+/// A meal at Birch Bakery paid with its Visa: `cents` euro cents at `merchant` on November
+/// `day`, 2026.
+pub fn birch_meal(cents: i64, merchant: &str, day: u32) -> kvits_protocol::ExpenseFields {
+    kvits_protocol::ExpenseFields {
+        expense_type_id: Some(kvits_demo::BIRCH.expense_type_id(kvits_demo::MEALS)),
+        payment_method_id: Some(kvits_demo::BIRCH_VISA.id),
+        amount: Some(kvits_protocol::Money {
+            amount_minor: cents,
+            currency: "EUR".into(),
+        }),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, day),
+        merchant: Some(merchant.into()),
+        ..kvits_protocol::ExpenseFields::default()
+    }
+}
+
 /// A receipt of `d`'s in `company` with `fields` and the fixture photo `photo`, created,
 /// photographed and submitted through the real endpoints; answers its id and the photo's
 /// SHA-256.
