@@ -293,10 +293,60 @@ fn blob_names(e: &Entity) -> Vec<String> {
     }
 }
 
+/// The row with its pages' and attachment's size, type and dimensions as the server found
+/// them when it checked the upload (a client's claim is not shown to others); `None` when
+/// nothing differs or nothing is stored yet (a draft's photo still on its way: its next write
+/// corrects it).
+fn with_stored_facts(c: &Connection, firm: FirmId, e: &Entity) -> ApiResult<Option<Entity>> {
+    let facts = |sha: &str| -> ApiResult<Option<(u64, String, u32, u32)>> {
+        Ok(c.prepare_cached(
+            "SELECT size, content_type, width, height FROM blobs
+             WHERE firm_id = ?1 AND sha256 = ?2",
+        )?
+        .query_row(params![firm.to_string(), sha], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?)
+    };
+    match e {
+        Entity::Expense(x) => {
+            let mut corrected = x.clone();
+            for page in &mut corrected.pages {
+                if let Some((size, content_type, width, height)) = facts(&page.sha256)? {
+                    page.size = size;
+                    page.content_type = content_type;
+                    page.width = width;
+                    page.height = height;
+                }
+            }
+            Ok((corrected.pages != x.pages).then_some(Entity::Expense(corrected)))
+        }
+        Entity::Message(m) => {
+            let mut corrected = m.clone();
+            for attachment in corrected.attachment.iter_mut() {
+                if let Some((size, content_type, _, _)) = facts(&attachment.sha256)? {
+                    attachment.size = size;
+                    attachment.content_type = content_type;
+                }
+            }
+            Ok((corrected.attachment != m.attachment).then_some(Entity::Message(corrected)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Writes one row (upsert), taking a new version. Returns the version. A row of the same id
 /// in another firm (a deleted one: the domain sees only live rows) is left as it is, and the
 /// write is refused with [`ApiError::id_taken`].
 pub fn put(c: &Connection, firm: FirmId, e: &Entity) -> ApiResult<u64> {
+    let stored;
+    let e = match with_stored_facts(c, firm, e)? {
+        Some(corrected) => {
+            stored = corrected;
+            &stored
+        }
+        None => e,
+    };
     let version = next_version(c, firm)?;
     let kind = e.kind().as_str();
     let id = e.id().to_string();

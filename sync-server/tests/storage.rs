@@ -219,3 +219,50 @@ async fn stored_files_that_nothing_names_are_deleted_after_the_grace_time() {
     assert_eq!(collect_unreferenced(srv.server.state()).await.unwrap(), 0);
     upload(&srv, &emma, &receipt(1)).await;
 }
+
+#[tokio::test]
+async fn a_page_shows_what_the_server_stored_not_what_the_client_claimed() {
+    let srv = TestServer::start().await;
+    let mut emma = srv.device("emma@demo.kvits").await;
+    let truth = upload(&srv, &emma, &receipt(0)).await;
+    let claimed = kvits_protocol::ReceiptPage {
+        size: 1,
+        content_type: "image/png".into(),
+        width: 65_000,
+        height: 1,
+        ..truth.clone()
+    };
+    let id = kvits_protocol::ExpenseId(uuid::Uuid::now_v7());
+    common::applied(
+        &mut emma,
+        kvits_protocol::Mutation::CreateExpense {
+            expense_id: id,
+            company_id: BIRCH,
+            document_type: kvits_protocol::DocumentType::Receipt,
+            fields: birch_meal(990, "Lido", 21),
+        },
+    )
+    .await;
+    common::applied(
+        &mut emma,
+        kvits_protocol::Mutation::AttachReceipt {
+            expense_id: id,
+            pages: vec![claimed],
+        },
+    )
+    .await;
+    let pages = emma
+        .pull_all()
+        .await
+        .into_iter()
+        .rev()
+        .find_map(|change| match change.op {
+            kvits_protocol::ChangeOp::Upsert { entity } => match *entity {
+                kvits_protocol::Entity::Expense(x) if x.id == id => Some(x.pages),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("the expense is pulled");
+    assert_eq!(pages, vec![truth]);
+}
