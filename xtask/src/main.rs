@@ -37,6 +37,7 @@ commands:
   bench desk [--quick]                 first clients overview and first sync at 300 clients / 200,000 documents
   bench export [--quick]               one export batch of 5,000 documents with 2 pages (time, heap)
   bench statements [--quick]           import 10,000 card payments against 10,000 receipts (time, heap)
+  bench abuse                          1,000 idle connections + 500 wrong sign-ins: server memory, latencies
   bindings [--out DIR]                 Swift/Kotlin glue (UniFFI) and core types for the shells
   web build|test                       build the web shell (wasm core, types, Vite) / run its
                                        unit tests and browser tests in Chromium
