@@ -46,6 +46,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0010_sessions.sql"),
     ),
     ("0011_storage", include_str!("migrations/0011_storage.sql")),
+    (
+        "0012_cursor_key",
+        include_str!("migrations/0012_cursor_key.sql"),
+    ),
 ];
 
 /// The database handle shared by all requests.

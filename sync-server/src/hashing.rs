@@ -91,8 +91,9 @@ impl Hashing {
     ) -> ApiResult<T> {
         let (done, result) = oneshot::channel();
         let job: Job = Box::new(move || {
-            let _permit = permit;
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            // The slot is free before the answer is: whoever hears it may hash at once.
+            drop(permit);
             let _ = done.send(outcome);
         });
         self.jobs

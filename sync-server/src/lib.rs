@@ -12,6 +12,7 @@ pub mod backup;
 pub mod blobs;
 pub mod cards;
 pub mod clients;
+pub mod cursor;
 pub mod db;
 pub mod demo;
 pub mod error;

@@ -568,6 +568,8 @@ pub fn pull_page(
     let tx = c.transaction()?;
     let actor = store::actor(&tx, user.user_id)?;
     let counter = store::current_version(&tx, user.firm_id)?;
+    let key = crate::cursor::CursorKey::of_firm(&tx, user.firm_id)?;
+    let from = key.open(q.cursor);
     let (last_seq, reset_before): (i64, i64) = tx.query_row(
         "SELECT last_seq, reset_before FROM clients WHERE client_id = ?1",
         [q.client_id.to_string()],
@@ -582,7 +584,7 @@ pub fn pull_page(
         last_seq: last_seq as u64,
         server_time: crate::now(),
     };
-    if q.cursor > counter || (q.cursor > 0 && q.cursor < reset_before as u64) {
+    if from > counter || (from > 0 && from < reset_before as u64) {
         // From another life of the server, or from before an access change: start over.
         response.reset = true;
         response.cursor = 0;
@@ -599,12 +601,12 @@ pub fn pull_page(
     let scan = limit.saturating_mul(SCAN_FACTOR);
     let mut rows = stmt.query(params![
         user.firm_id.to_string(),
-        q.cursor as i64,
+        from as i64,
         i64::from(scan)
     ])?;
     let opened = opened_companies(&tx, user, q.client_id)?;
     let mut seen = 0u32;
-    let mut last_version = q.cursor;
+    let mut last_version = from;
     while let Some(r) = rows.next()? {
         if response.changes.len() == limit as usize {
             // Full: the rows after the last one taken are the next page's.
@@ -635,7 +637,7 @@ pub fn pull_page(
                 && visible
             {
                 response.changes.push(Change {
-                    version,
+                    version: key.seal(version),
                     op: ChangeOp::Delete { kind, id },
                 });
             }
@@ -645,7 +647,7 @@ pub fn pull_page(
         let entity: Entity = serde_json::from_str(&body)?;
         if kvits_domain::can_see(&actor, &entity) {
             response.changes.push(Change {
-                version,
+                version: key.seal(version),
                 op: ChangeOp::Upsert {
                     entity: Box::new(entity),
                 },
@@ -653,11 +655,11 @@ pub fn pull_page(
         }
     }
     response.has_more = seen == scan || response.changes.len() == limit as usize;
-    response.cursor = if response.has_more {
+    response.cursor = key.seal(if response.has_more {
         last_version
     } else {
         counter
-    };
+    });
     if let Some(after) = q.results_after {
         let mut stmt = tx.prepare_cached(
             "SELECT result FROM mutation_results WHERE client_id = ?1 AND seq > ?2

@@ -375,6 +375,7 @@ async fn pull_from_zero_equals_any_cursor_plus_the_rest() {
     let whole = mirror(&anna.pull_from(0, Some(1000)).await.changes);
     assert!(whole.len() > 20, "{}", whole.len());
     // Page through with every page size from 1 to 7: the same rows in the end.
+    // Cursors and versions are enciphered; the firm's key reads them back.
     for limit in 1..=7u32 {
         let mut changes = Vec::new();
         let mut cursor = 0;
@@ -382,8 +383,13 @@ async fn pull_from_zero_equals_any_cursor_plus_the_rest() {
         loop {
             let p = anna.pull_from(cursor, Some(limit)).await;
             assert!(p.changes.len() <= limit as usize);
-            assert!(p.changes.windows(2).all(|w| w[0].version < w[1].version));
-            assert!(p.changes.iter().all(|c| c.version > cursor));
+            let mut versions = Vec::new();
+            for c in &p.changes {
+                versions.push(server.opened(c.version).await);
+            }
+            assert!(versions.windows(2).all(|w| w[0] < w[1]));
+            let from = server.opened(cursor).await;
+            assert!(versions.iter().all(|v| *v > from));
             changes.extend(p.changes);
             cursor = p.cursor;
             pages += 1;
@@ -579,7 +585,39 @@ async fn long_poll_holds_until_its_deadline_through_changes_it_may_not_see() {
     );
     assert!(page.changes.is_empty(), "{:?}", page.changes);
     assert!(!page.has_more && !page.reset);
-    assert!(page.cursor >= cursor);
+    assert!(server.opened(page.cursor).await >= server.opened(cursor).await);
+}
+
+/// A cursor says nothing of what other companies of the firm did: Mark's cursors before and
+/// after Otto's five drafts in Cedar are not five apart, nor is any version he sees.
+#[tokio::test]
+async fn a_cursor_tells_nothing_of_other_companies_activity() {
+    let server = TestServer::start().await;
+    let mut otto = server.device("otto@demo.kvits").await;
+    let mut mark = server.device("mark@demo.kvits").await;
+    mark.pull_all().await;
+    let before = mark.cursor;
+    for _ in 0..5 {
+        let draft = Mutation::CreateExpense {
+            expense_id: new_expense_id(),
+            company_id: server.demo.company("Cedar Logistics"),
+            document_type: DocumentType::Receipt,
+            fields: ExpenseFields::default(),
+        };
+        assert_eq!(otto.run(draft).await.outcome, Outcome::Applied);
+    }
+    let page = mark.pull_from(before, None).await;
+    assert!(page.changes.is_empty() && !page.reset);
+    assert_eq!(
+        server.opened(page.cursor).await - server.opened(before).await,
+        5,
+        "the server reads the five changes back"
+    );
+    assert!(
+        page.cursor.abs_diff(before) > 1_000_000,
+        "{before} then {}: the distance is not there to read",
+        page.cursor
+    );
 }
 
 #[tokio::test]
@@ -591,7 +629,7 @@ async fn stale_cursors_and_access_changes_reset() {
         rows.values()
             .all(|e| e.company_id() == server.demo.company("Cedar Logistics"))
     );
-    // A cursor from the future (another server life): reset.
+    // A cursor this server never gave (another server life's, or made up): reset.
     let p = otto.pull_from(otto.cursor + 1000, None).await;
     assert!(p.reset && p.has_more && p.changes.is_empty() && p.cursor == 0);
     // Otto joins Birch: his next pull starts over and brings Birch's catalog.

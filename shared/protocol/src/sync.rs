@@ -115,7 +115,8 @@ pub struct PullResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Change {
-    /// The tenant's change counter when this row last changed.
+    /// When this row last changed, as an opaque number (the tenant's change counter,
+    /// enciphered: equal for the same change, and nothing else can be read from it).
     pub version: u64,
     #[serde(flatten)]
     pub op: ChangeOp,

@@ -163,6 +163,22 @@ impl Drop for TestServer {
     }
 }
 
+impl TestServer {
+    /// The change counter a pull cursor (or a change's version) stands for: they are
+    /// enciphered with the demo firm's key.
+    pub async fn opened(&self, cursor: u64) -> u64 {
+        let firm = self.demo.firm;
+        let key = self
+            .server
+            .state()
+            .db
+            .read(move |c| kvits_sync_server::cursor::CursorKey::of_firm(c, firm))
+            .await
+            .expect("the firm's cursor key");
+        key.open(cursor)
+    }
+}
+
 /// A simulated app install: token, client id, its outbox counter and pull cursor.
 #[derive(Clone, Debug)]
 pub struct Device {
