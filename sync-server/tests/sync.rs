@@ -563,13 +563,10 @@ async fn long_poll_holds_until_its_deadline_through_changes_it_may_not_see() {
     let waiting = mark.long_poll(cursor, 2);
     // Let the poll reach the server and start waiting before the change it may not see.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let draft = Mutation::CreateExpense {
-        expense_id: new_expense_id(),
-        company_id: server.demo.company("Cedar Logistics"),
-        document_type: DocumentType::Receipt,
-        fields: ExpenseFields::default(),
-    };
-    assert_eq!(otto.run(draft).await.outcome, Outcome::Applied);
+    assert_eq!(
+        otto.run(cedar_draft(&server)).await.outcome,
+        Outcome::Applied
+    );
     let pushed_at = started.elapsed();
     let (page, elapsed) = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
         .await
@@ -588,6 +585,16 @@ async fn long_poll_holds_until_its_deadline_through_changes_it_may_not_see() {
     assert!(server.opened(page.cursor).await >= server.opened(cursor).await);
 }
 
+/// An empty draft of Otto's in Cedar Logistics (where Mark sees nothing).
+fn cedar_draft(server: &TestServer) -> Mutation {
+    Mutation::CreateExpense {
+        expense_id: new_expense_id(),
+        company_id: server.demo.company("Cedar Logistics"),
+        document_type: DocumentType::Receipt,
+        fields: ExpenseFields::default(),
+    }
+}
+
 /// A cursor says nothing of what other companies of the firm did: Mark's cursors before and
 /// after Otto's five drafts in Cedar are not five apart, nor is any version he sees.
 #[tokio::test]
@@ -598,13 +605,10 @@ async fn a_cursor_tells_nothing_of_other_companies_activity() {
     mark.pull_all().await;
     let before = mark.cursor;
     for _ in 0..5 {
-        let draft = Mutation::CreateExpense {
-            expense_id: new_expense_id(),
-            company_id: server.demo.company("Cedar Logistics"),
-            document_type: DocumentType::Receipt,
-            fields: ExpenseFields::default(),
-        };
-        assert_eq!(otto.run(draft).await.outcome, Outcome::Applied);
+        assert_eq!(
+            otto.run(cedar_draft(&server)).await.outcome,
+            Outcome::Applied
+        );
     }
     let page = mark.pull_from(before, None).await;
     assert!(page.changes.is_empty() && !page.reset);

@@ -356,23 +356,27 @@ pub fn receipt(i: usize) -> Vec<u8> {
     std::fs::read(&files[i % files.len()]).expect("fixture")
 }
 
-/// Uploads `data` through the real endpoints; answers its page.
-pub async fn upload(srv: &TestServer, d: &Device, data: &[u8]) -> ReceiptPage {
-    let sha = hex::encode(Sha256::digest(data));
-    let r = srv
-        .http
+/// `POST /v1/uploads` for the whole of `data`, as `d`: the answer as it came.
+pub async fn start_upload(srv: &TestServer, d: &Device, data: &[u8]) -> reqwest::Response {
+    srv.http
         .post(srv.url("/v1/uploads"))
         .bearer_auth(&d.token)
         .header(UPLOAD_LENGTH, data.len().to_string())
-        .header(UPLOAD_SHA256, &sha)
+        .header(UPLOAD_SHA256, hex::encode(Sha256::digest(data)))
         .send()
         .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let status: UploadStatus = r.json().await.unwrap();
-    let r = srv
-        .http
-        .patch(srv.url(&format!("/v1/uploads/{}", status.upload_id)))
+        .unwrap()
+}
+
+/// `PATCH /v1/uploads/{upload}` with the whole of `data` from offset 0: the answer as it came.
+pub async fn send_whole(
+    srv: &TestServer,
+    d: &Device,
+    upload: kvits_protocol::UploadId,
+    data: &[u8],
+) -> reqwest::Response {
+    srv.http
+        .patch(srv.url(&format!("/v1/uploads/{upload}")))
         .bearer_auth(&d.token)
         .header("content-type", kvits_protocol::OFFSET_CONTENT_TYPE)
         .header(UPLOAD_OFFSET, "0")
@@ -386,7 +390,16 @@ pub async fn upload(srv: &TestServer, d: &Device, data: &[u8]) -> ReceiptPage {
         .body(data.to_vec())
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Uploads `data` through the real endpoints; answers its page.
+pub async fn upload(srv: &TestServer, d: &Device, data: &[u8]) -> ReceiptPage {
+    let sha = hex::encode(Sha256::digest(data));
+    let r = start_upload(srv, d, data).await;
+    assert_eq!(r.status(), 201);
+    let status: UploadStatus = r.json().await.unwrap();
+    let r = send_whole(srv, d, status.upload_id, data).await;
     assert_eq!(r.status(), 204);
     let info = kvits_imaging::probe(data).expect("an image");
     ReceiptPage {
