@@ -36,9 +36,6 @@ impl RequestRate {
 /// Long polls one person may hold open at once (their phone, laptop and a few tabs).
 pub const DEFAULT_LONG_POLLS_PER_USER: usize = 8;
 
-/// Past this many people tracked, those whose bucket is full again are forgotten.
-const FORGET_AFTER: usize = 10_000;
-
 /// The per-user bounds of one server process.
 #[derive(Debug)]
 pub struct UserLimits {
@@ -69,10 +66,6 @@ impl UserLimits {
         let Some(limiter) = &self.requests else {
             return Ok(());
         };
-        if limiter.len() > FORGET_AFTER {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
-        }
         limiter.check_key(&user).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             too_many(
@@ -100,6 +93,15 @@ impl UserLimits {
             limits: Arc::clone(self),
             user,
         })
+    }
+
+    /// Forgets the people whose budget is full again (their next request starts a new one);
+    /// run now and then so the table does not keep everyone who ever signed in.
+    pub fn forget_idle(&self) {
+        if let Some(limiter) = &self.requests {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
     }
 
     /// Long polls `user` holds open now.

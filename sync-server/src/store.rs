@@ -310,26 +310,45 @@ fn with_stored_facts(c: &Connection, firm: FirmId, e: &Entity) -> ApiResult<Opti
     };
     match e {
         Entity::Expense(x) => {
-            let mut corrected = x.clone();
-            for page in &mut corrected.pages {
-                if let Some((size, content_type, width, height)) = facts(&page.sha256)? {
-                    page.size = size;
-                    page.content_type = content_type;
-                    page.width = width;
-                    page.height = height;
+            // Cloned only when a page differs: most writes change no page.
+            let mut corrected: Option<kvits_protocol::Expense> = None;
+            for (i, page) in x.pages.iter().enumerate() {
+                let Some((size, content_type, width, height)) = facts(&page.sha256)? else {
+                    continue;
+                };
+                let stored = (size, content_type.as_str(), width, height);
+                if (
+                    page.size,
+                    page.content_type.as_str(),
+                    page.width,
+                    page.height,
+                ) != stored
+                {
+                    let fixed = &mut corrected.get_or_insert_with(|| x.clone()).pages[i];
+                    fixed.size = size;
+                    fixed.content_type = content_type;
+                    fixed.width = width;
+                    fixed.height = height;
                 }
             }
-            Ok((corrected.pages != x.pages).then_some(Entity::Expense(corrected)))
+            Ok(corrected.map(Entity::Expense))
         }
         Entity::Message(m) => {
-            let mut corrected = m.clone();
-            for attachment in corrected.attachment.iter_mut() {
-                if let Some((size, content_type, _, _)) = facts(&attachment.sha256)? {
-                    attachment.size = size;
-                    attachment.content_type = content_type;
-                }
+            let Some(attachment) = &m.attachment else {
+                return Ok(None);
+            };
+            let Some((size, content_type, _, _)) = facts(&attachment.sha256)? else {
+                return Ok(None);
+            };
+            if attachment.size == size && attachment.content_type == content_type {
+                return Ok(None);
             }
-            Ok((corrected.attachment != m.attachment).then_some(Entity::Message(corrected)))
+            let mut corrected = m.clone();
+            if let Some(fixed) = corrected.attachment.as_mut() {
+                fixed.size = size;
+                fixed.content_type = content_type;
+            }
+            Ok(Some(Entity::Message(corrected)))
         }
         _ => Ok(None),
     }

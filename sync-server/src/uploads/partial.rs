@@ -339,8 +339,9 @@ pub async fn sweep_once(state: &AppState) -> ApiResult<usize> {
 /// Sweeps between two looks for stored files nothing names (hourly).
 const COLLECT_EVERY: u64 = 60;
 
-/// Runs [`sweep_once`] every [`SWEEP_INTERVAL`], the first time a second after start, and
-/// [`super::collect_unreferenced`] every [`COLLECT_EVERY`] sweeps.
+/// Runs [`sweep_once`] every [`SWEEP_INTERVAL`], the first time a second after start (and
+/// forgets idle request budgets), and [`super::collect_unreferenced`] every [`COLLECT_EVERY`]
+/// sweeps.
 pub async fn sweep_forever(state: AppState) {
     let start = tokio::time::Instant::now() + Duration::from_secs(1);
     let mut interval = tokio::time::interval_at(start, SWEEP_INTERVAL);
@@ -350,6 +351,7 @@ pub async fn sweep_forever(state: AppState) {
         if let Err(e) = sweep_once(&state).await {
             tracing::warn!(code = e.code.as_str(), message = %e.message, "upload sweep failed");
         }
+        state.limits.forget_idle();
         if round % COLLECT_EVERY == 0
             && let Err(e) = super::collect_unreferenced(&state).await
         {
