@@ -162,6 +162,15 @@ struct ReceiptFormScreen: View {
                 FieldText(title: "Note", value: view.note) { core.send(.receipts(.editForm(.note($0)))) }
             }
             .disabled(!view.editable)
+            if let lines = view.vatLines {
+                VatLinesSection(view: lines)
+            } else if view.vat != nil || view.accountCode != nil {
+                Section("Bookkeeping") {
+                    if let vat = view.vat { Text("VAT: \(vat)") }
+                    if let code = view.accountCode { Text("Account: \(code)") }
+                }
+            }
+            if let answer = view.answer { AnswerSection(view: answer) }
             ForEach(view.errors, id: \.field) { e in Text(e.message).foregroundStyle(.red) }
             ForEach(view.decisions, id: \.text) { d in
                 VStack(alignment: .leading) { Text(d.text); if let r = d.reason { Text(r).font(.caption) } }
@@ -174,6 +183,52 @@ struct ReceiptFormScreen: View {
         }
         .navigationTitle(view.statusText)
         .toolbar { Button("Back") { core.send(.back) } }
+    }
+}
+
+/// The VAT lines, one per rate. A line with a rate and no amounts takes the rest of the
+/// receipt's amount, split by its rate (the core does the sum); errors show with the form's.
+struct VatLinesSection: View {
+    @Environment(Core.self) private var core
+    let view: VatLinesView
+
+    var body: some View {
+        Section("VAT (\(view.currency))") {
+            ForEach(Array(view.lines.enumerated()), id: \.offset) { i, line in
+                let n = UInt32(i)
+                HStack {
+                    FieldText(title: "Rate %", value: line.rate, keyboard: .decimalPad) { edit(.rate(line: n, value: $0)) }
+                    FieldText(title: "Net", value: line.net, keyboard: .decimalPad) { edit(.net(line: n, value: $0)) }
+                    FieldText(title: "VAT", value: line.vat, keyboard: .decimalPad) { edit(.amount(line: n, value: $0)) }
+                }
+                // Lines move up when one is removed: the fields start again from the core's values.
+                .id("\(i)/\(view.lines.count)")
+                .swipeActions { Button("Remove", role: .destructive) { edit(.remove(line: n)) } }
+            }
+            if let total = view.total { Text("Lines add up to \(total)").font(.caption) }
+            if view.canAdd { Button("Add VAT rate") { edit(.add) } }
+        }
+    }
+
+    private func edit(_ change: VatEdit) { core.send(.receipts(.editForm(.vat(change)))) }
+}
+
+/// The firm's question the receipt came back with, and the employee's answer to it.
+struct AnswerSection: View {
+    @Environment(Core.self) private var core
+    let view: AnswerView
+
+    var body: some View {
+        Section("Question from \(view.askedBy)") {
+            Text("“\(view.question)”").italic()
+            if let sent = view.sent {
+                Text("Your answer: “\(sent)”")
+            } else {
+                FieldText(title: "Your answer", value: view.answer) { core.send(.review(.editAnswer($0))) }
+                ForEach(view.errors, id: \.field) { e in Text(e.message).foregroundStyle(.red) }
+                Button("Send answer") { core.send(.review(.sendAnswer)) }
+            }
+        }
     }
 }
 

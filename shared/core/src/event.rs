@@ -14,7 +14,7 @@ pub use crate::model::{
     ApprovalEvent, CardEvent, CatalogEvent, ClientFilter, ClientSort, ClientsEvent, CompanyInput,
     ExportEvent, FirmEvent, MessageEvent, NoReceiptKind, PeopleEvent, ReceiptEvent,
     ReceiptFilterField, ReceiptSort, ReviewEvent, ReviewField, SessionEvent, StaffInput,
-    StatusFilter, SyncEvent,
+    StatusFilter, SyncEvent, VatEdit,
 };
 
 /// Where the user can go.
@@ -175,6 +175,8 @@ pub enum FormField {
     BaseAmount(String),
     /// What kind of document it is (approval rules may route by it).
     DocumentType(DocumentKind),
+    /// A change to the VAT lines, in the receipt's currency.
+    Vat(VatEdit),
 }
 
 /// A change to the accountant's message being composed.

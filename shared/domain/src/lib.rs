@@ -38,6 +38,7 @@ pub use cards::{
 pub use expense::route;
 pub use history::vat_text;
 pub use memory::MemoryState;
+pub use validate::{MAX_VAT_LINES, vat as check_vat};
 
 /// The person a mutation is applied for, with their roles per company. Accountants carry the
 /// `accountant` role in every client company of their firm.

@@ -22,6 +22,7 @@ import {
   useDispatch,
 } from "./common";
 import { PhotoViewer } from "./PhotoViewer";
+import { VatLines } from "./Vat";
 import { AnswerPanel, History, ReviewPanel } from "./Review";
 
 /** Hands picked or dropped files to the core one by one; remembers a failure to store one. */
@@ -416,9 +417,16 @@ export function ReceiptScreen({ view }: { view: ReceiptView }) {
             error={err("note")}
             onChange={(v) => edit({ kind: "Note", value: v })}
           />
-          {(view.vat || view.account_code) && !view.review && (
+          {view.vat_lines && (
+            <VatLines
+              view={view.vat_lines}
+              err={err}
+              onEdit={(v) => edit({ kind: "Vat", value: v })}
+            />
+          )}
+          {((view.vat && !view.vat_lines) || view.account_code) && !view.review && (
             <dl className="bookkeeping">
-              {view.vat && (
+              {view.vat && !view.vat_lines && (
                 <>
                   <dt>VAT</dt>
                   <dd>{view.vat}</dd>

@@ -5,6 +5,7 @@ import type {
   ReviewView,
 } from "../generated/types/shared_types";
 import { ChoiceSelect, EchoInput, useDispatch } from "./common";
+import { VatLines } from "./Vat";
 
 function useReview() {
   const dispatch = useDispatch();
@@ -66,52 +67,12 @@ export function ReviewPanel({ view }: { view: ReviewView }) {
           error={err("account_code")}
           onChange={(v) => edit({ kind: "AccountCode", value: v })}
         />
-        <fieldset className="vat-lines">
-          <legend>VAT ({view.currency})</legend>
-          {view.vat.map((line, i) => (
-            <div className="vat-line field-pair" key={i} role="group" aria-label={`VAT line ${i + 1}`}>
-              <EchoInput
-                label="Rate %"
-                inputMode="decimal"
-                value={line.rate}
-                error={err(`vat.${i}.rate`)}
-                onChange={(v) => edit({ kind: "VatRate", line: i, value: v })}
-              />
-              <EchoInput
-                label="Net"
-                inputMode="decimal"
-                value={line.net}
-                error={err(`vat.${i}.net`)}
-                onChange={(v) => edit({ kind: "VatNet", line: i, value: v })}
-              />
-              <EchoInput
-                label="VAT"
-                inputMode="decimal"
-                value={line.vat}
-                error={err(`vat.${i}.vat`)}
-                onChange={(v) => edit({ kind: "VatAmount", line: i, value: v })}
-              />
-              <button
-                type="button"
-                className="button-quiet danger"
-                onClick={() => edit({ kind: "RemoveVatLine", line: i })}
-              >
-                Remove line {i + 1}
-              </button>
-            </div>
-          ))}
-          {view.vat_total && (
-            <p className="muted small">
-              Lines add up to {view.vat_total}
-              {view.amount ? `; the receipt is ${view.amount}` : ""}
-            </p>
-          )}
-          {view.can_add_vat_line && (
-            <button type="button" className="button" onClick={() => edit({ kind: "AddVatLine" })}>
-              Add VAT rate
-            </button>
-          )}
-        </fieldset>
+        <VatLines
+          view={view.vat}
+          amount={view.amount}
+          err={err}
+          onEdit={(v) => edit({ kind: "Vat", value: v })}
+        />
         <div className="actions">
           <button type="submit" className="button">
             Save correction

@@ -1,6 +1,7 @@
 // The accounting firm's review in Chromium: Emma sends a receipt, Mark approves it; Anna
-// corrects its VAT and account, returns it with a question; Emma answers and sends it again;
-// once approved again, Anna marks it reviewed. The server ends with every step in the history.
+// corrects its VAT and account, returns it with a question; Emma answers, sets the VAT rate
+// herself and sends it again; once approved again, Anna marks it reviewed. The server ends with
+// every step in the history.
 
 import { expect, test } from "vitest";
 import type { Page } from "playwright-core";
@@ -78,6 +79,13 @@ test("Anna corrects, asks, and marks reviewed; Emma answers and resubmits", asyn
     await answer.getByLabel("Your answer").fill(ANSWER);
     await answer.getByRole("button", { name: "Send answer" }).click();
     await answer.getByText(ANSWER).waitFor();
+    // The firm's VAT line is in her form. The dinner was taxed at 14 %: she types the rate and
+    // leaves the amounts empty, and the core splits the 30.00 EUR by it.
+    const vat = emma.getByRole("group", { name: "VAT line 1" });
+    await expect(vat.getByLabel("Rate %").inputValue()).resolves.toBe("21");
+    await vat.getByLabel("Rate %").fill("14");
+    await vat.getByLabel("Net").fill("");
+    await vat.getByLabel("VAT").fill("");
     await screenshot(emma, "review-03-emma-answered");
     await emma.getByRole("button", { name: "Submit", exact: true }).click();
     await row(emma, MERCHANT).getByText("Sent, waiting for approval").waitFor({ timeout: SLOW });
@@ -112,7 +120,8 @@ test("Anna corrects, asks, and marks reviewed; Emma answers and resubmits", asyn
       return e?.status === "reviewed" ? e : undefined;
     });
     const fields = done.fields as Expense["fields"] & { vat?: unknown; account_code?: string };
-    expect(fields.vat).toEqual([{ rate_bp: 2100, net_minor: 2479, vat_minor: 521 }]);
+    // 30.00 at 14 %: VAT 3.68, net 26.32.
+    expect(fields.vat).toEqual([{ rate_bp: 1400, net_minor: 2632, vat_minor: 368 }]);
     expect(fields.account_code).toBe("7210");
     const actions = ((done.history ?? []) as { action: string; note?: string }[]).map((h) => h.action);
     expect(actions).toEqual([
@@ -123,6 +132,7 @@ test("Anna corrects, asks, and marks reviewed; Emma answers and resubmits", asyn
       "corrected",
       "returned",
       "answered",
+      "edited",
       "submitted",
       "approved",
       "reviewed",

@@ -22,6 +22,7 @@ mod receipts;
 mod review;
 mod session;
 mod sync;
+mod vat;
 
 use std::collections::VecDeque;
 
@@ -57,11 +58,12 @@ pub use receipts::ReceiptEvent;
 pub use receipts::{DEFAULT_CURRENCY, FormState, ReceiptsState};
 pub use receipts::{ReceiptFilter, ReceiptFilterField, ReceiptSort, StatusFilter, period_of};
 pub(crate) use review::currency_of;
-pub use review::{ReviewDraft, ReviewEvent, ReviewField, ReviewState, VatInput};
+pub use review::{ReviewDraft, ReviewEvent, ReviewField, ReviewState};
 pub use session::SessionEvent;
 pub use session::SignInState;
 pub(crate) use sync::expense_of;
 pub use sync::{Blocked, Step, SyncEvent, SyncState, UploadProgress};
+pub use vat::{Stale, VatEdit, VatForm, VatInput};
 
 pub(crate) type Cmd = Command<Effect, Event>;
 

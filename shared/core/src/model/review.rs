@@ -9,8 +9,8 @@ use kvits_domain::State as _;
 use kvits_protocol::{Expense, ExpenseId, ExpenseStatus, ExpenseTypeId, Mutation, Role, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::vat::{Stale, VatEdit, VatForm};
 use super::{After, Cmd, Intent, Model, Screen, parse_id};
-use crate::format;
 
 /// What the firm's reviewer and the employee do with the open receipt.
 #[derive(Facet, Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
@@ -41,31 +41,11 @@ pub enum ReviewField {
     ExpenseType(String),
     /// As typed; empty for the expense type's own code.
     AccountCode(String),
-    /// A VAT line's rate in percent as typed: `21`, `5.5`, `5,5`.
-    VatRate {
-        line: u32,
-        value: String,
-    },
-    /// A VAT line's net amount as typed, in the receipt's currency.
-    VatNet {
-        line: u32,
-        value: String,
-    },
-    /// A VAT line's VAT amount as typed.
-    VatAmount {
-        line: u32,
-        value: String,
-    },
-    AddVatLine,
-    RemoveVatLine {
-        line: u32,
-    },
+    /// A change to the VAT lines.
+    Vat(VatEdit),
     /// The question to return the receipt with.
     Question(String),
 }
-
-/// Most VAT lines the form offers (the domain's limit).
-const MAX_LINES: usize = 10;
 
 /// The review workflow's own state: what is typed on the open receipt.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -81,20 +61,12 @@ pub struct ReviewDraft {
     /// correction a conflict the user is told about, rather than a silent overwrite.
     pub revision: u32,
     pub expense_type_id: Option<String>,
-    pub vat: Vec<VatInput>,
+    pub vat: VatForm,
     pub account_code: String,
     pub question: String,
     pub answer: String,
     /// Field (`vat.0.rate`, `question`, …) and message.
     pub errors: Vec<(String, String)>,
-}
-
-/// One VAT line as typed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct VatInput {
-    pub rate: String,
-    pub net: String,
-    pub vat: String,
 }
 
 impl ReviewDraft {
@@ -105,16 +77,7 @@ impl ReviewDraft {
             expense_id: e.id,
             revision: e.revision,
             expense_type_id: e.fields.expense_type_id.map(|t| t.to_string()),
-            vat: e
-                .fields
-                .vat
-                .iter()
-                .map(|l| VatInput {
-                    rate: percent_input(l.rate_bp),
-                    net: format::amount_input(l.net_minor, &currency),
-                    vat: format::amount_input(l.vat_minor, &currency),
-                })
-                .collect(),
+            vat: VatForm::of(&e.fields.vat, &currency),
             account_code: e.fields.account_code.clone().unwrap_or_default(),
             question: String::new(),
             answer: String::new(),
@@ -129,40 +92,6 @@ pub(crate) fn currency_of(e: &Expense) -> String {
         || super::DEFAULT_CURRENCY.to_string(),
         |m| m.currency.clone(),
     )
-}
-
-/// `21`, `5.5`: a rate in hundredths of a percent as the form shows it.
-fn percent_input(rate_bp: u32) -> String {
-    kvits_protocol::percent_text(rate_bp)
-        .trim_end_matches(" %")
-        .to_string()
-}
-
-/// A rate typed in percent (`21`, `5.5`, `5,5 %`) in hundredths of a percent.
-pub(crate) fn parse_rate(input: &str) -> Result<u32, String> {
-    let cleaned: String = input.trim().trim_end_matches('%').trim().replace(',', ".");
-    let invalid = || {
-        format!(
-            "“{}” is not a VAT rate; write it like 21 or 5.5",
-            input.trim()
-        )
-    };
-    let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
-    if whole.is_empty()
-        || fraction.len() > 2
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !fraction.bytes().all(|b| b.is_ascii_digit())
-        || whole.len() > 3
-    {
-        return Err(invalid());
-    }
-    let whole: u32 = whole.parse().map_err(|_| invalid())?;
-    let fraction: u32 = format!("{fraction:0<2}").parse().map_err(|_| invalid())?;
-    let bp = whole * 100 + fraction;
-    if bp > 10_000 {
-        return Err("a VAT rate is at most 100 %".into());
-    }
-    Ok(bp)
 }
 
 impl Model {
@@ -251,51 +180,22 @@ impl Model {
         let Some(d) = self.review.draft.as_mut() else {
             return;
         };
-        fn line(d: &mut ReviewDraft, n: u32) -> Option<&mut VatInput> {
-            d.vat.get_mut(n as usize)
-        }
-        let key = match &field {
-            ReviewField::ExpenseType(_) => "expense_type".to_string(),
-            ReviewField::AccountCode(_) => "account_code".to_string(),
-            ReviewField::Question(_) => "question".to_string(),
-            ReviewField::VatRate { line, .. } => format!("vat.{line}.rate"),
-            ReviewField::VatNet { line, .. } => format!("vat.{line}.net"),
-            ReviewField::VatAmount { line, .. } => format!("vat.{line}.vat"),
-            ReviewField::AddVatLine | ReviewField::RemoveVatLine { .. } => "vat".to_string(),
+        let stale = match field {
+            ReviewField::ExpenseType(id) => {
+                d.expense_type_id = Some(id);
+                Stale::Field("expense_type".into())
+            }
+            ReviewField::AccountCode(code) => {
+                d.account_code = code;
+                Stale::Field("account_code".into())
+            }
+            ReviewField::Question(q) => {
+                d.question = q;
+                Stale::Field("question".into())
+            }
+            ReviewField::Vat(edit) => d.vat.edit(edit),
         };
-        match field {
-            ReviewField::ExpenseType(id) => d.expense_type_id = Some(id),
-            ReviewField::AccountCode(code) => d.account_code = code,
-            ReviewField::Question(q) => d.question = q,
-            ReviewField::VatRate { line: n, value } => {
-                if let Some(l) = line(d, n) {
-                    l.rate = value;
-                }
-            }
-            ReviewField::VatNet { line: n, value } => {
-                if let Some(l) = line(d, n) {
-                    l.net = value;
-                }
-            }
-            ReviewField::VatAmount { line: n, value } => {
-                if let Some(l) = line(d, n) {
-                    l.vat = value;
-                }
-            }
-            ReviewField::AddVatLine => {
-                if d.vat.len() < MAX_LINES {
-                    d.vat.push(VatInput::default());
-                }
-            }
-            ReviewField::RemoveVatLine { line: n } => {
-                if (n as usize) < d.vat.len() {
-                    d.vat.remove(n as usize);
-                    // The lines after it moved up: their errors no longer point at them.
-                    d.errors.retain(|(f, _)| !f.starts_with("vat"));
-                }
-            }
-        }
-        d.errors.retain(|(f, _)| *f != key);
+        d.errors.retain(|(f, _)| !stale.covers(f));
     }
 
     fn save_correction(&mut self, e: &Expense, now: Timestamp) -> Cmd {
@@ -318,23 +218,13 @@ impl Model {
                 "Choose an expense type.".to_string(),
             ));
         }
-        let mut vat = Vec::new();
-        for (n, l) in d.vat.iter().enumerate() {
-            let rate = parse_rate(&l.rate).map_err(|m| (format!("vat.{n}.rate"), m));
-            let amount = |input: &str, key: &str| match format::parse_amount(input, &currency) {
-                Ok(Some(minor)) => Ok(minor),
-                Ok(None) => Err((format!("vat.{n}.{key}"), "Enter an amount.".to_string())),
-                Err(m) => Err((format!("vat.{n}.{key}"), m)),
-            };
-            match (rate, amount(&l.net, "net"), amount(&l.vat, "vat")) {
-                (Ok(rate_bp), Ok(net_minor), Ok(vat_minor)) => vat.push(kvits_protocol::VatLine {
-                    rate_bp,
-                    net_minor,
-                    vat_minor,
-                }),
-                (r, n, v) => errors.extend([r.err(), n.err(), v.err()].into_iter().flatten()),
-            }
-        }
+        let vat = d
+            .vat
+            .read(&currency, e.fields.amount.as_ref())
+            .unwrap_or_else(|e| {
+                errors.extend(e);
+                Vec::new()
+            });
         let (Some(expense_type_id), true) = (expense_type_id, errors.is_empty()) else {
             d.errors = errors;
             return Command::done();
@@ -420,23 +310,5 @@ impl Model {
                 close_form: false,
             },
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_rate;
-
-    #[test]
-    fn rates_are_read_as_people_type_them() {
-        assert_eq!(parse_rate("21"), Ok(2100));
-        assert_eq!(parse_rate("5.5"), Ok(550));
-        assert_eq!(parse_rate("5,5 %"), Ok(550));
-        assert_eq!(parse_rate(" 0 "), Ok(0));
-        assert_eq!(parse_rate("12.34"), Ok(1234));
-        assert_eq!(parse_rate("100"), Ok(10_000));
-        for bad in ["", "%", "abc", "21.555", "-5", "101", "1e2", "2 1"] {
-            assert!(parse_rate(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -37,7 +37,7 @@ pub use messages::{
 pub use receipts::{
     DecisionView, FieldError, PageView, ReceiptRow, ReceiptStatus, ReceiptView, ReceiptsView,
 };
-pub use review::{AnswerView, HistoryView, ReviewView, VatLineView};
+pub use review::{AnswerView, HistoryView, ReviewView, VatLineView, VatLinesView};
 pub use session::{SignInView, UserView};
 pub use status::StatusView;
 

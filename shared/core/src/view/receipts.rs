@@ -5,7 +5,7 @@ use kvits_domain::State as _;
 use kvits_protocol::{DecisionKind, Expense, ExpenseStatus, PaymentKind, Role};
 use serde::{Deserialize, Serialize};
 
-use super::review::{AnswerView, HistoryView, ReviewView};
+use super::review::{AnswerView, HistoryView, ReviewView, VatLinesView};
 use super::{Choice, ImageRef};
 use crate::event::DocumentKind;
 use crate::format;
@@ -132,6 +132,8 @@ pub struct ReceiptView {
     pub decisions: Vec<DecisionView>,
     /// The VAT lines entered, as text (`21 %: 10.00 + 2.10 VAT`).
     pub vat: Option<String>,
+    /// The VAT lines to edit, while the form is open on an editable receipt.
+    pub vat_lines: Option<VatLinesView>,
     /// The bookkeeping account the firm set, when it differs from the expense type's.
     pub account_code: Option<String>,
     /// The firm's review form (accountants, once the receipt is approved).
@@ -560,6 +562,9 @@ impl Model {
             decisions: self.decisions(&e),
             vat: (!e.fields.vat.is_empty())
                 .then(|| kvits_domain::vat_text(&e.fields.vat, &crate::model::currency_of(&e))),
+            vat_lines: form
+                .filter(|_| editable)
+                .map(|f| VatLinesView::of(&f.vat, &f.currency)),
             account_code: e.fields.account_code.clone(),
             review: self.review_view(&e),
             answer: self.answer_view(&e),

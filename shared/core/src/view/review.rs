@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::Choice;
 use super::receipts::FieldError;
 use crate::format;
-use crate::model::{Model, ReviewDraft, currency_of};
+use crate::model::{Model, ReviewDraft, VatForm, currency_of};
 
 /// The firm's review form of an approved or reviewed receipt.
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -18,22 +18,17 @@ pub struct ReviewView {
     /// The chosen expense type's account code, used when no code is typed.
     pub type_account_code: Option<String>,
     pub account_code: String,
-    pub vat: Vec<VatLineView>,
-    /// The receipt's currency, which the VAT amounts are in.
-    pub currency: String,
+    pub vat: VatLinesView,
     /// The receipt's amount, which the VAT lines must add up to.
     pub amount: Option<String>,
-    /// What the VAT lines typed add up to (net + VAT), when they all read as amounts.
-    pub vat_total: Option<String>,
-    pub can_add_vat_line: bool,
     pub question: String,
     /// Already reviewed: ready for export.
     pub reviewed: bool,
     /// In an export batch or exported: where, and whether it is locked. Only a correction of
     /// an unlocked one is possible then (no return, no review).
     pub exported: Option<ExportedView>,
-    /// Errors by field: `expense_type`, `vat.0.rate`, `vat.0.net`, `vat.0.vat`, `question`,
-    /// and `review` for what the rules refused.
+    /// Errors by field: `expense_type`, `vat.0.rate`, `vat.0.net`, `vat.0.vat`, `vat` (the
+    /// lines as a whole), `question`, and `review` for what the rules refused.
     pub errors: Vec<FieldError>,
 }
 
@@ -50,6 +45,38 @@ pub struct ExportedView {
     pub can_unlock: bool,
 }
 
+/// A form's VAT lines, one per rate, as typed.
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct VatLinesView {
+    /// The receipt's currency, which the amounts are in.
+    pub currency: String,
+    pub lines: Vec<VatLineView>,
+    /// What the lines add up to (net + VAT), when every line reads as amounts.
+    pub total: Option<String>,
+    pub can_add: bool,
+}
+
+impl VatLinesView {
+    pub(super) fn of(form: &VatForm, currency: &str) -> Self {
+        VatLinesView {
+            currency: currency.to_string(),
+            lines: form
+                .lines
+                .iter()
+                .map(|l| VatLineView {
+                    rate: l.rate.clone(),
+                    net: l.net.clone(),
+                    vat: l.vat.clone(),
+                })
+                .collect(),
+            total: form.total(currency).map(|t| format::money(t, currency)),
+            can_add: form.can_add(),
+        }
+    }
+}
+
+/// One VAT line as typed. A line with a rate and neither amount takes the rest of the
+/// receipt's amount, split by its rate.
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct VatLineView {
     /// In percent, as typed: `21`, `5.5`.
@@ -111,15 +138,6 @@ impl Model {
             .iter()
             .find(|t| Some(t.id.to_string()) == chosen)
             .map(|t| t.code.clone());
-        let totals: Option<Vec<i64>> = d
-            .vat
-            .iter()
-            .map(|l| {
-                let net = format::parse_amount(&l.net, &currency).ok().flatten()?;
-                let vat = format::parse_amount(&l.vat, &currency).ok().flatten()?;
-                net.checked_add(vat)
-            })
-            .collect();
         Some(ReviewView {
             expense_types: types
                 .into_iter()
@@ -132,25 +150,12 @@ impl Model {
                 .collect(),
             type_account_code,
             account_code: d.account_code.clone(),
-            can_add_vat_line: d.vat.len() < 10,
-            vat: d
-                .vat
-                .iter()
-                .map(|l| VatLineView {
-                    rate: l.rate.clone(),
-                    net: l.net.clone(),
-                    vat: l.vat.clone(),
-                })
-                .collect(),
+            vat: VatLinesView::of(&d.vat, &currency),
             amount: e
                 .fields
                 .amount
                 .as_ref()
                 .map(|m| format::money(m.amount_minor, &m.currency)),
-            vat_total: totals
-                .filter(|t| !t.is_empty())
-                .map(|t| format::money(t.iter().sum(), &currency)),
-            currency,
             question: d.question.clone(),
             reviewed: e.status == ExpenseStatus::Reviewed,
             exported: e.export.as_ref().map(|m| ExportedView {

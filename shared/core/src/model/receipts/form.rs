@@ -12,7 +12,7 @@ use kvits_protocol::{
 use super::{DEFAULT_CURRENCY, FormState};
 use crate::event::FormField;
 use crate::format;
-use crate::model::{After, Cmd, Intent, LocalWrite, Model, Screen, parse_id};
+use crate::model::{After, Cmd, Intent, LocalWrite, Model, Screen, Stale, VatForm, parse_id};
 
 impl Model {
     pub(crate) fn open_form(&mut self, id: ExpenseId) {
@@ -51,6 +51,10 @@ impl Model {
             date: f.date.map(|d| d.to_string()).unwrap_or_default(),
             merchant: f.merchant.clone().unwrap_or_default(),
             note: f.note.clone().unwrap_or_default(),
+            vat: VatForm::of(
+                &f.vat,
+                f.amount.as_ref().map_or(DEFAULT_CURRENCY, |m| &m.currency),
+            ),
             errors: BTreeMap::new(),
         });
         self.screen = Screen::Receipt(id);
@@ -62,62 +66,69 @@ impl Model {
         }
     }
 
-    pub(crate) fn edit_form(&mut self, field: FormField) {
+    pub(crate) fn edit_form(&mut self, edit: FormField) {
         let Some(form) = &mut self.receipts.form else {
             self.fail("a form edit with no form open");
             return;
         };
-        let key = match field {
+        let field = |key: &str| Stale::Field(key.into());
+        let stale = match edit {
             FormField::ExpenseType(id) => {
                 form.expense_type_id = id.as_deref().and_then(parse_id);
-                "expense_type"
+                field("expense_type")
             }
             FormField::PaymentMethod(id) => {
                 form.payment_method_id = id.as_deref().and_then(parse_id);
-                "payment_method"
+                field("payment_method")
             }
             FormField::Amount(s) => {
                 form.amount = s;
-                "amount"
+                field("amount")
             }
             FormField::Currency(s) => {
                 form.currency = s.trim().to_uppercase();
-                "currency"
+                field("currency")
             }
             FormField::Date(s) => {
                 form.date = s;
-                "date"
+                field("date")
             }
             FormField::Merchant(s) => {
                 form.merchant = s;
-                "merchant"
+                field("merchant")
             }
             FormField::Note(s) => {
                 form.note = s;
-                "note"
+                field("note")
             }
             FormField::BaseAmount(s) => {
                 form.base_amount = s;
-                "base_amount"
+                field("base_amount")
             }
             FormField::DocumentType(kind) => {
                 form.document_type = kind.into();
-                "document_type"
+                field("document_type")
             }
+            FormField::Vat(edit) => form.vat.edit(edit),
         };
         // A field the user is fixing loses its message as soon as it is right.
-        if form.errors.contains_key(key)
-            && let Err(errors) = self.validate(false)
-        {
-            let still = errors.get(key).cloned();
-            if let Some(form) = &mut self.receipts.form {
-                match still {
-                    Some(m) => form.errors.insert(key.to_string(), m),
-                    None => form.errors.remove(key),
+        let fixing: Vec<String> = form
+            .errors
+            .keys()
+            .filter(|k| stale.covers(k))
+            .cloned()
+            .collect();
+        if fixing.is_empty() {
+            return;
+        }
+        let still = self.validate(false).err().unwrap_or_default();
+        if let Some(form) = &mut self.receipts.form {
+            for key in fixing {
+                match still.get(&key) {
+                    Some(m) => form.errors.insert(key, m.clone()),
+                    None => form.errors.remove(&key),
                 };
             }
-        } else if let Some(form) = &mut self.receipts.form {
-            form.errors.remove(key);
         }
     }
 
@@ -186,7 +197,7 @@ impl Model {
                 }
             }
         } else {
-            if !form.amount.trim().is_empty() {
+            if !form.amount.trim().is_empty() || !form.vat.lines.is_empty() {
                 errors.insert(
                     "currency".into(),
                     format!(
@@ -246,27 +257,27 @@ impl Model {
         {
             errors.insert("pages".into(), "Add a photo of the receipt first.".into());
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         let amount = amount.map(|amount_minor| Money {
             amount_minor,
             currency: form.currency.clone(),
         });
-        // The form does not edit the VAT lines and the account code (the firm's review does):
-        // they stay, unless a new amount leaves the VAT lines adding up to something else —
-        // then they no longer describe the document and go (the history shows it).
-        let (vat, account_code) = current.map(|c| (c.vat, c.account_code)).unwrap_or_default();
-        let vat_fits = |m: &Money| {
-            let total: i64 = vat.iter().map(|l| l.net_minor + l.vat_minor).sum();
-            total == m.amount_minor
-        };
-        let vat = if amount.as_ref().is_none_or(vat_fits) {
-            vat
+        // VAT amounts are in the receipt's currency and add up to its amount: read once both are.
+        let vat = if currency_ok && !errors.contains_key("amount") {
+            form.vat
+                .read(&form.currency, amount.as_ref())
+                .unwrap_or_else(|wrong| {
+                    errors.extend(wrong);
+                    Vec::new()
+                })
         } else {
             Vec::new()
         };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        // The account code is the firm's (its review sets it); it stays.
+        let account_code = current.and_then(|c| c.account_code);
         Ok(ExpenseFields {
             expense_type_id: form.expense_type_id,
             payment_method_id: form.payment_method_id,

@@ -26,6 +26,7 @@ use super::{After, Cmd, Intent, LocalWrite, Model, Screen};
 use crate::effects::{PhotoMode, ProcessPhotoRequest, ProcessPhotoResponse, ProcessedPhoto};
 use crate::event::{Event, FormField, Internal};
 use crate::format;
+use crate::model::VatForm;
 
 /// Roles that may capture receipts (as the domain rules say).
 const CAPTURE_ROLES: [Role; 4] = [
@@ -98,6 +99,7 @@ pub struct FormState {
     pub date: String,
     pub merchant: String,
     pub note: String,
+    pub vat: VatForm,
     /// Field name → what is wrong with it.
     pub errors: BTreeMap<String, String>,
 }

@@ -1,10 +1,11 @@
 //! Capturing receipts, the expense form, pages and uploads.
 
-use kvits_protocol::{ExpenseStatus, Mutation};
+use kvits_domain::State as _;
+use kvits_protocol::{DecisionKind, ExpenseStatus, Mutation, VatLine};
 
 use super::{fill_and_submit, receipts};
 use crate::effects::Effect;
-use crate::event::ReceiptEvent;
+use crate::event::{ReceiptEvent, SyncEvent, VatEdit};
 use crate::sim::{FakeServer, Phone};
 use crate::view::{ReceiptStatus, ScreenView};
 use crate::{Event, FormField, Route};
@@ -216,6 +217,135 @@ fn a_receipt_in_another_currency_asks_for_its_amount_in_the_base_currency() {
         amounts,
         (Some(("PLN".into(), 200_000)), Some(("EUR".into(), 46_050)))
     );
+}
+
+/// Emma enters the VAT herself: a line that does not add up stays on the form with its
+/// message and nothing is queued; the rate alone splits the rest; a new amount that the lines
+/// no longer fit is refused rather than the lines silently dropped.
+#[test]
+fn emma_enters_vat_lines_that_must_add_up_to_the_amount() {
+    let mut server = FakeServer::new();
+    let mut phone = Phone::new(&mut server);
+    phone.sign_in(&mut server, "emma");
+    phone.capture(&mut server, "photo-lunch");
+    let form = |phone: &Phone| {
+        let ScreenView::Receipt(form) = phone.view().screen else {
+            panic!("the form is open: {:?}", phone.view().screen)
+        };
+        form
+    };
+    let lines = form(&phone)
+        .vat_lines
+        .expect("an editable form offers VAT lines");
+    assert!(lines.lines.is_empty() && lines.can_add);
+    assert_eq!(lines.currency, "EUR");
+    let vat = |edit: VatEdit| FormField::Vat(edit);
+    edit_form(
+        &mut phone,
+        [
+            FormField::Amount("23,80".into()),
+            vat(VatEdit::Add),
+            vat(VatEdit::Rate {
+                line: 0,
+                value: "14".into(),
+            }),
+            vat(VatEdit::Net {
+                line: 0,
+                value: "10".into(),
+            }),
+            vat(VatEdit::Amount {
+                line: 0,
+                value: "1.40".into(),
+            }),
+        ],
+    );
+    assert_eq!(
+        form(&phone).vat_lines.unwrap().total.as_deref(),
+        Some("11.40 EUR")
+    );
+    let queued = phone.model.local.unsent_count();
+    phone.send(Event::Receipts(ReceiptEvent::SaveDraft));
+    phone.settle(&mut server);
+    let errors = form_errors(&phone);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "vat");
+    assert!(errors[0].1.contains("add up to 11.40 EUR"), "{errors:?}");
+    assert_eq!(
+        phone.model.local.unsent_count(),
+        queued,
+        "nothing was queued"
+    );
+
+    // A second rate with no amounts takes the rest: 12.40 at 24 % is 10.00 + 2.40.
+    edit_form(
+        &mut phone,
+        [
+            vat(VatEdit::Add),
+            vat(VatEdit::Rate {
+                line: 1,
+                value: "24".into(),
+            }),
+        ],
+    );
+    assert!(
+        form_errors(&phone).is_empty(),
+        "editing the lines clears their message"
+    );
+    fill_and_submit(&mut phone, &mut server, "23,80");
+    let e = server
+        .state
+        .expenses()
+        .next()
+        .expect("the receipt arrived")
+        .clone();
+    assert_eq!(e.status, ExpenseStatus::Submitted);
+    let line = |rate_bp, net_minor, vat_minor| VatLine {
+        rate_bp,
+        net_minor,
+        vat_minor,
+    };
+    assert_eq!(
+        e.fields.vat,
+        vec![line(1400, 1000, 140), line(2400, 1000, 240)]
+    );
+
+    // Returned, Emma fixes the amount: the lines no longer fit and she is told so.
+    let returned = Some("Was it 25.80?");
+    super::review::decide(&mut server, e.id, DecisionKind::Return, returned);
+    phone.send(Event::Sync(SyncEvent::Now));
+    phone.settle(&mut server);
+    phone.send(Event::Navigate(Route::Receipt {
+        expense_id: e.id.to_string(),
+    }));
+    let lines = form(&phone)
+        .vat_lines
+        .expect("a returned receipt is editable");
+    assert_eq!(lines.lines[1].net, "10.00", "the lines as stored come back");
+    edit_form(&mut phone, [FormField::Amount("25,80".into())]);
+    phone.send(Event::Receipts(ReceiptEvent::Submit));
+    phone.settle(&mut server);
+    assert_eq!(form_errors(&phone)[0].0, "vat");
+    edit_form(
+        &mut phone,
+        [
+            vat(VatEdit::Remove { line: 0 }),
+            vat(VatEdit::Net {
+                line: 0,
+                value: String::new(),
+            }),
+            vat(VatEdit::Amount {
+                line: 0,
+                value: String::new(),
+            }),
+        ],
+    );
+    assert!(form_errors(&phone).is_empty(), "{:?}", form_errors(&phone));
+    phone.send(Event::Receipts(ReceiptEvent::Submit));
+    phone.settle(&mut server);
+    let e = server.state.expense(e.id).expect("still there");
+    assert_eq!(e.status, ExpenseStatus::Submitted);
+    // 25.80 at 24 %: VAT 4.99, net 20.81.
+    assert_eq!(e.fields.vat, vec![line(2400, 2081, 499)]);
 }
 
 /// The form says what the document is; an invoice is routed as one — Birch's only rule is

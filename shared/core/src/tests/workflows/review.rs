@@ -5,7 +5,7 @@ use kvits_domain::State as _;
 use kvits_protocol::{DecisionKind, ExpenseId, ExpenseStatus, HistoryAction, Mutation, VatLine};
 
 use super::{fill_and_submit, receipts};
-use crate::event::{ReceiptEvent, ReviewEvent, ReviewField, SyncEvent};
+use crate::event::{ReceiptEvent, ReviewEvent, ReviewField, SyncEvent, VatEdit};
 use crate::sim::{FakeServer, Phone};
 use crate::view::{ReceiptStatus, ReceiptView, ScreenView};
 use crate::{Event, Route};
@@ -29,6 +29,16 @@ fn edit(p: &mut Phone, field: ReviewField) {
 }
 
 fn approve(server: &mut FakeServer, id: ExpenseId) {
+    decide(server, id, DecisionKind::Approve, None);
+}
+
+/// Mark, Birch's approver, decides the receipt on the server.
+pub(super) fn decide(
+    server: &mut FakeServer,
+    id: ExpenseId,
+    decision: DecisionKind,
+    reason: Option<&str>,
+) {
     let mark = server.tenant.user("mark");
     let revision = server.state.expense(id).unwrap().revision;
     server
@@ -37,8 +47,8 @@ fn approve(server: &mut FakeServer, id: ExpenseId) {
             &Mutation::DecideExpense {
                 expense_id: id,
                 seen_revision: revision,
-                decision: DecisionKind::Approve,
-                reason: None,
+                decision,
+                reason: reason.map(str::to_string),
             },
         )
         .unwrap();
@@ -65,53 +75,49 @@ fn anna_corrects_asks_and_marks_reviewed_while_emma_answers() {
     assert!(emma_view_has_no_review(&mut emma, id));
 
     // VAT that does not add up is refused on the form, with what was typed kept.
-    edit(&mut anna, ReviewField::AddVatLine);
+    edit(&mut anna, ReviewField::Vat(VatEdit::Add));
     edit(
         &mut anna,
-        ReviewField::VatRate {
+        ReviewField::Vat(VatEdit::Rate {
             line: 0,
             value: "21".into(),
-        },
+        }),
     );
     edit(
         &mut anna,
-        ReviewField::VatNet {
+        ReviewField::Vat(VatEdit::Net {
             line: 0,
             value: "20".into(),
-        },
+        }),
     );
     edit(
         &mut anna,
-        ReviewField::VatAmount {
+        ReviewField::Vat(VatEdit::Amount {
             line: 0,
             value: "4.20".into(),
-        },
+        }),
     );
     edit(&mut anna, ReviewField::AccountCode("7210".into()));
     anna.send(Event::Review(ReviewEvent::SaveCorrection));
     anna.settle(&mut server);
     let r = receipt(&anna).review.unwrap();
-    assert_eq!(r.vat_total.as_deref(), Some("24.20 EUR"));
-    let refusal = r
-        .errors
-        .iter()
-        .find(|e| e.field == "review")
-        .expect("refused");
+    assert_eq!(r.vat.total.as_deref(), Some("24.20 EUR"));
+    let refusal = r.errors.iter().find(|e| e.field == "vat").expect("refused");
     assert!(
         refusal.message.contains("add up to 24.20 EUR"),
         "{}",
         refusal.message
     );
-    assert_eq!(r.vat[0].net, "20");
+    assert_eq!(r.vat.lines[0].net, "20");
     assert_eq!(anna.view().status.pending, 0);
 
     // A rate that is no rate is the field's error.
     edit(
         &mut anna,
-        ReviewField::VatRate {
+        ReviewField::Vat(VatEdit::Rate {
             line: 0,
             value: "twenty".into(),
-        },
+        }),
     );
     anna.send(Event::Review(ReviewEvent::SaveCorrection));
     anna.settle(&mut server);
@@ -124,25 +130,24 @@ fn anna_corrects_asks_and_marks_reviewed_while_emma_answers() {
 
     edit(
         &mut anna,
-        ReviewField::VatRate {
+        ReviewField::Vat(VatEdit::Rate {
             line: 0,
             value: "21".into(),
-        },
+        }),
     );
-    edit(
-        &mut anna,
-        ReviewField::VatNet {
+    // With the amounts left empty, the rate splits the receipt's 30.00 EUR.
+    for clear in [
+        VatEdit::Net {
             line: 0,
-            value: "24.79".into(),
+            value: String::new(),
         },
-    );
-    edit(
-        &mut anna,
-        ReviewField::VatAmount {
+        VatEdit::Amount {
             line: 0,
-            value: "5,21".into(),
+            value: String::new(),
         },
-    );
+    ] {
+        edit(&mut anna, ReviewField::Vat(clear));
+    }
     anna.send(Event::Review(ReviewEvent::SaveCorrection));
     anna.settle(&mut server);
     let e = server.state.expense(id).unwrap();

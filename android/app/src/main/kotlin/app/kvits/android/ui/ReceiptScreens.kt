@@ -37,6 +37,7 @@ import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
+import app.kvits.shared.AnswerView
 import app.kvits.shared.Choice
 import app.kvits.shared.Event
 import app.kvits.shared.FieldError
@@ -46,7 +47,10 @@ import app.kvits.shared.ReceiptRow
 import app.kvits.shared.ReceiptStatus
 import app.kvits.shared.ReceiptView
 import app.kvits.shared.ReceiptsView
+import app.kvits.shared.ReviewEvent
 import app.kvits.shared.Route
+import app.kvits.shared.VatEdit
+import app.kvits.shared.VatLinesView
 
 @Composable
 fun ReceiptsScreen(view: ReceiptsView, send: Send, capture: CaptureActions, images: ImageAccess) {
@@ -147,6 +151,12 @@ fun ReceiptScreen(view: ReceiptView, send: Send, capture: CaptureActions, images
         FormText("Date (YYYY-MM-DD)", view.date, view.editable, error(view.errors, "date")) { edit(FormField.Date(it)) }
         FormText("Merchant", view.merchant, view.editable, error(view.errors, "merchant")) { edit(FormField.Merchant(it)) }
         FormText("Note", view.note, view.editable, error(view.errors, "note")) { edit(FormField.Note(it)) }
+        view.vatLines?.let { lines -> VatLinesForm(lines, view.errors) { edit(FormField.Vat(it)) } }
+        if (view.vatLines == null) {
+            view.vat?.let { Text("VAT: $it", Modifier.padding(top = 8.dp)) }
+        }
+        view.accountCode?.let { Text("Account: $it", Modifier.padding(top = 8.dp)) }
+        view.answer?.let { AnswerForm(it, send) }
 
         view.decisions.forEach { d ->
             Text(d.text + (d.reason?.let { " — $it" } ?: ""), Modifier.padding(top = 8.dp))
@@ -158,6 +168,55 @@ fun ReceiptScreen(view: ReceiptView, send: Send, capture: CaptureActions, images
                 if (view.canDelete) TextButton(onClick = { send(Event.Receipts(ReceiptEvent.Delete)) }) { Text("Delete") }
             }
         }
+    }
+}
+
+/**
+ * The VAT lines, one per rate. A line with a rate and no amounts takes the rest of the receipt's
+ * amount, split by its rate (the core does the sum).
+ */
+@Composable
+private fun VatLinesForm(view: VatLinesView, errors: List<FieldError>, edit: (VatEdit) -> Unit) {
+    Text("VAT (${view.currency})", style = MaterialTheme.typography.titleSmall, modifier = Modifier.padding(top = 16.dp))
+    view.lines.forEachIndexed { i, line ->
+        val n = i.toUInt()
+        Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+            Column(Modifier.weight(1f)) {
+                FormText("Rate %", line.rate, true, error(errors, "vat.$i.rate"), KeyboardType.Decimal) {
+                    edit(VatEdit.Rate(n, it))
+                }
+            }
+            Column(Modifier.weight(1f)) {
+                FormText("Net", line.net, true, error(errors, "vat.$i.net"), KeyboardType.Decimal) {
+                    edit(VatEdit.Net(n, it))
+                }
+            }
+            Column(Modifier.weight(1f)) {
+                FormText("VAT", line.vat, true, error(errors, "vat.$i.vat"), KeyboardType.Decimal) {
+                    edit(VatEdit.Amount(n, it))
+                }
+            }
+        }
+        TextButton(onClick = { edit(VatEdit.Remove(n)) }) { Text("Remove line ${i + 1}") }
+    }
+    view.total?.let { Text("Lines add up to $it", style = MaterialTheme.typography.bodySmall) }
+    error(errors, "vat")?.let { Text(it, color = MaterialTheme.colorScheme.error) }
+    if (view.canAdd) OutlinedButton(onClick = { edit(VatEdit.Add) }) { Text("Add VAT rate") }
+}
+
+/** The firm's question the receipt came back with, and the employee's answer to it. */
+@Composable
+private fun AnswerForm(view: AnswerView, send: Send) {
+    Text("Question from ${view.askedBy}", style = MaterialTheme.typography.titleSmall, modifier = Modifier.padding(top = 16.dp))
+    Text("“${view.question}”")
+    val sent = view.sent
+    if (sent != null) {
+        Text("Your answer: “$sent”", Modifier.padding(top = 4.dp))
+    } else {
+        FormText("Your answer", view.answer, true, error(view.errors, "answer") ?: error(view.errors, "review")) {
+            send(Event.Review(ReviewEvent.EditAnswer(it)))
+        }
+        OutlinedButton(onClick = { send(Event.Review(ReviewEvent.SendAnswer)) }) { Text("Send answer") }
     }
 }
 
