@@ -208,6 +208,10 @@ async fn set_access_handler(
         .transact(move |tx| {
             may_set_access(tx, &user, target)?;
             crate::auth::set_disabled(tx, target, req.disabled)?;
+            // Their companies' member lists say so, on every device that shows them.
+            for company in store::member_companies(tx, target)? {
+                store::refresh_company(tx, company)?;
+            }
             tracing::info!(by = %user.user_id, user = %target, disabled = req.disabled, "access set");
             Ok(())
         })

@@ -124,7 +124,8 @@ pub fn firm(c: &Connection, id: FirmId) -> ApiResult<Firm> {
         },
     )?;
     let mut stmt = c.prepare_cached(
-        "SELECT id, name, email, firm_admin, password_hash IS NULL FROM users
+        "SELECT id, name, email, firm_admin, password_hash IS NULL, disabled_at IS NOT NULL
+         FROM users
          WHERE firm_id = ?1 AND (accountant = 1 OR firm_admin = 1) ORDER BY name, id",
     )?;
     let rows = stmt.query_map([id.to_string()], |r| {
@@ -134,11 +135,12 @@ pub fn firm(c: &Connection, id: FirmId) -> ApiResult<Firm> {
             r.get::<_, String>(2)?,
             r.get::<_, bool>(3)?,
             r.get::<_, bool>(4)?,
+            r.get::<_, bool>(5)?,
         ))
     })?;
     let mut staff = Vec::new();
     for row in rows {
-        let (user_id, name, email, firm_admin, invited) = row?;
+        let (user_id, name, email, firm_admin, invited, disabled) = row?;
         staff.push(StaffMember {
             user_id,
             name,
@@ -150,6 +152,7 @@ pub fn firm(c: &Connection, id: FirmId) -> ApiResult<Firm> {
             },
             assigned: store::assignments(c, user_id)?,
             invited,
+            disabled,
         });
     }
     Ok(Firm {

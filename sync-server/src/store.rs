@@ -94,6 +94,15 @@ pub fn assignments(c: &Connection, user: UserId) -> ApiResult<Vec<CompanyId>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The companies a user is a member of (any role, active or not).
+pub fn member_companies(c: &Connection, user: UserId) -> ApiResult<Vec<CompanyId>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT DISTINCT company_id FROM memberships WHERE user_id = ?1 ORDER BY 1",
+    )?;
+    let rows = stmt.query_map([user.to_string()], |r| uuid_col::<CompanyId>(r, 0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// A user's memberships: each company of their firm they belong to, whether it is active,
 /// and their roles there.
 fn memberships(
@@ -435,13 +444,14 @@ pub fn write_all(c: &Connection, firm: FirmId, writes: &[Write]) -> ApiResult<()
     Ok(())
 }
 
-/// Rebuilds a company's row (its member list) after memberships changed.
+/// Rebuilds a company's row (its member list) after memberships or a member's access changed.
 pub fn refresh_company(c: &Connection, company: CompanyId) -> ApiResult<()> {
     let Some(mut row) = self::company(c, company)? else {
         return Err(ApiError::not_found("company"));
     };
     let mut stmt = c.prepare_cached(
-        "SELECT u.id, u.name, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id
+        "SELECT u.id, u.name, u.email, m.role, u.disabled_at IS NOT NULL
+         FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.company_id = ?1 ORDER BY u.name, u.id",
     )?;
     let rows = stmt.query_map([company.to_string()], |r| {
@@ -450,11 +460,12 @@ pub fn refresh_company(c: &Connection, company: CompanyId) -> ApiResult<()> {
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
+            r.get::<_, bool>(4)?,
         ))
     })?;
     let mut members: Vec<Member> = Vec::new();
     for row in rows {
-        let (user_id, name, email, role) = row?;
+        let (user_id, name, email, role, disabled) = row?;
         let Some(role) = Role::parse(&role) else {
             continue;
         };
@@ -465,6 +476,7 @@ pub fn refresh_company(c: &Connection, company: CompanyId) -> ApiResult<()> {
                 name,
                 email,
                 roles: vec![role],
+                disabled,
             }),
         }
     }

@@ -243,8 +243,26 @@ async fn a_company_admin_turns_a_member_s_access_off_and_on() {
         .unwrap();
     assert_eq!(wrong.status(), 401);
 
+    // Birch's member list says so on every device that shows it.
+    let mut clara_device = srv.device("clara@demo.kvits").await;
+    let emma_shown = |changes: Vec<kvits_protocol::Change>| {
+        changes.into_iter().rev().find_map(|c| match c.op {
+            kvits_protocol::ChangeOp::Upsert { entity } => match *entity {
+                kvits_protocol::Entity::Company(company) => company
+                    .members
+                    .into_iter()
+                    .find(|m| m.user_id == emma_id)
+                    .map(|m| m.disabled),
+                _ => None,
+            },
+            kvits_protocol::ChangeOp::Delete { .. } => None,
+        })
+    };
+    assert_eq!(emma_shown(clara_device.pull_all().await), Some(true));
+
     // On again: she signs in as before.
     assert_eq!(access(clara.clone(), emma_id, false).await, 204);
+    assert_eq!(emma_shown(clara_device.pull_all().await), Some(false));
     assert_eq!(
         sign_in(&srv, "emma@demo.kvits", "again").await.status(),
         200

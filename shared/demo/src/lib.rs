@@ -437,6 +437,7 @@ impl Person {
             name: self.name.into(),
             email: self.email.into(),
             roles,
+            disabled: false,
         })
     }
 }

@@ -325,15 +325,17 @@ pub fn staff_member() -> impl Strategy<Value = StaffMember> {
         staff_role(),
         vec(company_id(), 0..3),
         any::<bool>(),
+        any::<bool>(),
     )
         .prop_map(
-            |(user_id, name, email, role, assigned, invited)| StaffMember {
+            |(user_id, name, email, role, assigned, invited, disabled)| StaffMember {
                 user_id,
                 name,
                 email,
                 role,
                 assigned,
                 invited,
+                disabled,
             },
         )
 }
@@ -587,12 +589,15 @@ pub fn decision_kind() -> impl Strategy<Value = DecisionKind> {
 
 /// Any [`Member`].
 pub fn member() -> impl Strategy<Value = Member> {
-    (user_id(), text(), email(), roles()).prop_map(|(user_id, name, email, roles)| Member {
-        user_id,
-        name,
-        email,
-        roles,
-    })
+    (user_id(), text(), email(), roles(), any::<bool>()).prop_map(
+        |(user_id, name, email, roles, disabled)| Member {
+            user_id,
+            name,
+            email,
+            roles,
+            disabled,
+        },
+    )
 }
 
 /// Any [`Company`] (up to three members).

@@ -248,6 +248,9 @@ pub struct StaffMember {
     pub assigned: Vec<CompanyId>,
     /// Invited, and the invitation not accepted yet.
     pub invited: bool,
+    /// Their access is turned off: they cannot sign in or sync until it is turned on again.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// `POST /v1/firm/staff` (firm admins): invite a colleague into the firm's staff.

@@ -205,6 +205,9 @@ pub struct Member {
     pub name: String,
     pub email: String,
     pub roles: Vec<Role>,
+    /// Their access is turned off: they cannot sign in or sync until it is turned on again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 /// A category an expense is booked under (Fuel, Meals, …).

@@ -158,18 +158,21 @@ fn company() -> Company {
                 name: "Emma Ozola".to_owned(),
                 email: "emma.ozola@zalakafija.lv".to_owned(),
                 roles: vec![Role::Employee],
+                disabled: false,
             },
             Member {
                 user_id: ALICE,
                 name: "Alice Approver".to_owned(),
                 email: "alice@zalakafija.lv".to_owned(),
                 roles: vec![Role::Approver, Role::CompanyAdmin],
+                disabled: false,
             },
             Member {
                 user_id: JANIS,
                 name: "Jānis Bērziņš".to_owned(),
                 email: "janis.berzins@zalakafija.lv".to_owned(),
                 roles: vec![Role::Approver, Role::Client],
+                disabled: true,
             },
         ],
     }
@@ -438,6 +441,7 @@ fn firm() {
                 role: StaffRole::FirmAdmin,
                 assigned: vec![],
                 invited: false,
+                disabled: false,
             },
             StaffMember {
                 user_id: EMMA,
@@ -446,6 +450,7 @@ fn firm() {
                 role: StaffRole::Accountant,
                 assigned: vec![ZALA_KAFIJA],
                 invited: true,
+                disabled: true,
             },
         ],
     });

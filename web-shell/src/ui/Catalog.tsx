@@ -418,7 +418,10 @@ function People(props: { view: CatalogView }) {
           Invite someone
         </button>
       </div>
-      <p className="muted small">Inviting people and changing roles needs the network.</p>
+      <p className="muted small">
+        Inviting people and changing roles or access needs the network. Turning someone's access off ends every
+        session of theirs at once; what they saved on their devices stays there until it is turned on again.
+      </p>
       <ActionStatus busy={v.people_busy} error={v.people_error} done={v.people_done} link={v.invite_link} />
       {open === "new" && (
         <div className="editor">
@@ -441,12 +444,21 @@ function People(props: { view: CatalogView }) {
                       {label(r)}
                     </span>
                   ))}
+                  {m.disabled && <span className="tag tag-warn">Access off</span>}
                 </div>
               </div>
               {open !== m.user_id && (
                 <button type="button" className="button-quiet" onClick={() => setOpen(m.user_id)}>
                   Change roles of {m.name}
                 </button>
+              )}
+              {m.can_set_access && (
+                <AccessButton
+                  name={m.name}
+                  disabled={m.disabled}
+                  busy={v.people_busy}
+                  set={(on) => dispatch({ kind: "People", value: { kind: "SetAccess", user_id: m.user_id, on } })}
+                />
               )}
             </div>
             {open === m.user_id && (
@@ -463,6 +475,19 @@ function People(props: { view: CatalogView }) {
         ))}
       </ul>
     </section>
+  );
+}
+
+/** Turns a person's access off (every session of theirs ends at once) or on again. */
+export function AccessButton(props: { name: string; disabled: boolean; busy: boolean; set: (on: boolean) => void }) {
+  return props.disabled ? (
+    <button type="button" className="button-quiet" disabled={props.busy} onClick={() => props.set(true)}>
+      Turn on access for {props.name}
+    </button>
+  ) : (
+    <button type="button" className="button-quiet danger" disabled={props.busy} onClick={() => props.set(false)}>
+      Turn off access for {props.name}
+    </button>
   );
 }
 

@@ -5,7 +5,7 @@
 import { useState } from "react";
 import { CompanyInput, StaffInput } from "../generated/types/shared_types";
 import type { Choice, ClientRow, FirmView, StaffRow } from "../generated/types/shared_types";
-import { ActionStatus, Check, EditorForm, RoleChecks, Text } from "./Catalog";
+import { AccessButton, ActionStatus, Check, EditorForm, RoleChecks, Text } from "./Catalog";
 import { ChoiceSelect, useDispatch } from "./common";
 
 export function FirmScreen({ view }: { view: FirmView }) {
@@ -166,13 +166,22 @@ function Staff({ view }: { view: FirmView }) {
               <div className="settings-main">
                 {s.name} <span className="muted">{s.email}</span>
                 <div className="small">
-                  <span className="tag">{s.role}</span> {s.assigned_text}
+                  <span className="tag">{s.role}</span> {s.disabled && <span className="tag tag-warn">Access off</span>}{" "}
+                  {s.assigned_text}
                 </div>
               </div>
               {open !== s.user_id && (
                 <button type="button" className="button-quiet" onClick={() => setOpen(s.user_id)}>
                   Change {s.name}
                 </button>
+              )}
+              {s.can_set_access && (
+                <AccessButton
+                  name={s.name}
+                  disabled={s.disabled}
+                  busy={view.busy}
+                  set={(on) => dispatch({ kind: "Firm", value: { kind: "SetStaffAccess", user_id: s.user_id, on } })}
+                />
               )}
             </div>
             {open === s.user_id && (

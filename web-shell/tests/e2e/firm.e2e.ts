@@ -1,10 +1,12 @@
 // The firm's console in Chromium, as its firm admin Paula: she adds a client company, invites
 // a colleague assigned to it, and the colleague, signing in from the link, sees only that
-// client. The server ends with the company's details and the assignment.
+// client; she turns his access off (his browser is told why) and on again. The server ends
+// with the company's details and the assignment.
 
 import { expect, test } from "vitest";
-import { apiLogin, chromiumForFile, newContext, screenshot, signIn, SLOW, watch } from "./support";
+import { apiLogin, chromiumForFile, newContext, screenshot, signIn, SLOW, syncStatus, watch } from "./support";
 
+const PASSWORD = "Sven counts spruce cones 42";
 const chrome = chromiumForFile();
 const logs = chrome.logs;
 
@@ -61,13 +63,33 @@ test("Paula adds a client and a colleague who sees only that client", async () =
       const sven = await svenCtx.newPage();
       watched.push(watch(sven, "sven"));
       await sven.goto(await link.inputValue());
-      await sven.getByLabel("New password").fill("Sven counts spruce cones 42");
-      await sven.getByLabel("Password again").fill("Sven counts spruce cones 42");
+      await sven.getByLabel("New password").fill(PASSWORD);
+      await sven.getByLabel("Password again").fill(PASSWORD);
       await sven.getByRole("button", { name: "Set password and sign in" }).click();
       await sven.locator(".company-name", { hasText: company }).waitFor({ timeout: SLOW });
       await expect(sven.getByLabel("Company").count()).resolves.toBe(0);
       await expect(sven.getByRole("navigation", { name: "Main" }).getByRole("button", { name: "Firm" }).count()).resolves.toBe(0);
       await screenshot(sven, "firm-03-colleague-sees-one-client");
+
+      // Paula turns Sven's access off: his browser is told why at its next request.
+      await svenRow.getByRole("button", { name: "Turn off access for Sven Senior" }).click();
+      await svenRow.getByText("Access off").waitFor({ timeout: SLOW });
+      await paula.getByText(/Sven Senior's access is off/).waitFor();
+      await screenshot(paula, "firm-04-access-off");
+      await sven.reload();
+      await syncStatus(sven).getByRole("button", { name: "Sign in again" }).waitFor({ timeout: SLOW });
+      await sven.getByText(/access to Kvits was turned off by your firm or company/).first().waitFor();
+      await screenshot(sven, "firm-05-colleague-told");
+
+      // On again: he signs in as before and finds his client.
+      await svenRow.getByRole("button", { name: "Turn on access for Sven Senior" }).click();
+      await paula.getByText("Sven Senior can sign in again.").waitFor({ timeout: SLOW });
+      await expect(svenRow.getByText("Access off").count()).resolves.toBe(0);
+      await syncStatus(sven).getByRole("button", { name: "Sign in again" }).click();
+      await sven.getByLabel("Password").fill(PASSWORD);
+      await sven.getByRole("button", { name: "Sign in", exact: true }).click();
+      await sven.locator(".company-name", { hasText: company }).waitFor({ timeout: SLOW });
+      await syncStatus(sven).getByRole("button", { name: "Sign in again" }).waitFor({ state: "detached", timeout: SLOW });
     } finally {
       await svenCtx.close();
     }

@@ -232,7 +232,7 @@ impl Model {
                         Some("The server answered something this app cannot read.".into());
                 }
             },
-            Reply::Unauthorized => return self.session_expired(),
+            Reply::Unauthorized(reason) => return self.session_expired(reason),
             Reply::Upgrade => {
                 self.clients.error =
                     Some("This version of Kvits is too old for the server. Update the app.".into());

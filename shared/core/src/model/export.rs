@@ -297,7 +297,7 @@ impl Model {
         let (_, what) = self.export.ops.remove(at);
         let body = match classify(result) {
             Reply::Ok(body) => body,
-            Reply::Unauthorized => return self.session_expired(),
+            Reply::Unauthorized(reason) => return self.session_expired(reason),
             Reply::Upgrade => {
                 self.export.error =
                     Some("This version of Kvits is too old for the server. Update the app.".into());

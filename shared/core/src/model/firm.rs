@@ -59,6 +59,11 @@ pub enum FirmEvent {
         firm_admin: bool,
         assigned: Vec<String>,
     },
+    /// Turn a colleague's access off (every session of theirs ends; they cannot sign in) or on.
+    SetStaffAccess {
+        user_id: String,
+        on: bool,
+    },
     /// Keep accountants to their assigned clients, or let them see every client.
     SetAssignedClientsOnly {
         assigned_clients_only: bool,
@@ -92,6 +97,7 @@ pub(crate) enum FirmOp {
     Invite { name: String },
     SetStaff { name: String },
     Settings { done: String },
+    Access { done: String },
 }
 
 /// The console's state.
@@ -208,6 +214,9 @@ impl Model {
                 firm_admin,
                 assigned,
             } => self.plan_set_staff(&user_id, firm_admin, &assigned),
+            FirmEvent::SetStaffAccess { user_id, on } => {
+                return self.set_staff_access(&user_id, on);
+            }
             FirmEvent::SetAssignedClientsOnly {
                 assigned_clients_only,
             } => self.plan_settings(
@@ -392,6 +401,31 @@ impl Model {
         ))
     }
 
+    fn set_staff_access(&mut self, user_id: &str, on: bool) -> Cmd {
+        let member = parse_id::<UserId>(user_id).and_then(|id| {
+            self.firm
+                .firm
+                .as_ref()
+                .and_then(|f| f.staff.iter().find(|s| s.user_id == id))
+                .map(|s| (s.user_id, s.name.clone()))
+        });
+        let Some((user, name)) = member else {
+            self.firm.error = Some("That person is not on the firm's staff.".into());
+            return Command::done();
+        };
+        match self.access_request(user, &name, on) {
+            Ok((request, done)) => {
+                let (op, cmd) = self.send(request);
+                self.firm.op = Some((op, FirmOp::Access { done }));
+                cmd
+            }
+            Err(message) => {
+                self.firm.error = Some(message);
+                Command::done()
+            }
+        }
+    }
+
     /// The server's answer to the console's request `op`.
     pub(crate) fn firm_answered(&mut self, result: HttpResult) -> Cmd {
         let Some((_, op)) = self.firm.op.take() else {
@@ -399,7 +433,7 @@ impl Model {
         };
         let body = match classify(result) {
             Reply::Ok(body) => body,
-            Reply::Unauthorized => return self.session_expired(),
+            Reply::Unauthorized(reason) => return self.session_expired(reason),
             Reply::Upgrade => {
                 self.firm.error =
                     Some("This version of Kvits is too old for the server. Update the app.".into());
@@ -448,7 +482,7 @@ impl Model {
             FirmOp::SetStaff { name } => {
                 self.firm.done = Some(format!("{name}'s role and clients are saved."));
             }
-            FirmOp::Settings { done } => self.firm.done = Some(done),
+            FirmOp::Settings { done } | FirmOp::Access { done } => self.firm.done = Some(done),
         }
         // The staff list and (through the next pull) the companies changed: fetch both.
         self.sync.refresh_session = true;

@@ -7,7 +7,7 @@ use crux_core::Command;
 use crux_http::protocol::HttpResult;
 use facet::Facet;
 use kvits_domain::State as _;
-use kvits_protocol::{Invitation, InviteUserRequest, Role, SetRolesRequest};
+use kvits_protocol::{Invitation, InviteUserRequest, Role, SetAccessRequest, SetRolesRequest};
 use serde::{Deserialize, Serialize};
 
 use super::sync::{Reply, classify};
@@ -31,13 +31,24 @@ pub enum PeopleEvent {
     Invite(InviteInput),
     /// Replace a member's roles in the current company.
     SetRoles { user_id: String, roles: Vec<String> },
+    /// Turn a member's access off (every session of theirs ends; they cannot sign in) or on.
+    SetAccess { user_id: String, on: bool },
 }
 
 /// What the people screen is waiting for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum PeopleOp {
-    Invite { email: String, name: String },
-    SetRoles { name: String },
+    Invite {
+        email: String,
+        name: String,
+    },
+    SetRoles {
+        name: String,
+    },
+    /// Says what was done once the server did it.
+    Access {
+        done: String,
+    },
 }
 
 /// The people part of the settings screen.
@@ -70,6 +81,7 @@ impl Model {
         match event {
             PeopleEvent::Invite(input) => self.invite_user(input),
             PeopleEvent::SetRoles { user_id, roles } => self.set_member_roles(&user_id, &roles),
+            PeopleEvent::SetAccess { user_id, on } => self.set_member_access(&user_id, on),
         }
     }
 
@@ -95,7 +107,8 @@ impl Model {
         }
         if !self.sync.online {
             self.people.error = Some(
-                "Inviting and changing roles needs the internet. Try again when online.".into(),
+                "Inviting, changing roles and access need the internet. Try again when online."
+                    .into(),
             );
             return None;
         }
@@ -175,6 +188,71 @@ impl Model {
         cmd
     }
 
+    fn set_member_access(&mut self, user_id: &str, on: bool) -> Cmd {
+        let Some(company) = self.people_ready() else {
+            return Command::done();
+        };
+        let member = parse_id::<kvits_protocol::UserId>(user_id).and_then(|id| {
+            self.predicted
+                .company(company)
+                .and_then(|c| c.members.into_iter().find(|m| m.user_id == id))
+        });
+        let Some(member) = member else {
+            self.people.error = Some("That person is not a member of this company.".into());
+            return Command::done();
+        };
+        match self.access_request(member.user_id, &member.name, on) {
+            Ok((request, done)) => {
+                let (op, cmd) = self.send(request);
+                self.people.op = Some((op, PeopleOp::Access { done }));
+                cmd
+            }
+            Err(message) => {
+                self.people.error = Some(message);
+                Command::done()
+            }
+        }
+    }
+
+    /// Whether the user may turn `user`'s access off or on, as far as this device knows: the
+    /// firm's admins, and a company's admins (the server also checks that they manage every
+    /// company the person belongs to); nobody their own.
+    pub(crate) fn may_set_access(
+        &self,
+        user: kvits_protocol::UserId,
+        company: kvits_protocol::CompanyId,
+    ) -> bool {
+        let Some(actor) = &self.actor else {
+            return false;
+        };
+        actor.user_id != user
+            && (self.is_firm_admin() || actor.has_any(company, &[Role::CompanyAdmin]))
+    }
+
+    /// The request that turns `user`'s access on or off, and what to say once it is done.
+    pub(crate) fn access_request(
+        &self,
+        user: kvits_protocol::UserId,
+        name: &str,
+        on: bool,
+    ) -> Result<(crux_http::protocol::HttpRequest, String), String> {
+        if self.actor.as_ref().is_some_and(|a| a.user_id == user) {
+            return Err("You cannot turn off your own access; sign out instead.".into());
+        }
+        let body =
+            serde_json::to_vec(&SetAccessRequest { disabled: !on }).map_err(|e| e.to_string())?;
+        let request = self.request("PUT", &format!("/v1/users/{user}/access"), Some(body));
+        let done = if on {
+            format!("{name} can sign in again.")
+        } else {
+            format!(
+                "{name}'s access is off: every session of theirs has ended, and they cannot \
+                 sign in until it is turned on again."
+            )
+        };
+        Ok((request, done))
+    }
+
     /// What to tell whoever invited `name` (with the link's expiry), and the absolute link to
     /// hand over.
     pub(crate) fn invitation_texts(
@@ -235,8 +313,12 @@ impl Model {
                     self.people.done = Some(format!("{name}'s roles are changed."));
                     self.kick()
                 }
+                PeopleOp::Access { done } => {
+                    self.people.done = Some(done);
+                    self.kick()
+                }
             },
-            Reply::Unauthorized => self.session_expired(),
+            Reply::Unauthorized(reason) => self.session_expired(reason),
             Reply::Upgrade => {
                 self.people.error =
                     Some("This version of Kvits is too old for the server. Update the app.".into());

@@ -193,7 +193,12 @@ impl VatForm {
                 })
             })
             .collect();
-        kvits_domain::check_vat(&lines, gross).map_err(|e| vec![("vat".into(), sentence(e))])?;
+        kvits_domain::check_vat(&lines, gross).map_err(|e| {
+            vec![(
+                "vat".into(),
+                format!("{}.", format::sentence(&e.to_string())),
+            )]
+        })?;
         Ok(lines)
     }
 
@@ -217,18 +222,6 @@ fn vat_of_gross(gross: i64, rate_bp: u32) -> i64 {
     let vat = (gross * rate * 2 + (10_000 + rate)) / ((10_000 + rate) * 2);
     // The quotient is at most `gross`, which came from an i64.
     i64::try_from(vat).unwrap_or(0)
-}
-
-/// The domain's refusal as the form shows it: capitalised, ending in a full stop.
-fn sentence(e: kvits_domain::DomainError) -> String {
-    let text = e.to_string();
-    let mut chars = text.chars();
-    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
-    format!(
-        "{}{}.",
-        first.unwrap_or_default(),
-        chars.as_str().trim_end_matches('.')
-    )
 }
 
 /// `21`, `5.5`: a rate in hundredths of a percent as the form shows it.

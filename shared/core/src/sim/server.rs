@@ -322,7 +322,11 @@ impl FakeServer {
                     },
                 )
             }
-            (_, _) if self.user_of(req).is_none() => error(401, "unauthorized", "sign in"),
+            (_, _) if self.user_of(req).is_none() => error(
+                401,
+                "unauthorized",
+                "this session has expired; sign in again",
+            ),
             ("POST", "/v1/auth/logout") => {
                 if let Some(t) =
                     header(req, "authorization").and_then(|a| a.strip_prefix("Bearer "))

@@ -55,6 +55,10 @@ pub struct MemberRow {
     pub name: String,
     pub email: String,
     pub roles: Vec<String>,
+    /// Their access is turned off: they cannot sign in or sync.
+    pub disabled: bool,
+    /// The user may turn this person's access off or on (never their own).
+    pub can_set_access: bool,
 }
 
 /// A company's settings, for its admins and the firm's accountants.
@@ -250,6 +254,8 @@ impl Model {
                     name: m.name.clone(),
                     email: m.email.clone(),
                     roles: m.roles.iter().map(|r| r.as_str().to_string()).collect(),
+                    disabled: m.disabled,
+                    can_set_access: self.may_set_access(m.user_id, company_id),
                 })
                 .collect(),
             roles: crate::model::ASSIGNABLE_ROLES

@@ -46,6 +46,10 @@ pub struct StaffRow {
     pub assigned: Vec<Choice>,
     /// "Birch Bakery, Cedar Logistics", "Every client (firm admin)" or "No clients".
     pub assigned_text: String,
+    /// Their access is turned off: they cannot sign in or sync.
+    pub disabled: bool,
+    /// The user may turn this colleague's access off or on (never their own).
+    pub can_set_access: bool,
 }
 
 /// The firm's console.
@@ -133,6 +137,7 @@ impl Model {
                 })
                 .collect()
         };
+        let me = self.actor.as_ref().map(|a| a.user_id);
         let staff = firm
             .map(|f| {
                 f.staff
@@ -167,6 +172,8 @@ impl Model {
                                 names.join(", ")
                             },
                             assigned,
+                            disabled: s.disabled,
+                            can_set_access: Some(s.user_id) != me,
                         }
                     })
                     .collect()

@@ -203,6 +203,7 @@ fn member(a: &Actor, email: &str, company: CompanyId) -> Member {
         name: a.name.clone(),
         email: email.into(),
         roles: a.roles.get(&company).cloned().unwrap_or_default(),
+        disabled: false,
     }
 }
 

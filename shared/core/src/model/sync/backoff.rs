@@ -7,6 +7,7 @@ use crux_time::{TimeRequest, TimeResponse, TimerId};
 
 use super::{Blocked, FIRST_RETRY_MS, MAX_RETRY_MS, Reply, Step};
 use crate::event::{Event, Internal};
+use crate::format;
 use crate::model::{Cmd, Intent, LocalWrite, Model};
 
 impl Model {
@@ -73,7 +74,7 @@ impl Model {
     pub(super) fn stop_or_retry(&mut self, reply: Reply) -> Cmd {
         match reply {
             Reply::Ok(_) => Command::done(),
-            Reply::Unauthorized => self.session_expired(),
+            Reply::Unauthorized(reason) => self.session_expired(reason),
             Reply::Upgrade => {
                 self.sync.step = Step::Idle;
                 self.sync.blocked = Some(Blocked::Upgrade);
@@ -94,18 +95,25 @@ impl Model {
     }
 
     /// The server no longer accepts the token: keep everything, ask to sign in again.
-    pub(crate) fn session_expired(&mut self) -> Cmd {
+    /// The server ended the session (`reason`: what it said, e.g. that the person's access was
+    /// turned off): the outbox stays, and the user is asked to sign in again.
+    pub(crate) fn session_expired(&mut self, reason: Option<String>) -> Cmd {
         self.sync.step = Step::Idle;
         self.sync.blocked = Some(Blocked::SignIn);
-        self.sync.last_error =
-            Some("Your session has ended. Sign in again to send your changes.".into());
+        let reason = reason.map(|r| format::sentence(&r));
+        self.sync.last_error = Some(match &reason {
+            Some(r) => format!("Your session has ended. {r}."),
+            None => "Your session has ended. Sign in again to send your changes.".into(),
+        });
         let Some(mut record) = self.local.session.clone() else {
             return Command::done();
         };
         record.token = None;
         self.sign_in.email = record.session.user.email.clone();
-        self.sign_in.error =
-            Some("Your session has ended — sign in again. Nothing you saved is lost.".into());
+        self.sign_in.error = Some(match reason {
+            Some(r) => format!("{r}. Nothing you saved is lost."),
+            None => "Your session has ended — sign in again. Nothing you saved is lost.".into(),
+        });
         // The user may be in the middle of a form: the status bar asks them to sign in
         // (`Route::SignIn`) rather than the screen being taken away.
         self.enqueue(Intent::Writes {

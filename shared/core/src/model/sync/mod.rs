@@ -143,7 +143,8 @@ impl Default for SyncState {
 /// A server answer, sorted by what to do about it.
 pub(crate) enum Reply {
     Ok(Vec<u8>),
-    Unauthorized,
+    /// The session ended; the server's reason when it gave one.
+    Unauthorized(Option<String>),
     Upgrade,
     /// Try again later (no network, 5xx, 429), after `retry_after_ms` if the server said.
     Transient(String, Option<u64>),
@@ -171,7 +172,12 @@ pub(crate) fn classify(result: HttpResult) -> Reply {
     // The one table of what an answer means, shared with the native runtime and the web shell.
     match classify_answer(response.status, retry_after) {
         AnswerClass::Success => Reply::Ok(response.body),
-        AnswerClass::SignInAgain => Reply::Unauthorized,
+        // Only our server's own sentence is a reason (a proxy's 401 page is not).
+        AnswerClass::SignInAgain => Reply::Unauthorized(
+            serde_json::from_slice::<kvits_protocol::ErrorBody>(&response.body)
+                .ok()
+                .map(|e| e.message),
+        ),
         AnswerClass::UpdateApp => Reply::Upgrade,
         AnswerClass::Retry { retry_after_ms } => Reply::Transient(message(), retry_after_ms),
         AnswerClass::Permanent => Reply::Refused(message()),

@@ -84,7 +84,7 @@ impl Model {
                         self.sync.step = Step::Idle;
                         self.backoff(e.message, None)
                     }
-                    UploadErrorKind::Unauthorized => self.session_expired(),
+                    UploadErrorKind::Unauthorized => self.session_expired(None),
                     UploadErrorKind::Refused | UploadErrorKind::FileMissing => {
                         let Some(photo) = self.local.photos.get(&sha256).cloned() else {
                             self.sync.step = Step::Idle;
