@@ -37,7 +37,8 @@ struct KvitsApp: App {
         return try? Core(
             dataDirectory: support.appendingPathComponent("kvits"),
             serverURL: server,
-            deviceName: UIDevice.current.name)
+            deviceName: UIDevice.current.name,
+            secrets: KeychainSecrets())
     }
 }
 

@@ -32,6 +32,39 @@ pub trait ShellDelegate: Send + Sync {
     fn perform(&self, id: u32, kind: EffectKind, operation: Vec<u8>);
 }
 
+/// The platform's secret storage: the Keychain on iOS, Keystore-backed storage on Android.
+/// The session's token is kept here, never in the app's database file.
+#[uniffi::export(with_foreign)]
+pub trait SecretStore: Send + Sync {
+    /// The secret named `name`, or `None` when none is kept (or it cannot be read: the user
+    /// then signs in again).
+    fn read(&self, name: String) -> Option<String>;
+    /// Keeps `value` under `name`, replacing any, or forgets it for `None`; `false` when the
+    /// platform refused.
+    fn write(&self, name: String, value: Option<String>) -> bool;
+}
+
+struct PlatformSecrets(Arc<dyn SecretStore>);
+
+impl std::fmt::Debug for PlatformSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlatformSecrets")
+    }
+}
+
+impl store::Secrets for PlatformSecrets {
+    fn read(&self, name: &str) -> Result<Option<String>, String> {
+        Ok(self.0.read(name.to_string()))
+    }
+    fn write(&self, name: &str, value: Option<&str>) -> Result<(), String> {
+        if self.0.write(name.to_string(), value.map(str::to_string)) {
+            Ok(())
+        } else {
+            Err(format!("the platform refused to keep {name}"))
+        }
+    }
+}
+
 struct Delegate(Arc<dyn ShellDelegate>);
 
 impl Shell for Delegate {
@@ -64,11 +97,13 @@ pub struct KvitsCore {
 
 #[uniffi::export]
 impl KvitsCore {
-    /// Opens the local data in `config.data_dir` and starts the app.
+    /// Opens the local data in `config.data_dir` and starts the app; the session's token is
+    /// kept in `secrets`.
     #[uniffi::constructor]
     pub fn new(
         config: CoreConfig,
         delegate: Arc<dyn ShellDelegate>,
+        secrets: Arc<dyn SecretStore>,
     ) -> Result<Arc<KvitsCore>, KvitsError> {
         let runtime = Runtime::start(
             Config {
@@ -78,6 +113,7 @@ impl KvitsCore {
                 utc_offset_minutes: config.utc_offset_minutes,
                 claimed: config.claimed.into_iter().collect::<HashSet<_>>(),
                 upload: upload::UploadOptions::default(),
+                secrets: Some(Arc::new(PlatformSecrets(secrets))),
             },
             Arc::new(Delegate(delegate)),
         )?;

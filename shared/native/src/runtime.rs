@@ -73,6 +73,9 @@ pub struct Config {
     pub claimed: HashSet<EffectKind>,
     /// How photos are sent (chunk size); the default suits phones.
     pub upload: crate::upload::UploadOptions,
+    /// The platform's secret store, for the session's token; `None` keeps it in the database
+    /// (tools and tests only: the phones always pass theirs).
+    pub secrets: Option<Arc<dyn crate::store::Secrets>>,
 }
 
 /// A claimed effect waiting for the shell's answer.
@@ -165,11 +168,14 @@ impl Runtime {
         std::fs::create_dir_all(&photos_dir).map_err(|e| KvitsError::Storage {
             detail: format!("cannot create {}: {e}", photos_dir.display()),
         })?;
-        let store = LocalStore::open(&config.data_dir.join("kvits.sqlite")).map_err(|e| {
+        let mut store = LocalStore::open(&config.data_dir.join("kvits.sqlite")).map_err(|e| {
             KvitsError::Storage {
                 detail: e.to_string(),
             }
         })?;
+        if let Some(secrets) = &config.secrets {
+            store = store.with_secrets(secrets.clone());
+        }
         let tokio = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("kvits-runtime")

@@ -17,13 +17,14 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
 use shared::effects::{
     Collection, StoreError, StoreErrorKind, StoreOp, StoreRequest, StoreResponse, StoredRow,
 };
+use shared::model::local::{SESSION_KEY, join_session_row, split_session_row};
 
 /// The migrations, in order: migration `n` (1-based) is `MIGRATIONS[n - 1]` and takes the
 /// database from `user_version` `n - 1` to `n`. Released entries are never edited.
@@ -139,12 +140,28 @@ impl StoreOpenError {
 pub struct LocalStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Where the session's token is kept instead of the database, when the platform has one.
+    secrets: Option<Arc<dyn Secrets>>,
 }
+
+/// The platform's store of secrets: the Keychain on iOS, Keystore-backed storage on Android.
+/// With one, the session's token is never written to the database file (which backups and
+/// file-level access reach); the rest of the session row stays there.
+pub trait Secrets: Send + Sync + fmt::Debug {
+    /// The secret named `name`; `Ok(None)` when none is kept.
+    fn read(&self, name: &str) -> Result<Option<String>, String>;
+    /// Keeps `value` under `name`, replacing any, or forgets it for `None`.
+    fn write(&self, name: &str, value: Option<&str>) -> Result<(), String>;
+}
+
+/// The name the session's token is kept under in [`Secrets`].
+pub const TOKEN_SECRET: &str = "kvits.session.token";
 
 impl fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalStore")
             .field("path", &self.path)
+            .field("secrets", &self.secrets.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -209,6 +226,7 @@ impl LocalStore {
         Ok(LocalStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            secrets: None,
         })
     }
 
@@ -217,19 +235,128 @@ impl LocalStore {
         &self.path
     }
 
+    /// Keeps the session's token in `secrets` from now on, not in the database.
+    pub fn with_secrets(mut self, secrets: Arc<dyn Secrets>) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
     /// Answers one of the core's requests. Never panics: every failure is a
     /// `StoreResponse::Failed`, and a failed `Commit` changed nothing.
     pub fn handle(&self, request: &StoreRequest) -> StoreResponse {
         let mut conn = self.lock();
         let result = match request {
             StoreRequest::Load => load(&conn)
-                .map(|rows| StoreResponse::Loaded { rows })
+                .map(|rows| StoreResponse::Loaded {
+                    rows: self.with_kept_token(&mut conn, rows),
+                })
                 .map_err(|e| failed("loading the local database", &e)),
-            StoreRequest::Commit { ops } => commit(&mut conn, ops)
-                .map(|()| StoreResponse::Committed)
-                .map_err(|e| failed("saving to the local database", &e)),
+            StoreRequest::Commit { ops } => {
+                let (ops, token) = self.without_token(ops);
+                commit(&mut conn, &ops).map(|()| {
+                    if let Some(token) = token {
+                        self.keep_token(token.as_deref());
+                    }
+                    StoreResponse::Committed
+                })
+            }
+            .map_err(|e| failed("saving to the local database", &e)),
         };
         result.unwrap_or_else(StoreResponse::Failed)
+    }
+
+    /// The ops with the session's token taken out of its row, and what to keep as the token
+    /// once they are committed (`Some(None)`: forget it; `None`: leave it as it is).
+    fn without_token(&self, ops: &[StoreOp]) -> (Vec<StoreOp>, Option<Option<String>>) {
+        let mut token = None;
+        if self.secrets.is_none() {
+            return (ops.to_vec(), token);
+        }
+        let ops = ops
+            .iter()
+            .map(|op| match op {
+                StoreOp::Put {
+                    collection: Collection::Meta,
+                    key,
+                    value,
+                } if key == SESSION_KEY => match split_session_row(value) {
+                    Some((row, kept)) => {
+                        token = Some(kept);
+                        StoreOp::Put {
+                            collection: Collection::Meta,
+                            key: key.clone(),
+                            value: row,
+                        }
+                    }
+                    None => op.clone(),
+                },
+                StoreOp::Delete {
+                    collection: Collection::Meta,
+                    key,
+                } if key == SESSION_KEY => {
+                    token = Some(None);
+                    op.clone()
+                }
+                StoreOp::Clear {
+                    collection: Collection::Meta,
+                } => {
+                    token = Some(None);
+                    op.clone()
+                }
+                _ => op.clone(),
+            })
+            .collect();
+        (ops, token)
+    }
+
+    /// Keeps (or forgets) the token, after the database committed the row it goes with. Should
+    /// the platform refuse, the row has no token: the next start asks the user to sign in
+    /// again, and nothing else is lost.
+    fn keep_token(&self, token: Option<&str>) {
+        if let Some(secrets) = &self.secrets
+            && let Err(e) = secrets.write(TOKEN_SECRET, token)
+        {
+            tracing::warn!(error = %e, "the session's token could not be kept");
+        }
+    }
+
+    /// The loaded rows with the kept token back in the session row. A token still in the row
+    /// (written before the platform's store was used) moves there now.
+    fn with_kept_token(&self, conn: &mut Connection, mut rows: Vec<StoredRow>) -> Vec<StoredRow> {
+        let Some(secrets) = &self.secrets else {
+            return rows;
+        };
+        let Some(row) = rows
+            .iter_mut()
+            .find(|r| r.collection == Collection::Meta && r.key == SESSION_KEY)
+        else {
+            return rows;
+        };
+        let Some((bare, in_row)) = split_session_row(&row.value) else {
+            return rows;
+        };
+        if let Some(token) = in_row {
+            let moved = secrets.write(TOKEN_SECRET, Some(&token)).and_then(|()| {
+                let op = StoreOp::Put {
+                    collection: Collection::Meta,
+                    key: SESSION_KEY.into(),
+                    value: bare,
+                };
+                commit(conn, &[op]).map_err(|e| e.to_string())
+            });
+            if let Err(e) = moved {
+                tracing::warn!(error = %e, "the session's token stays in the database for now");
+            }
+            return rows;
+        }
+        let kept = secrets.read(TOKEN_SECRET).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the session's token could not be read");
+            None
+        });
+        if let Some(joined) = join_session_row(&row.value, kept) {
+            row.value = joined;
+        }
+        rows
     }
 
     /// Runs `f` on the store's own connection. For tests only (to limit the file's size, to

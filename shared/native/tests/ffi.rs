@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kvits_native::{CoreConfig, EffectKind, KvitsCore, KvitsError, ShellDelegate};
+use kvits_native::{CoreConfig, EffectKind, KvitsCore, KvitsError, SecretStore, ShellDelegate};
 use shared::view::{ScreenView, ViewModel};
 
 #[derive(Default)]
@@ -24,6 +24,24 @@ impl ShellDelegate for Recorder {
     }
 }
 
+/// The platform's secret store, as a map.
+#[derive(Default)]
+struct Keychain(Mutex<std::collections::HashMap<String, String>>);
+
+impl SecretStore for Keychain {
+    fn read(&self, name: String) -> Option<String> {
+        self.0.lock().unwrap().get(&name).cloned()
+    }
+    fn write(&self, name: String, value: Option<String>) -> bool {
+        let mut kept = self.0.lock().unwrap();
+        match value {
+            Some(v) => kept.insert(name, v),
+            None => kept.remove(&name),
+        };
+        true
+    }
+}
+
 fn core(claimed: Vec<EffectKind>) -> (tempfile::TempDir, Arc<KvitsCore>, Arc<Recorder>) {
     let dir = tempfile::tempdir().unwrap();
     let shell = Arc::new(Recorder::default());
@@ -36,6 +54,7 @@ fn core(claimed: Vec<EffectKind>) -> (tempfile::TempDir, Arc<KvitsCore>, Arc<Rec
             claimed,
         },
         shell.clone(),
+        Arc::new(Keychain::default()),
     )
     .expect("starts");
     (dir, core, shell)

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
-use kvits_native::store::{LocalStore, SCHEMA_VERSION, StoreOpenError};
+use kvits_native::store::{LocalStore, SCHEMA_VERSION, Secrets, StoreOpenError, TOKEN_SECRET};
 use rusqlite::Connection;
 use shared::effects::{
     Collection, StoreErrorKind, StoreOp, StoreRequest, StoreResponse, StoredRow,
@@ -623,4 +623,174 @@ fn commits_of_ten_small_ops_are_quick() {
         ROUNDS * 10
     );
     assert!(per_commit.as_millis() < 250, "{per_commit:?} per commit");
+}
+
+/// The platform's secret store, as a map (the Keychain and the Keystore cannot run here); it
+/// can be told to refuse, as a locked Keychain does.
+#[derive(Debug, Default)]
+struct Keychain {
+    kept: std::sync::Mutex<BTreeMap<String, String>>,
+    refuses: std::sync::atomic::AtomicBool,
+}
+
+impl Secrets for Keychain {
+    fn read(&self, name: &str) -> Result<Option<String>, String> {
+        Ok(self.kept.lock().unwrap().get(name).cloned())
+    }
+    fn write(&self, name: &str, value: Option<&str>) -> Result<(), String> {
+        if self.refuses.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("the keychain is locked".into());
+        }
+        let mut kept = self.kept.lock().unwrap();
+        match value {
+            Some(v) => kept.insert(name.into(), v.into()),
+            None => kept.remove(name),
+        };
+        Ok(())
+    }
+}
+
+const TOKEN: &str = "kvt_0123456789abcdef-secret";
+
+/// A session row as the core writes it, with `token`.
+fn session_row(token: Option<&str>) -> String {
+    serde_json::json!({
+        "token": token,
+        "session": {
+            "user": { "id": uuid::Uuid::nil(), "name": "Emma", "email": "emma@demo.kvits" },
+            "firm": { "id": uuid::Uuid::nil(), "name": "Demo" },
+            "memberships": [],
+        },
+        "company_id": null,
+    })
+    .to_string()
+}
+
+/// Every byte the database holds on disk, its journal included.
+fn file_bytes(path: &Path) -> Vec<u8> {
+    let mut all = fs::read(path).unwrap();
+    for suffix in ["-wal", "-journal"] {
+        if let Ok(more) = fs::read(format!("{}{suffix}", path.display())) {
+            all.extend(more);
+        }
+    }
+    all
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn the_session_token_is_kept_by_the_platform_not_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kvits.sqlite");
+    let keychain = Arc::new(Keychain::default());
+    let session_key = shared::model::local::SESSION_KEY;
+    {
+        let store = LocalStore::open(&path)
+            .unwrap()
+            .with_secrets(keychain.clone());
+        committed(
+            &store,
+            vec![put(
+                Collection::Meta,
+                session_key,
+                &session_row(Some(TOKEN)),
+            )],
+        );
+        assert_eq!(keychain.read(TOKEN_SECRET).unwrap().as_deref(), Some(TOKEN));
+        // Loading gives the core its session whole.
+        let loaded = load(&store);
+        let row = &loaded[&(Collection::Meta, session_key.to_string())];
+        assert!(row.contains(TOKEN), "{row}");
+    }
+    assert!(
+        !holds(&file_bytes(&path), TOKEN),
+        "the token reached the database file"
+    );
+    assert!(
+        holds(&file_bytes(&path), "emma@demo.kvits"),
+        "the rest of the row is there"
+    );
+
+    // After a restart, too.
+    let store = LocalStore::open(&path)
+        .unwrap()
+        .with_secrets(keychain.clone());
+    let loaded = load(&store);
+    assert!(loaded[&(Collection::Meta, session_key.to_string())].contains(TOKEN));
+
+    // Signing out forgets it.
+    committed(&store, vec![delete(Collection::Meta, session_key)]);
+    assert_eq!(keychain.read(TOKEN_SECRET).unwrap(), None);
+}
+
+#[test]
+fn a_token_left_in_the_file_by_an_older_version_moves_to_the_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kvits.sqlite");
+    let session_key = shared::model::local::SESSION_KEY;
+    {
+        let old = LocalStore::open(&path).unwrap();
+        committed(
+            &old,
+            vec![put(
+                Collection::Meta,
+                session_key,
+                &session_row(Some(TOKEN)),
+            )],
+        );
+    }
+    assert!(holds(&file_bytes(&path), TOKEN));
+    let keychain = Arc::new(Keychain::default());
+    let store = LocalStore::open(&path)
+        .unwrap()
+        .with_secrets(keychain.clone());
+    let loaded = load(&store);
+    assert!(loaded[&(Collection::Meta, session_key.to_string())].contains(TOKEN));
+    assert_eq!(keychain.read(TOKEN_SECRET).unwrap().as_deref(), Some(TOKEN));
+    drop(store);
+    // The row was rewritten without it; SQLite may keep the old page's bytes until the space
+    // is reused, so the row itself is what is checked.
+    let conn = Connection::open(&path).unwrap();
+    let row: String = conn
+        .query_row(
+            "SELECT value FROM rows WHERE collection = 'meta' AND key = ?1",
+            [session_key],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!row.contains(TOKEN), "{row}");
+}
+
+#[test]
+fn a_platform_that_refuses_the_token_costs_a_sign_in_not_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kvits.sqlite");
+    let keychain = Arc::new(Keychain::default());
+    keychain
+        .refuses
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let session_key = shared::model::local::SESSION_KEY;
+    let store = LocalStore::open(&path)
+        .unwrap()
+        .with_secrets(keychain.clone());
+    committed(
+        &store,
+        vec![put(
+            Collection::Meta,
+            session_key,
+            &session_row(Some(TOKEN)),
+        )],
+    );
+    assert!(!holds(&file_bytes(&path), TOKEN));
+    let loaded = load(&store);
+    let row = &loaded[&(Collection::Meta, session_key.to_string())];
+    assert!(
+        !row.contains(TOKEN) && row.contains("emma@demo.kvits"),
+        "{row}"
+    );
 }

@@ -313,6 +313,8 @@ fn launch(
             utc_offset_minutes: 120,
             claimed: HashSet::new(),
             upload,
+            // The phones' Keychain path is tested in kvits-native's own tests.
+            secrets: None,
         },
         Arc::new(Changes(tx)),
     )

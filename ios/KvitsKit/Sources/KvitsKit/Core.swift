@@ -34,11 +34,13 @@ public final class Core {
     @ObservationIgnored private var active = true
 
     /// Opens (or creates) the app's data in `dataDirectory` and starts the core.
-    /// `performers` claim their effect kinds; everything else runs in Rust.
+    /// `secrets` keeps the session's token (the Keychain: `KeychainSecrets`), never the
+    /// database. `performers` claim their effect kinds; everything else runs in Rust.
     public init(
         dataDirectory: URL,
         serverURL: String,
         deviceName: String,
+        secrets: SecretStore,
         performers: [EffectPerformer] = []
     ) throws {
         let delegate = Delegate(performers: performers)
@@ -49,7 +51,7 @@ public final class Core {
             utcOffsetMinutes: Int32(TimeZone.current.secondsFromGMT() / 60),
             claimed: performers.map(\.kind)
         )
-        let core = try KvitsCore(config: config, delegate: delegate)
+        let core = try KvitsCore(config: config, delegate: delegate, secrets: secrets)
         self.core = core
         self.delegate = delegate
         self.view = try Core.read(core)

@@ -12,10 +12,22 @@ final class CoreTests: XCTestCase {
     /// server. Mark, on his own phone, approves it; Emma's phone shows it approved.
     func testReceiptIsSubmittedAndApproved() async throws {
         let server = try Env.serverURL()
+        let emmaDir = try Env.tempDir("emma")
+        let keychain = MemorySecrets()
         let emma = try Core(
-            dataDirectory: try Env.tempDir("emma"), serverURL: server,
-            deviceName: "Emma's iPhone")
+            dataDirectory: emmaDir, serverURL: server,
+            deviceName: "Emma's iPhone", secrets: keychain)
         try await emma.signIn("emma")
+
+        // The session's token is in the Keychain, and in no file of the database.
+        let token = try XCTUnwrap(keychain.read(name: "kvits.session.token"), "the Keychain holds the token")
+        let files = try FileManager.default.contentsOfDirectory(atPath: emmaDir.path)
+            .filter { $0.hasPrefix("kvits.sqlite") }
+        XCTAssertFalse(files.isEmpty)
+        for file in files {
+            let bytes = try Data(contentsOf: emmaDir.appendingPathComponent(file))
+            XCTAssertNil(bytes.range(of: Data(token.utf8)), "\(file) holds the token")
+        }
 
         emma.send(.navigate(.receipts))
         emma.send(.receipts(.photoCaptured(fileRef: try Env.photo(into: try Env.tempDir("camera")).path)))
@@ -40,7 +52,7 @@ final class CoreTests: XCTestCase {
 
         let mark = try Core(
             dataDirectory: try Env.tempDir("mark"), serverURL: server,
-            deviceName: "Mark's iPhone")
+            deviceName: "Mark's iPhone", secrets: MemorySecrets())
         try await mark.signIn("mark")
         mark.send(.navigate(.approvals))
         let approvals = try await mark.waitFor("Emma's receipt among Mark's tasks") { v in
@@ -66,7 +78,7 @@ final class CoreTests: XCTestCase {
     func testGarbageIsATypedErrorAndTheCoreStaysUsable() async throws {
         let core = try Core(
             dataDirectory: try Env.tempDir("garbage"), serverURL: "http://127.0.0.1:9",
-            deviceName: "Test")
+            deviceName: "Test", secrets: MemorySecrets())
         try await core.waitFor("the app to start") { v in
             if case .signIn = v.screen { return true }
             return false
@@ -93,5 +105,24 @@ final class CoreTests: XCTestCase {
             if case .signIn(let s) = v.screen { return s.email == "nobody@demo.kvits" }
             return false
         }
+    }
+}
+
+/// The platform's secret store, as a dictionary: the Keychain does not exist on Linux.
+final class MemorySecrets: SecretStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept: [String: String] = [:]
+
+    func read(name: String) -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return kept[name]
+    }
+
+    func write(name: String, value: String?) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        kept[name] = value
+        return true
     }
 }

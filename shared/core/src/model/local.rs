@@ -182,6 +182,24 @@ const DEVICE: &str = "device";
 const SESSION: &str = "session";
 const SYNC: &str = "sync";
 
+/// The session row's key in [`Collection::Meta`]: its token is the one secret the store holds.
+pub const SESSION_KEY: &str = SESSION;
+
+/// A stored session row without its token, and the token: for a store that keeps the token
+/// apart from the rest (a phone's Keychain or Keystore). `None` for a row that is not a session.
+pub fn split_session_row(row: &str) -> Option<(String, Option<String>)> {
+    let mut record: SessionRecord = serde_json::from_str(row).ok()?;
+    let token = record.token.take();
+    Some((serde_json::to_string(&record).ok()?, token))
+}
+
+/// The stored session row with `token` put back (see [`split_session_row`]).
+pub fn join_session_row(row: &str, token: Option<String>) -> Option<String> {
+    let mut record: SessionRecord = serde_json::from_str(row).ok()?;
+    record.token = token;
+    serde_json::to_string(&record).ok()
+}
+
 fn outbox_key(seq: u64) -> String {
     format!("{seq:020}")
 }

@@ -37,6 +37,7 @@ class KvitsApplication : Application() {
                 dataDir = File(filesDir, "kvits"),
                 serverUrl = BuildConfig.KVITS_SERVER_URL,
                 deviceName = "${Build.MANUFACTURER} ${Build.MODEL}",
+                secrets = KeystoreSecrets(this),
             )
         watchNetwork()
         ProcessLifecycleOwner.get().lifecycle.addObserver(

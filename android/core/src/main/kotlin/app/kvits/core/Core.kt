@@ -41,6 +41,8 @@ class Core(
     dataDir: File,
     serverUrl: String,
     deviceName: String,
+    /** Where the session's token is kept: Keystore-backed storage on Android, never the database. */
+    secrets: SecretStore,
     utcOffsetMinutes: Int = currentUtcOffsetMinutes(),
     claimed: Set<EffectKind> = emptySet(),
     private val effects: ClaimedEffects? = null,
@@ -101,6 +103,7 @@ class Core(
                     claimed = claimed.toList(),
                 ),
                 delegate,
+                secrets,
             )
         native = core
         refresh()

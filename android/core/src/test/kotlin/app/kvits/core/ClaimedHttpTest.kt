@@ -65,7 +65,7 @@ class ClaimedHttpTest {
                         }
                 }
             val phone =
-                Core(dir, serverUrl, "claimed HTTP phone", claimed = setOf(EffectKind.HTTP), effects = http)
+                Core(dir, serverUrl, "claimed HTTP phone", MemorySecrets(), claimed = setOf(EffectKind.HTTP), effects = http)
                     .also { core = it }
             phone.await("the app started") { v -> v.screen !is app.kvits.shared.ScreenView.Loading }
             phone.send(app.kvits.shared.Event.Session(app.kvits.shared.SessionEvent.SignIn("emma@demo.kvits", "demo")))

@@ -50,9 +50,18 @@ class CoreTest {
     private fun tempDir(name: String): File =
         Files.createTempDirectory("kvits-$name-").toFile().also { dirs += it }
 
+    /** Each phone's Keystore, by its data directory: kept across the phone's restarts. */
+    private val keystores = mutableMapOf<File, MemorySecrets>()
+
     /** A phone: a Core with its own app data directory. */
     private fun phone(who: String, dataDir: File = tempDir(who)): Core =
-        Core(dataDir, serverUrl, deviceName = "$who's JVM phone", utcOffsetMinutes = 120).also { cores += it }
+        Core(
+            dataDir,
+            serverUrl,
+            deviceName = "$who's JVM phone",
+            secrets = keystores.getOrPut(dataDir) { MemorySecrets() },
+            utcOffsetMinutes = 120,
+        ).also { cores += it }
 
     @Test
     fun `an employee's receipt is sent, approved by the manager, and the employee sees it`() =
@@ -142,7 +151,7 @@ class CoreTest {
         }
 
     @Test
-    fun `a closed core refuses events and the next one starts signed in`() =
+    fun `a closed core refuses events and the next one starts signed in from the Keystore`() =
         runBlocking {
             val dir = tempDir("reopen")
             val first = phone("emma", dir)
@@ -156,6 +165,15 @@ class CoreTest {
                 // expected
             }
             first.close() // twice is fine
+
+            // The session's token is in the Keystore, and in no file of the database.
+            val token = keystores.getValue(dir).read("kvits.session.token")
+            assertNotNull("the Keystore holds the session's token", token)
+            val files = dir.listFiles().orEmpty().filter { it.name.startsWith("kvits.sqlite") }
+            assertTrue("the database is there", files.isNotEmpty())
+            files.forEach { f ->
+                assertTrue("${f.name} holds the token", !f.readBytes().toString(Charsets.ISO_8859_1).contains(token!!))
+            }
 
             val again = phone("emma", dir)
             val v = again.await("the remembered session") { v -> v.user != null && v.screen !is ScreenView.Loading }
