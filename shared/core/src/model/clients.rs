@@ -1,12 +1,18 @@
 //! The accountant's home: every client the user sees, with the work waiting in each, searched,
 //! filtered and sorted on the device. The counters come from the server (`GET /v1/clients`),
 //! which counts them without sending any client's documents; the device keeps the last answer
-//! for as long as the app runs and fetches it again on opening the screen or on refresh.
+//! for as long as the app runs and fetches it again on opening the screen, on refresh, and —
+//! while it is on screen — after a pull brought changes, at most once every
+//! [`OVERVIEW_EVERY_SECS`] of the server's time.
 
 use crux_core::Command;
 use crux_http::protocol::HttpResult;
 use facet::Facet;
 use kvits_protocol::{ClientSummary, ClientsOverview, CompanyId, Timestamp};
+
+/// The overview on screen is counted again after changes at most this often (server time): a
+/// busy firm's long polls end with every change, and counting is the server's dearest read.
+pub const OVERVIEW_EVERY_SECS: i64 = 30;
 use serde::{Deserialize, Serialize};
 
 use super::sync::{Reply, classify};
@@ -118,6 +124,10 @@ pub struct ClientsState {
     pub(crate) sort: ClientSort,
     pub(crate) filter: ClientFilter,
     pub(crate) only_mine: bool,
+    /// The server's time (of the last pull) when the counters were last asked for.
+    pub(crate) asked_at: Option<Timestamp>,
+    /// A pull brought changes the counters on screen do not include yet.
+    pub(crate) behind: bool,
 }
 
 impl Model {
@@ -145,6 +155,29 @@ impl Model {
         let request = self.request("GET", "/v1/clients", None);
         let (op, cmd) = self.send(request);
         self.clients.op = Some(op);
+        self.clients.asked_at = self.local.sync.last_synced_at;
+        self.clients.behind = false;
+        cmd
+    }
+
+    /// After a pull at `server_time`: counts the overview on screen again when changes arrived
+    /// since it was counted, once [`OVERVIEW_EVERY_SECS`] have passed. Changes inside that
+    /// window wait for the first pull after it (a long poll ends at least every 30 s).
+    pub(crate) fn overview_after_pull(&mut self, changed: bool, server_time: Timestamp) -> Cmd {
+        if self.screen != Screen::Clients {
+            // Opening the overview counts anyway.
+            return Command::done();
+        }
+        self.clients.behind |= changed;
+        let due = self
+            .clients
+            .asked_at
+            .is_none_or(|at| server_time - at >= chrono::TimeDelta::seconds(OVERVIEW_EVERY_SECS));
+        if !self.clients.behind || !due || self.clients.op.is_some() {
+            return Command::done();
+        }
+        let cmd = self.load_clients();
+        self.clients.asked_at = Some(server_time);
         cmd
     }
 

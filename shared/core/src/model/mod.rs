@@ -42,7 +42,7 @@ pub use approvals::{ApprovalEvent, RejectDraft};
 pub use cards::{CardEvent, CardsState, NoReceiptKind};
 pub(crate) use cards::{awaits_acceptance, month_of};
 pub use catalog::CatalogEvent;
-pub use clients::{ClientFilter, ClientSort, ClientsEvent};
+pub use clients::{ClientFilter, ClientSort, ClientsEvent, OVERVIEW_EVERY_SECS};
 pub use export::ExportEvent;
 pub(crate) use export::ExportState;
 pub use firm::{CompanyInput, FirmEvent, StaffInput};

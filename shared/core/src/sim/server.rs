@@ -474,8 +474,51 @@ impl FakeServer {
                     },
                 )
             }
+            ("GET", "/v1/clients") => {
+                let user = self.user_of(req).unwrap();
+                json(200, &self.clients_overview(user))
+            }
             _ => error(404, "not_found", "no such route"),
         }
+    }
+
+    /// `GET /v1/clients` as the real server answers it for the documents' statuses (messages
+    /// and card payments are not counted here).
+    fn clients_overview(&self, user: UserId) -> kvits_protocol::ClientsOverview {
+        let actor = self.actor(user);
+        let mut clients: Vec<kvits_protocol::ClientSummary> = self
+            .state
+            .companies()
+            .filter(|c| {
+                actor
+                    .roles_in(c.id)
+                    .contains(&kvits_protocol::Role::Accountant)
+            })
+            .map(|c| {
+                let count = |status: kvits_protocol::ExpenseStatus| {
+                    self.state
+                        .expenses()
+                        .filter(|e| e.company_id == c.id && e.status == status)
+                        .count() as u32
+                };
+                kvits_protocol::ClientSummary {
+                    company_id: c.id,
+                    name: c.name.clone(),
+                    active: c.active,
+                    country: c.country.clone(),
+                    base_currency: c.base_currency.clone(),
+                    assigned_to_me: true,
+                    to_review: count(kvits_protocol::ExpenseStatus::Approved),
+                    waiting_for_approval: count(kvits_protocol::ExpenseStatus::Submitted),
+                    returned: count(kvits_protocol::ExpenseStatus::Returned),
+                    ready_for_export: count(kvits_protocol::ExpenseStatus::Reviewed),
+                    unread_replies: 0,
+                    missing_receipts: 0,
+                }
+            })
+            .collect();
+        clients.sort_by(|a, b| a.name.cmp(&b.name));
+        kvits_protocol::ClientsOverview { clients }
     }
 
     /// Whether a long-poll from this cursor would return at once.

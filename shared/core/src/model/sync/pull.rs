@@ -128,8 +128,16 @@ impl Model {
             server_seq: page.last_seq,
             last_synced_at: Some(page.server_time),
         }));
+        let changed = writes.iter().any(|w| {
+            matches!(
+                w,
+                LocalWrite::MirrorPut(_) | LocalWrite::MirrorDelete(..) | LocalWrite::MirrorClear
+            )
+        });
         self.sync.needs_pull = page.has_more;
         self.sync.step = Step::Applying;
-        self.enqueue(Intent::Sync { writes })
+        let apply = self.enqueue(Intent::Sync { writes });
+        let overview = self.overview_after_pull(changed, page.server_time);
+        Command::all([apply, overview])
     }
 }

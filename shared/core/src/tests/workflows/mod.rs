@@ -3,6 +3,7 @@
 mod approvals;
 mod cards;
 mod catalog;
+mod clients;
 mod messages;
 mod receipts;
 mod review;
