@@ -666,6 +666,12 @@ fn session_row(token: Option<&str>) -> String {
     .to_string()
 }
 
+/// Commits the session row as the core writes it.
+fn save_session(store: &LocalStore, token: Option<&str>) {
+    let key = shared::model::local::SESSION_KEY;
+    committed(store, vec![put(Collection::Meta, key, &session_row(token))]);
+}
+
 /// Every byte the database holds on disk, its journal included.
 fn file_bytes(path: &Path) -> Vec<u8> {
     let mut all = fs::read(path).unwrap();
@@ -693,14 +699,7 @@ fn the_session_token_is_kept_by_the_platform_not_in_the_file() {
         let store = LocalStore::open(&path)
             .unwrap()
             .with_secrets(keychain.clone());
-        committed(
-            &store,
-            vec![put(
-                Collection::Meta,
-                session_key,
-                &session_row(Some(TOKEN)),
-            )],
-        );
+        save_session(&store, Some(TOKEN));
         assert_eq!(keychain.read(TOKEN_SECRET).unwrap().as_deref(), Some(TOKEN));
         // Loading gives the core its session whole.
         let loaded = load(&store);
@@ -735,14 +734,7 @@ fn a_token_left_in_the_file_by_an_older_version_moves_to_the_platform() {
     let session_key = shared::model::local::SESSION_KEY;
     {
         let old = LocalStore::open(&path).unwrap();
-        committed(
-            &old,
-            vec![put(
-                Collection::Meta,
-                session_key,
-                &session_row(Some(TOKEN)),
-            )],
-        );
+        save_session(&old, Some(TOKEN));
     }
     assert!(holds(&file_bytes(&path), TOKEN));
     let keychain = Arc::new(Keychain::default());
@@ -778,14 +770,7 @@ fn a_platform_that_refuses_the_token_costs_a_sign_in_not_the_row() {
     let store = LocalStore::open(&path)
         .unwrap()
         .with_secrets(keychain.clone());
-    committed(
-        &store,
-        vec![put(
-            Collection::Meta,
-            session_key,
-            &session_row(Some(TOKEN)),
-        )],
-    );
+    save_session(&store, Some(TOKEN));
     assert!(!holds(&file_bytes(&path), TOKEN));
     let loaded = load(&store);
     let row = &loaded[&(Collection::Meta, session_key.to_string())];

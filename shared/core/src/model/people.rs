@@ -107,7 +107,7 @@ impl Model {
         }
         if !self.sync.online {
             self.people.error = Some(
-                "Inviting, changing roles and access need the internet. Try again when online."
+                "Inviting and changing roles or access needs the internet. Try again when online."
                     .into(),
             );
             return None;
@@ -158,17 +158,26 @@ impl Model {
         cmd
     }
 
-    fn set_member_roles(&mut self, user_id: &str, roles: &[String]) -> Cmd {
-        let Some(company) = self.people_ready() else {
-            return Command::done();
-        };
+    /// The current company and its member `user_id`, once the user may change its people;
+    /// else why not is on the screen.
+    fn member_to_change(
+        &mut self,
+        user_id: &str,
+    ) -> Option<(kvits_protocol::CompanyId, kvits_protocol::Member)> {
+        let company = self.people_ready()?;
         let member = parse_id::<kvits_protocol::UserId>(user_id).and_then(|id| {
             self.predicted
                 .company(company)
                 .and_then(|c| c.members.into_iter().find(|m| m.user_id == id))
         });
-        let Some(member) = member else {
+        if member.is_none() {
             self.people.error = Some("That person is not a member of this company.".into());
+        }
+        Some((company, member?))
+    }
+
+    fn set_member_roles(&mut self, user_id: &str, roles: &[String]) -> Cmd {
+        let Some((company, member)) = self.member_to_change(user_id) else {
             return Command::done();
         };
         let roles = match parse_roles(roles) {
@@ -189,16 +198,7 @@ impl Model {
     }
 
     fn set_member_access(&mut self, user_id: &str, on: bool) -> Cmd {
-        let Some(company) = self.people_ready() else {
-            return Command::done();
-        };
-        let member = parse_id::<kvits_protocol::UserId>(user_id).and_then(|id| {
-            self.predicted
-                .company(company)
-                .and_then(|c| c.members.into_iter().find(|m| m.user_id == id))
-        });
-        let Some(member) = member else {
-            self.people.error = Some("That person is not a member of this company.".into());
+        let Some((_, member)) = self.member_to_change(user_id) else {
             return Command::done();
         };
         match self.access_request(member.user_id, &member.name, on) {

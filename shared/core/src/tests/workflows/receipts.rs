@@ -17,6 +17,14 @@ fn edit_form(phone: &mut Phone, fields: impl IntoIterator<Item = FormField>) {
     }
 }
 
+/// The open expense form.
+fn form(phone: &Phone) -> crate::view::ReceiptView {
+    let ScreenView::Receipt(form) = phone.view().screen else {
+        panic!("the form is open: {:?}", phone.view().screen)
+    };
+    form
+}
+
 /// The open form's messages, as (field, message); none when no form is open.
 fn form_errors(phone: &Phone) -> Vec<(String, String)> {
     let ScreenView::Receipt(form) = phone.view().screen else {
@@ -176,12 +184,6 @@ fn a_receipt_in_another_currency_asks_for_its_amount_in_the_base_currency() {
     let mut phone = Phone::new(&mut server);
     phone.sign_in(&mut server, "emma");
     phone.capture(&mut server, "photo-pln");
-    let form = |phone: &Phone| {
-        let ScreenView::Receipt(form) = phone.view().screen else {
-            panic!("the form is open: {:?}", phone.view().screen)
-        };
-        form
-    };
     assert_eq!(form(&phone).currency, "EUR");
     assert_eq!(
         form(&phone).base_currency,
@@ -228,12 +230,6 @@ fn emma_enters_vat_lines_that_must_add_up_to_the_amount() {
     let mut phone = Phone::new(&mut server);
     phone.sign_in(&mut server, "emma");
     phone.capture(&mut server, "photo-lunch");
-    let form = |phone: &Phone| {
-        let ScreenView::Receipt(form) = phone.view().screen else {
-            panic!("the form is open: {:?}", phone.view().screen)
-        };
-        form
-    };
     let lines = form(&phone)
         .vat_lines
         .expect("an editable form offers VAT lines");
