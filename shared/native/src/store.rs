@@ -13,6 +13,7 @@
 //! Schema changes are forward-only numbered migrations (`shared/native/migrations/NNNN_*.sql`),
 //! tracked in `PRAGMA user_version`, applied together in one transaction when the file is opened.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs;
 use std::io::{self, Read};
@@ -266,12 +267,31 @@ impl LocalStore {
     }
 
     /// The ops with the session's token taken out of its row, and what to keep as the token
-    /// once they are committed (`Some(None)`: forget it; `None`: leave it as it is).
-    fn without_token(&self, ops: &[StoreOp]) -> (Vec<StoreOp>, Option<Option<String>>) {
-        let mut token = None;
-        if self.secrets.is_none() {
-            return (ops.to_vec(), token);
+    /// once they are committed (`Some(None)`: forget it; `None`: leave it as it is). Commits
+    /// that do not touch the session (nearly all: outbox, mirror, photos) pass as they are.
+    fn without_token<'a>(
+        &self,
+        ops: &'a [StoreOp],
+    ) -> (Cow<'a, [StoreOp]>, Option<Option<String>>) {
+        let touches = |op: &StoreOp| match op {
+            StoreOp::Put {
+                collection: Collection::Meta,
+                key,
+                ..
+            }
+            | StoreOp::Delete {
+                collection: Collection::Meta,
+                key,
+            } => key == SESSION_KEY,
+            StoreOp::Clear {
+                collection: Collection::Meta,
+            } => true,
+            _ => false,
+        };
+        if self.secrets.is_none() || !ops.iter().any(touches) {
+            return (Cow::Borrowed(ops), None);
         }
+        let mut token = None;
         let ops = ops
             .iter()
             .map(|op| match op {
@@ -290,23 +310,16 @@ impl LocalStore {
                     }
                     None => op.clone(),
                 },
-                StoreOp::Delete {
-                    collection: Collection::Meta,
-                    key,
-                } if key == SESSION_KEY => {
-                    token = Some(None);
+                _ => {
+                    if touches(op) {
+                        // The session row deleted, or every meta row cleared.
+                        token = Some(None);
+                    }
                     op.clone()
                 }
-                StoreOp::Clear {
-                    collection: Collection::Meta,
-                } => {
-                    token = Some(None);
-                    op.clone()
-                }
-                _ => op.clone(),
             })
             .collect();
-        (ops, token)
+        (Cow::Owned(ops), token)
     }
 
     /// Keeps (or forgets) the token, after the database committed the row it goes with. Should

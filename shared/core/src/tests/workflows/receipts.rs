@@ -25,6 +25,16 @@ fn form(phone: &Phone) -> crate::view::ReceiptView {
     form
 }
 
+/// The first receipt the server holds.
+fn arrived(server: &FakeServer) -> kvits_protocol::Expense {
+    server
+        .state
+        .expenses()
+        .next()
+        .expect("the receipt arrived")
+        .clone()
+}
+
 /// The open form's messages, as (field, message); none when no form is open.
 fn form_errors(phone: &Phone) -> Vec<(String, String)> {
     let ScreenView::Receipt(form) = phone.view().screen else {
@@ -80,12 +90,7 @@ fn emma_captures_offline_submits_and_it_arrives_once() {
     );
 
     phone.go_online(&mut server);
-    let e = server
-        .state
-        .expenses()
-        .next()
-        .expect("the receipt arrived")
-        .clone();
+    let e = arrived(&server);
     assert_eq!(e.status, kvits_protocol::ExpenseStatus::Submitted);
     assert_eq!(e.fields.amount.as_ref().unwrap().amount_minor, 1250);
     assert_eq!(e.pages.len(), 1);
@@ -204,12 +209,7 @@ fn a_receipt_in_another_currency_asks_for_its_amount_in_the_base_currency() {
     edit_form(&mut phone, [FormField::BaseAmount("460,5".into())]);
     phone.send(Event::Receipts(ReceiptEvent::Submit));
     phone.settle(&mut server);
-    let e = server
-        .state
-        .expenses()
-        .next()
-        .expect("the receipt arrived")
-        .clone();
+    let e = arrived(&server);
     assert_eq!(e.status, ExpenseStatus::Submitted);
     let amounts = (
         e.fields.amount.map(|m| (m.currency, m.amount_minor)),
@@ -288,12 +288,7 @@ fn emma_enters_vat_lines_that_must_add_up_to_the_amount() {
         "editing the lines clears their message"
     );
     fill_and_submit(&mut phone, &mut server, "23,80");
-    let e = server
-        .state
-        .expenses()
-        .next()
-        .expect("the receipt arrived")
-        .clone();
+    let e = arrived(&server);
     assert_eq!(e.status, ExpenseStatus::Submitted);
     let line = |rate_bp, net_minor, vat_minor| VatLine {
         rate_bp,
@@ -500,7 +495,7 @@ fn refused_entries_come_back_in_the_form() {
     )));
     phone.send(Event::Receipts(ReceiptEvent::Submit));
     phone.settle(&mut server);
-    let e = server.state.expenses().next().unwrap().clone();
+    let e = arrived(&server);
     assert_eq!(e.status, ExpenseStatus::Submitted);
     assert_eq!(e.fields.merchant.as_deref(), Some("Neste"));
     assert!(
