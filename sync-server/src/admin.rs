@@ -66,15 +66,17 @@ pub(crate) fn routes() -> Routes {
         .post("/v1/companies/{company_id}/users", invite_handler, |g| {
             Operation::new("inviteUser", "admin", "Invite a person into a company")
                 .describe(
-                    "Company admins and the firm's accountants. A new person gets an invitation \
-                     token and link; an existing user of the firm (same e-mail) just gets the \
-                     roles, and the answer has no token.",
+                    "Company admins and the firm's accountants. The answer is an invitation \
+                     token and link, the same whether or not the e-mail has an account: the \
+                     roles are given when the invitation is accepted, and until then it is \
+                     listed in the company's row (`invitations`). Inviting the same e-mail \
+                     again replaces its open invitation.",
                 )
                 .bearer()
                 .path_param("company_id", schema::<CompanyId>(g), "The company.")
                 .json_body(schema::<InviteUserRequest>(g))
                 .db()
-                .json(201, "Invited (or roles added).", schema::<Invitation>(g))
+                .json(201, "Invited.", schema::<Invitation>(g))
                 .error(
                     400,
                     "`bad_request`: no roles, an invalid e-mail address or name, or the \
@@ -88,10 +90,6 @@ pub(crate) fn routes() -> Routes {
                 .error(
                     404,
                     "`not_found`: no such company, or not one of the user's.",
-                )
-                .error(
-                    409,
-                    "`already_exists`: the e-mail belongs to a user of another firm.",
                 )
         })
         .put(
@@ -156,6 +154,35 @@ pub(crate) fn routes() -> Routes {
                 )
                 .error(404, "`not_found`: no such user in the firm.")
         })
+        .delete(
+            "/v1/invitations/{invitation_id}",
+            cancel_invitation_handler,
+            |g| {
+                Operation::new("cancelInvitation", "admin", "Cancel an open invitation")
+                    .describe(
+                        "Whoever may invite into the same place: the company's admins and the \
+                     firm's accountants for an invitation into a company, the firm's admins for \
+                     one into the staff. Its link stops working at once.",
+                    )
+                    .bearer()
+                    .path_param(
+                        "invitation_id",
+                        schema::<kvits_protocol::InvitationId>(g),
+                        "The invitation (its `id`, never its token).",
+                    )
+                    .db()
+                    .empty(204, "Cancelled.")
+                    .error(
+                        403,
+                        "`forbidden`: the user may not invite into that company or the staff.",
+                    )
+                    .error(
+                        404,
+                        "`not_found`: no open invitation of the firm has this id (or its company \
+                     is not one of the user's).",
+                    )
+            },
+        )
 }
 
 /// Whether `by` may turn `target`'s access off or on: the firm's admins for anyone of the
@@ -379,6 +406,7 @@ pub fn create_company_with_ids(
             name: d.name,
             base_currency: d.base_currency,
             members: Vec::new(),
+            invitations: Vec::new(),
             registration_number: d.registration_number,
             vat_number: d.vat_number,
             country: d.country,
@@ -519,6 +547,10 @@ pub fn create_user_with_id(
     Ok(id)
 }
 
+/// Why the `accountant` role is refused in a company.
+const ACCOUNTANT_IN_COMPANY: &str =
+    "accountants belong to the firm, not to a company: create them with the accountant flag";
+
 /// Replaces `user`'s roles in `company` and makes their devices start their mirror over.
 pub fn set_roles(
     c: &Connection,
@@ -527,9 +559,7 @@ pub fn set_roles(
     roles: &[Role],
 ) -> ApiResult<()> {
     if roles.contains(&Role::Accountant) {
-        return Err(ApiError::bad_request(
-            "accountants belong to the firm, not to a company: create them with the accountant flag",
-        ));
+        return Err(ApiError::bad_request(ACCOUNTANT_IN_COMPANY));
     }
     c.execute(
         "DELETE FROM memberships WHERE user_id = ?1 AND company_id = ?2",
@@ -546,20 +576,171 @@ pub fn set_roles(
     access_changed(c, firm, user)
 }
 
-/// A one-time invitation for `user` to set their password.
-pub fn invite(c: &Connection, user: UserId, by: UserId) -> ApiResult<Invitation> {
-    let token = random_token("kvi_")?;
-    let expires_at = crate::now() + chrono::TimeDelta::days(crate::auth::INVITATION_DAYS);
+/// What an invitation gives once it is accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// Roles in a company (added to any the person has there).
+    Company {
+        company: CompanyId,
+        roles: Vec<Role>,
+    },
+    /// A place in the firm's staff, with clients assigned (added to any they had).
+    Staff {
+        role: StaffRole,
+        assigned: Vec<CompanyId>,
+    },
+    /// Nothing but the password of an account made without one (the operator's CLI).
+    Password,
+}
+
+/// Invites `email` into `firm` with `grant`, from `by`. Nothing is looked up by the e-mail: the
+/// answer is the same whether or not it has an account, and only accepting tells (the person
+/// who holds the link). An open invitation of the same e-mail to the same place is replaced.
+pub fn invite(
+    c: &Connection,
+    firm: FirmId,
+    email: &str,
+    name: &str,
+    grant: &Grant,
+    by: UserId,
+) -> ApiResult<Invitation> {
+    let email = check_email(email)?;
+    check_name("name", name)?;
+    let (company, roles, staff_role, assigned) = match grant {
+        Grant::Company { company, roles } => {
+            (Some(company.to_string()), roles.clone(), None, &[][..])
+        }
+        Grant::Staff { role, assigned } => {
+            (None, Vec::new(), Some(staff_word(*role)), &assigned[..])
+        }
+        Grant::Password => (None, Vec::new(), None, &[][..]),
+    };
     c.execute(
-        "INSERT INTO invitations (token_hash, user_id, created_by, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![hash_token(&token), user.to_string(), by.to_string(), expires_at.to_rfc3339()],
+        "DELETE FROM invitations
+         WHERE firm_id = ?1 AND email = ?2 AND used_at IS NULL
+           AND company_id IS ?3 AND (staff_role IS NULL) = (?4 IS NULL)",
+        params![firm.to_string(), email, company, staff_role],
     )?;
+    let token = random_token("kvi_")?;
+    let id = kvits_protocol::InvitationId(crate::new_id());
+    let now = crate::now();
+    let expires_at = now + chrono::TimeDelta::days(crate::auth::INVITATION_DAYS);
+    c.execute(
+        "INSERT INTO invitations (token_hash, id, firm_id, email, name, company_id, roles,
+                                  staff_role, assigned, created_by, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            hash_token(&token),
+            id.to_string(),
+            firm.to_string(),
+            email,
+            name.trim(),
+            company,
+            serde_json::to_string(&roles).map_err(ApiError::internal)?,
+            staff_role,
+            serde_json::to_string(assigned).map_err(ApiError::internal)?,
+            by.to_string(),
+            now.to_rfc3339(),
+            expires_at.to_rfc3339()
+        ],
+    )?;
+    if let Grant::Company { company, .. } = grant {
+        store::refresh_company(c, *company)?;
+    }
     Ok(Invitation {
-        user_id: user,
-        link: Some(format!("/invite/{token}")),
-        token: Some(token),
-        expires_at: Some(expires_at),
+        id,
+        link: format!("/invite/{token}"),
+        token,
+        expires_at,
     })
+}
+
+/// Gives `user` (of `firm`) what an accepted invitation grants, added to what they had.
+pub fn grant(c: &Connection, firm: FirmId, user: UserId, grant: &Grant) -> ApiResult<()> {
+    match grant {
+        Grant::Company { company, roles } => {
+            let mut all: Vec<Role> = store::actor(c, user)?.roles_in(*company).to_vec();
+            all.retain(|r| *r != Role::Accountant);
+            all.extend(roles.iter().copied());
+            set_roles(c, *company, user, &check_roles(&all)?)
+        }
+        Grant::Staff { role, assigned } => {
+            c.execute(
+                "UPDATE users SET accountant = 1, firm_admin = max(firm_admin, ?2) WHERE id = ?1",
+                params![user.to_string(), *role == StaffRole::FirmAdmin],
+            )?;
+            for company in assigned {
+                c.execute(
+                    "INSERT OR IGNORE INTO assignments (user_id, company_id) VALUES (?1, ?2)",
+                    params![user.to_string(), company.to_string()],
+                )?;
+            }
+            access_changed(c, firm, user)
+        }
+        Grant::Password => Ok(()),
+    }
+}
+
+/// A staff role as the database stores it.
+pub(crate) fn staff_word(role: StaffRole) -> &'static str {
+    match role {
+        StaffRole::Accountant => "accountant",
+        StaffRole::FirmAdmin => "firm_admin",
+    }
+}
+
+/// The open (not accepted) invitations into `company`, or into `firm`'s staff when `company`
+/// is `None`, sorted by name.
+pub fn open_invitations(
+    c: &Connection,
+    firm: FirmId,
+    company: Option<CompanyId>,
+) -> ApiResult<Vec<kvits_protocol::PendingInvitation>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, email, name, roles, staff_role, assigned, expires_at FROM invitations
+         WHERE firm_id = ?1 AND used_at IS NULL
+           AND CASE WHEN ?2 IS NULL THEN staff_role IS NOT NULL ELSE company_id = ?2 END
+         ORDER BY name, email, id",
+    )?;
+    let rows = stmt.query_map(
+        params![firm.to_string(), company.map(|c| c.to_string())],
+        |r| {
+            Ok((
+                store::uuid_col::<kvits_protocol::InvitationId>(r, 0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        },
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, email, name, roles, staff_role, assigned, expires_at) = row?;
+        out.push(kvits_protocol::PendingInvitation {
+            id,
+            email,
+            name,
+            roles: serde_json::from_str(&roles).map_err(ApiError::internal)?,
+            staff_role: staff_role.as_deref().map(parse_staff_word).transpose()?,
+            assigned: serde_json::from_str(&assigned).map_err(ApiError::internal)?,
+            expires_at: chrono::DateTime::parse_from_rfc3339(&expires_at)
+                .map_err(ApiError::internal)?
+                .with_timezone(&chrono::Utc),
+        });
+    }
+    Ok(out)
+}
+
+/// A stored staff role read back.
+pub(crate) fn parse_staff_word(word: &str) -> ApiResult<StaffRole> {
+    match word {
+        "accountant" => Ok(StaffRole::Accountant),
+        "firm_admin" => Ok(StaffRole::FirmAdmin),
+        other => Err(ApiError::internal(format!("unknown staff role {other:?}"))),
+    }
 }
 
 /// The company, if `user` may manage its people (company admin there, or staff of its firm
@@ -628,6 +809,9 @@ async fn update_company_handler(
 }
 
 fn check_roles(roles: &[Role]) -> ApiResult<Vec<Role>> {
+    if roles.contains(&Role::Accountant) {
+        return Err(ApiError::bad_request(ACCOUNTANT_IN_COMPANY));
+    }
     let mut roles = roles.to_vec();
     roles.sort();
     roles.dedup();
@@ -649,45 +833,59 @@ async fn invite_handler(
         .db
         .transact(move |tx| {
             managed_company(tx, &user, company)?;
-            let email = check_email(&req.email)?;
-            let existing: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT id, firm_id FROM users WHERE email = ?1",
-                    [&email],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let invitation = match existing {
-                Some((_, other_firm)) if other_firm != user.firm_id.to_string() => {
-                    return Err(ApiError::conflict(
-                        kvits_protocol::ErrorCode::AlreadyExists,
-                        "this e-mail belongs to a user of another firm",
-                    ));
-                }
-                Some((id, _)) => {
-                    let id: UserId = id.parse().map_err(ApiError::internal)?;
-                    let mut all: Vec<Role> = store::actor(tx, id)?.roles_in(company).to_vec();
-                    all.retain(|r| *r != Role::Accountant);
-                    all.extend(roles.iter().copied());
-                    set_roles(tx, company, id, &check_roles(&all)?)?;
-                    Invitation {
-                        user_id: id,
-                        token: None,
-                        link: None,
-                        expires_at: None,
-                    }
-                }
-                None => {
-                    let id = create_user(tx, user.firm_id, &email, &req.name, None, None)?;
-                    set_roles(tx, company, id, &roles)?;
-                    invite(tx, id, user.user_id)?
-                }
-            };
-            Ok(invitation)
+            let grant = Grant::Company { company, roles };
+            invite(
+                tx,
+                user.firm_id,
+                &req.email,
+                &req.name,
+                &grant,
+                user.user_id,
+            )
         })
         .await?;
     crate::sync::announce(&state, firm).await?;
     Ok((StatusCode::CREATED, Json(invitation)))
+}
+
+async fn cancel_invitation_handler(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<kvits_protocol::InvitationId>,
+) -> ApiResult<StatusCode> {
+    let firm = user.firm_id;
+    state
+        .db
+        .transact(move |tx| {
+            let company: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT company_id FROM invitations
+                     WHERE id = ?1 AND firm_id = ?2 AND used_at IS NULL",
+                    params![id.to_string(), user.firm_id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let company = match company {
+                None => return Err(ApiError::not_found("invitation")),
+                Some(Some(company)) => {
+                    let company: CompanyId = company.parse().map_err(ApiError::internal)?;
+                    managed_company(tx, &user, company)?;
+                    Some(company)
+                }
+                Some(None) => {
+                    firm_admin_only(&user, "cancel invitations into the staff")?;
+                    None
+                }
+            };
+            tx.execute("DELETE FROM invitations WHERE id = ?1", [id.to_string()])?;
+            if let Some(company) = company {
+                store::refresh_company(tx, company)?;
+            }
+            Ok(())
+        })
+        .await?;
+    crate::sync::announce(&state, firm).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn set_roles_handler(

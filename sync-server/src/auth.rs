@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::admin;
 use crate::api::{Operation, Routes};
 use crate::error::{ApiError, ApiResult, Json};
 pub use crate::hashing::{hash_password, verify_password};
@@ -139,17 +140,24 @@ pub(crate) fn routes() -> Routes {
         .post("/v1/auth/accept-invitation", accept_invitation, |g| {
             Operation::new("acceptInvitation", "auth", "Accept an invitation")
                 .describe(
-                    "Sets the invited person's password with the one-time invitation token and \
-                     signs them in.",
+                    "Signs the invited person in with the one-time invitation token and gives \
+                     them what the invitation grants. Someone new chooses their password here; \
+                     an e-mail that already has an account of the same firm accepts with that \
+                     account's password (counted like a sign-in). Only here is it told that \
+                     the e-mail belongs to another firm.",
                 )
                 .protocol_checked()
                 .json_body(schema::<AcceptInvitationRequest>(g))
                 .db()
-                .json(200, "Password set; signed in.", schema::<LoginResponse>(g))
+                .json(200, "Accepted; signed in.", schema::<LoginResponse>(g))
                 .error(
                     400,
-                    "`bad_request`: the password is shorter than 12 characters (or over 1024) \
-                     or too easy to guess, or `device_name` is longer than 100.",
+                    "`bad_request`: a new password shorter than 12 characters or too easy to \
+                     guess, a password over 1024 bytes, or `device_name` longer than 100.",
+                )
+                .error(
+                    401,
+                    "`bad_credentials`: the e-mail has an account, and this is not its password.",
                 )
                 .error(
                     403,
@@ -166,8 +174,18 @@ pub(crate) fn routes() -> Routes {
                 )
                 .error(404, "`not_found`: no such invitation.")
                 .error(
+                    409,
+                    "`already_exists`: the e-mail has an account with another firm (the \
+                     invitation stays open).",
+                )
+                .error(
                     410,
                     "`gone`: the invitation was already used or has expired.",
+                )
+                .error(
+                    429,
+                    "`rate_limited`: too many wrong passwords for the account from here; \
+                     `Retry-After` says when to try again.",
                 )
         })
         .get("/v1/auth/sessions", sessions_handler, |g| {
@@ -686,22 +704,15 @@ fn check_device_name(name: Option<&str>) -> ApiResult<()> {
     Ok(())
 }
 
-async fn login(
-    State(state): State<AppState>,
-    parts: Parts,
-    Json(req): Json<LoginRequest>,
-) -> ApiResult<Json<LoginResponse>> {
-    check_protocol(&parts)?;
-    if req.password.len() > MAX_PASSWORD_LEN || req.email.len() > 320 {
-        return Err(bad_credentials());
-    }
-    check_device_name(req.device_name.as_deref())?;
-    // A slot to check the password in, then the attempt counted, both before any hashing.
-    let permit = hashing_permit(&state).await?;
-    let keys = attempt_keys(
-        &req.email,
-        client_address(&parts, &state.config.trusted_proxies),
-    );
+/// Counts an attempt at `email`'s password from the request's address, before anything is
+/// hashed (sign-in, and accepting an invitation with an existing account): 429 once there were
+/// too many. The keys settle the count when the password was right.
+async fn count_attempt_of(
+    state: &AppState,
+    parts: &Parts,
+    email: &str,
+) -> ApiResult<[(String, u32); 2]> {
+    let keys = attempt_keys(email, client_address(parts, &state.config.trusted_proxies));
     let counted = keys.clone();
     let now = crate::now().timestamp();
     if let Some(wait) = state
@@ -716,6 +727,22 @@ async fn login(
         )
         .with_header("retry-after", wait.to_string()));
     }
+    Ok(keys)
+}
+
+async fn login(
+    State(state): State<AppState>,
+    parts: Parts,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    check_protocol(&parts)?;
+    if req.password.len() > MAX_PASSWORD_LEN || req.email.len() > 320 {
+        return Err(bad_credentials());
+    }
+    check_device_name(req.device_name.as_deref())?;
+    // A slot to check the password in, then the attempt counted, both before any hashing.
+    let permit = hashing_permit(&state).await?;
+    let keys = count_attempt_of(&state, &parts, &req.email).await?;
     let email = req.email.trim().to_owned();
     let found: Option<(String, Option<String>)> = state
         .db
@@ -918,17 +945,51 @@ async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Ses
     Ok(Json(session))
 }
 
-/// The user an invitation is for, if `token_hash` names one that is unused and unexpired:
-/// 404 for no such invitation, 410 for a used or expired one.
-fn live_invitation(c: &rusqlite::Connection, token_hash: &str) -> ApiResult<String> {
-    let row: Option<(String, String, Option<String>)> = c
+/// An invitation that can still be accepted.
+struct LiveInvitation {
+    firm: FirmId,
+    email: String,
+    name: String,
+    grant: admin::Grant,
+}
+
+/// The invitation `token_hash` names, if it is unused and unexpired: 404 for no such
+/// invitation, 410 for a used or expired one.
+fn live_invitation(c: &Connection, token_hash: &str) -> ApiResult<LiveInvitation> {
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+    );
+    let row: Option<Row> = c
         .query_row(
-            "SELECT user_id, expires_at, used_at FROM invitations WHERE token_hash = ?1",
+            "SELECT firm_id, email, name, company_id, roles, staff_role, assigned, expires_at,
+                    used_at
+             FROM invitations WHERE token_hash = ?1",
             [token_hash],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            },
         )
         .optional()?;
-    let Some((user_id, expires_at, used_at)) = row else {
+    let Some((firm, email, name, company, roles, staff_role, assigned, expires_at, used_at)) = row
+    else {
         return Err(ApiError::not_found("invitation"));
     };
     let expired = chrono::DateTime::parse_from_rfc3339(&expires_at)
@@ -941,7 +1002,64 @@ fn live_invitation(c: &rusqlite::Connection, token_hash: &str) -> ApiResult<Stri
             "this invitation was already used or has expired; ask for a new one",
         ));
     }
-    Ok(user_id)
+    let grant = match (company, staff_role) {
+        (Some(company), _) => admin::Grant::Company {
+            company: company.parse().map_err(ApiError::internal)?,
+            roles: serde_json::from_str(&roles).map_err(ApiError::internal)?,
+        },
+        (None, Some(role)) => admin::Grant::Staff {
+            role: admin::parse_staff_word(&role)?,
+            assigned: serde_json::from_str(&assigned).map_err(ApiError::internal)?,
+        },
+        (None, None) => admin::Grant::Password,
+    };
+    Ok(LiveInvitation {
+        firm: firm.parse().map_err(ApiError::internal)?,
+        email,
+        name,
+        grant,
+    })
+}
+
+/// The account an e-mail already has: its id, its firm, and whether its password is set.
+fn account_of(c: &Connection, email: &str) -> ApiResult<Option<(UserId, FirmId, bool)>> {
+    let row: Option<(String, String, bool)> = c
+        .query_row(
+            "SELECT id, firm_id, password_hash IS NOT NULL FROM users WHERE email = ?1",
+            [email],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    row.map(|(user, firm, has_password)| {
+        Ok((
+            user.parse().map_err(ApiError::internal)?,
+            firm.parse().map_err(ApiError::internal)?,
+            has_password,
+        ))
+    })
+    .transpose()
+}
+
+/// What accepting an invitation does to the account of its e-mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Acceptance {
+    /// No account yet: make it, with this password hash.
+    New,
+    /// An account of the firm without a password (made by an older server, or the operator's
+    /// CLI): set it.
+    SetPassword(UserId),
+    /// An account of the firm that proved its password: give it the roles.
+    Existing(UserId),
+}
+
+/// The answer to an invitation whose e-mail has an account with another firm: told only to
+/// whoever holds the link.
+fn of_another_firm() -> ApiError {
+    ApiError::conflict(
+        ErrorCode::AlreadyExists,
+        "this e-mail already has a Kvits account with another accounting firm, and an account \
+         belongs to one firm; ask whoever invited you to invite another address of yours",
+    )
 }
 
 async fn accept_invitation(
@@ -954,42 +1072,117 @@ async fn accept_invitation(
     // The token first: nobody without a live invitation makes the server hash anything.
     let token_hash = hash_token(req.token.trim());
     let lookup = token_hash.clone();
-    let (email, name) = state
+    let (invitation, account) = state
         .db
         .read(move |c| {
-            let user_id = live_invitation(c, &lookup)?;
-            let row: (String, String) = c.query_row(
-                "SELECT email, name FROM users WHERE id = ?1",
-                [&user_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            Ok(row)
+            let invitation = live_invitation(c, &lookup)?;
+            let account = account_of(c, &invitation.email)?;
+            Ok((invitation, account))
         })
         .await?;
-    check_new_password(&req.password, &[&email, &name])?;
-    let password = req.password.clone();
-    let permit = hashing_permit(&state).await?;
-    let hash = state
-        .hashing
-        .run(permit, move || hash_password(&password))
-        .await??;
+    if req.password.len() > MAX_PASSWORD_LEN {
+        return Err(ApiError::bad_request(format!(
+            "a password is at most {MAX_PASSWORD_LEN} bytes"
+        )));
+    }
+    let mut hash = None;
+    let acceptance = match account {
+        Some((_, firm, _)) if firm != invitation.firm => return Err(of_another_firm()),
+        Some((user, _, true)) => {
+            // The account's owner proves it with their password, counted like a sign-in.
+            let permit = hashing_permit(&state).await?;
+            let keys = count_attempt_of(&state, &parts, &invitation.email).await?;
+            let stored = state
+                .db
+                .read(move |c| {
+                    Ok(c.query_row(
+                        "SELECT password_hash FROM users WHERE id = ?1",
+                        [user.to_string()],
+                        |r| r.get::<_, Option<String>>(0),
+                    )?)
+                })
+                .await?;
+            let password = req.password.clone();
+            let ok = state
+                .hashing
+                .run(permit, move || {
+                    verify_password(&password, stored.as_deref())
+                })
+                .await?;
+            if !ok {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::BadCredentials,
+                    "this e-mail already has a Kvits account: accept with its password, the one \
+                     you sign in with",
+                ));
+            }
+            state.db.write(move |c| settle_attempt(c, &keys)).await?;
+            Acceptance::Existing(user)
+        }
+        account => {
+            check_new_password(&req.password, &[&invitation.email, &invitation.name])?;
+            let password = req.password.clone();
+            let permit = hashing_permit(&state).await?;
+            hash = Some(
+                state
+                    .hashing
+                    .run(permit, move || hash_password(&password))
+                    .await??,
+            );
+            match account {
+                Some((user, _, _)) => Acceptance::SetPassword(user),
+                None => Acceptance::New,
+            }
+        }
+    };
+    let firm = invitation.firm;
     let response = state
         .db
         .transact(move |tx| {
-            // Again inside the transaction: it may have been used meanwhile.
-            let user_id = live_invitation(tx, &token_hash)?;
+            // Again inside the transaction: it may have been used, or the account made, meanwhile.
+            let invitation = live_invitation(tx, &token_hash)?;
+            let now_account = account_of(tx, &invitation.email)?;
+            let user = match (acceptance, now_account) {
+                (Acceptance::New, None) => {
+                    let staff = match &invitation.grant {
+                        admin::Grant::Staff { role, .. } => Some(*role),
+                        _ => None,
+                    };
+                    admin::create_user(
+                        tx,
+                        invitation.firm,
+                        &invitation.email,
+                        &invitation.name,
+                        hash.as_deref(),
+                        staff,
+                    )?
+                }
+                (Acceptance::SetPassword(user), Some((now, _, false))) if now == user => {
+                    tx.execute(
+                        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                        params![user.to_string(), hash],
+                    )?;
+                    user
+                }
+                (Acceptance::Existing(user), Some((now, _, true))) if now == user => user,
+                _ => {
+                    return Err(ApiError::conflict(
+                        ErrorCode::AlreadyExists,
+                        "the account of this e-mail changed while the invitation was accepted; \
+                         try again",
+                    ));
+                }
+            };
             tx.execute(
                 "UPDATE invitations SET used_at = ?2 WHERE token_hash = ?1",
                 params![token_hash, crate::now().to_rfc3339()],
             )?;
-            tx.execute(
-                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-                params![user_id, hash],
-            )?;
-            let user: UserId = user_id.parse().map_err(ApiError::internal)?;
+            admin::grant(tx, invitation.firm, user, &invitation.grant)?;
             let response = issue_token(tx, user, req.client_id, req.device_name.as_deref())?;
             Ok(response)
         })
         .await?;
+    crate::sync::announce(&state, firm).await?;
     Ok(Json(response))
 }

@@ -50,6 +50,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_cursor_key",
         include_str!("migrations/0012_cursor_key.sql"),
     ),
+    (
+        "0013_invitations",
+        include_str!("migrations/0013_invitations.sql"),
+    ),
 ];
 
 /// The database handle shared by all requests.
@@ -272,6 +276,76 @@ mod tests {
                 .expect("count");
             assert_eq!(names, i64::from(start >= 1), "from schema {start}");
         }
+    }
+
+    /// An invitation made before 0013 (its account already made, without a password) is
+    /// carried over: open, for the same e-mail and firm, granting only the password.
+    #[test]
+    fn an_older_invitation_survives_the_move_to_pending_invitations() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("db.sqlite3");
+        let mut c = open_connection(&path, DEFAULT_BUSY_TIMEOUT, Durability::Full).expect("open");
+        let before = MIGRATIONS
+            .iter()
+            .position(|(name, _)| *name == "0013_invitations")
+            .expect("the migration");
+        for (_, sql) in &MIGRATIONS[..before] {
+            c.execute_batch(sql).expect("old migration");
+        }
+        c.pragma_update(None, "user_version", before as i64)
+            .expect("set version");
+        c.execute_batch(
+            "INSERT INTO firms (id, name, created_at) VALUES ('f', 'Old Firm', 't');
+             INSERT INTO users (id, firm_id, email, name, password_hash, created_at)
+                 VALUES ('admin', 'f', 'ada@old.test', 'Ada', 'hash', 't'),
+                        ('new', 'f', 'ned@old.test', 'Ned', NULL, 't0');
+             INSERT INTO invitations (token_hash, user_id, created_by, expires_at, used_at)
+                 VALUES ('open', 'new', 'admin', '2999-01-01T00:00:00Z', NULL),
+                        ('used', 'new', 'admin', '2000-01-01T00:00:00Z', 'then');",
+        )
+        .expect("rows of the old schema");
+        migrate(&mut c).expect("upgrade");
+        let mut stmt = c
+            .prepare(
+                "SELECT token_hash, id, firm_id, email, name, coalesce(company_id, '-'), roles,
+                        coalesce(staff_role, '-'), assigned, created_by, expires_at,
+                        coalesce(used_at, '-')
+                 FROM invitations ORDER BY token_hash",
+            )
+            .expect("query");
+        let rows: Vec<Vec<String>> = stmt
+            .query_map([], |r| (0..12).map(|i| r.get::<_, String>(i)).collect())
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        let ids: Vec<uuid::Uuid> = rows
+            .iter()
+            .map(|row| uuid::Uuid::parse_str(&row[1]).expect("a UUID id"))
+            .collect();
+        assert!(ids.len() == 2 && ids[0] != ids[1], "{ids:?}");
+        let without_id = |row: &[String]| {
+            let mut row = row.to_vec();
+            row.remove(1);
+            row
+        };
+        assert_eq!(
+            without_id(&rows[0]),
+            [
+                "open",
+                "f",
+                "ned@old.test",
+                "Ned",
+                "-",
+                "[]",
+                "-",
+                "[]",
+                "admin",
+                "2999-01-01T00:00:00Z",
+                "-"
+            ]
+        );
+        assert_eq!(rows[1][0], "used");
+        assert_eq!(rows[1][11], "then");
     }
 
     #[test]

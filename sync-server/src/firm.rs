@@ -14,7 +14,7 @@ use kvits_protocol::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::admin::{self, check_email};
+use crate::admin;
 use crate::api::{Operation, Routes};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Json, Path};
@@ -48,8 +48,11 @@ pub(crate) fn routes() -> Routes {
         .post("/v1/firm/staff", invite_staff_handler, |g| {
             Operation::new("inviteStaff", "firm", "Invite a colleague")
                 .describe(
-                    "Firm admins. Makes a new member of staff with a one-time invitation link to \
-                     set their password, assigned to the given clients.",
+                    "Firm admins. Invites a colleague into the staff with a one-time link, the \
+                     same answer whether or not the e-mail has an account: the role and the \
+                     assigned clients are given when it is accepted (by someone new setting a \
+                     password, or by the account's owner with theirs). Until then it is listed \
+                     in the firm's `invitations`; inviting the same e-mail again replaces it.",
                 )
                 .bearer()
                 .json_body(schema::<InviteStaffRequest>(g))
@@ -61,10 +64,6 @@ pub(crate) fn routes() -> Routes {
                      that is not one of the firm's.",
                 )
                 .error(403, FIRM_ADMINS_ONLY)
-                .error(
-                    409,
-                    "`already_exists`: the e-mail belongs to a user already.",
-                )
         })
         .put("/v1/firm/staff/{user_id}", set_staff_handler, |g| {
             Operation::new("setStaff", "firm", "Change a colleague's role and clients")
@@ -160,6 +159,7 @@ pub fn firm(c: &Connection, id: FirmId) -> ApiResult<Firm> {
         name,
         settings,
         staff,
+        invitations: admin::open_invitations(c, id, None)?,
     })
 }
 
@@ -251,11 +251,12 @@ pub fn invite_staff(
     by: UserId,
     req: &InviteStaffRequest,
 ) -> ApiResult<Invitation> {
-    let email = check_email(&req.email)?;
     let assigned = firm_companies(c, firm, &req.assigned)?;
-    let id = admin::create_user(c, firm, &email, &req.name, None, Some(req.role))?;
-    assign(c, id, &assigned)?;
-    admin::invite(c, id, by)
+    let grant = admin::Grant::Staff {
+        role: req.role,
+        assigned,
+    };
+    admin::invite(c, firm, &req.email, &req.name, &grant, by)
 }
 
 /// Replaces a member of staff's role and assigned clients.

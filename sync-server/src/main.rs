@@ -546,8 +546,9 @@ fn run_admin(c: &mut Connection, command: AdminCommand) -> anyhow::Result<String
                 anyhow::bail!("--roles needs --company");
             }
             let out = if password.is_none() {
-                let inv = admin::invite(&tx, id, id).map_err(api)?;
-                format!("{id} invitation {}", inv.token.unwrap_or_default())
+                let inv = admin::invite(&tx, firm, &email, &name, &admin::Grant::Password, id)
+                    .map_err(api)?;
+                format!("{id} invitation {}", inv.token)
             } else {
                 id.to_string()
             };

@@ -483,8 +483,10 @@ pub fn refresh_company(c: &Connection, company: CompanyId) -> ApiResult<()> {
     for m in &mut members {
         m.roles.sort();
     }
-    if row.members != members {
+    let invitations = crate::admin::open_invitations(c, row.firm_id, Some(company))?;
+    if row.members != members || row.invitations != invitations {
         row.members = members;
+        row.invitations = invitations;
         put(c, row.firm_id, &Entity::Company(row))?;
     }
     Ok(())

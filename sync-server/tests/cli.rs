@@ -1127,7 +1127,7 @@ async fn passwords_and_tokens_are_stored_hashed_and_ended_sessions_are_refused()
         .unwrap();
     assert_eq!(r.status(), 201);
     let invitation: kvits_protocol::Invitation = r.json().await.unwrap();
-    let invitation_token = invitation.token.expect("a new person's token");
+    let invitation_token = invitation.token;
     let ivo_password = "Ivo's own 23 letters!";
     let accept = |token: String| {
         srv.http

@@ -31,15 +31,24 @@ fn code(body: &serde_json::Value) -> ErrorCode {
         .unwrap_or(ErrorCode::Unknown)
 }
 
-/// Accepts an invitation on a new install.
+/// Accepts an invitation on a new install with a new password ([`PASSWORD`]).
 async fn accept(srv: &TestServer, invitation: &Invitation) -> Result<Device, (u16, ErrorBody)> {
+    accept_with(srv, invitation, PASSWORD).await
+}
+
+/// Accepts an invitation on a new install with `password`.
+async fn accept_with(
+    srv: &TestServer,
+    invitation: &Invitation,
+    password: &str,
+) -> Result<Device, (u16, ErrorBody)> {
     let client = ClientId(uuid::Uuid::now_v7());
     let r = srv
         .http
         .post(srv.url("/v1/auth/accept-invitation"))
         .json(&AcceptInvitationRequest {
-            token: invitation.token.clone().expect("a new person's token"),
-            password: PASSWORD.into(),
+            token: invitation.token.clone(),
+            password: password.into(),
             client_id: Some(client),
             device_name: None,
         })
@@ -187,14 +196,25 @@ async fn a_firm_admin_adds_a_client_and_a_colleague_who_then_sees_only_that_clie
 
     let invitation = invite_staff(&srv, &paula, "sven@demo.kvits", "accountant", &[gale.id]).await;
     let firm = get_firm(&srv, &paula).await;
-    let sven_row = firm
-        .staff
-        .iter()
-        .find(|s| s.email == "sven@demo.kvits")
-        .unwrap();
-    assert!(sven_row.invited);
-    assert_eq!(sven_row.role, StaffRole::Accountant);
-    assert_eq!(sven_row.assigned, vec![gale.id]);
+    // Listed as an open invitation, not yet on the staff.
+    assert!(!firm.staff.iter().any(|s| s.email == "sven@demo.kvits"));
+    let open = &firm.invitations[..];
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(
+        (
+            open[0].id,
+            open[0].email.as_str(),
+            open[0].staff_role,
+            &open[0].assigned[..]
+        ),
+        (
+            invitation.id,
+            "sven@demo.kvits",
+            Some(StaffRole::Accountant),
+            &[gale.id][..]
+        )
+    );
+    assert_eq!(open[0].expires_at, invitation.expires_at);
 
     let sven = accept(&srv, &invitation).await.unwrap();
     assert_eq!(session_companies(&sven).await, set([gale.id]));
@@ -213,7 +233,16 @@ async fn a_firm_admin_adds_a_client_and_a_colleague_who_then_sees_only_that_clie
     let (status, body) = send(srv.http.get(srv.url("/v1/firm")).bearer_auth(&anna.token)).await;
     assert_eq!((status, code(&body)), (403, ErrorCode::Forbidden));
     let firm = get_firm(&srv, &paula).await;
-    assert!(!firm.staff.iter().any(|s| s.invited));
+    assert!(firm.invitations.is_empty());
+    let sven_row = firm
+        .staff
+        .iter()
+        .find(|s| s.email == "sven@demo.kvits")
+        .unwrap();
+    assert_eq!(
+        (sven_row.role, &sven_row.assigned[..], sven_row.invited),
+        (StaffRole::Accountant, &[gale.id][..], false)
+    );
 
     // The firm lets everyone see every client: Anna sees Gale too; and back.
     let settings = |on: bool| {
@@ -227,6 +256,189 @@ async fn a_firm_admin_adds_a_client_and_a_colleague_who_then_sees_only_that_clie
     assert!(pulled_companies(&anna).await.contains(&gale.id));
     assert_eq!(send(settings(true)).await.0, 204);
     assert_eq!(pulled_companies(&anna).await, set([birch, cedar]));
+}
+
+/// The company row `d` pulls for `company`.
+async fn company_row(d: &Device, company: CompanyId) -> Company {
+    let page = d.pull_from(0, Some(1000)).await;
+    page.changes
+        .into_iter()
+        .find_map(|c| match c.op {
+            ChangeOp::Upsert { entity } => match *entity {
+                Entity::Company(row) if row.id == company => Some(row),
+                _ => None,
+            },
+            ChangeOp::Delete { .. } => None,
+        })
+        .expect("the company's row")
+}
+
+#[tokio::test]
+async fn an_invitation_tells_the_inviter_nothing_of_the_email_and_its_owner_accepts() {
+    let srv = TestServer::start().await;
+    let clara = srv.device("clara@demo.kvits").await; // Birch's admin
+    let paula = srv.device("paula@demo.kvits").await;
+    let birch = srv.demo.company("Birch Bakery");
+    let cedar = srv.demo.company("Cedar Logistics");
+    // Another firm, with an account of its own.
+    srv.server
+        .state()
+        .db
+        .write(|c| {
+            let hash = kvits_sync_server::auth::hash_password(kvits_sync_server::demo::PASSWORD)?;
+            let firm = kvits_sync_server::admin::create_firm(c, "Other Books")?;
+            kvits_sync_server::admin::create_user(
+                c,
+                firm,
+                "olga@other.test",
+                "Olga Other",
+                Some(&hash),
+                None,
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+    // Nobody's e-mail, an account of this firm (Otto, of Cedar), another firm's: the same
+    // answer, field for field but the values.
+    let invite = |email: &str| {
+        srv.http
+            .post(srv.url(&format!("/v1/companies/{birch}/users")))
+            .bearer_auth(&clara.token)
+            .json(&json!({"email": email, "name": "Someone", "roles": ["approver"]}))
+    };
+    let mut invitations = Vec::new();
+    for email in ["nina@new.test", "otto@demo.kvits", "olga@other.test"] {
+        let (status, body) = send(invite(email)).await;
+        let mut keys: Vec<&str> = body
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort_unstable();
+        assert_eq!(
+            (status, keys),
+            (201, vec!["expires_at", "id", "link", "token"]),
+            "{email}: {body}"
+        );
+        invitations.push((email, serde_json::from_value::<Invitation>(body).unwrap()));
+    }
+    // The same for the firm's staff: an e-mail that has an account is not refused.
+    let mut staff_invitations = Vec::new();
+    for email in ["emma@demo.kvits", "olga@other.test", "sven@new.test"] {
+        let (status, body) = send(
+            srv.http
+                .post(srv.url("/v1/firm/staff"))
+                .bearer_auth(&paula.token)
+                .json(&json!({"email": email, "name": "Someone", "role": "accountant"})),
+        )
+        .await;
+        assert_eq!(status, 201, "{email}: {body}");
+        staff_invitations.push(serde_json::from_value::<Invitation>(body).unwrap());
+    }
+    // Nobody became a member: the company's row lists three open invitations, as typed.
+    let row = company_row(&clara, birch).await;
+    let members: Vec<&str> = row.members.iter().map(|m| m.email.as_str()).collect();
+    assert!(
+        !members
+            .iter()
+            .any(|m| ["nina@new.test", "otto@demo.kvits", "olga@other.test"].contains(m)),
+        "{members:?}"
+    );
+    let mut open: Vec<(&str, &[Role])> = row
+        .invitations
+        .iter()
+        .map(|i| (i.email.as_str(), &i.roles[..]))
+        .collect();
+    open.sort_unstable();
+    assert_eq!(
+        open,
+        [
+            ("nina@new.test", &[Role::Approver][..]),
+            ("olga@other.test", &[Role::Approver][..]),
+            ("otto@demo.kvits", &[Role::Approver][..]),
+        ]
+    );
+
+    // Only at the link: Olga learns her account is another firm's, and the invitation stays.
+    let olga = &invitations[2].1;
+    let (status, err) = accept_with(&srv, olga, kvits_sync_server::demo::PASSWORD)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!((status, err.code), (409, ErrorCode::AlreadyExists));
+    assert!(
+        err.message.contains("another accounting firm"),
+        "{}",
+        err.message
+    );
+    assert_eq!(company_row(&clara, birch).await.invitations.len(), 3);
+
+    // Otto accepts with his own password (a new one is refused) and keeps Cedar.
+    let otto = &invitations[1].1;
+    let (status, err) = accept_with(&srv, otto, PASSWORD).await.err().unwrap();
+    assert_eq!(
+        (status, err.code),
+        (401, ErrorCode::BadCredentials),
+        "{}",
+        err.message
+    );
+    let otto = accept_with(&srv, otto, kvits_sync_server::demo::PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(otto.user, srv.demo.user("otto@demo.kvits"));
+    assert_eq!(session_companies(&otto).await, set([birch, cedar]));
+    let row = company_row(&clara, birch).await;
+    let otto_member = row
+        .members
+        .iter()
+        .find(|m| m.email == "otto@demo.kvits")
+        .unwrap();
+    assert_eq!(otto_member.roles, [Role::Approver]);
+    assert_eq!(row.invitations.len(), 2);
+
+    // Nina is new: she chooses her password.
+    let nina = accept(&srv, &invitations[0].1).await.unwrap();
+    assert_eq!(session_companies(&nina).await, set([birch]));
+
+    // Emma accepts the staff invitation with her password: an accountant now, still Birch's
+    // employee.
+    let emma = accept_with(
+        &srv,
+        &staff_invitations[0],
+        kvits_sync_server::demo::PASSWORD,
+    )
+    .await
+    .unwrap();
+    let firm = get_firm(&srv, &paula).await;
+    let emma_row = firm.staff.iter().find(|s| s.user_id == emma.user).unwrap();
+    assert_eq!(
+        (emma_row.role, emma_row.invited),
+        (StaffRole::Accountant, false)
+    );
+    assert_eq!(session_companies(&emma).await, set([birch]));
+
+    // Olga's staff invitation is cancelled by a firm admin (not by a company admin): its link
+    // stops working.
+    let olga_staff = staff_invitations[1].id;
+    assert_eq!(firm.invitations.len(), 2);
+    let cancel = |who: &Device| {
+        srv.http
+            .delete(srv.url(&format!("/v1/invitations/{olga_staff}")))
+            .bearer_auth(&who.token)
+    };
+    let (status, body) = send(cancel(&clara)).await;
+    assert_eq!((status, code(&body)), (403, ErrorCode::Forbidden), "{body}");
+    assert_eq!(send(cancel(&paula)).await.0, 204);
+    let firm = get_firm(&srv, &paula).await;
+    assert_eq!(firm.invitations.len(), 1);
+    let (status, body) = send(cancel(&paula)).await;
+    assert_eq!((status, code(&body)), (404, ErrorCode::NotFound), "{body}");
+    let (status, err) = accept_with(&srv, &staff_invitations[1], "a password of twelve")
+        .await
+        .err()
+        .unwrap();
+    assert_eq!((status, err.code), (404, ErrorCode::NotFound));
 }
 
 #[tokio::test]

@@ -235,8 +235,9 @@ struct Tenant {
     page: ReceiptPage,
     upload: String,
     upload_sha: String,
-    /// What the server stores of a pending invitation into the company (the SHA-256 of its
-    /// one-time token).
+    /// A pending invitation into the company: its id, and what the server stores of its
+    /// one-time token (the SHA-256).
+    invitation: kvits_protocol::InvitationId,
     invitation_hash: String,
     /// A card payment of the company, from an imported statement.
     card_payment: kvits_protocol::CardTransactionId,
@@ -513,14 +514,14 @@ fn bank_profile(name: &str) -> serde_json::Value {
     })
 }
 
-/// `inviter` invites a new person into `company` (who never accepts); answers what the server
-/// keeps of the invitation: the SHA-256 of its token.
+/// `inviter` invites a new person into `company` (who never accepts); answers the invitation's
+/// id and what the server keeps of its token (its SHA-256).
 async fn pending_invitation(
     srv: &TestServer,
     inviter: &Device,
     company: CompanyId,
     email: &str,
-) -> String {
+) -> (kvits_protocol::InvitationId, String) {
     let r = send(
         req(
             srv,
@@ -534,7 +535,7 @@ async fn pending_invitation(
     assert_eq!(r.status, 201, "{}", r.show());
     let invitation: kvits_protocol::Invitation =
         serde_json::from_slice(&r.body).expect("invitation");
-    sha_hex(invitation.token.expect("a new person's token").as_bytes())
+    (invitation.id, sha_hex(invitation.token.as_bytes()))
 }
 
 /// The demo firm and "Other Books", each with a submitted expense (photo uploaded through the
@@ -629,7 +630,8 @@ async fn world() -> (TestServer, Tenant, Tenant) {
     .await;
     let pending = common::receipt(3);
     let upload_id = partial_upload(&srv, &oscar.token, &pending, 100).await;
-    let invitation_hash = pending_invitation(&srv, &olga, oak, "nora@other.kvits").await;
+    let (invitation, invitation_hash) =
+        pending_invitation(&srv, &olga, oak, "nora@other.kvits").await;
     let card_payment = statement_and_profile(&srv, &mut olga, oak, OTHER_FIRM).await;
     let person = |d: Device, i: usize, label: &str, manages: bool| Person {
         label: format!("{label} ({OTHER_FIRM})"),
@@ -669,6 +671,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         page,
         upload: upload_id,
         upload_sha: sha_hex(&pending),
+        invitation,
         invitation_hash,
         card_payment,
     };
@@ -715,7 +718,8 @@ async fn world() -> (TestServer, Tenant, Tenant) {
     .await;
     let pending = common::receipt(2);
     let upload_id = partial_upload(&srv, &emma.token, &pending, 100).await;
-    let invitation_hash = pending_invitation(&srv, &anna, birch, "nils@demo.kvits").await;
+    let (invitation, invitation_hash) =
+        pending_invitation(&srv, &anna, birch, "nils@demo.kvits").await;
     let card_payment = statement_and_profile(&srv, &mut anna, birch, "Demo Accounting").await;
     let mut people = Vec::new();
     for (email, label, company, manages) in DEMO_PEOPLE {
@@ -757,6 +761,7 @@ async fn world() -> (TestServer, Tenant, Tenant) {
         page,
         upload: upload_id,
         upload_sha: sha_hex(&pending),
+        invitation,
         invitation_hash,
         card_payment,
     };
@@ -901,8 +906,10 @@ async fn snapshot(
                 table(
                     c,
                     &format!(
-                        "SELECT token_hash, user_id, created_by, used_at FROM invitations
-                         WHERE user_id IN {users} OR created_by IN {users}"
+                        "SELECT token_hash, id, firm_id, email, company_id, roles, staff_role,
+                                assigned, created_by, expires_at, used_at
+                         FROM invitations
+                         WHERE firm_id = ?1 OR created_by IN {users} OR company_id IN {companies}"
                     ),
                     &f,
                 )?,
@@ -1773,6 +1780,22 @@ async fn attack(
         r.is_not_found(),
         || r.show(),
     );
+    // The victim's open invitation cannot be cancelled: not found (another firm, or a company
+    // the person has no role in) or forbidden (a member who does not manage it).
+    let r = send(req(
+        srv,
+        &token,
+        Method::DELETE,
+        &format!("/v1/invitations/{}", v.invitation),
+    ))
+    .await;
+    m.cell(
+        "DELETE /v1/invitations/{invitation_id}",
+        who,
+        "victim company's invitation",
+        r.is_not_found() || r.has_code(403, ErrorCode::Forbidden),
+        || r.show(),
+    );
     for target in [v.employee, v.accountant.user] {
         let r = send(
             req(
@@ -1953,23 +1976,36 @@ async fn attack(
             r.status == expected && r.same_as(&twin),
             || format!("{} / unknown user: {}", r.show(), twin.show()),
         );
-        // Inviting the victim's e-mail into one's own company never attaches that person:
-        // 409 for those who manage it (e-mails are unique across firms), else 403.
-        let body = serde_json::json!({
-            "email": v.employee_email, "name": "Someone", "roles": ["employee"],
-        });
-        let r = send(req(srv, &token, Method::POST, &invite_path(a.own_company)).json(&body)).await;
+        // Inviting the victim's e-mail into one's own company never attaches that person, nor
+        // says that the e-mail has an account: for those who manage the company the answer is
+        // an invitation like a new e-mail's (only its owner learns more, at the link); else 403.
+        let invite = |email: String| {
+            let body =
+                serde_json::json!({"email": email, "name": "Someone", "roles": ["employee"]});
+            req(srv, &token, Method::POST, &invite_path(a.own_company)).json(&body)
+        };
+        let r = send(invite(v.employee_email.clone())).await;
+        let twin = send(invite(format!("{}@nobody.test", new_uuid()))).await;
+        let shape = |r: &Reply| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            let mut keys: Vec<String> = body
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            keys.sort_unstable();
+            (r.status, keys)
+        };
         let ok = if a.manages {
-            r.has_code(409, ErrorCode::AlreadyExists)
+            r.status == 201 && shape(&r) == shape(&twin)
         } else {
-            r.has_code(403, ErrorCode::Forbidden)
+            r.has_code(403, ErrorCode::Forbidden) && r.same_as(&twin)
         };
         m.cell(
             "POST /v1/companies/{company_id}/users",
             who,
             "own company, victim employee's e-mail",
             ok,
-            || r.show(),
+            || format!("{} / a new e-mail: {}", r.show(), twin.show()),
         );
         // POST /v1/companies lands in the attacker's own firm (accountants) or is refused.
         let r = send(

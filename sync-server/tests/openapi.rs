@@ -895,7 +895,56 @@ async fn real_answers_fit_the_documented_schemas() {
         )
         .await;
     assert_eq!(status, 201);
-    let sven = staff["user_id"].as_str().unwrap().to_owned();
+    // Listed as open until accepted; Sven accepts with a new password.
+    let (status, _, firm) = c
+        .send(
+            "GET",
+            "/v1/firm",
+            srv.http.get(url("/v1/firm")).bearer_auth(&paula.token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(firm["invitations"][0]["id"], staff["id"]);
+    let (status, _, accepted) = c
+        .send(
+            "POST",
+            "/v1/auth/accept-invitation",
+            srv.http
+                .post(url("/v1/auth/accept-invitation"))
+                .json(&json!({"token": staff["token"], "password": "Sven counts spruce cones"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let sven = accepted["user"]["id"].as_str().unwrap().to_owned();
+    // An invitation into the staff that is cancelled.
+    let (status, _, extra) = c
+        .send(
+            "POST",
+            "/v1/firm/staff",
+            srv.http
+                .post(url("/v1/firm/staff"))
+                .bearer_auth(&paula.token)
+                .json(&json!({"email": "typo@demo.kvits", "name": "Typo", "role": "accountant"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let path = format!("/v1/invitations/{}", extra["id"].as_str().unwrap());
+    let (status, _, _) = c
+        .send(
+            "DELETE",
+            "/v1/invitations/{invitation_id}",
+            srv.http.delete(url(&path)).bearer_auth(&paula.token),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _, _) = c
+        .send(
+            "DELETE",
+            "/v1/invitations/{invitation_id}",
+            srv.http.delete(url(&path)).bearer_auth(&paula.token),
+        )
+        .await;
+    assert_eq!(status, 404);
     let (status, _, _) = c
         .send(
             "PUT",

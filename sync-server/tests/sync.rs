@@ -742,7 +742,7 @@ async fn invitations_let_a_new_person_in_once() {
         .unwrap();
     assert_eq!(r.status(), 201);
     let inv: kvits_protocol::Invitation = r.json().await.unwrap();
-    let token = inv.token.expect("token");
+    let token = inv.token;
     let accept = |password: &str| {
         server
             .http

@@ -194,6 +194,7 @@ impl DemoCompany {
             name: d.name,
             base_currency: d.base_currency,
             members,
+            invitations: Vec::new(),
             registration_number: d.registration_number,
             vat_number: d.vat_number,
             country: d.country,

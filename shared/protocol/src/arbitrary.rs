@@ -29,13 +29,13 @@ use crate::{
     Date, DecimalMark, Decision, DecisionKind, DocumentType, Entity, EntityKind, ErrorBody,
     ErrorCode, Expense, ExpenseField, ExpenseFields, ExpenseId, ExpenseStatus, ExpenseType,
     ExpenseTypeId, ExportBatchId, ExportMark, FieldChange, Firm, FirmId, FirmSettings, FirmSummary,
-    Halt, HistoryAction, HistoryEntry, Invitation, InviteStaffRequest, InviteUserRequest,
-    LoginRequest, LoginResponse, MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, Member, Membership, Message,
-    MessageId, MessageRead, Money, Mutation, MutationResult, NoReceiptReason, OpenCompanyRequest,
-    Outcome, PaymentKind, PaymentMethod, PaymentMethodId, PendingMutation, PullQuery, PullResponse,
-    PushRequest, PushResponse, ReceiptPage, RejectCode, Role, Session, SetRolesRequest,
-    SetStaffRequest, StaffMember, StaffRole, StatementId, Thread, ThreadId, Timestamp, UploadId,
-    UploadStatus, UserId, UserSummary, VatLine,
+    Halt, HistoryAction, HistoryEntry, Invitation, InvitationId, InviteStaffRequest,
+    InviteUserRequest, LoginRequest, LoginResponse, MAX_PULL_LIMIT, MAX_PULL_WAIT_SECS, Member,
+    Membership, Message, MessageId, MessageRead, Money, Mutation, MutationResult, NoReceiptReason,
+    OpenCompanyRequest, Outcome, PaymentKind, PaymentMethod, PaymentMethodId, PendingInvitation,
+    PendingMutation, PullQuery, PullResponse, PushRequest, PushResponse, ReceiptPage, RejectCode,
+    Role, Session, SetRolesRequest, SetStaffRequest, StaffMember, StaffRole, StatementId, Thread,
+    ThreadId, Timestamp, UploadId, UploadStatus, UserId, UserSummary, VatLine,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -73,6 +73,7 @@ id_strategies!(
     thread_id => ThreadId,
     message_id => MessageId,
     upload_id => UploadId,
+    invitation_id => InvitationId,
     export_batch_id => ExportBatchId,
     card_transaction_id => CardTransactionId,
     statement_id => StatementId,
@@ -347,12 +348,14 @@ pub fn firm() -> impl Strategy<Value = Firm> {
         text(),
         firm_settings(),
         vec(staff_member(), 0..4),
+        vec(pending_invitation(), 0..3),
     )
-        .prop_map(|(id, name, settings, staff)| Firm {
+        .prop_map(|(id, name, settings, staff, invitations)| Firm {
             id,
             name,
             settings,
             staff,
+            invitations,
         })
 }
 
@@ -405,18 +408,43 @@ pub fn invite_user_request() -> impl Strategy<Value = InviteUserRequest> {
 
 /// Any [`Invitation`].
 pub fn invitation() -> impl Strategy<Value = Invitation> {
-    (
-        user_id(),
-        option::of(text()),
-        option::of(text()),
-        option::of(timestamp()),
-    )
-        .prop_map(|(user_id, token, link, expires_at)| Invitation {
-            user_id,
+    (invitation_id(), text(), text(), timestamp()).prop_map(|(id, token, link, expires_at)| {
+        Invitation {
+            id,
             token,
             link,
             expires_at,
-        })
+        }
+    })
+}
+
+/// Any [`PendingInvitation`]: into a company (roles) or into the staff (a role and clients).
+pub fn pending_invitation() -> impl Strategy<Value = PendingInvitation> {
+    (
+        invitation_id(),
+        email(),
+        text(),
+        prop_oneof![
+            roles().prop_map(|roles| (roles, None, Vec::new())),
+            (staff_role(), vec(company_id(), 0..3)).prop_map(|(role, assigned)| (
+                Vec::new(),
+                Some(role),
+                assigned
+            )),
+        ],
+        timestamp(),
+    )
+        .prop_map(
+            |(id, email, name, (roles, staff_role, assigned), expires_at)| PendingInvitation {
+                id,
+                email,
+                name,
+                roles,
+                staff_role,
+                assigned,
+                expires_at,
+            },
+        )
 }
 
 /// Any [`AcceptInvitationRequest`].
@@ -608,8 +636,9 @@ pub fn company() -> impl Strategy<Value = Company> {
         text(),
         currency(),
         vec(member(), 0..4),
+        vec(pending_invitation(), 0..3),
     )
-        .prop_flat_map(|(id, firm_id, name, base_currency, members)| {
+        .prop_flat_map(|(id, firm_id, name, base_currency, members, invitations)| {
             (
                 maybe_text(),
                 maybe_text(),
@@ -630,6 +659,7 @@ pub fn company() -> impl Strategy<Value = Company> {
                         name: name.clone(),
                         base_currency: base_currency.clone(),
                         members: members.clone(),
+                        invitations: invitations.clone(),
                         registration_number,
                         vat_number,
                         country,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ClientId, CompanyId, FirmId, Timestamp, UserId};
+use crate::{ClientId, CompanyId, FirmId, InvitationId, Timestamp, UserId};
 
 /// What a person may do in a company. A membership may hold several roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -219,6 +219,9 @@ pub struct Firm {
     pub settings: FirmSettings,
     /// Sorted by name.
     pub staff: Vec<StaffMember>,
+    /// Colleagues invited into the staff who have not accepted yet, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invitations: Vec<PendingInvitation>,
 }
 
 /// `PUT /v1/firm/settings` (firm admins).
@@ -246,7 +249,7 @@ pub struct StaffMember {
     pub role: StaffRole,
     /// The client companies assigned to them.
     pub assigned: Vec<CompanyId>,
-    /// Invited, and the invitation not accepted yet.
+    /// An account made by an older server at invitation, whose password is not set yet.
     pub invited: bool,
     /// Their access is turned off: they cannot sign in or sync until it is turned on again.
     #[serde(default)]
@@ -274,7 +277,8 @@ pub struct SetStaffRequest {
 }
 
 /// `POST /v1/companies/{company_id}/users` (company admins and accountants): invite a person
-/// into a company with roles. An existing user of the firm (same e-mail) just gets the roles.
+/// into a company with roles. The answer is the same whether or not the e-mail already has an
+/// account: the roles are given when the invitation is accepted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InviteUserRequest {
@@ -283,22 +287,41 @@ pub struct InviteUserRequest {
     pub roles: Vec<Role>,
 }
 
-/// An invitation: a one-time token that lets the invited person set their password.
+/// An invitation: a one-time token for the invited person. Someone new sets their password
+/// with it; someone who already has an account with the e-mail accepts it with their password.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Invitation {
-    pub user_id: UserId,
-    /// `None` when the person already had an account and only got new roles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    /// Path of the page/endpoint that accepts it, e.g. `/invite/<token>`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Timestamp>,
+    /// Names the invitation in lists, and to cancel it.
+    pub id: InvitationId,
+    pub token: String,
+    /// Path of the page that accepts it: `/invite/<token>`.
+    pub link: String,
+    pub expires_at: Timestamp,
 }
 
-/// `POST /v1/auth/accept-invitation`: set the password and sign in.
+/// An invitation not accepted yet, as the people who manage it see it (in the company's row,
+/// or the firm's staff list): what the inviter typed, never whether the e-mail has an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PendingInvitation {
+    pub id: InvitationId,
+    pub email: String,
+    pub name: String,
+    /// Into a company: the roles they get there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
+    /// Into the firm's staff: the role they get, and the clients assigned to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_role: Option<StaffRole>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assigned: Vec<CompanyId>,
+    /// The link stops working then; inviting the same e-mail again replaces it.
+    pub expires_at: Timestamp,
+}
+
+/// `POST /v1/auth/accept-invitation`: sign in with the invitation. `password` is the new
+/// password of someone new, or the existing password of the account the e-mail already has.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AcceptInvitationRequest {

@@ -139,6 +139,9 @@ pub struct Company {
     /// Members with their roles (the firm's staff are not listed; they see the company through
     /// the firm).
     pub members: Vec<Member>,
+    /// People invited into the company who have not accepted yet, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invitations: Vec<crate::PendingInvitation>,
     /// The company's number in its country's business register.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_number: Option<String>,
@@ -176,6 +179,7 @@ impl Company {
             name: name.into(),
             base_currency: base_currency.into(),
             members: Vec::new(),
+            invitations: Vec::new(),
             registration_number: None,
             vat_number: None,
             country: None,

@@ -71,6 +71,8 @@ id_type!(
     CardTransactionId,
     /// One import of a bank statement file.
     StatementId,
+    /// An invitation waiting to be accepted (never the token that accepts it).
+    InvitationId,
 );
 
 /// Namespace for ids derived from other ids (UUIDv5), e.g. one thread per recipient company

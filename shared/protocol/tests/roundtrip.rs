@@ -108,6 +108,9 @@ proptest! {
     fn invitation(x in arb::invitation()) { round_trips(&x)?; }
 
     #[test]
+    fn pending_invitation(x in arb::pending_invitation()) { round_trips(&x)?; }
+
+    #[test]
     fn accept_invitation_request(x in arb::accept_invitation_request()) { round_trips(&x)?; }
 
     #[test]

@@ -39,6 +39,10 @@ const BROADCAST: MessageId = MessageId(Uuid::from_u128(0x0193f0a0_0000_7000_8000
 /// Emma's answer in Zaļā Kafija's thread.
 const REPLY: MessageId = MessageId(Uuid::from_u128(0x0193f0a0_0000_7000_8000_0000000000b2));
 const UPLOAD: UploadId = UploadId(Uuid::from_u128(0x0193f0a0_0000_7000_8000_000000000101));
+const INVITATION: InvitationId =
+    InvitationId(Uuid::from_u128(0x0193f0a0_0000_7000_8000_000000000201));
+const STAFF_INVITATION: InvitationId =
+    InvitationId(Uuid::from_u128(0x0193f0a0_0000_7000_8000_000000000202));
 
 /// SHA-256 of the receipt photo (page 1) and of the statement PDF attached to a message.
 const PHOTO: &str = "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b";
@@ -152,6 +156,7 @@ fn company() -> Company {
         time_zone: Some("Europe/Riga".to_owned()),
         active: true,
         allow_self_approval: false,
+        invitations: vec![],
         members: vec![
             Member {
                 user_id: EMMA,
@@ -453,6 +458,7 @@ fn firm() {
                 disabled: true,
             },
         ],
+        invitations: vec![],
     });
 }
 
@@ -484,24 +490,38 @@ fn invite_user_request() {
 }
 
 #[test]
-fn invitation_of_a_new_user() {
+fn invitation() {
+    // the same shape whether or not the e-mail already has an account
     assert_json_snapshot!(Invitation {
-        user_id: JANIS,
-        token: Some("inv_7Fh2kLq9Zp0wXc4V".to_owned()),
-        link: Some("/invite/inv_7Fh2kLq9Zp0wXc4V".to_owned()),
-        expires_at: Some(ts("2026-11-30T14:05:00Z")),
+        id: INVITATION,
+        token: "kvi_7Fh2kLq9Zp0wXc4V".to_owned(),
+        link: "/invite/kvi_7Fh2kLq9Zp0wXc4V".to_owned(),
+        expires_at: ts("2026-11-30T14:05:00Z"),
     });
 }
 
 #[test]
-fn invitation_of_an_existing_user() {
-    // only new roles: no token, link or expiry
-    assert_json_snapshot!(Invitation {
-        user_id: ALICE,
-        token: None,
-        link: None,
-        expires_at: None,
-    });
+fn pending_invitations() {
+    assert_json_snapshot!(vec![
+        PendingInvitation {
+            id: INVITATION,
+            email: "janis.berzins@zalakafija.lv".to_owned(),
+            name: "Jānis Bērziņš".to_owned(),
+            roles: vec![Role::Approver, Role::Client],
+            staff_role: None,
+            assigned: vec![],
+            expires_at: ts("2026-11-30T14:05:00Z"),
+        },
+        PendingInvitation {
+            id: STAFF_INVITATION,
+            email: "peteris@bilance.lv".to_owned(),
+            name: "Pēteris Liepa".to_owned(),
+            roles: vec![],
+            staff_role: Some(StaffRole::Accountant),
+            assigned: vec![ZALA_KAFIJA],
+            expires_at: ts("2026-12-02T09:00:00Z"),
+        },
+    ]);
 }
 
 #[test]

@@ -94,15 +94,19 @@ async fn a_colleague_sees_only_their_client_and_loses_it_when_unassigned() {
     let v = paula
         .wait_for("the invitation link", |v| {
             firm(v).is_some_and(|f| {
-                f.link.is_some() && f.staff.iter().any(|s| s.name == "Sven Senior")
+                f.link.is_some() && f.invitations.iter().any(|i| i.name == "Sven Senior")
             })
         })
         .await;
     let f = firm(&v).unwrap();
-    let sven_row = f.staff.iter().find(|s| s.name == "Sven Senior").unwrap();
-    assert_eq!(sven_row.role, "Accountant, invited");
-    assert_eq!(sven_row.assigned_text, "Gale Garden");
-    let sven_id = sven_row.user_id.clone();
+    // Sven is on the staff only once he accepts.
+    assert!(!f.staff.iter().any(|s| s.name == "Sven Senior"));
+    let invitation = f
+        .invitations
+        .iter()
+        .find(|i| i.name == "Sven Senior")
+        .unwrap();
+    assert_eq!(invitation.grants, "Accountant: Gale Garden");
     let token = f
         .link
         .as_deref()
@@ -131,6 +135,19 @@ async fn a_colleague_sees_only_their_client_and_loses_it_when_unassigned() {
         v.user.as_ref().unwrap().company_name.as_deref(),
         Some("Gale Garden")
     );
+    paula.send(Event::Firm(FirmEvent::Refresh));
+    let v = paula
+        .wait_for("Sven on the staff", |v| {
+            firm(v).is_some_and(|f| {
+                f.invitations.is_empty() && f.staff.iter().any(|s| s.name == "Sven Senior")
+            })
+        })
+        .await;
+    let f = firm(&v).unwrap();
+    let sven_row = f.staff.iter().find(|s| s.name == "Sven Senior").unwrap();
+    assert_eq!(sven_row.role, "Accountant");
+    assert_eq!(sven_row.assigned_text, "Gale Garden");
+    let sven_id = sven_row.user_id.clone();
 
     // Paula moves Sven from Gale to Birch while his device is synced.
     let birch_id = firm(&paula.view())

@@ -84,11 +84,14 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
         roles: vec!["employee".into()],
     })));
     let v = clara
-        .wait_for("the invitation link and Dana in the member list", |v| {
-            catalog(v).is_some_and(|c| {
-                c.invite_link.is_some() && c.members.iter().any(|m| m.name == "Dana Baker")
-            })
-        })
+        .wait_for(
+            "the invitation link and Dana among the open invitations",
+            |v| {
+                catalog(v).is_some_and(|c| {
+                    c.invite_link.is_some() && c.invitations.iter().any(|i| i.name == "Dana Baker")
+                })
+            },
+        )
         .await;
     let c = catalog(&v).unwrap();
     assert!(!c.people_busy);
@@ -98,18 +101,27 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
             .unwrap()
             .contains("Dana Baker is invited")
     );
+    // Nobody is a member before accepting, and the list says only what Clara typed.
+    assert!(!c.members.iter().any(|m| m.email == "dana@demo.kvits"));
+    let open = c
+        .invitations
+        .iter()
+        .find(|i| i.name == "Dana Baker")
+        .unwrap();
+    assert_eq!(
+        (open.email.as_str(), open.grants.as_str(), open.expired),
+        ("dana@demo.kvits", "Employee", false)
+    );
+    assert!(
+        open.until.starts_with("Link works until "),
+        "{}",
+        open.until
+    );
     let link = c.invite_link.clone().unwrap();
     let token = link.rsplit('/').next().unwrap().to_string();
     assert!(link.contains("/invite/"), "{link}");
-    let dana_id = c
-        .members
-        .iter()
-        .find(|m| m.name == "Dana Baker")
-        .unwrap()
-        .user_id
-        .clone();
 
-    // Dana opens the link on a new phone: a too-short password is refused there and then.
+    // Dana opens the link on a new phone: the server refuses a too-short new password.
     let mut dana = world.install("dana");
     dana.wait_for("the sign-in screen", |v| {
         matches!(v.screen, ScreenView::SignIn(_))
@@ -119,11 +131,14 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
         token: token.clone(),
         password: "short".into(),
     }));
-    let v = dana.view();
-    match &v.screen {
-        ScreenView::SignIn(s) => assert!(s.error.as_deref().unwrap().contains("12 characters")),
-        other => panic!("{other:?}"),
-    }
+    dana.wait_for("the short password refused", |v| match &v.screen {
+        ScreenView::SignIn(s) => s
+            .error
+            .as_deref()
+            .is_some_and(|e| e == "Choose a password of at least 12 characters."),
+        _ => false,
+    })
+    .await;
     dana.send(Event::Session(SessionEvent::AcceptInvitation {
         token: token.clone(),
         password: "Dana's rye loaves rise at dawn".into(),
@@ -141,6 +156,22 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
         "{:?}",
         v.tabs
     );
+    clara.send(Event::Sync(SyncEvent::Now));
+    let v = clara
+        .wait_for("Dana a member, her invitation gone", |v| {
+            catalog(v).is_some_and(|c| {
+                c.members.iter().any(|m| m.name == "Dana Baker") && c.invitations.is_empty()
+            })
+        })
+        .await;
+    let dana_id = catalog(&v)
+        .unwrap()
+        .members
+        .iter()
+        .find(|m| m.name == "Dana Baker")
+        .unwrap()
+        .user_id
+        .clone();
 
     // The link works once.
     let mut again = world.install("dana-again");
@@ -209,4 +240,136 @@ async fn an_employee_cannot_invite_anyone() {
             catalog(v).is_some_and(|c| c.invite_link.is_some())
         })
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_with_an_account_accepts_with_their_password_and_a_cancelled_link_dies() {
+    let world = World::start().await;
+    let mut clara = world.phone("clara").await;
+    clara.send(Event::Navigate(Route::Catalog));
+    clara
+        .wait_for("the settings", |v| catalog(v).is_some())
+        .await;
+
+    // Otto works for Cedar Logistics; Clara invites him into Birch Bakery. What she is told
+    // is what she is told for anyone: no member appears, and no word about an account.
+    clara.send(Event::People(PeopleEvent::Invite(InviteInput {
+        email: "otto@demo.kvits".into(),
+        name: "Otto".into(),
+        roles: vec!["employee".into()],
+    })));
+    let v = clara
+        .wait_for("Otto's invitation", |v| {
+            catalog(v).is_some_and(|c| c.invitations.iter().any(|i| i.name == "Otto"))
+        })
+        .await;
+    let c = catalog(&v).unwrap();
+    assert!(
+        c.people_done
+            .as_deref()
+            .unwrap()
+            .starts_with("Otto is invited. Send them this link"),
+        "{:?}",
+        c.people_done
+    );
+    assert!(!c.members.iter().any(|m| m.email == "otto@demo.kvits"));
+    let token = c
+        .invite_link
+        .as_deref()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+
+    // Otto opens it on a new install; a password that is not his account's is refused.
+    let mut otto = world.install("otto-link");
+    otto.wait_for("the sign-in screen", |v| {
+        matches!(v.screen, ScreenView::SignIn(_))
+    })
+    .await;
+    otto.send(Event::Session(SessionEvent::AcceptInvitation {
+        token: token.clone(),
+        password: "a brand new password of mine".into(),
+    }));
+    otto.wait_for("the wrong password refused", |v| match &v.screen {
+        ScreenView::SignIn(s) => s
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("This e-mail already has a Kvits account")),
+        _ => false,
+    })
+    .await;
+    otto.send(Event::Session(SessionEvent::AcceptInvitation {
+        token,
+        password: "demo".into(),
+    }));
+    let v = otto
+        .wait_for("Otto signed in", |v| {
+            v.user.is_some() && v.status.last_synced.is_some()
+        })
+        .await;
+    assert_eq!(v.user.as_ref().unwrap().email, "otto@demo.kvits");
+    // He keeps his company and gains the new one.
+    let ViewModel {
+        user: Some(user), ..
+    } = &v
+    else {
+        panic!("{v:#?}")
+    };
+    let mut companies: Vec<&str> = user.companies.iter().map(|c| c.label.as_str()).collect();
+    companies.sort_unstable();
+    assert_eq!(companies, ["Birch Bakery", "Cedar Logistics"]);
+    clara.send(Event::Sync(SyncEvent::Now));
+    clara
+        .wait_for("Otto a member of Birch", |v| {
+            catalog(v).is_some_and(|c| {
+                c.members
+                    .iter()
+                    .any(|m| m.email == "otto@demo.kvits" && m.roles == ["employee"])
+                    && c.invitations.is_empty()
+            })
+        })
+        .await;
+
+    // An invitation to a mistyped address is cancelled: it leaves the list, its link dies.
+    clara.send(Event::People(PeopleEvent::Invite(InviteInput {
+        email: "dnaa@demo.kvits".into(),
+        name: "Dana Baker".into(),
+        roles: vec!["employee".into()],
+    })));
+    let v = clara
+        .wait_for("the mistyped invitation", |v| {
+            catalog(v).is_some_and(|c| c.invitations.len() == 1 && c.invite_link.is_some())
+        })
+        .await;
+    let c = catalog(&v).unwrap();
+    let id = c.invitations[0].id.clone();
+    let link = c.invite_link.clone().unwrap();
+    clara.send(Event::People(PeopleEvent::CancelInvitation { id }));
+    clara
+        .wait_for("the invitation cancelled", |v| {
+            catalog(v).is_some_and(|c| {
+                c.invitations.is_empty()
+                    && c.people_done.as_deref()
+                        == Some(
+                            "The invitation of Dana Baker is cancelled: its link no longer works.",
+                        )
+            })
+        })
+        .await;
+    let mut typo = world.install("typo");
+    typo.wait_for("the sign-in screen", |v| {
+        matches!(v.screen, ScreenView::SignIn(_))
+    })
+    .await;
+    typo.send(Event::Session(SessionEvent::AcceptInvitation {
+        token: link.rsplit('/').next().unwrap().to_string(),
+        password: "Dana's rye loaves rise at dawn".into(),
+    }));
+    typo.wait_for("the cancelled link refused", |v| match &v.screen {
+        ScreenView::SignIn(s) => s.error.as_deref() == Some("Invitation not found."),
+        _ => false,
+    })
+    .await;
 }

@@ -15,6 +15,7 @@ import type {
   Choice,
   DocumentKind,
   ExpenseTypeRow,
+  InvitationRow,
   MemberRow,
   PaymentMethodRow,
 } from "../generated/types/shared_types";
@@ -474,7 +475,41 @@ function People(props: { view: CatalogView }) {
           </li>
         ))}
       </ul>
+      <InvitationList
+        invitations={v.invitations}
+        busy={v.people_busy}
+        cancel={(id) => dispatch({ kind: "People", value: { kind: "CancelInvitation", id } })}
+      />
     </section>
+  );
+}
+
+/** Invitations not accepted yet: who, what accepting gives, until when the link works. Nothing
+ * here says whether the e-mail already has an account (only the invited person learns that). */
+export function InvitationList(props: { invitations: InvitationRow[]; busy: boolean; cancel: (id: string) => void }) {
+  if (props.invitations.length === 0) return null;
+  return (
+    <>
+      <h3 className="subhead">Invited, not accepted yet</h3>
+      <ul className="settings-list" aria-label="Open invitations">
+        {props.invitations.map((i) => (
+          <li key={i.id}>
+            <div className="settings-row">
+              <div className="settings-main">
+                {i.name} <span className="muted">{i.email}</span>
+                <div className="small">
+                  <span className="tag">{i.grants}</span>
+                  <span className={i.expired ? "tag tag-warn" : "muted"}>{i.until}</span>
+                </div>
+              </div>
+              <button type="button" className="button-quiet danger" disabled={props.busy} onClick={() => props.cancel(i.id)}>
+                Cancel the invitation of {i.name}
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 

@@ -5,7 +5,7 @@
 import { useState } from "react";
 import { CompanyInput, StaffInput } from "../generated/types/shared_types";
 import type { Choice, ClientRow, FirmView, StaffRow } from "../generated/types/shared_types";
-import { AccessButton, ActionStatus, Check, EditorForm, RoleChecks, Text } from "./Catalog";
+import { AccessButton, ActionStatus, Check, EditorForm, InvitationList, RoleChecks, Text } from "./Catalog";
 import { ChoiceSelect, useDispatch } from "./common";
 
 export function FirmScreen({ view }: { view: FirmView }) {
@@ -199,6 +199,11 @@ function Staff({ view }: { view: FirmView }) {
           </li>
         ))}
       </ul>
+      <InvitationList
+        invitations={view.invitations}
+        busy={view.busy}
+        cancel={(id) => dispatch({ kind: "Firm", value: { kind: "CancelStaffInvitation", id } })}
+      />
     </section>
   );
 }

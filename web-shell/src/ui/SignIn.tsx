@@ -15,13 +15,32 @@ export function SignInScreen({ view }: { view: SignInView }) {
 
 function AcceptInvitation({ view, token }: { view: SignInView; token: string }) {
   const dispatch = useDispatch();
+  // Someone new chooses a password; someone whose e-mail already has a Kvits account accepts
+  // with that account's password (the server tells which, only to whoever holds the link).
+  const [hasAccount, setHasAccount] = useState(false);
   const [password, setPassword] = useState("");
   const [again, setAgain] = useState("");
-  const mismatch = again !== "" && again !== password;
+  const mismatch = !hasAccount && again !== "" && again !== password;
   return (
     <section className="card sign-in">
       <h1>Welcome to Kvits</h1>
-      <p className="muted">You were invited. Choose a password to finish.</p>
+      <p className="muted">You were invited. Accept the invitation to sign in.</p>
+      <fieldset>
+        <legend className="sr-only">Do you have a Kvits account?</legend>
+        <ul className="checks">
+          <li>
+            <label className="check">
+              <input type="radio" name="invite-mode" checked={!hasAccount} onChange={() => setHasAccount(false)} />I am new to Kvits
+            </label>
+          </li>
+          <li>
+            <label className="check">
+              <input type="radio" name="invite-mode" checked={hasAccount} onChange={() => setHasAccount(true)} />I already have a
+              Kvits account with this e-mail
+            </label>
+          </li>
+        </ul>
+      </fieldset>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -29,44 +48,58 @@ function AcceptInvitation({ view, token }: { view: SignInView; token: string }) 
           dispatch({ kind: "Session", value: { kind: "AcceptInvitation", token, password } });
         }}
       >
-        <div className="field">
-          <label htmlFor="invite-password">New password</label>
-          <input
-            id="invite-password"
-            type="password"
-            autoComplete="new-password"
-            required
-            minLength={12}
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-          <span className="hint">At least 12 characters, and not easy to guess: a few words only you would put together.</span>
-        </div>
-        <div className={`field${mismatch ? " field-invalid" : ""}`}>
-          <label htmlFor="invite-password-again">Password again</label>
-          <input
-            id="invite-password-again"
-            type="password"
-            autoComplete="new-password"
-            required
-            value={again}
-            aria-invalid={mismatch || undefined}
-            onChange={(e) => setAgain(e.target.value)}
-          />
-          {mismatch && <span className="field-error">The two passwords differ.</span>}
-        </div>
+        {hasAccount ? (
+          <div className="field">
+            <label htmlFor="invite-password">Your Kvits password</label>
+            <input
+              id="invite-password"
+              type="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+            <span className="hint">The one you sign in with. The invitation's roles are added to your account.</span>
+          </div>
+        ) : (
+          <>
+            <div className="field">
+              <label htmlFor="invite-password">New password</label>
+              <input
+                id="invite-password"
+                type="password"
+                autoComplete="new-password"
+                required
+                minLength={12}
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+              />
+              <span className="hint">At least 12 characters, and not easy to guess: a few words only you would put together.</span>
+            </div>
+            <div className={`field${mismatch ? " field-invalid" : ""}`}>
+              <label htmlFor="invite-password-again">Password again</label>
+              <input
+                id="invite-password-again"
+                type="password"
+                autoComplete="new-password"
+                required
+                value={again}
+                aria-invalid={mismatch || undefined}
+                onChange={(e) => setAgain(e.target.value)}
+              />
+              {mismatch && <span className="field-error">The two passwords differ.</span>}
+            </div>
+          </>
+        )}
         {view.error && (
           <p className="form-error" role="alert">
             {view.error}
           </p>
         )}
         <button type="submit" className="button-primary" disabled={view.busy || mismatch}>
-          {view.busy ? "Setting up…" : "Set password and sign in"}
+          {view.busy ? "Signing in…" : hasAccount ? "Accept and sign in" : "Set password and sign in"}
         </button>
       </form>
-      <p className="muted small">
-        Already have a password? <a href="/">Sign in</a>
-      </p>
     </section>
   );
 }

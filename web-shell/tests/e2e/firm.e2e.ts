@@ -51,11 +51,13 @@ test("Paula adds a client and a colleague who sees only that client", async () =
     await invite.getByRole("button", { name: "Save" }).click();
     const link = paula.getByLabel("Invitation link");
     await expect.poll(() => link.inputValue(), { timeout: SLOW }).toMatch(/\/invite\/\S+$/);
-    const svenRow = staff.getByRole("listitem").filter({ hasText: email });
-    await svenRow.getByText("Accountant, invited").waitFor({ timeout: SLOW });
-    await svenRow.getByText(company).waitFor();
-    await row.getByText(/Sven Senior/).waitFor({ timeout: SLOW });
+    // Listed as invited, with what accepting gives; not on the staff (nor on the client) yet.
+    const invitedRow = staff.getByRole("list", { name: "Open invitations" }).getByRole("listitem").filter({ hasText: email });
+    await invitedRow.getByText(`Accountant: ${company}`).waitFor({ timeout: SLOW });
+    await invitedRow.getByText(/Link works until/).waitFor();
     await screenshot(paula, "firm-02-colleague-invited");
+    const svenRow = staff.getByRole("list").first().getByRole("listitem").filter({ hasText: email });
+    await expect(svenRow.count()).resolves.toBe(0);
 
     // Sven opens the link: he sees that client and no other.
     const svenCtx = await newContext(browser);
@@ -70,6 +72,13 @@ test("Paula adds a client and a colleague who sees only that client", async () =
       await expect(sven.getByLabel("Company").count()).resolves.toBe(0);
       await expect(sven.getByRole("navigation", { name: "Main" }).getByRole("button", { name: "Firm" }).count()).resolves.toBe(0);
       await screenshot(sven, "firm-03-colleague-sees-one-client");
+
+      // Paula's console, refreshed: Sven is on the staff and assigned; the invitation is gone.
+      await paula.getByRole("button", { name: "Refresh" }).click();
+      await svenRow.getByText("Accountant", { exact: true }).waitFor({ timeout: SLOW });
+      await svenRow.getByText(company).waitFor();
+      await row.getByText(/Sven Senior/).waitFor({ timeout: SLOW });
+      await expect(staff.getByRole("list", { name: "Open invitations" }).count()).resolves.toBe(0);
 
       // Paula turns Sven's access off: his browser is told why at its next request.
       await svenRow.getByRole("button", { name: "Turn off access for Sven Senior" }).click();

@@ -82,7 +82,8 @@ test("3. Anna writes to both companies; Clara reads; Anna sees Clara's read time
     await invite.getByRole("button", { name: "Save" }).click();
     const link = annaPage.getByLabel("Invitation link");
     await expect.poll(() => link.inputValue(), { timeout: SLOW }).toMatch(/\/invite\/\S+$/);
-    await annaPage.getByText("Nina Newcomer").first().waitFor();
+    const openInvitations = annaPage.getByRole("list", { name: "Open invitations" });
+    await openInvitations.getByRole("listitem").filter({ hasText: email }).getByText("Employee").waitFor({ timeout: SLOW });
     await screenshot(annaPage, "26-anna-invited");
     const nina = await newContext(chrome.browser(), { width: 390, height: 844 });
     try {
@@ -96,6 +97,36 @@ test("3. Anna writes to both companies; Clara reads; Anna sees Clara's read time
       await screenshot(ninaPage, "27-nina-first-sign-in");
     } finally {
       await nina.close();
+    }
+    // Once she has accepted, Anna's list has her as a member and no open invitation.
+    await annaPage.getByRole("listitem").filter({ hasText: email }).getByRole("button", { name: "Change roles of Nina Newcomer" }).waitFor({ timeout: SLOW });
+    await expect(openInvitations.count()).resolves.toBe(0);
+
+    // Someone who already has an account (Otto, of Cedar) is invited into Birch the same way,
+    // and accepts with his own password.
+    await annaPage.getByRole("button", { name: "Invite someone" }).click();
+    const again = annaPage.getByRole("form", { name: "Invite someone" });
+    await again.getByLabel("Name").fill("Otto");
+    await again.getByLabel("Email").fill("otto@demo.kvits");
+    await again.getByRole("button", { name: "Save" }).click();
+    await openInvitations.getByRole("listitem").filter({ hasText: "otto@demo.kvits" }).waitFor({ timeout: SLOW });
+    const ottoLink = await link.inputValue();
+    const otto = await newContext(chrome.browser(), { width: 390, height: 844 });
+    try {
+      const ottoPage = await otto.newPage();
+      await ottoPage.goto(ottoLink);
+      await ottoPage.getByLabel("I already have a Kvits account with this e-mail").check();
+      await ottoPage.getByLabel("Your Kvits password").fill("not my password at all");
+      await ottoPage.getByRole("button", { name: "Accept and sign in" }).click();
+      await ottoPage.getByRole("alert").getByText(/This e-mail already has a Kvits account/).waitFor({ timeout: SLOW });
+      await screenshot(ottoPage, "28-otto-wrong-password");
+      await ottoPage.getByLabel("Your Kvits password").fill("demo");
+      await ottoPage.getByRole("button", { name: "Accept and sign in" }).click();
+      await ottoPage.getByLabel("Company").waitFor({ timeout: SLOW });
+      const companies = await ottoPage.getByLabel("Company").locator("option").allTextContents();
+      expect(companies.sort()).toEqual(["Birch Bakery", "Cedar Logistics"]);
+    } finally {
+      await otto.close();
     }
   } finally {
     logs.push(...annaLog, ...claraLog);

@@ -13,6 +13,7 @@ use kvits_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::people::NO_SUCH_INVITATION;
 use super::sync::{Reply, classify};
 use super::{Cmd, Model, Screen, parse_id};
 
@@ -64,6 +65,10 @@ pub enum FirmEvent {
         user_id: String,
         on: bool,
     },
+    /// Cancel an open invitation into the staff: its link stops working.
+    CancelStaffInvitation {
+        id: String,
+    },
     /// Keep accountants to their assigned clients, or let them see every client.
     SetAssignedClientsOnly {
         assigned_clients_only: bool,
@@ -93,11 +98,20 @@ pub(crate) const DECIMAL_MARKS: [(DecimalMark, &str, &str); 2] = [
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum FirmOp {
     Load,
-    SaveCompany { name: String, new: bool },
-    Invite { name: String },
-    SetStaff { name: String },
-    Settings { done: String },
-    Access { done: String },
+    SaveCompany {
+        name: String,
+        new: bool,
+    },
+    Invite {
+        name: String,
+    },
+    SetStaff {
+        name: String,
+    },
+    /// Says what was done once the server did it (settings, access, a cancelled invitation).
+    Done {
+        done: String,
+    },
 }
 
 /// The console's state.
@@ -135,7 +149,7 @@ impl Model {
             "PUT",
             "/v1/firm/settings".to_owned(),
             body,
-            FirmOp::Settings { done: done.into() },
+            FirmOp::Done { done: done.into() },
         ))
     }
 
@@ -216,6 +230,25 @@ impl Model {
             } => self.plan_set_staff(&user_id, firm_admin, &assigned),
             FirmEvent::SetStaffAccess { user_id, on } => {
                 return self.set_staff_access(&user_id, on);
+            }
+            FirmEvent::CancelStaffInvitation { id } => {
+                let invitation = self
+                    .firm
+                    .firm
+                    .as_ref()
+                    .and_then(|f| f.invitations.iter().find(|i| i.id.to_string() == id));
+                return match invitation {
+                    Some(invitation) => {
+                        let (request, done) = self.cancel_request(invitation);
+                        let (op, cmd) = self.send(request);
+                        self.firm.op = Some((op, FirmOp::Done { done }));
+                        cmd
+                    }
+                    None => {
+                        self.firm.error = Some(NO_SUCH_INVITATION.into());
+                        Command::done()
+                    }
+                };
             }
             FirmEvent::SetAssignedClientsOnly {
                 assigned_clients_only,
@@ -416,7 +449,7 @@ impl Model {
         match self.access_request(user, &name, on) {
             Ok((request, done)) => {
                 let (op, cmd) = self.send(request);
-                self.firm.op = Some((op, FirmOp::Access { done }));
+                self.firm.op = Some((op, FirmOp::Done { done }));
                 cmd
             }
             Err(message) => {
@@ -464,16 +497,12 @@ impl Model {
                 });
             }
             FirmOp::Invite { name } => match serde_json::from_slice::<Invitation>(&body) {
-                Ok(Invitation {
-                    link: Some(link),
-                    expires_at,
-                    ..
-                }) => {
-                    let (done, link) = self.invitation_texts(&name, &link, expires_at);
+                Ok(invitation) => {
+                    let (done, link) = self.invitation_texts(&name, &invitation);
                     self.firm.done = Some(done);
                     self.firm.link = Some(link);
                 }
-                _ => {
+                Err(_) => {
                     self.fail("the server's invitation could not be read");
                     self.firm.error =
                         Some("The server answered something this app cannot read.".into());
@@ -482,7 +511,7 @@ impl Model {
             FirmOp::SetStaff { name } => {
                 self.firm.done = Some(format!("{name}'s role and clients are saved."));
             }
-            FirmOp::Settings { done } | FirmOp::Access { done } => self.firm.done = Some(done),
+            FirmOp::Done { done } => self.firm.done = Some(done),
         }
         // The staff list and (through the next pull) the companies changed: fetch both.
         self.sync.refresh_session = true;

@@ -33,20 +33,21 @@ pub enum PeopleEvent {
     SetRoles { user_id: String, roles: Vec<String> },
     /// Turn a member's access off (every session of theirs ends; they cannot sign in) or on.
     SetAccess { user_id: String, on: bool },
+    /// Cancel an open invitation into the current company: its link stops working.
+    CancelInvitation { id: String },
 }
 
 /// What the people screen is waiting for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum PeopleOp {
     Invite {
-        email: String,
         name: String,
     },
     SetRoles {
         name: String,
     },
-    /// Says what was done once the server did it.
-    Access {
+    /// Says what was done once the server did it (access, a cancelled invitation).
+    Done {
         done: String,
     },
 }
@@ -61,6 +62,10 @@ pub struct PeopleState {
     /// The link to hand to the invited person (absolute), after an invitation.
     pub(crate) link: Option<String>,
 }
+
+/// When an invitation to cancel is not (or no longer) listed.
+pub(crate) const NO_SUCH_INVITATION: &str =
+    "That invitation is no longer open: it was accepted or cancelled.";
 
 /// Reads the role names a shell sent; `Err` names the first unknown one.
 fn parse_roles(roles: &[String]) -> Result<Vec<Role>, String> {
@@ -82,6 +87,7 @@ impl Model {
             PeopleEvent::Invite(input) => self.invite_user(input),
             PeopleEvent::SetRoles { user_id, roles } => self.set_member_roles(&user_id, &roles),
             PeopleEvent::SetAccess { user_id, on } => self.set_member_access(&user_id, on),
+            PeopleEvent::CancelInvitation { id } => self.cancel_invitation(&id),
         }
     }
 
@@ -141,7 +147,7 @@ impl Model {
             }
         };
         let body = InviteUserRequest {
-            email: email.clone(),
+            email,
             name: name.clone(),
             roles,
         };
@@ -154,7 +160,7 @@ impl Model {
             Some(body),
         );
         let (op, cmd) = self.send(request);
-        self.people.op = Some((op, PeopleOp::Invite { email, name }));
+        self.people.op = Some((op, PeopleOp::Invite { name }));
         cmd
     }
 
@@ -204,7 +210,7 @@ impl Model {
         match self.access_request(member.user_id, &member.name, on) {
             Ok((request, done)) => {
                 let (op, cmd) = self.send(request);
-                self.people.op = Some((op, PeopleOp::Access { done }));
+                self.people.op = Some((op, PeopleOp::Done { done }));
                 cmd
             }
             Err(message) => {
@@ -253,28 +259,52 @@ impl Model {
         Ok((request, done))
     }
 
-    /// What to tell whoever invited `name` (with the link's expiry), and the absolute link to
-    /// hand over.
-    pub(crate) fn invitation_texts(
-        &self,
-        name: &str,
-        link: &str,
-        expires_at: Option<kvits_protocol::Timestamp>,
-    ) -> (String, String) {
-        let until = expires_at
-            .map(|t| {
-                format!(
-                    ", until {}",
-                    format::date_time(t, self.config.utc_offset_minutes)
-                )
-            })
-            .unwrap_or_default();
+    /// What to tell whoever invited `name`, and the absolute link to hand over.
+    pub(crate) fn invitation_texts(&self, name: &str, invitation: &Invitation) -> (String, String) {
         (
             format!(
-                "{name} is invited. Send them this link to set their password; it works once{until}."
+                "{name} is invited. Send them this link; it works once, until {}. Someone new \
+                 chooses a password there; someone who already has a Kvits account accepts \
+                 with its password.",
+                format::date_time(invitation.expires_at, self.config.utc_offset_minutes)
             ),
-            format!("{}{link}", self.config.server_url),
+            format!("{}{}", self.config.server_url, invitation.link),
         )
+    }
+
+    /// The request that cancels `invitation`, and what to say once it is done.
+    pub(crate) fn cancel_request(
+        &self,
+        invitation: &kvits_protocol::PendingInvitation,
+    ) -> (crux_http::protocol::HttpRequest, String) {
+        let request = self.request(
+            "DELETE",
+            &format!("/v1/invitations/{}", invitation.id),
+            None,
+        );
+        let done = format!(
+            "The invitation of {} is cancelled: its link no longer works.",
+            invitation.name
+        );
+        (request, done)
+    }
+
+    fn cancel_invitation(&mut self, id: &str) -> Cmd {
+        let Some(company) = self.people_ready() else {
+            return Command::done();
+        };
+        let invitation = self
+            .predicted
+            .company(company)
+            .and_then(|c| c.invitations.into_iter().find(|i| i.id.to_string() == id));
+        let Some(invitation) = invitation else {
+            self.people.error = Some(NO_SUCH_INVITATION.into());
+            return Command::done();
+        };
+        let (request, done) = self.cancel_request(&invitation);
+        let (op, cmd) = self.send(request);
+        self.people.op = Some((op, PeopleOp::Done { done }));
+        cmd
     }
 
     /// The server's answer to an invitation or a role change.
@@ -284,21 +314,12 @@ impl Model {
         };
         match classify(result) {
             Reply::Ok(body) => match op {
-                PeopleOp::Invite { email, name } => {
+                PeopleOp::Invite { name } => {
                     match serde_json::from_slice::<Invitation>(&body) {
-                        Ok(Invitation {
-                            link: Some(link),
-                            expires_at,
-                            ..
-                        }) => {
-                            let (done, link) = self.invitation_texts(&name, &link, expires_at);
+                        Ok(invitation) => {
+                            let (done, link) = self.invitation_texts(&name, &invitation);
                             self.people.done = Some(done);
                             self.people.link = Some(link);
-                        }
-                        Ok(_) => {
-                            self.people.done = Some(format!(
-                                "{email} already has a Kvits account and now has these roles here."
-                            ));
                         }
                         Err(_) => {
                             self.fail("the server's invitation could not be read");
@@ -306,14 +327,14 @@ impl Model {
                                 Some("The server answered something this app cannot read.".into());
                         }
                     }
-                    // The company's member list changes on the server: fetch it.
+                    // The company's row lists the invitation now: fetch it.
                     self.kick()
                 }
                 PeopleOp::SetRoles { name } => {
                     self.people.done = Some(format!("{name}'s roles are changed."));
                     self.kick()
                 }
-                PeopleOp::Access { done } => {
+                PeopleOp::Done { done } => {
                     self.people.done = Some(done);
                     self.kick()
                 }

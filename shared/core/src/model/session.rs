@@ -22,7 +22,8 @@ pub enum SessionEvent {
         password: String,
     },
     SignOut,
-    /// The invited person sets their password with the invitation's token and is signed in.
+    /// The invited person accepts with the invitation's token: someone new with the password
+    /// they choose, someone with an account with that account's password. They are signed in.
     AcceptInvitation {
         token: String,
         password: String,
@@ -157,11 +158,12 @@ impl Model {
             }
         };
         let server_message = serde_json::from_slice::<ErrorBody>(&response.body)
-            .map(|b| b.message)
+            .map(|b| format!("{}.", crate::format::sentence(&b.message)))
             .ok();
         let error = match response.status {
             200..=299 => None,
-            401 => Some("Wrong e-mail or password.".to_string()),
+            // Accepting an invitation with an account's password says so in its own words.
+            401 => Some(server_message.unwrap_or_else(|| "Wrong e-mail or password.".into())),
             429 => {
                 Some(server_message.unwrap_or_else(|| {
                     "Too many attempts. Wait a few minutes and try again.".into()
@@ -418,7 +420,8 @@ impl Model {
         Command::done()
     }
 
-    /// The invited person sets their password and is signed in (the answer is a sign-in).
+    /// The invited person accepts with a new password, or with the password of the account
+    /// their e-mail already has, and is signed in (the answer is a sign-in).
     fn accept_invitation(&mut self, token: String, password: String) -> Cmd {
         if self.sign_in.op.is_some() {
             return Command::done();
@@ -428,9 +431,10 @@ impl Model {
             self.sign_in.error = Some("This invitation link is incomplete.".into());
             return Command::done();
         }
-        // The server also refuses a password that is easy to guess, and says why.
-        if password.chars().count() < 12 {
-            self.sign_in.error = Some("Choose a password of at least 12 characters.".into());
+        // A new password is judged by the server (length, how easy it is to guess), an
+        // existing account's by its hash: only an empty one is refused here.
+        if password.is_empty() {
+            self.sign_in.error = Some("Enter a password.".into());
             return Command::done();
         }
         let Some(device) = self.local.device.clone() else {

@@ -5,7 +5,7 @@ use kvits_domain::State as _;
 use kvits_protocol::{PaymentKind, Role};
 use serde::{Deserialize, Serialize};
 
-use super::Choice;
+use super::{Choice, InvitationRow};
 use crate::format;
 use crate::model::Model;
 
@@ -72,6 +72,8 @@ pub struct CatalogView {
     /// In the order routing tries them.
     pub approval_rules: Vec<ApprovalRuleRow>,
     pub members: Vec<MemberRow>,
+    /// People invited who have not accepted yet.
+    pub invitations: Vec<InvitationRow>,
     /// Who can be an approver in a rule's step.
     pub approvers: Vec<Choice>,
     /// The roles a member can be given (id = the role name `InviteUser` and `SetMemberRoles`
@@ -97,6 +99,7 @@ impl Model {
                 payment_methods: Vec::new(),
                 approval_rules: Vec::new(),
                 members: Vec::new(),
+                invitations: Vec::new(),
                 approvers: Vec::new(),
                 roles: Vec::new(),
                 people_busy: false,
@@ -258,6 +261,18 @@ impl Model {
                     can_set_access: self.may_set_access(m.user_id, company_id),
                 })
                 .collect(),
+            invitations: company
+                .as_ref()
+                .map(|c| {
+                    self.invitation_rows(&c.invitations, |i| {
+                        i.roles
+                            .iter()
+                            .map(|r| role_label(*r))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                })
+                .unwrap_or_default(),
             roles: crate::model::ASSIGNABLE_ROLES
                 .iter()
                 .map(|r| Choice {

@@ -51,6 +51,20 @@ pub struct Choice {
     pub selected: bool,
 }
 
+/// An invitation not accepted yet (into the company, or into the firm's staff).
+#[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct InvitationRow {
+    /// Names it to cancel it.
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    /// What accepting gives: "Employee, Approver" or "Accountant: Birch Bakery".
+    pub grants: String,
+    /// "Link works until 2026-12-15 10:00", or "Link expired: invite them again".
+    pub until: String,
+    pub expired: bool,
+}
+
 /// An image: a file on this device, or a path on the server (fetched with the token).
 #[derive(Facet, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct ImageRef {
@@ -61,6 +75,37 @@ pub struct ImageRef {
 impl Model {
     pub(super) fn offset(&self) -> i32 {
         self.config.utc_offset_minutes
+    }
+
+    /// Rows for open invitations; `grants` says what each gives. Expiry is judged by the
+    /// server's time at the last sync (this device's clock may be wrong).
+    pub(super) fn invitation_rows(
+        &self,
+        invitations: &[kvits_protocol::PendingInvitation],
+        grants: impl Fn(&kvits_protocol::PendingInvitation) -> String,
+    ) -> Vec<InvitationRow> {
+        let now = self.local.sync.last_synced_at;
+        invitations
+            .iter()
+            .map(|i| {
+                let expired = now.is_some_and(|now| i.expires_at <= now);
+                InvitationRow {
+                    id: i.id.to_string(),
+                    name: i.name.clone(),
+                    email: i.email.clone(),
+                    grants: grants(i),
+                    until: if expired {
+                        "Link expired: invite them again".into()
+                    } else {
+                        format!(
+                            "Link works until {}",
+                            crate::format::date_time(i.expires_at, self.offset())
+                        )
+                    },
+                    expired,
+                }
+            })
+            .collect()
     }
 
     pub(super) fn tabs(&self) -> Vec<TabView> {

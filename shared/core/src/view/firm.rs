@@ -4,7 +4,7 @@ use facet::Facet;
 use kvits_protocol::{Company, StaffRole};
 use serde::{Deserialize, Serialize};
 
-use super::Choice;
+use super::{Choice, InvitationRow};
 use crate::model::Model;
 use crate::model::{DECIMAL_MARKS, SEPARATORS};
 
@@ -64,6 +64,8 @@ pub struct FirmView {
     pub decimal_marks: Vec<Choice>,
     pub clients: Vec<ClientRow>,
     pub staff: Vec<StaffRow>,
+    /// Colleagues invited who have not accepted yet.
+    pub invitations: Vec<InvitationRow>,
     /// Every client company, for assigning a new colleague.
     pub client_choices: Vec<Choice>,
     /// Every country (ISO 3166-1), for the company form.
@@ -137,6 +139,25 @@ impl Model {
                 })
                 .collect()
         };
+        let invitations = firm
+            .map(|f| {
+                self.invitation_rows(&f.invitations, |i| {
+                    if i.staff_role == Some(StaffRole::FirmAdmin) {
+                        return "Firm admin".into();
+                    }
+                    let names: Vec<&str> = companies
+                        .iter()
+                        .filter(|c| i.assigned.contains(&c.id))
+                        .map(|c| c.name.as_str())
+                        .collect();
+                    if names.is_empty() {
+                        "Accountant: no clients".into()
+                    } else {
+                        format!("Accountant: {}", names.join(", "))
+                    }
+                })
+            })
+            .unwrap_or_default();
         let me = self.actor.as_ref().map(|a| a.user_id);
         let staff = firm
             .map(|f| {
@@ -221,6 +242,7 @@ impl Model {
                 .collect(),
             clients,
             staff,
+            invitations,
             client_choices: choices(&[]),
             countries,
             busy: self.firm_saving(),

@@ -28,7 +28,7 @@ pub use approvals::{ApprovalView, ApprovalsView, TaskRow};
 pub use cards::{CardPaymentRow, CardPaymentState, CardSummaryRow, CardsView};
 pub use catalog::{ApprovalRuleRow, CatalogView, ExpenseTypeRow, MemberRow, PaymentMethodRow};
 pub use clients::{ClientOverviewRow, ClientsView};
-pub use common::{Choice, ImageRef, NoticeView, Tab, TabView};
+pub use common::{Choice, ImageRef, InvitationRow, NoticeView, Tab, TabView};
 pub use export::{BatchRow, ExportPreviewView, ExportSettingsView, ExportView};
 pub use firm::{ClientRow, FirmView, StaffRow};
 pub use messages::{

@@ -97,7 +97,8 @@ const screens: Record<string, unknown> = {
       members: [{ user_id: "e", name: "Emma Employee", email: "emma@demo.kvits", roles: ["employee"] }, { user_id: "m", name: "Mark Manager", email: "mark@demo.kvits", roles: ["approver", "employee"] }],
       approvers: [choice("m", "Mark Manager", "mark@demo.kvits"), choice("a", "Alice Approver", "alice@demo.kvits")],
       roles: [choice("employee", "Employee"), choice("approver", "Approver"), choice("company_admin", "Company admin"), choice("client", "Client contact")],
-      people_busy: false, people_error: null, people_done: "Nina is invited. Send them this link to set their password; it works once.", invite_link: "http://127.0.0.1:8080/invite/abc123",
+      invitations: [{ id: "i1", name: "Nina", email: "nina@demo.kvits", grants: "Employee", until: "Link works until 2026-12-15 10:00", expired: false }],
+      people_busy: false, people_error: null, people_done: "Nina is invited. Send them this link; it works once, until 2026-12-15 10:00. Someone new chooses a password there; someone who already has a Kvits account accepts with its password.", invite_link: "http://127.0.0.1:8080/invite/abc123",
     },
   },
 };
