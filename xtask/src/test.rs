@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::tools::Tools;
 
-/// Set by `./dev test`: the seconds its build of the libraries and programs took.
+/// Set by `./dev test`: the seconds its native build (every library, program and test) took.
 const PREBUILT_ENV: &str = "KVITS_PREBUILT_SECONDS";
 
 /// The compiler wrapper `./dev test` sets as `RUSTC_WORKSPACE_WRAPPER`: Kvits' crates are
@@ -83,9 +83,11 @@ const STEPS: &[Step] = &[
         "build and lint for wasm32: protocol, domain, core, imaging, web bridge",
         crate::web::WASM_BUILD_ARGS,
     ),
+    // The native build and lint of every library, program and test ([`crate::tools::BUILD_ARGS`]);
+    // under `./dev test` it already ran before this program started, and finds all up to date.
     step(
         "build and lint (native: libraries, programs, tests)",
-        &["build", "--workspace", "--all-targets", "--all-features"],
+        crate::tools::BUILD_ARGS,
     ),
     // What the phone shells compile against: UniFFI's Swift and Kotlin glue for kvits-native
     // and the core's types for both.
@@ -207,14 +209,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         PathBuf::new()
     };
     let mut timings = Vec::new();
-    // `./dev test` builds this program with the libraries and programs before it starts (the
-    // native build's first half); its time belongs in the table.
+    // `./dev test` builds this program with everything native before it starts; its time
+    // belongs in the table.
     if let Some(seconds) = std::env::var(PREBUILT_ENV)
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
     {
         timings.push((
-            "build (native: libraries and programs, by ./dev)",
+            "build and lint (native: everything, by ./dev)",
             std::time::Duration::from_secs(seconds),
         ));
     }

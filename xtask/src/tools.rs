@@ -1,20 +1,22 @@
 //! The programs and the library the shell tasks run — UniFFI's `uniffi-bindgen`, the core's
 //! `codegen`, `libkvits_native.so` — taken from the one native build every task shares.
 //!
-//! That build is `cargo build --workspace --all-features` in the dev profile. `cargo test
-//! --workspace --all-features` resolves exactly the same features (xtask names the two that
-//! only dev-dependencies would turn on) and the `test` profile is `dev` unchanged, so the tests,
-//! these tools and the library the Kotlin and Swift tests load are compiled once. Running a tool
-//! with `cargo run -p <its package>` instead would resolve features for that package alone and
-//! build a second copy of much of the tree.
+//! That build is `cargo build --workspace --all-features --all-targets` in the dev profile:
+//! every target, so dev-dependencies take part in feature resolution exactly as in `cargo test
+//! --workspace --all-features`, and the `test` profile is `dev` unchanged. The tests, these
+//! tools and the library the Kotlin and Swift tests load are therefore compiled once. (Built
+//! with `--lib --bins` only, some crates resolve fewer features — `time`, `rand`, `memchr` and
+//! others that only dev-dependencies turn on — and the tests then build a second copy of much
+//! of the tree, the server and the core included.) Running a tool with `cargo run -p <its
+//! package>` would likewise resolve features for that package alone and build another copy.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
 
-/// Cargo's arguments for the shared native build of every library and program.
-pub const BUILD_ARGS: &[&str] = &["build", "--workspace", "--all-features", "--lib", "--bins"];
+/// Cargo's arguments for the shared native build of every library, program and test.
+pub const BUILD_ARGS: &[&str] = &["build", "--workspace", "--all-features", "--all-targets"];
 
 /// Where the shared build put its programs and libraries.
 #[derive(Debug)]
@@ -23,7 +25,7 @@ pub struct Tools {
 }
 
 impl Tools {
-    /// Builds (or finds up to date) every library and program of the workspace.
+    /// Builds (or finds up to date) every library, program and test of the workspace.
     pub fn build(cargo: &str) -> anyhow::Result<Tools> {
         let status = Command::new(cargo)
             .args(BUILD_ARGS)
