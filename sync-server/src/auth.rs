@@ -1046,7 +1046,7 @@ enum Acceptance {
     /// No account yet: make it, with this password hash.
     New,
     /// An account of the firm without a password (made by an older server, or the operator's
-    /// CLI): set it.
+    /// CLI), with the invitation made for it: set the password.
     SetPassword(UserId),
     /// An account of the firm that proved its password: give it the roles.
     Existing(UserId),
@@ -1088,6 +1088,16 @@ async fn accept_invitation(
     let mut hash = None;
     let acceptance = match account {
         Some((_, firm, _)) if firm != invitation.firm => return Err(of_another_firm()),
+        // An account made without a password may hold more than this invitation grants (a
+        // place on the staff, say): only its own invitation sets its password, so that nobody
+        // takes it over with an invitation of their own to the same address.
+        Some((_, _, false)) if invitation.grant != admin::Grant::Password => {
+            return Err(ApiError::conflict(
+                ErrorCode::AlreadyExists,
+                "this e-mail's account waits for its first invitation to be accepted: open \
+                 that link first, then this one",
+            ));
+        }
         Some((user, _, true)) => {
             // The account's owner proves it with their password, counted like a sign-in.
             let permit = hashing_permit(&state).await?;

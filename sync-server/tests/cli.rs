@@ -422,10 +422,33 @@ async fn an_operator_sets_up_a_firm_and_its_people_use_it() {
                 .status()
         }
     };
+    // Meanwhile Lena invites Mia's address too: that link cannot set the password of the
+    // account the operator made (whoever holds it could take the account over), only the
+    // operator's can; afterwards Mia accepts Lena's with her password.
+    let r = http
+        .post(format!("{base}/v1/companies/{company}/users"))
+        .bearer_auth(&lena_login.token)
+        .json(&serde_json::json!({"email": "mia@maple.test", "name": "Mia", "roles": ["approver"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let lenas: kvits_protocol::Invitation = r.json().await.unwrap();
+    assert_eq!(accept(lenas.token.clone()).await, 409);
     assert!(accept(invitation.clone()).await.is_success());
     assert!(accept(invitation).await.is_client_error(), "a second use");
+    assert!(accept(lenas.token).await.is_success());
     let mia_login = login("mia@maple.test", "mia's password").await;
     assert_eq!(mia_login.session.memberships[0].company_name, "Maple Mills");
+    let mut roles = mia_login.session.memberships[0].roles.clone();
+    roles.sort();
+    assert_eq!(
+        roles,
+        [
+            kvits_protocol::Role::Employee,
+            kvits_protocol::Role::Approver
+        ]
+    );
     task.abort();
 }
 
