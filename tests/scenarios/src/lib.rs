@@ -118,6 +118,17 @@ impl World {
         Phone::start(proxy, data_dir)
     }
 
+    /// A new install showing its sign-in screen, as a link opens it for someone invited.
+    pub async fn install_signed_out(&self, label: &str) -> Phone {
+        let mut phone = self.install(label);
+        phone
+            .wait_for("the sign-in screen", |v| {
+                matches!(v.screen, shared::view::ScreenView::SignIn(_))
+            })
+            .await;
+        phone
+    }
+
     /// A receipt photo from the fixtures, copied where a camera would have put it.
     pub fn photo(&self, index: usize) -> PathBuf {
         let receipts = kvits_testkit::fixtures::receipts("scans");
@@ -262,6 +273,27 @@ impl Phone {
             v.user.is_some() && v.status.last_synced.is_some()
         })
         .await;
+    }
+
+    /// Accepts the invitation of `link` (an invitation link, or its token) with `password`.
+    pub fn accept_invitation(&self, link: &str, password: &str) {
+        let token = link.rsplit('/').next().unwrap_or(link).to_owned();
+        self.send(Event::Session(SessionEvent::AcceptInvitation {
+            token,
+            password: password.into(),
+        }));
+    }
+
+    /// Waits until the sign-in screen says what `expected` accepts, and answers it.
+    pub async fn sign_in_error(&mut self, what: &str, expected: impl Fn(&str) -> bool) -> String {
+        let sign_in_error = |v: &ViewModel| match &v.screen {
+            shared::view::ScreenView::SignIn(s) => s.error.clone(),
+            _ => None,
+        };
+        let view = self
+            .wait_for(what, |v| sign_in_error(v).is_some_and(|e| expected(&e)))
+            .await;
+        sign_in_error(&view).unwrap_or_default()
     }
 
     /// Takes the phone's network away or gives it back (and the platform says so).

@@ -6,9 +6,7 @@
 
 use kvits_scenarios::World;
 use shared::view::{FirmView, ScreenView, Tab};
-use shared::{
-    CompanyInput, Event, FirmEvent, Route, SessionEvent, StaffInput, SyncEvent, ViewModel,
-};
+use shared::{CompanyInput, Event, FirmEvent, Route, StaffInput, SyncEvent, ViewModel};
 
 fn firm(v: &ViewModel) -> Option<&FirmView> {
     match &v.screen {
@@ -107,24 +105,10 @@ async fn a_colleague_sees_only_their_client_and_loses_it_when_unassigned() {
         .find(|i| i.name == "Sven Senior")
         .unwrap();
     assert_eq!(invitation.grants, "Accountant: Gale Garden");
-    let token = f
-        .link
-        .as_deref()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let link = f.link.clone().unwrap();
 
-    let mut sven = world.install("sven");
-    sven.wait_for("the sign-in screen", |v| {
-        matches!(v.screen, ScreenView::SignIn(_))
-    })
-    .await;
-    sven.send(Event::Session(SessionEvent::AcceptInvitation {
-        token,
-        password: "Sven counts spruce cones 42".into(),
-    }));
+    let mut sven = world.install_signed_out("sven").await;
+    sven.accept_invitation(&link, "Sven counts spruce cones 42");
     let v = sven
         .wait_for("Sven signed in and synced", |v| {
             v.user.is_some() && v.status.last_synced.is_some()

@@ -6,7 +6,7 @@
 use kvits_scenarios::World;
 use shared::view::{CatalogView, ScreenView, Tab};
 use shared::{Event, InviteInput, Route, ViewModel};
-use shared::{PeopleEvent, SessionEvent, SyncEvent};
+use shared::{PeopleEvent, SyncEvent};
 
 fn catalog(v: &ViewModel) -> Option<&CatalogView> {
     match &v.screen {
@@ -118,31 +118,16 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
         open.until
     );
     let link = c.invite_link.clone().unwrap();
-    let token = link.rsplit('/').next().unwrap().to_string();
     assert!(link.contains("/invite/"), "{link}");
 
     // Dana opens the link on a new phone: the server refuses a too-short new password.
-    let mut dana = world.install("dana");
-    dana.wait_for("the sign-in screen", |v| {
-        matches!(v.screen, ScreenView::SignIn(_))
+    let mut dana = world.install_signed_out("dana").await;
+    dana.accept_invitation(&link, "short");
+    dana.sign_in_error("the short password refused", |e| {
+        e == "Choose a password of at least 12 characters."
     })
     .await;
-    dana.send(Event::Session(SessionEvent::AcceptInvitation {
-        token: token.clone(),
-        password: "short".into(),
-    }));
-    dana.wait_for("the short password refused", |v| match &v.screen {
-        ScreenView::SignIn(s) => s
-            .error
-            .as_deref()
-            .is_some_and(|e| e == "Choose a password of at least 12 characters."),
-        _ => false,
-    })
-    .await;
-    dana.send(Event::Session(SessionEvent::AcceptInvitation {
-        token: token.clone(),
-        password: "Dana's rye loaves rise at dawn".into(),
-    }));
+    dana.accept_invitation(&link, "Dana's rye loaves rise at dawn");
     let v = dana
         .wait_for("Dana signed in and synced", |v| {
             v.user.is_some() && v.status.last_synced.is_some()
@@ -174,24 +159,10 @@ async fn an_admin_invites_someone_who_signs_in_with_the_link_and_gets_new_roles(
         .clone();
 
     // The link works once.
-    let mut again = world.install("dana-again");
+    let mut again = world.install_signed_out("dana-again").await;
+    again.accept_invitation(&link, "bread and butter");
     again
-        .wait_for("the sign-in screen", |v| {
-            matches!(v.screen, ScreenView::SignIn(_))
-        })
-        .await;
-    again.send(Event::Session(SessionEvent::AcceptInvitation {
-        token,
-        password: "bread and butter".into(),
-    }));
-    again
-        .wait_for("the used link refused", |v| match &v.screen {
-            ScreenView::SignIn(s) => s
-                .error
-                .as_deref()
-                .is_some_and(|e| e.contains("already used")),
-            _ => false,
-        })
+        .sign_in_error("the used link refused", |e| e.contains("already used"))
         .await;
 
     // Clara makes Dana an approver too; Dana's phone follows.
@@ -273,37 +244,16 @@ async fn someone_with_an_account_accepts_with_their_password_and_a_cancelled_lin
         c.people_done
     );
     assert!(!c.members.iter().any(|m| m.email == "otto@demo.kvits"));
-    let token = c
-        .invite_link
-        .as_deref()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let link = c.invite_link.clone().unwrap();
 
     // Otto opens it on a new install; a password that is not his account's is refused.
-    let mut otto = world.install("otto-link");
-    otto.wait_for("the sign-in screen", |v| {
-        matches!(v.screen, ScreenView::SignIn(_))
+    let mut otto = world.install_signed_out("otto-link").await;
+    otto.accept_invitation(&link, "a brand new password of mine");
+    otto.sign_in_error("the wrong password refused", |e| {
+        e.starts_with("This e-mail already has a Kvits account")
     })
     .await;
-    otto.send(Event::Session(SessionEvent::AcceptInvitation {
-        token: token.clone(),
-        password: "a brand new password of mine".into(),
-    }));
-    otto.wait_for("the wrong password refused", |v| match &v.screen {
-        ScreenView::SignIn(s) => s
-            .error
-            .as_deref()
-            .is_some_and(|e| e.starts_with("This e-mail already has a Kvits account")),
-        _ => false,
-    })
-    .await;
-    otto.send(Event::Session(SessionEvent::AcceptInvitation {
-        token,
-        password: "demo".into(),
-    }));
+    otto.accept_invitation(&link, "demo");
     let v = otto
         .wait_for("Otto signed in", |v| {
             v.user.is_some() && v.status.last_synced.is_some()
@@ -358,18 +308,10 @@ async fn someone_with_an_account_accepts_with_their_password_and_a_cancelled_lin
             })
         })
         .await;
-    let mut typo = world.install("typo");
-    typo.wait_for("the sign-in screen", |v| {
-        matches!(v.screen, ScreenView::SignIn(_))
-    })
-    .await;
-    typo.send(Event::Session(SessionEvent::AcceptInvitation {
-        token: link.rsplit('/').next().unwrap().to_string(),
-        password: "Dana's rye loaves rise at dawn".into(),
-    }));
-    typo.wait_for("the cancelled link refused", |v| match &v.screen {
-        ScreenView::SignIn(s) => s.error.as_deref() == Some("Invitation not found."),
-        _ => false,
+    let mut typo = world.install_signed_out("typo").await;
+    typo.accept_invitation(&link, "Dana's rye loaves rise at dawn");
+    typo.sign_in_error("the cancelled link refused", |e| {
+        e == "Invitation not found."
     })
     .await;
 }

@@ -134,3 +134,64 @@ fn the_accountant_manages_a_company_catalog_offline_too() {
     );
     use kvits_domain::State as _;
 }
+
+/// Open invitations are listed with what they give and until when their link works, judged by
+/// the server's time at the last sync (the device's clock may be wrong).
+#[test]
+fn open_invitations_show_what_they_give_and_whether_their_link_still_works() {
+    use kvits_protocol::{Entity, InvitationId, PendingInvitation, Role};
+    let mut server = FakeServer::new();
+    let birch = server.tenant.birch;
+    let mut company = kvits_domain::State::company(&server.state, birch).unwrap();
+    let invitation = |n: u128, name: &str, roles: Vec<Role>, days: i64| PendingInvitation {
+        id: InvitationId(uuid::Uuid::from_u128(n)),
+        email: format!("{}@new.test", name.to_lowercase()),
+        name: name.into(),
+        roles,
+        staff_role: None,
+        assigned: Vec::new(),
+        expires_at: server.now + chrono::TimeDelta::days(days),
+    };
+    company.invitations = vec![
+        invitation(1, "Nina", vec![Role::Employee, Role::Approver], 3),
+        invitation(2, "Olaf", vec![Role::Client], -1),
+    ];
+    server.put(Entity::Company(company));
+    let mut anna = Phone::new(&mut server);
+    anna.sign_in(&mut server, "anna");
+    anna.send(Event::Navigate(Route::Catalog));
+    let ScreenView::Catalog(catalog) = anna.view().screen else {
+        panic!("{:?}", anna.view().screen)
+    };
+    let rows: Vec<(&str, &str, &str, bool)> = catalog
+        .invitations
+        .iter()
+        .map(|i| {
+            (
+                i.name.as_str(),
+                i.grants.as_str(),
+                i.until.as_str(),
+                i.expired,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "Nina",
+                "Employee, Approver",
+                "Link works until 2026-11-26 11:00",
+                false
+            ),
+            (
+                "Olaf",
+                "Client contact",
+                "Link expired: invite them again",
+                true
+            ),
+        ]
+    );
+    // Nobody invited is a member yet.
+    assert!(!catalog.members.iter().any(|m| m.name == "Nina"));
+}
